@@ -1,0 +1,39 @@
+# Agora: `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export AGORA_HOME ?= $(CURDIR)/var
+
+.PHONY: install system-deps demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests need (Chromium for the browser tests, Java and Maven
+# for the search-server test node). Installed when missing and possible.
+system-deps:
+	@./tools/install-system-deps.sh
+
+demo: install
+	$(BIN)/agora demo
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not elasticsearch and not slow"
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python benchmarks/crawl.py
+
+clean:
+	rm -rf $(VENV) var test-output .pytest_cache

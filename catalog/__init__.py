@@ -1,0 +1,1 @@
+"""The catalog: the store every stage reads and writes, and the search backends."""

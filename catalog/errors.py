@@ -1,0 +1,39 @@
+"""Errors of the catalog and of the search backends.
+
+    CatalogError
+    ├── CatalogLocked        another process holds the catalog too long
+    ├── RunNotFound          no crawl run with that id
+    ├── ListingNotFound      no listing SOURCE:ID in the catalog
+    └── BackendError         a search backend failed
+        └── BackendNotConfigured
+"""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base of every catalog error."""
+
+
+class CatalogLocked(CatalogError):
+    pass
+
+
+class RunNotFound(CatalogError):
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"no crawl run {run_id}")
+        self.run_id = run_id
+
+
+class ListingNotFound(CatalogError):
+    def __init__(self, source: str, source_id: str) -> None:
+        super().__init__(f"no listing {source}:{source_id} in the catalog")
+        self.source, self.source_id = source, source_id
+
+
+class BackendError(CatalogError):
+    """A search backend failed."""
+
+
+class BackendNotConfigured(BackendError):
+    pass

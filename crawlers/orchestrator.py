@@ -1,0 +1,147 @@
+"""Crawl several sources at once, one worker process each, and report per source.
+
+``crawl_sources`` decides each source's run (resume a killed one, or start a
+full or incremental one), starts the workers, follows their progress through
+the catalog, records a worker that died as a failed run, and returns one
+``RunReport`` per source. A source failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.store import Catalog, Run
+from crawlers.config import SourceConfig
+from crawlers.errors import CrawlError
+from crawlers.worker import crawler_kind, load_object
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+@dataclass
+class RunReport:
+    """A source's run as it ended, with the figures of the per-source table."""
+
+    source: str
+    run: Run
+    errors_by_kind: dict[str, int]
+    resumed: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.run.duration_s or 0.0
+
+
+def plan_mode(catalog: Catalog, config: SourceConfig, *, full: bool) -> tuple[str, str | None]:
+    """('full' | 'incremental', since) for the source's next run."""
+    if full or not config.incremental:
+        return "full", None
+    supports = False
+    try:
+        if crawler_kind(config) == "api":
+            from crawlers.connectors import CONNECTORS  # noqa: PLC0415
+
+            supports = bool(getattr(load_object(CONNECTORS[config.connector]),
+                                    "supports_incremental", False))
+    except CrawlError:
+        supports = False
+    if not supports:
+        return "full", None
+    last_full = catalog.last_run(config.key, statuses=("complete",))
+    recent = catalog.runs(config.key, limit=max(1, config.full_every))
+    if last_full is None:
+        return "full", None
+    incremental_in_a_row = 0
+    for run in recent:
+        if run.mode == "incremental" and run.status == "complete":
+            incremental_in_a_row += 1
+        elif run.status == "complete":
+            break
+    if incremental_in_a_row + 1 >= config.full_every:
+        return "full", None
+    last_ok = catalog.last_run(config.key, statuses=("complete",))
+    assert last_ok is not None
+    return "incremental", last_ok.started_at
+
+
+def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
+                  sources_file: str | None = None, full: bool = False,
+                  on_progress: Callable[[dict[str, Run]], None] | None = None,
+                  poll_seconds: float = 0.5) -> list[RunReport]:
+    """Crawl the sources concurrently; return one report per source, in order."""
+    home = Path(home)
+    catalog = Catalog.in_home(home)
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    run_ids: dict[str, int] = {}
+    resumed: dict[str, bool] = {}
+    env = dict(os.environ)
+    if sources_file:
+        env["AGORA_SOURCES"] = str(sources_file)
+    for config in configs:
+        run = catalog.resumable_run(config.key)
+        if run is not None:
+            run_ids[config.key], resumed[config.key] = run.id, True
+            log.info("%s: resuming killed run %d", config.key, run.id)
+        else:
+            mode, since = plan_mode(catalog, config, full=full)
+            run_id = catalog.begin_run(config.key, mode=mode)
+            if since:
+                catalog.set_run_stats(run_id, {"since": since})
+            run_ids[config.key], resumed[config.key] = run_id, False
+        cmd = [sys.executable, "-m", "crawlers.worker", "--source", config.key,
+               "--run-id", str(run_ids[config.key]), "--home", str(home)]
+        if sources_file:
+            cmd += ["--sources-file", str(sources_file)]
+        if resumed[config.key]:
+            cmd.append("--resume")
+        stderr = open(logs / f"worker-{config.key}.err", "ab")  # noqa: SIM115
+        procs[config.key] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                             stderr=stderr, preexec_fn=_die_with_parent)
+        stderr.close()
+    try:
+        while procs:
+            time.sleep(poll_seconds)
+            for key, proc in list(procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                del procs[key]
+                run = catalog.get_run(run_ids[key])
+                if run.status == "running":
+                    catalog.finish_run(run.id, "failed",
+                                       message=f"worker exited with code {code}; see "
+                                               f"{logs / f'worker-{key}.err'}")
+            if on_progress:
+                on_progress({key: catalog.get_run(rid) for key, rid in run_ids.items()})
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+    reports = []
+    for config in configs:
+        run = catalog.get_run(run_ids[config.key])
+        reports.append(RunReport(config.key, run, catalog.errors_by_kind(run.id),
+                                 resumed[config.key]))
+    if on_progress:
+        on_progress({key: catalog.get_run(rid) for key, rid in run_ids.items()})
+    catalog.close()
+    return reports

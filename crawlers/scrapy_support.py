@@ -1,0 +1,134 @@
+"""Scrapy components shared by every spider: settings, pipeline, middlewares.
+
+- ``scrapy_settings(config)``: a source's politeness as Scrapy settings
+  (robots.txt, AutoThrottle, per-domain concurrency, delay, retries, timeout).
+- ``CatalogPipeline``: hands each ``PageResult`` item to the catalog sink.
+- ``ResumeMiddleware``: a resumed run skips the pages it already stored.
+- ``RetryAfterMiddleware``: on 429/503 with Retry-After, waits that long before
+  Scrapy's RetryMiddleware retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from crawlers.config import SourceConfig
+from crawlers.http import retry_after_seconds
+from crawlers.listing import PageResult
+from crawlers.sink import CatalogSink
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyDone(IgnoreRequest):
+    """The page's listings were stored before the run was killed: not fetched again."""
+
+
+def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dict[str, Any]:
+    """Scrapy settings carrying a source's politeness and our components."""
+    return {
+        "BOT_NAME": "agora",
+        "USER_AGENT": config.agent,
+        "ROBOTSTXT_OBEY": config.obey_robots,
+        "CONCURRENT_REQUESTS": config.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": config.concurrency,
+        "DOWNLOAD_DELAY": config.delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_TIMEOUT": config.timeout,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": config.retries,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "AUTOTHROTTLE_ENABLED": config.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(config.delay, 0.05),
+        "AUTOTHROTTLE_MAX_DELAY": 10.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(config.concurrency),
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_ENABLED": True,
+        "LOG_LEVEL": "INFO",
+        "LOG_FILE": log_file,
+        "DEFAULT_REQUEST_HEADERS": {"Accept-Language": "fr-FR,fr;q=0.9",
+                                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        "ITEM_PIPELINES": {"crawlers.scrapy_support.CatalogPipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawlers.scrapy_support.ResumeMiddleware": 50,
+            "crawlers.scrapy_support.RetryAfterMiddleware": 560,  # before RetryMiddleware (550)
+        },
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "FEED_EXPORT_ENCODING": "utf-8",
+    }
+
+
+class CatalogPipeline:
+    """Stores each PageResult item through the run's CatalogSink."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.sink: CatalogSink | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CatalogPipeline:
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.on_spider_error, signal=signals.spider_error)
+        return pipeline
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.sink = self.crawler.spider.sink  # type: ignore[union-attr]
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if isinstance(item, PageResult) and self.sink is not None:
+            self.sink.write(item)
+        return item
+
+    def on_spider_error(self, failure: Any, response: Response, spider: Any = None) -> None:
+        """A callback crashed on a page: its listings are lost, so the run is partial."""
+        if self.sink is not None:
+            self.sink.write(PageResult(url=response.url, page=False, failed=True, errors=[
+                (response.url, "parse_error", f"{failure.type.__name__}: {failure.value}")]))
+
+
+class ResumeMiddleware:
+    """Skip pages a killed run of the same id already stored."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResumeMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        done = getattr(self.crawler.spider, "done_pages", None)
+        if done and request.url in done:
+            raise AlreadyDone(f"already stored in this run: {request.url}")
+        return None
+
+
+class RetryAfterMiddleware:
+    """Honour Retry-After on 429/503 before the retry middleware retries."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("RETRY_ENABLED"):
+            raise NotConfigured
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    async def process_response(self, request: Request, response: Response,
+                               spider: Any = None) -> Response:
+        if response.status in (429, 503):
+            wait = retry_after_seconds(response.headers.get("Retry-After", b"").decode()
+                                       if response.headers.get("Retry-After") else None)
+            if wait:
+                log.info("Retry-After %.2fs on %s", wait, request.url)
+                await asyncio.sleep(wait)  # the asyncio reactor is always installed
+        return response

@@ -1,0 +1,113 @@
+"""The one place crawled pages enter the catalog, whichever crawler produced them.
+
+``CatalogSink.write`` validates each listing against the contract (an invalid
+record is recorded with its URL and reason, and its id kept live), stores the
+page in one transaction, and keeps the figures a run reports: pages, errors by
+kind, pages lost, and the share of listings with each contract field filled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from catalog.store import Catalog, PageCounts, Run
+from crawlers.errors import InvalidListing
+from crawlers.listing import FIELDS, PageResult, validate_listing
+
+log = logging.getLogger(__name__)
+
+
+class CatalogSink:
+    """Writes one run's PageResults into the catalog."""
+
+    def __init__(self, catalog: Catalog, run_id: int, source: str) -> None:
+        self.catalog = catalog
+        self.run_id = run_id
+        self.source = source
+        self.totals = PageCounts()
+        self.errors: Counter[str] = Counter()
+        # pages lost before a kill count too: they are kept in the run's stats
+        self.failed_pages = int(catalog.get_run(run_id).stats.get("failed_pages", 0))
+        self.gone_reported = 0
+
+    def write(self, result: PageResult) -> PageCounts:
+        """Validate and store one page's listings, errors and checkpoint."""
+        listings: list[dict[str, Any]] = []
+        errors = list(result.errors)
+        touched = [(self.source, sid) for sid in result.touched]
+        for raw in result.listings:
+            try:
+                if isinstance(raw, dict) and raw.get("source") not in (None, self.source):
+                    raise InvalidListing(f"listing of source {raw.get('source')!r} in a run of "
+                                         f"{self.source!r}")
+                item = validate_listing({**raw, "source": self.source})
+            except InvalidListing as exc:
+                sid = raw.get("source_id") if isinstance(raw, dict) else None
+                errors.append((raw.get("url") if isinstance(raw, dict) and
+                               isinstance(raw.get("url"), str) else result.url,
+                               "invalid_listing", f"{exc} (source_id={sid!r})"))
+                if sid not in (None, ""):
+                    touched.append((self.source, str(sid)))
+                continue
+            listings.append(item)
+        for _, kind, _ in errors:
+            self.errors[kind] += 1
+        if result.failed:
+            self.failed_pages += 1
+            run = self.catalog.get_run(self.run_id)
+            self.catalog.set_run_stats(self.run_id, {**run.stats,
+                                                     "failed_pages": self.failed_pages})
+        counts = self.catalog.write_page(
+            self.run_id, listings, url=result.url, mark_done=result.done,
+            checkpoint=result.checkpoint, touched=touched, errors=errors,
+            count_page=result.page)
+        if result.gone:
+            self.gone_reported += self.catalog.mark_gone(self.run_id, self.source, result.gone)
+        self.totals += counts
+        return counts
+
+    def seen_counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Listings of each kind seen in this run, and how many had each field filled."""
+        kinds: Counter[str] = Counter()
+        filled: Counter[str] = Counter()
+        for item in self.catalog.run_listings(self.run_id, self.source):
+            kinds[item["kind"]] += 1
+            for name in FIELDS[item["kind"]]:
+                if name in item:
+                    filled[f"{item['kind']}.{name}"] += 1
+        return kinds, filled
+
+    def fill_rates(self) -> tuple[dict[str, int], dict[str, float]]:
+        """Listings per kind, and the share of them with each contract field filled."""
+        kinds, filled = self.seen_counts()
+        rates = {}
+        for kind, total in kinds.items():
+            for name in FIELDS[kind]:
+                if name in ("kind", "source", "source_id"):
+                    continue
+                rates[f"{kind}.{name}"] = round(filled[f"{kind}.{name}"] / total, 4)
+        return dict(kinds), rates
+
+    def finish(self, *, fatal: str | None = None, extra_stats: dict[str, Any] | None = None,
+               ) -> Run:
+        """End the run: complete when no page was lost, else partial (or failed)."""
+        if fatal:
+            status = "failed"
+        elif self.failed_pages:
+            status = "partial"
+        else:
+            status = "complete"
+        kinds, rates = self.fill_rates()
+        stats: dict[str, Any] = {
+            "errors_by_kind": self.catalog.errors_by_kind(self.run_id),
+            "failed_pages": self.failed_pages,
+            "fill_rates": rates,
+            "kinds": kinds,
+        }
+        if extra_stats:
+            stats.update(extra_stats)
+        message = fatal or (f"{self.failed_pages} page(s) lost: listings not seen are kept, "
+                            "nothing marked gone" if self.failed_pages else None)
+        return self.catalog.finish_run(self.run_id, status, message=message, stats=stats)

@@ -1,0 +1,1 @@
+"""Scrapy spiders for the HTML platforms; parsing helpers live beside each spider."""

@@ -1,0 +1,85 @@
+"""The base of every Scrapy spider: run bookkeeping, errors, malformed pages.
+
+A spider yields ``PageResult`` items (one per page with listings) and requests.
+Every request it makes should go through ``self.request`` so that a page lost
+after Scrapy's retries is recorded (URL, kind, reason) and makes the run
+partial, while pages skipped by robots.txt or already stored by a killed run are
+not errors. A page that arrives cut short or unparsable is retried with
+``self.retry_malformed``; after the retries it is recorded and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from crawlers.config import SourceConfig
+from crawlers.listing import PageResult
+from crawlers.scrapy_support import AlreadyDone
+from crawlers.sink import CatalogSink
+
+log = logging.getLogger(__name__)
+
+
+class CatalogSpider(scrapy.Spider):
+    """A spider crawling one source into one catalog run."""
+
+    def __init__(self, *args: Any, source_config: SourceConfig, sink: CatalogSink,
+                 done_pages: set[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, name=source_config.key, **kwargs)
+        self.config = source_config
+        self.sink = sink
+        self.done_pages = done_pages or set()
+        self.skipped_by_robots = 0
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url.rstrip("/")
+
+    def absolute(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
+        """A request whose loss is recorded rather than silently dropped."""
+        return scrapy.Request(self.absolute(url), callback=callback, errback=self.on_error,
+                              **kwargs)
+
+    def on_error(self, failure: Failure) -> Iterator[PageResult]:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(AlreadyDone):
+            return
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # robots.txt said no: polite, not an error
+            self.skipped_by_robots += 1
+            return
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            kind, reason = f"http_{status}", f"server answered {status} after retries"
+        elif failure.check(TimeoutError, TCPTimedOutError):
+            kind, reason = "timeout", "no answer in time after retries"
+        else:
+            kind, reason = "fetch", f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        log.warning("%s: lost %s (%s)", self.config.key, request.url, reason)
+        yield PageResult(url=request.url, page=False, failed=True,
+                         errors=[(request.url, kind, reason)])
+
+    def retry_malformed(self, response: Response, reason: str) -> Iterator[Any]:
+        """Retry a page that came back malformed; record it when retries run out."""
+        retry = get_retry_request(response.request, spider=self, reason="malformed",
+                                  max_retry_times=self.config.retries)
+        if retry is not None:
+            yield retry
+            return
+        yield PageResult(url=response.url, page=False, failed=True,
+                         errors=[(response.url, "malformed", reason)])

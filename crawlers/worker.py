@@ -1,0 +1,165 @@
+"""One crawl of one source, in its own process: ``python -m crawlers.worker``.
+
+The orchestrator starts one worker per source, so that a source that hangs,
+crashes or is killed never stops the others, and Scrapy's reactor gets a
+process of its own. The worker resumes a killed run from what the catalog holds
+(pages already stored, the connector's last checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from catalog.store import Catalog
+from crawlers.config import SourceConfig, load_sources
+from crawlers.connectors import CONNECTORS, SPIDERS
+from crawlers.errors import CrawlError
+from crawlers.http import make_client
+from crawlers.sink import CatalogSink
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10.0
+
+
+def load_object(path: str) -> Any:
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def crawler_kind(config: SourceConfig) -> str:
+    """'api' or 'spider' for built-in connectors; 'declarative' otherwise."""
+    if config.connector in CONNECTORS:
+        return "api"
+    if config.connector in SPIDERS:
+        return "spider"
+    try:
+        from crawlers.declarative import DECLARATIVE_TYPES  # noqa: PLC0415
+    except ModuleNotFoundError:
+        DECLARATIVE_TYPES = ()  # noqa: N806
+    if config.connector in DECLARATIVE_TYPES:
+        return "declarative"
+    raise CrawlError(f"unknown connector {config.connector!r}", source=config.key)
+
+
+def _since(catalog: Catalog, run_id: int) -> datetime | None:
+    value = catalog.get_run(run_id).stats.get("since")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _heartbeat(catalog_path: str, run_id: int, stop: threading.Event) -> None:
+    with Catalog.open(catalog_path) as catalog:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            catalog.heartbeat(run_id)
+
+
+def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
+    """Crawl an API source with its httpx connector."""
+    run = catalog.get_run(run_id)
+    sink = CatalogSink(catalog, run_id, config.key)
+    if config.connector in CONNECTORS:
+        connector_cls = load_object(CONNECTORS[config.connector])
+    else:
+        from crawlers.declarative import api_connector_class  # noqa: PLC0415
+
+        connector_cls = api_connector_class(config)
+    fatal = None
+    with make_client(config) as client:
+        connector = connector_cls(config, client)
+        since = _since(catalog, run_id) if run.mode == "incremental" else None
+        try:
+            for result in connector.pages(run.checkpoint, since=since):
+                sink.write(result)
+        except CrawlError as exc:
+            fatal = f"{exc.kind}: {exc}" + (f" ({exc.url})" if exc.url else "")
+            catalog.record_error(run_id, exc.url, exc.kind, str(exc))
+            log.error("%s: crawl stopped: %s", config.key, fatal)
+        stats = {"http": dict(connector.fetcher.stats)}
+    sink.finish(fatal=fatal, extra_stats=stats)
+
+
+def run_spider(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> None:
+    """Crawl an HTML source with its Scrapy spider."""
+    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - heavy, spider sources only
+
+    from crawlers.scrapy_support import scrapy_settings  # noqa: PLC0415
+
+    if config.connector in SPIDERS:
+        spider_cls = load_object(SPIDERS[config.connector])
+    else:
+        from crawlers.declarative import spider_class  # noqa: PLC0415
+
+        spider_cls = spider_class(config)
+    sink = CatalogSink(catalog, run_id, config.key)
+    done = catalog.done_pages(run_id)
+    process = CrawlerProcess(scrapy_settings(config, log_file=log_file), install_root_handler=True)
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, source_config=config, sink=sink, done_pages=done)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    extra = {
+        "scrapy": {k: v for k, v in stats.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)},
+        "robots_skipped": getattr(crawler.spider, "skipped_by_robots", 0),
+    }
+    finish_reason = stats.get("finish_reason")
+    fatal = None if finish_reason in (None, "finished") else f"spider closed: {finish_reason}"
+    sink.finish(fatal=fatal, extra_stats=extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Crawl one source into one catalog run.")
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--sources-file", default=None)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+
+    home = Path(args.home)
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_file = str(logs / f"crawl-{args.source}.log")
+    logging.basicConfig(filename=log_file, level=logging.INFO,
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    config = load_sources(args.sources_file)[args.source]
+    catalog = Catalog.in_home(home)
+    if args.resume:
+        catalog.claim_run(args.run_id, os.getpid())
+        log.info("%s: resuming run %d", args.source, args.run_id)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(catalog.path, args.run_id, stop),
+                            daemon=True)
+    beat.start()
+    try:
+        kind = crawler_kind(config)
+        if kind == "spider" or (kind == "declarative" and _declarative_is_html(config)):
+            run_spider(config, catalog, args.run_id, log_file)
+        else:
+            run_api(config, catalog, args.run_id)
+    except Exception as exc:  # the run must end recorded, whatever happened
+        log.exception("%s: worker crashed", args.source)
+        catalog.finish_run(args.run_id, "failed", message=f"worker crashed: "
+                           f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        stop.set()
+    return 0
+
+
+def _declarative_is_html(config: SourceConfig) -> bool:
+    from crawlers.declarative import is_html_type  # noqa: PLC0415
+
+    return is_html_type(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

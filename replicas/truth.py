@@ -1,0 +1,56 @@
+"""The replicas' ground truth and expected listings, without serving anything."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from replicas.faults import FaultProfile
+from replicas.platforms import PLATFORM_CLASSES
+from replicas.world import World
+
+
+def _platforms(seed: int, shops: int, epoch: int, offers_per_shop: int,
+               keys: tuple[str, ...] | None = None) -> Iterator[Any]:
+    from replicas.server import platform_class  # noqa: PLC0415 - avoid a cycle
+
+    world = World.generate(seed, shops, epoch, offers_per_shop)
+    for key in keys or tuple(PLATFORM_CLASSES):
+        yield platform_class(key)(world, faults=FaultProfile())
+
+
+def truth_rows(seed: int = 42, shops: int = 1500, epoch: int = 0, offers_per_shop: int = 8,
+               keys: tuple[str, ...] | None = None) -> Iterator[tuple[str, str, str, str]]:
+    """(kind, source, source_id, entity_id) for every listing the replicas serve."""
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys):
+        yield from platform.truth()
+
+
+def expected_listings(seed: int = 42, shops: int = 1500, epoch: int = 0,
+                      offers_per_shop: int = 8,
+                      keys: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
+    """Every listing the replicas serve, in the contract (URLs on the default ports)."""
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys):
+        yield from platform.expected_listings()
+
+
+def write_truth(path: str, **world: int) -> int:
+    count = 0
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["kind", "source", "source_id", "entity_id"])
+        for row in truth_rows(**world):
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def write_expected_listings(path: str, **world: int) -> int:
+    count = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for item in expected_listings(**world):
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+            count += 1
+    return count
