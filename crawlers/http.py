@@ -127,6 +127,8 @@ class Fetcher:
                     continue
                 except httpx.TransportError as exc:
                     self._count("retry_transport")
+                    log.info("%s: %s on %s (attempt %d)", self.config.key, type(exc).__name__,
+                             url, attempt + 1)
                     last_error = FetchError(f"{type(exc).__name__}: {exc}",
                                             source=self.config.key, url=str(url))
                     self.sleep(self._backoff(attempt))

@@ -132,7 +132,9 @@ class PageResult:
     ``done`` marks a page whose listings need not be fetched again when a killed
     run resumes; ``checkpoint`` is an API connector's state after this page;
     ``gone`` lists source_ids the platform says were removed (tombstones);
-    ``page`` is False for results that are not a fetched page (an error report).
+    ``page`` is False for results that are not a fetched page (an error report);
+    ``high_water`` is the latest change time the platform reported on the page, on
+    the platform's clock: the next incremental run asks for changes since then.
     """
 
     url: str | None
@@ -144,3 +146,4 @@ class PageResult:
     gone: list[str] = field(default_factory=list)
     page: bool = True
     failed: bool = False  # the page itself was lost: the run cannot be complete
+    high_water: str | None = None  # the platform's latest updated_at seen (ISO 8601)

@@ -9,6 +9,8 @@ the catalog, records a worker that died as a failed run, and returns one
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import json
 import logging
 import os
 import signal
@@ -51,42 +53,49 @@ class RunReport:
 
 
 def plan_mode(catalog: Catalog, config: SourceConfig, *, full: bool) -> tuple[str, str | None]:
-    """('full' | 'incremental', since) for the source's next run."""
+    """('full' | 'incremental', since) for the source's next run.
+
+    Incremental only when the source asks for it, its connector supports it, a
+    complete run exists to start from, and fewer than ``full_every - 1``
+    incremental runs followed the last complete full one. ``since`` is the
+    platform's own latest change time seen (its clock, not ours) when known.
+    """
     if full or not config.incremental:
         return "full", None
-    supports = False
     try:
-        if crawler_kind(config) == "api":
-            from crawlers.connectors import CONNECTORS  # noqa: PLC0415
-
-            supports = bool(getattr(load_object(CONNECTORS[config.connector]),
-                                    "supports_incremental", False))
+        kind = crawler_kind(config)
     except CrawlError:
-        supports = False
-    if not supports:
         return "full", None
-    last_full = catalog.last_run(config.key, statuses=("complete",))
-    recent = catalog.runs(config.key, limit=max(1, config.full_every))
-    if last_full is None:
+    if kind != "api":
         return "full", None
-    incremental_in_a_row = 0
-    for run in recent:
-        if run.mode == "incremental" and run.status == "complete":
-            incremental_in_a_row += 1
-        elif run.status == "complete":
-            break
-    if incremental_in_a_row + 1 >= config.full_every:
+    from crawlers.connectors import CONNECTORS  # noqa: PLC0415
+
+    if not getattr(load_object(CONNECTORS[config.connector]), "supports_incremental", False):
         return "full", None
     last_ok = catalog.last_run(config.key, statuses=("complete",))
-    assert last_ok is not None
-    return "incremental", last_ok.started_at
+    if last_ok is None:
+        return "full", None
+    incremental_in_a_row = 0
+    for run in catalog.runs(config.key, limit=max(1, config.full_every) + 5):
+        if run.status != "complete":
+            continue
+        if run.mode == "full":
+            break
+        incremental_in_a_row += 1
+    if incremental_in_a_row + 1 >= config.full_every:
+        return "full", None
+    return "incremental", last_ok.stats.get("high_water") or last_ok.started_at
 
 
 def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
                   sources_file: str | None = None, full: bool = False,
                   on_progress: Callable[[dict[str, Run]], None] | None = None,
                   poll_seconds: float = 0.5) -> list[RunReport]:
-    """Crawl the sources concurrently; return one report per source, in order."""
+    """Crawl the sources concurrently; return one report per source, in order.
+
+    Each worker gets its source's configuration exactly as given here (written
+    next to its log), so callers may adjust a loaded configuration.
+    """
     home = Path(home)
     catalog = Catalog.in_home(home)
     logs = home / "logs"
@@ -108,10 +117,11 @@ def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
             if since:
                 catalog.set_run_stats(run_id, {"since": since})
             run_ids[config.key], resumed[config.key] = run_id, False
+        config_file = logs / f"config-{config.key}.json"
+        config_file.write_text(json.dumps(dataclasses.asdict(config)), encoding="utf-8")
         cmd = [sys.executable, "-m", "crawlers.worker", "--source", config.key,
-               "--run-id", str(run_ids[config.key]), "--home", str(home)]
-        if sources_file:
-            cmd += ["--sources-file", str(sources_file)]
+               "--run-id", str(run_ids[config.key]), "--home", str(home),
+               "--config-json", str(config_file)]
         if resumed[config.key]:
             cmd.append("--resume")
         stderr = open(logs / f"worker-{config.key}.err", "ab")  # noqa: SIM115

@@ -31,6 +31,7 @@ class CatalogSink:
         # pages lost before a kill count too: they are kept in the run's stats
         self.failed_pages = int(catalog.get_run(run_id).stats.get("failed_pages", 0))
         self.gone_reported = 0
+        self.high_water: str | None = catalog.get_run(run_id).stats.get("high_water")
 
     def write(self, result: PageResult) -> PageCounts:
         """Validate and store one page's listings, errors and checkpoint."""
@@ -54,6 +55,8 @@ class CatalogSink:
             listings.append(item)
         for _, kind, _ in errors:
             self.errors[kind] += 1
+        if result.high_water and (self.high_water is None or result.high_water > self.high_water):
+            self.high_water = result.high_water
         if result.failed:
             self.failed_pages += 1
             run = self.catalog.get_run(self.run_id)
@@ -106,6 +109,8 @@ class CatalogSink:
             "fill_rates": rates,
             "kinds": kinds,
         }
+        if self.high_water:
+            stats["high_water"] = self.high_water
         if extra_stats:
             stats.update(extra_stats)
         message = fatal or (f"{self.failed_pages} page(s) lost: listings not seen are kept, "

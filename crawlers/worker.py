@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import os
 import sys
@@ -82,7 +83,8 @@ def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
             fatal = f"{exc.kind}: {exc}" + (f" ({exc.url})" if exc.url else "")
             catalog.record_error(run_id, exc.url, exc.kind, str(exc))
             log.error("%s: crawl stopped: %s", config.key, fatal)
-        stats = {"http": dict(connector.fetcher.stats)}
+        stats = {"http": dict(connector.fetcher.stats),
+                 "connector": dict(getattr(connector, "stats", {}) or {})}
     sink.finish(fatal=fatal, extra_stats=stats)
 
 
@@ -121,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--sources-file", default=None)
+    parser.add_argument("--config-json", default=None,
+                        help="the source's configuration as JSON (else read the sources file)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
@@ -130,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     log_file = str(logs / f"crawl-{args.source}.log")
     logging.basicConfig(filename=log_file, level=logging.INFO,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    config = load_sources(args.sources_file)[args.source]
+    if args.config_json:
+        config = SourceConfig(**json.loads(Path(args.config_json).read_text(encoding="utf-8")))
+    else:
+        config = load_sources(args.sources_file)[args.source]
     catalog = Catalog.in_home(home)
     if args.resume:
         catalog.claim_run(args.run_id, os.getpid())

@@ -598,7 +598,7 @@ class _Builder:
     def _offer(self, shop: Shop, product_index: int, epoch: int, rng: random.Random) -> Offer:
         product = self.products[product_index]
         factor = rng.uniform(0.92, 1.15)
-        sellers = [p for p in shop.platforms if p in PRODUCT_PLATFORMS]
+        sellers = sorted(p for p in shop.platforms if p in PRODUCT_PLATFORMS)
         platforms = {p for p in sellers if rng.random() < 0.88}
         if sellers and not platforms:
             platforms.add(rng.choice(sorted(sellers)))

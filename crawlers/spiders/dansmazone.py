@@ -1,0 +1,532 @@
+"""Dans Ma Zone: walk the sitemaps, read each shop and product page's schema.org JSON-LD.
+
+The spider reads ``/robots.txt`` for its ``Sitemap:`` lines (falling back to
+``options.sitemap_index``, default ``/sitemap_index.xml``), follows the sitemap
+index to its child sitemaps (plain or gzip-compressed: told by the gzip magic
+number, not by the name or the content type) and fetches every listed
+``/commerce/<id>-<slug>`` and ``/produit/<id>-<slug>`` page of the same host;
+other URLs (static pages) are left alone. Sitemaps are parsed strictly, so one
+cut short is retried rather than half read.
+
+Contract mapping (the parsing helpers below are pure functions):
+
+- source ids come from the page URL: ``commerce-<id>`` and ``produit-<id>``;
+  ``shop_source_id`` from the seller's ``@id`` (or ``url``) in the Offer.
+- shop: the LocalBusiness (or any subtype, or failing that any object with an
+  ``address`` that is not the platform's own Organization); ``categories`` is
+  the "rubrique" in ``keywords`` (one label, "Alimentation > Boulangerie"), else
+  the BreadcrumbList items linking under ``/rubriques/`` joined with " > ";
+  ``services`` are the ``amenityFeature`` names whose ``value`` is not false;
+  ``website`` is the first ``sameAs`` that is not a social network;
+  ``opening_hours`` joins ``openingHours`` with "; "; ``siret`` is the
+  ``identifier`` PropertyValue named SIRET, as written.
+- product: ``price`` is the Offer's price as written ("12.90"); ``availability``
+  is the last part of the schema.org URL ("InStock", "LimitedAvailability",
+  "OutOfStock"), whichever way the page spells the URL; ``brand`` is the Brand's
+  name (or the plain string); ``gtin`` from ``gtin13`` (or gtin, gtin14/12/8).
+
+A page without the footer marker was cut short or garbled in transit: it is
+retried (``retry_malformed``). A complete page whose JSON-LD does not parse is
+fetched once more, then recorded as an ``invalid_record`` error (so is a
+Product without a name): a broken record, not a lost page, so the run stays
+complete. A page without any business or Product object is a layout change:
+recorded as ``layout`` and the page counted lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from extruct.jsonld import JsonLdExtractor
+from extruct.utils import parse_html
+from lxml import etree
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawlers.listing import PageResult
+from crawlers.spiders.base import CatalogSpider
+
+log = logging.getLogger(__name__)
+
+FOOTER_MARKER = "<!-- dmz:fin-de-page -->"
+DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+SHOP_PATH = re.compile(r"^/commerce/(\d+)(?:-[^/]*)?/?$")
+PRODUCT_PATH = re.compile(r"^/produit/(\d+)(?:-[^/]*)?/?$")
+SOCIAL_HOSTS = ("facebook.com", "instagram.com", "twitter.com", "x.com", "linkedin.com",
+                "tiktok.com", "youtube.com", "pinterest.")
+
+BUSINESS_TYPES = frozenset({
+    "LocalBusiness", "Store", "Bakery", "BookStore", "Florist", "ClothingStore", "ShoeStore",
+    "JewelryStore", "Optician", "HardwareStore", "ToyStore", "SportingGoodsStore",
+    "HomeGoodsStore", "HealthAndBeautyBusiness", "ComputerStore", "BikeStore", "LiquorStore",
+    "GroceryStore", "ConvenienceStore", "FoodEstablishment", "DepartmentStore",
+    "ElectronicsStore", "FurnitureStore", "GardenStore", "HobbyShop", "OfficeEquipmentStore",
+    "PetStore", "MobilePhoneStore", "MusicStore", "OutletStore", "WholesaleStore",
+    "BeautySalon", "HairSalon", "Pharmacy", "CafeOrCoffeeShop", "Winery", "Restaurant",
+})
+NOT_BUSINESS_TYPES = frozenset({
+    "Organization", "Corporation", "WebSite", "WebPage", "BreadcrumbList", "ListItem",
+    "Product", "Offer", "Person", "ItemList", "PostalAddress", "GeoCoordinates",
+})
+PRODUCT_TYPES = frozenset({"Product", "IndividualProduct", "ProductModel"})
+GTIN_KEYS = ("gtin13", "gtin", "gtin14", "gtin12", "gtin8")
+
+_JSONLD = JsonLdExtractor()
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                              remove_comments=True)
+
+
+class MalformedSitemap(ValueError):
+    """A sitemap that came back cut short or is not a sitemap."""
+
+
+class JsonLdError(ValueError):
+    """A page's JSON-LD does not parse."""
+
+
+class InvalidRecord(ValueError):
+    """The page parsed but its record is unusable (e.g. a Product without a name)."""
+
+
+class LayoutChanged(ValueError):
+    """The page parsed but holds no object of the kind expected."""
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    loc: str
+    lastmod: str | None = None
+
+
+# ---------------------------------------------------------------------- sitemaps
+def sitemaps_from_robots(text: str) -> list[str]:
+    """The ``Sitemap:`` URLs of a robots.txt, in order."""
+    out = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "sitemap" and value.strip():
+            out.append(value.strip())
+    return out
+
+
+def decode_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> bytes:
+    """The sitemap's XML bytes: gunzipped when gzip (by magic number), bounded in size."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise MalformedSitemap(f"bad gzip data: {exc}") from exc
+    if len(out) > max_bytes:
+        raise MalformedSitemap(f"sitemap larger than {max_bytes} bytes uncompressed")
+    if not inflater.eof:
+        raise MalformedSitemap("gzip stream cut short")
+    return out
+
+
+def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
+    """('index' | 'urlset', entries) of a sitemap body (XML or gzip); strict XML.
+
+    >>> parse_sitemap(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    ...               b'<url><loc> http://x/a </loc></url></urlset>')
+    ('urlset', [SitemapEntry(loc='http://x/a', lastmod=None)])
+    """
+    data = decode_sitemap(body)
+    try:
+        root = etree.fromstring(data, parser=_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedSitemap(f"not well-formed XML: {exc}") from exc
+    tag = etree.QName(root).localname
+    if tag not in ("sitemapindex", "urlset"):
+        raise MalformedSitemap(f"not a sitemap (root element {tag!r})")
+    child = "sitemap" if tag == "sitemapindex" else "url"
+    entries = []
+    for node in root:
+        if not isinstance(node.tag, str) or etree.QName(node).localname != child:
+            continue
+        loc = lastmod = None
+        for part in node:
+            if not isinstance(part.tag, str):
+                continue
+            name = etree.QName(part).localname
+            if name == "loc":
+                loc = (part.text or "").strip()
+            elif name == "lastmod":
+                lastmod = (part.text or "").strip() or None
+        if loc:
+            entries.append(SitemapEntry(loc, lastmod))
+    return ("index" if tag == "sitemapindex" else "urlset"), entries
+
+
+def page_kind(url: str) -> str | None:
+    """'shop', 'product' or None (not a listing page) for a URL of the platform."""
+    path = urlsplit(url).path
+    if SHOP_PATH.match(path):
+        return "shop"
+    if PRODUCT_PATH.match(path):
+        return "product"
+    return None
+
+
+def source_id_for(url: str) -> str | None:
+    """'commerce-123' / 'produit-456' for a shop or product URL, else None."""
+    path = urlsplit(url).path
+    if m := SHOP_PATH.match(path):
+        return f"commerce-{m.group(1)}"
+    if m := PRODUCT_PATH.match(path):
+        return f"produit-{m.group(1)}"
+    return None
+
+
+# ---------------------------------------------------------------------- JSON-LD
+def page_is_complete(text: str) -> bool:
+    """Whether a page arrived whole: the footer marker, then the closing tag."""
+    end = text.rfind(FOOTER_MARKER)
+    return end >= 0 and "</html>" in text[end:]
+
+
+def jsonld_objects(page: str | bytes) -> list[dict[str, Any]]:
+    """Every JSON-LD object of a page (UTF-8), ``@graph`` members flattened.
+
+    Raises JsonLdError when any block does not parse.
+    """
+    data = page.encode("utf-8") if isinstance(page, str) else page
+    try:
+        items = _JSONLD.extract_items(parse_html(data, encoding="UTF-8"))
+    except (ValueError, TypeError) as exc:
+        raise JsonLdError(f"JSON-LD does not parse: {exc}") from exc
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        graph = item.get("@graph")
+        if isinstance(graph, list):
+            out.extend(g for g in graph if isinstance(g, dict))
+        elif isinstance(graph, dict):
+            out.append(graph)
+        if "@type" in item or graph is None:
+            out.append(item)
+    return out
+
+
+def types_of(obj: dict[str, Any]) -> set[str]:
+    """Its @type names, without 'https://schema.org/' or 'schema:' prefixes."""
+    raw = obj.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    return {re.split(r"[/:#]", v)[-1] for v in values if isinstance(v, str) and v}
+
+
+def _text(value: Any) -> str | None:
+    """A plain string from a JSON-LD value: strings, numbers, {name}, first of a list."""
+    if isinstance(value, list):
+        value = next((v for v in value if v not in (None, "")), None)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value")
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _same_page(obj: dict[str, Any], url: str) -> bool:
+    path = urlsplit(url).path
+    return any(isinstance(obj.get(k), str) and urlsplit(obj[k]).path == path
+               for k in ("@id", "url"))
+
+
+def find_business(objects: list[dict[str, Any]], url: str) -> dict[str, Any] | None:
+    """The page's business: a LocalBusiness (sub)type, preferring the one about this page."""
+    typed = [o for o in objects if types_of(o) & BUSINESS_TYPES]
+    if not typed:  # an unknown subtype: anything with an address that is not a known other
+        typed = [o for o in objects if isinstance(o.get("address"), dict | str)
+                 and not types_of(o) & NOT_BUSINESS_TYPES]
+    for obj in typed:
+        if _same_page(obj, url):
+            return obj
+    return typed[0] if typed else None
+
+
+def rubrique_from_breadcrumb(objects: list[dict[str, Any]]) -> str | None:
+    """'Alimentation > Boulangerie' from the BreadcrumbList items under /rubriques/."""
+    for obj in objects:
+        if "BreadcrumbList" not in types_of(obj):
+            continue
+        items = [i for i in _as_list(obj.get("itemListElement")) if isinstance(i, dict)]
+        items.sort(key=lambda i: _number(i.get("position")) or 0)
+        names = []
+        for item in items:
+            target = item.get("item")
+            link = target.get("@id") if isinstance(target, dict) else target
+            name = _text(item.get("name")) or (_text(target) if isinstance(target, dict)
+                                               else None)
+            if isinstance(link, str) and urlsplit(link).path.startswith("/rubriques/") and name:
+                names.append(name)
+        if names:
+            return " > ".join(names)
+    return None
+
+
+def _website(value: Any, page_url: str) -> str | None:
+    page_host = urlsplit(page_url).netloc.lower()
+    for link in _as_list(value):
+        if not isinstance(link, str) or not link.strip().startswith(("http://", "https://")):
+            continue
+        host = urlsplit(link.strip()).netloc.lower()
+        if host == page_host or any(s in host for s in SOCIAL_HOSTS):
+            continue
+        return link.strip()
+    return None
+
+
+def _siret(value: Any) -> str | None:
+    for ident in _as_list(value):
+        if isinstance(ident, dict):
+            name = str(ident.get("propertyID") or ident.get("name") or "").strip().lower()
+            if name == "siret":
+                return _text(ident.get("value"))
+        elif isinstance(ident, str) and len(re.sub(r"\D", "", ident)) == 14:
+            return ident.strip()
+    return None
+
+
+def _services(value: Any) -> list[str]:
+    out = []
+    for feature in _as_list(value):
+        if isinstance(feature, str):
+            out.append(feature)
+            continue
+        if not isinstance(feature, dict):
+            continue
+        offered = feature.get("value", True)
+        if isinstance(offered, str):
+            offered = offered.strip().lower() not in ("false", "no", "non", "0", "")
+        name = _text(feature.get("name"))
+        if offered and name:
+            out.append(name)
+    return out
+
+
+def shop_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shop listing (contract) of a shop page's JSON-LD objects.
+
+    >>> shop_listing("http://h/commerce/7-a", [{"@type": "Bakery", "name": "A",
+    ...     "keywords": "Alimentation > Boulangerie"}])["categories"]
+    ['Alimentation > Boulangerie']
+    """
+    sid = source_id_for(url)
+    if sid is None or not sid.startswith("commerce-"):
+        raise LayoutChanged(f"not a shop page: {url}")
+    business = find_business(objects, url)
+    if business is None:
+        raise LayoutChanged("no LocalBusiness in the page's JSON-LD")
+    name = _text(business.get("name"))
+    if not name:
+        raise InvalidRecord("LocalBusiness without a name")
+    listing: dict[str, Any] = {"kind": "shop", "source_id": sid, "url": url, "name": name}
+    address = business.get("address")
+    if isinstance(address, list):
+        address = next((a for a in address if isinstance(a, dict | str)), None)
+    if isinstance(address, dict):
+        listing["address"] = _text(address.get("streetAddress"))
+        listing["postcode"] = _text(address.get("postalCode"))
+        listing["city"] = _text(address.get("addressLocality"))
+    elif isinstance(address, str):
+        listing["address"] = address.strip() or None
+    geo = business.get("geo")
+    if isinstance(geo, list):
+        geo = next((g for g in geo if isinstance(g, dict)), None)
+    if isinstance(geo, dict):
+        lat, lon = _number(geo.get("latitude")), _number(geo.get("longitude"))
+        if lat is not None and lon is not None:
+            listing["lat"], listing["lon"] = lat, lon
+    listing["phone"] = _text(business.get("telephone"))
+    email = _text(business.get("email"))
+    listing["email"] = email[7:] if email and email.lower().startswith("mailto:") else email
+    listing["website"] = _website(business.get("sameAs"), url)
+    listing["siret"] = _siret(business.get("identifier"))
+    keywords = [k.strip() for k in _as_list(business.get("keywords"))
+                if isinstance(k, str) and k.strip()]
+    rubrique = rubrique_from_breadcrumb(objects)
+    listing["categories"] = keywords or ([rubrique] if rubrique else None)
+    listing["services"] = _services(business.get("amenityFeature")) or None
+    hours = [h.strip() for h in _as_list(business.get("openingHours"))
+             if isinstance(h, str) and h.strip()]
+    listing["opening_hours"] = "; ".join(hours) or None
+    listing["description"] = _text(business.get("description"))
+    return {k: v for k, v in listing.items() if v is not None}
+
+
+def shop_id_from_seller(seller: Any) -> str | None:
+    """'commerce-123' from a seller object's @id or url (a shop page URL)."""
+    for ref in (seller.get("@id"), seller.get("url")) if isinstance(seller, dict) else ():
+        if isinstance(ref, str) and (m := SHOP_PATH.match(urlsplit(ref).path)):
+            return f"commerce-{m.group(1)}"
+    return None
+
+
+def _image(value: Any) -> str | None:
+    for image in _as_list(value):
+        if isinstance(image, dict):
+            image = image.get("url") or image.get("contentUrl")
+        if isinstance(image, str) and image.strip():
+            return image.strip()
+    return None
+
+
+def product_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The product listing (contract) of a product page's JSON-LD objects."""
+    sid = source_id_for(url)
+    if sid is None or not sid.startswith("produit-"):
+        raise LayoutChanged(f"not a product page: {url}")
+    product = next((o for o in objects if types_of(o) & PRODUCT_TYPES), None)
+    if product is None:
+        raise LayoutChanged("no Product in the page's JSON-LD")
+    title = _text(product.get("name"))
+    if not title:
+        raise InvalidRecord("Product without a name")
+    offers = [o for o in _as_list(product.get("offers")) if isinstance(o, dict)]
+    offer = next((o for o in offers if "Offer" in types_of(o)), offers[0] if offers else {})
+    price = offer.get("price")
+    if isinstance(price, bool) or not isinstance(price, str | int | float):
+        price = None
+    availability = _text(offer.get("availability"))
+    if availability:
+        availability = availability.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or None
+    listing: dict[str, Any] = {
+        "kind": "product", "source_id": sid, "url": url, "title": title,
+        "brand": _text(product.get("brand")),
+        "gtin": next((_text(product.get(k)) for k in GTIN_KEYS if _text(product.get(k))), None),
+        "price": price.strip() if isinstance(price, str) else price,
+        "currency": _text(offer.get("priceCurrency")),
+        "availability": availability,
+        "category": _text(product.get("category")),
+        "description": _text(product.get("description")),
+        "image_url": _image(product.get("image")),
+        "shop_source_id": shop_id_from_seller(offer.get("seller")),
+    }
+    return {k: v for k, v in listing.items() if v not in (None, "")}
+
+
+# ---------------------------------------------------------------------- spider
+class DansMaZoneSpider(CatalogSpider):
+    """Sitemaps → shop and product pages → listings from their JSON-LD."""
+
+    async def start(self) -> AsyncIterator[Any]:
+        import os
+        if os.environ.get("DMZ_QUIET"):
+            for name in ("scrapy.core.engine", "scrapy.core.scraper"):
+                logging.getLogger(name).setLevel(logging.INFO)
+        yield scrapy.Request(self.absolute("/robots.txt"), callback=self.parse_robots,
+                             errback=self.robots_failed, dont_filter=True, priority=100)
+
+    @property
+    def sitemap_index(self) -> str:
+        return self.absolute(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
+
+    def _same_host(self, url: str) -> bool:
+        return urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        text = response.text if hasattr(response, "text") else response.body.decode("utf-8",
+                                                                                    "replace")
+        sitemaps = [u for u in sitemaps_from_robots(text) if self._same_host(u)]
+        for url in sitemaps or [self.sitemap_index]:
+            yield self.request(url, self.parse_sitemap, priority=50)
+
+    def robots_failed(self, failure: Failure) -> Iterator[Any]:
+        """No robots.txt to read: start from the usual sitemap index."""
+        log.info("%s: robots.txt unavailable (%s), starting from %s", self.config.key,
+                 failure.getErrorMessage(), self.sitemap_index)
+        yield self.request(self.sitemap_index, self.parse_sitemap, priority=50)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            kind, entries = parse_sitemap(response.body)
+        except MalformedSitemap as exc:
+            yield from self.retry_malformed(response, f"sitemap: {exc}")
+            return
+        stats = self.crawler.stats
+        stats.inc_value("dansmazone/sitemaps")
+        for entry in entries:
+            if not self._same_host(entry.loc):
+                stats.inc_value("dansmazone/offsite_entries")
+                continue
+            if kind == "index":
+                yield self.request(entry.loc, self.parse_sitemap, priority=50)
+                continue
+            page = page_kind(entry.loc)
+            if page == "shop":
+                yield self.request(entry.loc, self.parse_shop)
+            elif page == "product":
+                yield self.request(entry.loc, self.parse_product)
+            else:
+                stats.inc_value("dansmazone/other_pages_skipped")
+
+    def parse_shop(self, response: Response) -> Iterator[Any]:
+        yield from self._parse_page(response, shop_listing)
+
+    def parse_product(self, response: Response) -> Iterator[Any]:
+        yield from self._parse_page(response, product_listing)
+
+    def _parse_page(self, response: Response, extract: Any) -> Iterator[Any]:
+        url = response.url
+        text = getattr(response, "text", None)
+        if text is None or not page_is_complete(text):
+            yield from self.retry_malformed(response, "page cut short (no footer marker)")
+            return
+        try:
+            listing = extract(url, jsonld_objects(text))
+        except JsonLdError as exc:
+            if not response.meta.get("dmz_jsonld_refetched"):
+                # complete yet unparsable: fetch once more before calling it broken
+                yield response.request.replace(
+                    dont_filter=True, meta={**response.meta, "dmz_jsonld_refetched": True})
+                return
+            yield self._broken(url, str(exc))
+            return
+        except InvalidRecord as exc:
+            yield self._broken(url, str(exc))
+            return
+        except LayoutChanged as exc:
+            log.warning("%s: %s on %s", self.config.key, exc, url)
+            yield PageResult(url=url, page=False, failed=True, errors=[(url, "layout", str(exc))])
+            return
+        yield PageResult(url=url, listings=[listing], done=True)
+
+    def _broken(self, url: str, reason: str) -> PageResult:
+        """A permanently broken record: an error, its id kept live, the page done."""
+        self.crawler.stats.inc_value("dansmazone/invalid_records")
+        sid = source_id_for(url)
+        return PageResult(url=url, errors=[(url, "invalid_record", reason)],
+                          touched=[sid] if sid else [], done=True)
+
