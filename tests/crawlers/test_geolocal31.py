@@ -1,0 +1,347 @@
+"""The Géo'local31 connector: parsing, quadtree tiling under the cap, resume, real crawls."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from catalog.store import Catalog
+from crawlers.config import SourceConfig, load_sources
+from crawlers.connectors.geolocal31 import (
+    Geolocal31Connector,
+    InvalidFeature,
+    feature_listing,
+    format_box,
+    owns,
+    parse_box,
+    read_collection,
+    split_box,
+)
+from crawlers.errors import SourceConfigError
+from crawlers.http import Fetcher, make_client
+from crawlers.listing import PageResult
+from crawlers.orchestrator import crawl_sources
+from crawlers.sink import CatalogSink
+from replicas.faults import FaultProfile
+from replicas.platforms.geolocal31 import BAD_ID_OFFSET, Geolocal31
+from replicas.server import ReplicaCluster
+from replicas.world import World
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "geolocal31"
+PAGE = "http://gl/commerce/{id}"
+
+
+def feature(sid: str, lon: Any, lat: Any, **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "id": sid,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"id": sid, **props}}
+
+
+# ---------------------------------------------------------------------- pure helpers
+def test_feature_listing_maps_register_fields_to_the_contract() -> None:
+    f = feature("GL31-000123", 1.4432, 43.6047, nom="BOULANGERIE MARTIN SARL",
+                enseigne="Au Pain du Capitole", adresse="12 BIS RUE DE METZ",
+                code_postal="31000", commune="TOULOUSE", telephone="0561223344",
+                siret="84281650600013", activite="Boulangerie-pâtisserie",
+                site_web="https://www.aupain.fr/", horaires="Mo-Sa 09:00-19:00",
+                services=["Click & collect"])
+    assert feature_listing(f, PAGE) == {
+        "kind": "shop", "source_id": "GL31-000123", "url": "http://gl/commerce/GL31-000123",
+        "name": "Au Pain du Capitole", "address": "12 BIS RUE DE METZ", "postcode": "31000",
+        "city": "TOULOUSE", "phone": "0561223344", "website": "https://www.aupain.fr/",
+        "siret": "84281650600013", "lat": 43.6047, "lon": 1.4432,
+        "categories": ["Boulangerie-pâtisserie"], "services": ["Click & collect"],
+        "opening_hours": "Mo-Sa 09:00-19:00",
+    }
+
+
+def test_feature_listing_without_sign_or_optional_values() -> None:
+    f = feature("GL31-000007", 1.0, 43.0, nom="CAVE & CO", telephone=None, siret=None,
+                site_web=None, activite="Caviste")
+    listing = feature_listing(f, PAGE)
+    assert listing["name"] == "CAVE & CO"
+    assert not {"phone", "siret", "website", "services", "opening_hours"} & set(listing)
+    no_top_id = {**f, "id": None}
+    assert feature_listing(no_top_id, PAGE)["source_id"] == "GL31-000007"
+
+
+@pytest.mark.parametrize(("broken", "reason", "sid"), [
+    ({"type": "Feature", "geometry": None, "properties": {}}, "without id", None),
+    ({"type": "Feature", "id": "A", "geometry": None, "properties": {}}, "without geometry",
+     "A"),
+    (feature("A", 1.44, "43°36'N"), "latitude is not a number", "A"),
+    (feature("A", None, 43.6), "longitude is not a number", "A"),
+    (feature("A", 1.44, 143.6), "out of range", "A"),
+    (feature("A", True, 43.6), "not a number", "A"),
+    ({"type": "Feature", "id": "A", "geometry": {"type": "Polygon", "coordinates": []}},
+     "not a Point", "A"),
+    ("garbage", "without id", None),
+])
+def test_unusable_features_raise_with_their_id(broken: Any, reason: str,
+                                               sid: str | None) -> None:
+    with pytest.raises(InvalidFeature, match=reason) as info:
+        feature_listing(broken, PAGE)
+    assert info.value.source_id == sid
+
+
+def test_read_collection_tells_a_capped_answer() -> None:
+    fs = [feature(str(i), 1, 43) for i in range(3)]
+    base = {"type": "FeatureCollection", "features": fs}
+    assert read_collection({**base, "numberMatched": 3, "numberReturned": 3}) == (fs, False)
+    assert read_collection({**base, "numberMatched": 9, "numberReturned": 3}) == (fs, True)
+    assert read_collection(base) == (fs, False)
+    assert read_collection(base, cap=3) == (fs, True)  # no numberMatched: trust the cap
+    for bad in ({"features": fs}, {"type": "FeatureCollection"}, [], None):
+        with pytest.raises(ValueError):
+            read_collection(bad)
+
+
+def test_boxes_split_and_own_every_point_once() -> None:
+    root = (0.0, 0.0, 8.0, 8.0)
+    quads = split_box(root)
+    assert quads == [(0, 0, 4, 4), (4, 0, 8, 4), (0, 4, 4, 8), (4, 4, 8, 8)]
+    for point in [(4, 4), (0, 0), (8, 8), (8, 0), (0, 8), (4, 8), (8, 4), (2, 4), (4, 1)]:
+        assert sum(owns(q, root, *point) for q in quads) == 1, point
+    assert not owns(root, root, 8.5, 4)
+    assert parse_box("0.44,42.69,2.05,43.92") == (0.44, 42.69, 2.05, 43.92)
+    assert parse_box([1, 2, 3, 4]) == (1.0, 2.0, 3.0, 4.0)
+    for bad in ("1,2,3", [3, 2, 1, 4], "a,b,c,d", 7):
+        with pytest.raises(ValueError):
+            parse_box(bad)
+    box = (1 / 3, 43.1 / 7, 2.05, 43.92)
+    assert parse_box(format_box(box)) == box  # the server sees exactly our floats
+
+
+# ---------------------------------------------------------------------- a fake server
+def fake_server(points: dict[str, tuple[float, float]], cap: int, *,
+                fail: Callable[[tuple[float, ...]], bool] = lambda box: False,
+                extra: list[dict[str, Any]] | None = None,
+                log: list[tuple[float, ...]] | None = None) -> httpx.MockTransport:
+    """An inclusive-bbox GeoJSON server with a cap, like the platform."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        box = tuple(float(v) for v in request.url.params["bbox"].split(","))
+        if log is not None:
+            log.append(box)
+        if fail(box):
+            return httpx.Response(503)
+        matched = [feature(sid, lon, lat, nom=sid) for sid, (lon, lat) in sorted(points.items())
+                   if box[0] <= lon <= box[2] and box[1] <= lat <= box[3]]
+        matched += extra or []
+        body = {"type": "FeatureCollection", "numberMatched": len(matched),
+                "numberReturned": min(cap, len(matched)), "features": matched[:cap]}
+        return httpx.Response(200, json=body)
+    return httpx.MockTransport(handler)
+
+
+def connector(transport: httpx.BaseTransport, **options: Any) -> Geolocal31Connector:
+    config = SourceConfig(key=KEY, name="Géo'local31", connector=KEY, base_url="http://gl",
+                          retries=1, options={"bbox": [0, 0, 8, 8], **options})
+    client = httpx.Client(transport=transport, base_url="http://gl")
+    return Geolocal31Connector(config, client,
+                               fetcher=Fetcher(config, client, sleep=lambda s: None))
+
+
+def listed(results: list[PageResult]) -> Counter[str]:
+    return Counter(item["source_id"] for r in results for item in r.listings)
+
+
+BORDER_POINTS = {
+    "center": (4.0, 4.0), "sw": (0.0, 0.0), "ne": (8.0, 8.0), "se": (8.0, 0.0),
+    "nw": (0.0, 8.0), "n-edge": (4.0, 8.0), "e-edge": (8.0, 4.0), "mid-q": (2.0, 6.0),
+    "mid-q2": (6.0, 2.0), "deep": (1.0, 1.0), "deep2": (3.0, 3.0), "deep3": (1.0, 3.0),
+    "a": (0.5, 7.5), "b": (7.9, 0.1), "c": (5.0, 5.0), "d": (6.0, 6.0), "e": (2.0, 2.0),
+}
+
+
+def test_shops_on_tile_borders_are_neither_lost_nor_doubled() -> None:
+    log: list[tuple[float, ...]] = []
+    results = list(connector(fake_server(BORDER_POINTS, cap=2, log=log)).pages())
+    assert listed(results) == Counter(list(BORDER_POINTS))  # each exactly once
+    assert not any(r.failed or r.errors for r in results)
+    assert len(log) == len(results) and log[0] == (0, 0, 8, 8)
+    last = results[-1].checkpoint
+    assert last["queue"] == [] and last["counts"]["features"] == len(BORDER_POINTS)
+
+
+def test_replica_shops_on_the_first_midline_and_on_the_far_edges() -> None:
+    platform = Geolocal31(World.generate(seed=5, shops=100))
+    platform.base_url, platform.cap = "http://gl", 4
+    first = platform.records[0].fields
+    lats = [r.fields["lat"] for r in platform.records]
+    root = (first["lon"] - 0.5, min(lats), first["lon"] + 0.5, max(lats))
+    assert split_box(root)[0][2] == first["lon"]  # the shop sits on the first midline
+    inside = {e["source_id"]: {k: v for k, v in e.items() if k != "source"}
+              for e in platform.expected_listings()
+              if root[0] <= e["lon"] <= root[2] and root[1] <= e["lat"] <= root[3]}
+    assert platform.records[0].source_id in inside and len(inside) > 10
+    results = list(connector(httpx.WSGITransport(app=platform.wsgi()),
+                             bbox=list(root)).pages())
+    assert listed(results) == Counter(list(inside))
+    assert {item["source_id"]: item for r in results for item in r.listings} == inside
+
+
+def test_a_market_hall_over_the_cap_stops_splitting_and_fails_the_tile() -> None:
+    # off the dyadic grid, so that one tile alone holds the hall
+    points = {f"hall-{i}": (1.3, 1.7) for i in range(5)} | {"x": (6.0, 6.0), "y": (0.5, 7.0)}
+    results = list(connector(fake_server(points, cap=3), min_tile=0.01).pages())
+    got = listed(results)
+    assert got["x"] == got["y"] == 1 and sum(got.values()) == 5  # 3 of the hall: the cap
+    capped = [r for r in results if r.failed]
+    assert len(capped) == 1 and capped[0].errors[0][1] == "tile_cap"
+    assert len(results) < 60  # splitting stopped at the minimum tile size
+
+
+def test_a_killed_run_resumes_from_the_tile_queue() -> None:
+    transport = fake_server(BORDER_POINTS, cap=2)
+    first: list[PageResult] = []
+    for result in connector(transport).pages():
+        first.append(result)
+        if len(first) == 4:
+            break  # killed
+    checkpoint = json.loads(json.dumps(first[-1].checkpoint))  # as stored in the catalog
+    assert checkpoint["queue"]
+    rest = list(connector(transport).pages(checkpoint))
+    assert listed(first) + listed(rest) == Counter(list(BORDER_POINTS))
+    assert list(connector(transport).pages({"version": 99})) != []  # unknown: start over
+
+
+def test_a_lost_tile_fails_its_page_and_the_rest_is_crawled() -> None:
+    def fail(box: tuple[float, ...]) -> bool:
+        return box == (4.0, 4.0, 8.0, 8.0)
+    results = list(connector(fake_server(BORDER_POINTS, cap=2, fail=fail)).pages())
+    lost = [r for r in results if r.failed]
+    assert len(lost) == 1 and lost[0].page is False and lost[0].errors[0][1] == "http_503"
+    got = listed(results)
+    assert got["sw"] == got["e"] == 1 and "ne" not in got and "center" not in got
+
+
+def test_broken_features_are_errors_once_and_touched() -> None:
+    extra = [{"type": "Feature", "id": "bad-1", "geometry": None, "properties": {}},
+             {"type": "Feature", "geometry": None, "properties": {}}]
+    results = list(connector(fake_server({"p": (1.0, 1.0)}, cap=10, extra=extra)).pages())
+    errors = [e for r in results for e in r.errors]
+    assert [e[1] for e in errors] == ["invalid_record", "invalid_record"]
+    assert [t for r in results for t in r.touched] == ["bad-1"]
+    assert listed(results) == Counter({"p": 1})
+
+
+def test_layout_change_and_bad_options() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"shops": []}))
+    results = list(connector(transport).pages())
+    assert len(results) == 1 and results[0].failed and results[0].errors[0][1] == "layout"
+    with pytest.raises(SourceConfigError):
+        connector(transport, bbox="1,2,3")
+    assert connector(transport, bbox="0.5,42.7,2,43.9").root == (0.5, 42.7, 2.0, 43.9)
+
+
+# ---------------------------------------------------------------------- real crawls
+def sources_file(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Path:
+    data = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    data["sources"] = {KEY: {**data["sources"][KEY], "base_url": cluster.urls[KEY], **values}}
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def crawl(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Any:
+    path = sources_file(tmp_path, cluster, **values)
+    config = load_sources(path)[KEY]
+    [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
+                             poll_seconds=0.1)
+    return report
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (a killed worker's)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def live(tmp_path: Path) -> list[dict[str, Any]]:
+    with Catalog.in_home(tmp_path / "home") as catalog:
+        return list(catalog.listings(source=KEY))
+
+
+def expected(cluster: ReplicaCluster) -> list[dict[str, Any]]:
+    return sorted(cluster.platforms[KEY].expected_listings(), key=lambda x: x["source_id"])
+
+
+def test_crawl_recrawl_and_next_epoch(tmp_path: Path) -> None:
+    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
+        platform = cluster.platforms[KEY]
+        platform.cap = 8  # a small world must still need splitting
+        report = crawl(tmp_path, cluster)
+        assert report.run.status == "complete", report.run.message
+        assert live(tmp_path) == expected(cluster)
+        assert report.run.new == len(platform.records) and report.run.stats["failed_pages"] == 0
+        assert report.run.pages > 4  # the box was split
+
+        again = crawl(tmp_path, cluster)
+        assert again.run.status == "complete"
+        assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
+        assert again.run.unchanged == len(platform.records)
+
+        before = {r.source_id: r.fields for r in platform.records}
+        cluster.set_epoch(1)
+        after = {r.source_id: r.fields for r in platform.records}
+        report = crawl(tmp_path, cluster)
+        assert report.run.status == "complete"
+        assert report.run.new == len(after.keys() - before.keys()) > 0
+        assert report.run.gone == len(before.keys() - after.keys()) > 0
+        assert report.run.updated == sum(before[k] != after[k]
+                                         for k in before.keys() & after.keys()) > 0
+        assert live(tmp_path) == expected(cluster)
+
+
+def test_crawl_under_faults_is_complete_and_records_broken_features(tmp_path: Path) -> None:
+    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
+                                "timeout=0.05,timeout_seconds=2.5,bad=0.05")
+    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,), faults=faults) as cluster:
+        platform = cluster.platforms[KEY]
+        platform.cap = 8
+        report = crawl(tmp_path, cluster, timeout=1.0)
+        assert report.run.status == "complete", report.run.message
+        assert live(tmp_path) == expected(cluster)
+        bad = {f"GL31-{BAD_ID_OFFSET + r.native['index']:06d}" for r in platform.records
+               if platform.injector.is_bad_record(r.source_id)}
+        assert bad
+        assert report.errors_by_kind == {"invalid_record": len(bad)}
+        with Catalog.in_home(tmp_path / "home") as catalog:
+            reasons = [row["reason"] for row in catalog.errors(report.run.id)]
+        assert {r.rsplit("id=", 1)[1].rstrip(")") for r in reasons} == bad
+        assert sum(platform.injector.injected.values()) > 0
+        assert report.run.stats["http"]["requests"] > report.run.pages  # retried, got through
+
+
+def test_a_killed_crawl_is_resumed_by_the_orchestrator(tmp_path: Path) -> None:
+    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
+        cluster.platforms[KEY].cap = 8
+        path = sources_file(tmp_path, cluster)
+        config = load_sources(path)[KEY]
+        with Catalog.in_home(tmp_path / "home") as catalog:
+            run_id = catalog.begin_run(KEY, pid=dead_pid())
+            sink = CatalogSink(catalog, run_id, KEY)
+            with make_client(config) as client:
+                for i, result in enumerate(Geolocal31Connector(config, client).pages()):
+                    sink.write(result)
+                    if i == 5:
+                        break  # the worker is killed here
+            assert catalog.get_run(run_id).checkpoint["queue"]
+        [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
+                                 poll_seconds=0.1)
+        assert report.resumed and report.run.id == run_id
+        # the resumed worker fetched only the tiles left in the queue
+        assert report.run.stats["http"]["requests"] == report.run.pages - 6
+        assert report.run.status == "complete", report.run.message
+        assert live(tmp_path) == expected(cluster)
