@@ -49,6 +49,11 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
         "AUTOTHROTTLE_MAX_DELAY": 10.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(config.concurrency),
         "COOKIES_ENABLED": False,
+        # Scrapy's default starts 100 tasks per response; ours yield a handful of items
+        "CONCURRENT_ITEMS": 16,
+        # the check re-reads each callback's source for every response (costly, no use here)
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
+        "LOG_INSTALL_ROOT_HANDLER": True,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": True,
         "LOG_LEVEL": "INFO",

@@ -102,7 +102,9 @@ def run_spider(config: SourceConfig, catalog: Catalog, run_id: int, log_file: st
         spider_cls = spider_class(config)
     sink = CatalogSink(catalog, run_id, config.key)
     done = catalog.done_pages(run_id)
-    process = CrawlerProcess(scrapy_settings(config, log_file=log_file), install_root_handler=True)
+    # Scrapy logs to the run's log file through its own root handler
+    logging.getLogger().handlers.clear()
+    process = CrawlerProcess(scrapy_settings(config, log_file=log_file))
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, source_config=config, sink=sink, done_pages=done)
     process.start()

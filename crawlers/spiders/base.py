@@ -6,6 +6,10 @@ after Scrapy's retries is recorded (URL, kind, reason) and makes the run
 partial, while pages skipped by robots.txt or already stored by a killed run are
 not errors. A page that arrives cut short or unparsable is retried with
 ``self.retry_malformed``; after the retries it is recorded and skipped.
+
+Mark a page ``done=True`` only when a resumed run needs nothing more from it: a
+page that carries listings *and* links to further pages (a shop page linking its
+products) must stay ``done=False``, or a resumed run would never reach them.
 """
 
 from __future__ import annotations

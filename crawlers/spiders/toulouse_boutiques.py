@@ -23,6 +23,12 @@ Quirks handled here:
 - cart, account, search and review links are never followed (robots.txt
   disallows them, and the link patterns below never match them anyway).
 
+Shop pages are stored with ``done=False`` (a resumed run fetches them again to
+reach their product links); product pages, the leaves, with ``done=True``.
+Options (``sources.yaml`` ``options:``): ``max_repage_rounds`` (default 4).
+Counters in the run's Scrapy stats: ``toulouse_boutiques/repaging_rounds`` and
+``toulouse_boutiques/incomplete_categories``.
+
 The parsing helpers are pure functions of the HTML text, tested on strings.
 """
 
@@ -183,9 +189,9 @@ def parse_shop(text: str, url: str) -> ShopPage:
     slug = shop_slug(url)
     if not slug:
         return ShopPage(None, f"not a shop page URL: {url}", products)
-    article = sel.css("article.fiche-boutique") or sel.css("main")
+    article = sel.css("article.fiche-boutique")
     if not article:
-        return ShopPage(None, "no shop content on the page", products)
+        return ShopPage(None, "no shop sheet (article.fiche-boutique) on the page", products)
     article = article[0]
     name = node_text(article, "h1")
     if not name:
@@ -222,9 +228,9 @@ def parse_product(text: str, url: str) -> tuple[dict[str, Any] | None, str | Non
     pid = product_id(url)
     if not pid:
         return None, f"not a product page URL: {url}"
-    article = sel.css("article.fiche-produit") or sel.css("main")
+    article = sel.css("article.fiche-produit")
     if not article:
-        return None, "no product content on the page"
+        return None, "no product sheet (article.fiche-produit) on the page"
     article = article[0]
     title = node_text(article, "h1")
     if not title:
@@ -276,10 +282,11 @@ class _Category:
 class ToulouseBoutiquesSpider(CatalogSpider):
     """Home -> categories (paged, drift-proof) -> shops -> products."""
 
-    # Scrapy starts CONCURRENT_ITEMS (default 100) asyncio tasks per response to handle
-    # its output; our pages yield a handful of items, so 100 tasks a page cost more
-    # than the parsing (about a third of the crawl's CPU on a 1,500-shop world).
-    custom_settings = {"CONCURRENT_ITEMS": 8}
+    # Two Scrapy defaults that cost more CPU than our parsing on a 1,500-shop world:
+    # CONCURRENT_ITEMS (100) starts that many asyncio tasks per response to handle a
+    # handful of items; WARN_ON_GENERATOR_RETURN_VALUE re-reads and parses the
+    # callback's source for every response (its cache is keyed by bound methods).
+    custom_settings = {"CONCURRENT_ITEMS": 8, "WARN_ON_GENERATOR_RETURN_VALUE": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -367,11 +374,13 @@ class ToulouseBoutiquesSpider(CatalogSpider):
             reason = (f"{len(state.seen)} of {state.total} announced shops found after "
                       f"{state.round + 1} passes over {len(state.pages)} page(s)")
             log.warning("%s: %s incomplete: %s", self.config.key, state.url, reason)
+            self._count("incomplete_categories")
             yield PageResult(url=state.url, page=False, failed=True,
                              errors=[(state.url, "incomplete_listing", reason)])
             return
         state.round += 1
         self.repaged += 1
+        self._count("repaging_rounds")
         # "Page suivante" is computed from the nominal position, so the chain of
         # round 0 visited every page even when drift moved the shops between them
         pages = list(state.pages)
@@ -380,6 +389,12 @@ class ToulouseBoutiquesSpider(CatalogSpider):
                  state.url, len(state.seen), state.total, state.round)
         for url in pages:
             yield self._category_request(state.url, url, state.round)
+
+    def _count(self, name: str) -> None:
+        """A counter in Scrapy's stats (kept in the run's stats by the worker)."""
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value(f"{self.config.key}/{name}")
 
     def parse_shop(self, response: Response) -> Iterator[Any]:
         if not page_is_complete(response.text):
