@@ -46,7 +46,8 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
         "AUTOTHROTTLE_ENABLED": config.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(config.delay, 0.05),
-        "AUTOTHROTTLE_MAX_DELAY": 10.0,
+        # a slow answer must not slow the whole crawl for long (retries handle the rest)
+        "AUTOTHROTTLE_MAX_DELAY": 2.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(config.concurrency),
         "COOKIES_ENABLED": False,
         # Scrapy's default starts 100 tasks per response; ours yield a handful of items
@@ -54,6 +55,8 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
         # the check re-reads each callback's source for every response (costly, no use here)
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "LOG_INSTALL_ROOT_HANDLER": True,
+        # retries of malformed pages carry Scrapy's own bookkeeping keys: expected
+        "META_COPY_WARN_SKIP_KEYS": ["retry_times", "download_latency"],
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": True,
         "LOG_LEVEL": "INFO",

@@ -170,7 +170,8 @@ def render_title(product: Product, rng: random.Random, *, upper_rate: float = 0.
                  fold_rate: float = 0.0, drop_label_rate: float = 0.0) -> str:
     """A product title as a platform shows it; the variant always survives."""
     title = product.title
-    if product.brand and product.brand in title and rng.random() < brand_first_rate:
+    if (product.brand and product.brand in title and title.strip() != product.brand
+            and rng.random() < brand_first_rate):
         title = product.brand + " - " + " ".join(title.replace(product.brand, "").split())
     if rng.random() < compact_units_rate:
         title = re.sub(r"(\d+(?:,\d+)?) (g|kg|cl|ml|L|m|Go|cm)\b", r"\1\2", title)

@@ -1,0 +1,376 @@
+"""The Dans Ma Zone spider: sitemap and JSON-LD parsing, callbacks, real crawls with faults."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
+from werkzeug.test import Client
+
+from catalog.store import Catalog
+from crawlers.config import SourceConfig, load_sources
+from crawlers.listing import PageResult, validate_listing
+from crawlers.orchestrator import RunReport, crawl_sources
+from crawlers.spiders.dansmazone import (
+    FOOTER_MARKER,
+    DansMaZoneSpider,
+    InvalidRecord,
+    JsonLdError,
+    LayoutChanged,
+    MalformedSitemap,
+    SitemapEntry,
+    jsonld_objects,
+    page_is_complete,
+    page_kind,
+    parse_sitemap,
+    product_listing,
+    rubrique_from_breadcrumb,
+    shop_listing,
+    sitemaps_from_robots,
+    source_id_for,
+)
+from replicas.faults import FaultProfile
+from replicas.platforms.dansmazone import DansMaZone
+from replicas.server import ReplicaCluster
+from replicas.world import World
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "dansmazone"
+BASE = "http://dmz.test"
+NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+
+def page(*blocks: Any, end: bool = True) -> str:
+    scripts = "".join(f'<script type="application/ld+json">{b if isinstance(b, str) else json.dumps(b)}'
+                      "</script>" for b in blocks)
+    tail = f"<footer>©</footer>{FOOTER_MARKER}</body></html>" if end else "<div class=\"<"
+    return f"<!DOCTYPE html><html><head>{scripts}</head><body><h1>x</h1>{tail}"
+
+
+def urlset(*locs: str) -> bytes:
+    urls = "".join(f"<url><loc>{loc}</loc><lastmod>2026-01-05</lastmod></url>" for loc in locs)
+    return f'<?xml version="1.0" encoding="UTF-8"?><urlset {NS}>{urls}</urlset>'.encode()
+
+
+# ---------------------------------------------------------------------- sitemaps
+def test_sitemaps_from_robots_reads_every_sitemap_line() -> None:
+    text = "User-agent: *\nDisallow: /panier\nsitemap: http://a/x.xml\nSitemap:  http://a/y.xml \n"
+    assert sitemaps_from_robots(text) == ["http://a/x.xml", "http://a/y.xml"]
+    assert sitemaps_from_robots("User-agent: *\n") == []
+
+
+def test_parse_sitemap_reads_indexes_urlsets_and_gzip() -> None:
+    index = (f'<sitemapindex {NS}><sitemap><loc>http://a/sitemaps/produits-1.xml.gz</loc>'
+             "<lastmod>2026-01-12</lastmod></sitemap></sitemapindex>").encode()
+    assert parse_sitemap(index) == ("index", [SitemapEntry("http://a/sitemaps/produits-1.xml.gz",
+                                                           "2026-01-12")])
+    body = urlset("http://a/produit/1-x", "http://a/commerce/2-y")
+    kind, entries = parse_sitemap(gzip.compress(body))
+    assert kind == "urlset" and [e.loc for e in entries] == ["http://a/produit/1-x",
+                                                            "http://a/commerce/2-y"]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
+def test_parse_sitemap_rejects_a_cut_sitemap_plain_or_gzip(cut: float) -> None:
+    body = urlset(*(f"http://a/produit/{i}-x" for i in range(200)))
+    with pytest.raises(MalformedSitemap):
+        parse_sitemap(body[: int(len(body) * cut)])
+    packed = gzip.compress(body)
+    with pytest.raises(MalformedSitemap):
+        parse_sitemap(packed[: int(len(packed) * cut)] + b'<div class="<')
+    with pytest.raises(MalformedSitemap):
+        parse_sitemap(b"<html><body>Erreur</body></html>")
+
+
+def test_page_kind_and_source_ids_come_from_the_url() -> None:
+    assert page_kind("http://a/commerce/1023-boulangerie-martin") == "shop"
+    assert page_kind("http://a/produit/10230097-l-etranger") == "product"
+    assert page_kind("http://a/mentions-legales") is None
+    assert page_kind("http://a/commerce/abc") is None
+    assert source_id_for("http://a/commerce/1023-x") == "commerce-1023"
+    assert source_id_for("http://a/produit/10230097-x") == "produit-10230097"
+
+
+# ---------------------------------------------------------------------- JSON-LD
+BUSINESS = {
+    "@context": "https://schema.org", "@type": "Bakery",
+    "@id": f"{BASE}/commerce/1023-boulangerie-martin#business",
+    "name": "Boulangerie Martin SARL", "url": f"{BASE}/commerce/1023-boulangerie-martin",
+    "address": {"@type": "PostalAddress", "streetAddress": "12 bis r. de Metz",
+                "postalCode": "31000", "addressLocality": "TOULOUSE", "addressCountry": "FR"},
+    "geo": {"@type": "GeoCoordinates", "latitude": "43.6047", "longitude": 1.4442},
+    "telephone": "+33 5 61 22 33 44", "email": "contact@martin.fr",
+    "sameAs": ["https://www.martin.fr/", "https://www.facebook.com/martin"],
+    "openingHours": ["Tu-Sa 09:30-12:30", "Tu-Sa 14:00-19:00"],
+    "identifier": {"@type": "PropertyValue", "propertyID": "SIRET", "value": "842 816 506 00013"},
+    "keywords": "Alimentation > Boulangerie",
+    "amenityFeature": [
+        {"@type": "LocationFeatureSpecification", "name": "Retrait en magasin", "value": True},
+        {"@type": "LocationFeatureSpecification", "name": "Livraison à domicile",
+         "value": False}],
+    "description": "Boulangerie-Pâtisserie à Toulouse.",
+}
+CRUMBS = {"@type": "BreadcrumbList", "itemListElement": [
+    {"@type": "ListItem", "position": 4, "name": "Boulangerie Martin",
+     "item": f"{BASE}/commerce/1023-boulangerie-martin"},
+    {"@type": "ListItem", "position": 1, "name": "Accueil", "item": f"{BASE}/"},
+    {"@type": "ListItem", "position": 3, "name": "Boulangerie",
+     "item": f"{BASE}/rubriques/alimentation/boulangerie"},
+    {"@type": "ListItem", "position": 2, "name": "Alimentation",
+     "item": f"{BASE}/rubriques/alimentation"}]}
+ORG = {"@type": "Organization", "name": "Dans Ma Zone", "url": f"{BASE}/",
+       "address": {"@type": "PostalAddress", "streetAddress": "22 bd", "postalCode": "31400",
+                   "addressLocality": "Toulouse"}}
+SHOP_URL = f"{BASE}/commerce/1023-boulangerie-martin"
+
+
+def test_shop_listing_maps_the_local_business_to_the_contract() -> None:
+    assert shop_listing(SHOP_URL, jsonld_objects(page(BUSINESS))) == {
+        "kind": "shop", "source_id": "commerce-1023", "url": SHOP_URL,
+        "name": "Boulangerie Martin SARL", "address": "12 bis r. de Metz", "postcode": "31000",
+        "city": "TOULOUSE", "lat": 43.6047, "lon": 1.4442, "phone": "+33 5 61 22 33 44",
+        "email": "contact@martin.fr", "website": "https://www.martin.fr/",
+        "siret": "842 816 506 00013", "categories": ["Alimentation > Boulangerie"],
+        "services": ["Retrait en magasin"],
+        "opening_hours": "Tu-Sa 09:30-12:30; Tu-Sa 14:00-19:00",
+        "description": "Boulangerie-Pâtisserie à Toulouse.",
+    }
+
+
+def test_shop_listing_in_a_graph_takes_the_rubrique_from_the_breadcrumb() -> None:
+    business = {k: v for k, v in BUSINESS.items()
+                if k not in ("keywords", "@context", "geo", "sameAs", "identifier")}
+    business["@type"] = "LocalBusiness"
+    business["openingHours"] = "Mo-Sa 09:00-19:00"
+    graph = {"@context": "https://schema.org", "@graph": [CRUMBS, ORG, business]}
+    listing = shop_listing(SHOP_URL, jsonld_objects(page(graph)))
+    assert listing["categories"] == ["Alimentation > Boulangerie"]
+    assert listing["name"] == "Boulangerie Martin SARL"  # not the platform's Organization
+    assert listing["opening_hours"] == "Mo-Sa 09:00-19:00"
+    assert not {"lat", "lon", "website", "siret"} & set(listing)
+
+
+def test_shop_listing_in_separate_blocks_and_unknown_subtypes() -> None:
+    business = dict(BUSINESS, **{"@type": "CheeseShop"})  # not a schema.org type: has address
+    objects = jsonld_objects(page(CRUMBS, ORG, business))
+    assert shop_listing(SHOP_URL, objects)["name"] == "Boulangerie Martin SARL"
+    assert rubrique_from_breadcrumb(objects) == "Alimentation > Boulangerie"
+
+
+def test_shop_listing_without_a_business_is_a_layout_change() -> None:
+    with pytest.raises(LayoutChanged):
+        shop_listing(SHOP_URL, jsonld_objects(page(CRUMBS, ORG)))
+
+
+PRODUCT_URL = f"{BASE}/produit/10230097-roquefort"
+PRODUCT = {
+    "@context": "https://schema.org", "@type": "Product", "name": "Société - Roquefort AOP 100 g",
+    "brand": {"@type": "Brand", "name": "Société"}, "gtin13": "3101234567890",
+    "description": "Roquefort.", "image": {"@type": "ImageObject",
+                                           "url": "https://cdn.x/p/1.jpg"},
+    "category": "Alimentation > Fromages",
+    "offers": [{"@type": "Offer", "price": "4.90", "priceCurrency": "EUR",
+                "availability": "http://schema.org/LimitedAvailability",
+                "seller": {"@type": "LocalBusiness",
+                           "@id": f"{BASE}/commerce/1023-fromagerie#business",
+                           "name": "Fromagerie"}}],
+}
+
+
+def test_product_listing_maps_the_product_and_its_offer() -> None:
+    assert product_listing(PRODUCT_URL, jsonld_objects(page(PRODUCT, CRUMBS))) == {
+        "kind": "product", "source_id": "produit-10230097", "url": PRODUCT_URL,
+        "title": "Société - Roquefort AOP 100 g", "brand": "Société", "gtin": "3101234567890",
+        "price": "4.90", "currency": "EUR", "availability": "LimitedAvailability",
+        "category": "Alimentation > Fromages", "description": "Roquefort.",
+        "image_url": "https://cdn.x/p/1.jpg", "shop_source_id": "commerce-1023",
+    }
+
+
+@pytest.mark.parametrize("availability", ["https://schema.org/InStock",
+                                          "http://schema.org/InStock", "InStock",
+                                          "schema:InStock"])
+def test_product_listing_variants_of_the_old_cms(availability: str) -> None:
+    product = dict(PRODUCT, brand="Papillon", gtin="3101234567890", image=["https://cdn.x/2.jpg"])
+    del product["gtin13"]
+    product["offers"] = dict(PRODUCT["offers"][0], availability=availability)
+    listing = product_listing(PRODUCT_URL, jsonld_objects(page(product)))
+    assert listing["availability"] == "InStock"
+    assert listing["brand"] == "Papillon" and listing["gtin"] == "3101234567890"
+    assert listing["image_url"] == "https://cdn.x/2.jpg"
+
+
+def test_product_without_name_is_an_invalid_record_and_bad_json_does_not_parse() -> None:
+    nameless = {k: v for k, v in PRODUCT.items() if k != "name"}
+    with pytest.raises(InvalidRecord):
+        product_listing(PRODUCT_URL, jsonld_objects(page(nameless)))
+    broken = json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90')
+    with pytest.raises(JsonLdError):
+        jsonld_objects(page(broken))
+    with pytest.raises(LayoutChanged):
+        product_listing(PRODUCT_URL, jsonld_objects(page(CRUMBS)))
+
+
+def test_page_is_complete_needs_the_footer_marker_then_the_end() -> None:
+    assert page_is_complete(page(PRODUCT))
+    assert not page_is_complete(page(PRODUCT, end=False))
+    assert not page_is_complete(page(PRODUCT)[:-30])
+
+
+def test_every_replica_page_parses_to_its_expected_listing() -> None:
+    platform = DansMaZone(World.generate(seed=23, shops=150))
+    client = Client(platform.wsgi())
+    expected = {item["source_id"]: item for item in platform.expected_listings()}
+    for record in platform.records:
+        url = platform.base_url + record.fields["url"]
+        body = client.get(record.fields["url"]).get_data(as_text=True)
+        assert page_is_complete(body)
+        extract = shop_listing if record.kind == "shop" else product_listing
+        listing = validate_listing({**extract(url, jsonld_objects(body)), "source": KEY})
+        assert listing == expected[record.source_id]
+
+
+# ---------------------------------------------------------------------- callbacks
+def spider(retries: int = 2) -> DansMaZoneSpider:
+    config = SourceConfig(key=KEY, name="Dans Ma Zone", connector=KEY, base_url=BASE,
+                          retries=retries)
+    crawler = get_crawler(DansMaZoneSpider)
+    return DansMaZoneSpider.from_crawler(crawler, source_config=config, sink=None)
+
+
+def response(url: str, body: str | bytes, meta: dict[str, Any] | None = None,
+             callback: Any = None) -> Response:
+    request = scrapy.Request(url, meta=meta or {}, callback=callback)
+    data = body.encode() if isinstance(body, str) else body
+    if url.endswith((".gz", ".xml", ".txt")):
+        return Response(url, body=data, request=request)
+    return HtmlResponse(url, body=data, encoding="utf-8", request=request)
+
+
+def test_robots_lead_to_the_sitemaps_or_to_the_default_index() -> None:
+    s = spider()
+    out = list(s.parse_robots(response(f"{BASE}/robots.txt",
+                                       f"Sitemap: {BASE}/sm.xml\nSitemap: http://evil/x.xml\n")))
+    assert [r.url for r in out] == [f"{BASE}/sm.xml"]
+    out = list(s.parse_robots(response(f"{BASE}/robots.txt", "User-agent: *\n")))
+    assert [r.url for r in out] == [f"{BASE}/sitemap_index.xml"]
+    [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
+    assert fallback.url == f"{BASE}/sitemap_index.xml"
+    s.config = replace(s.config, options={"sitemap_index": "/plan/index.xml"})
+    [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
+    assert fallback.url == f"{BASE}/plan/index.xml"
+
+
+def test_a_gzip_sitemap_yields_listing_pages_of_the_same_host_only() -> None:
+    s = spider()
+    body = gzip.compress(urlset(f"{BASE}/commerce/1-a", f"{BASE}/produit/10010001-b",
+                                f"{BASE}/mentions-legales", "http://elsewhere/produit/2-c"))
+    out = list(s.parse_sitemap(response(f"{BASE}/sitemaps/produits-1.xml.gz", body)))
+    assert [(r.url, r.callback.__name__) for r in out] == [
+        (f"{BASE}/commerce/1-a", "parse_shop"), (f"{BASE}/produit/10010001-b", "parse_product")]
+
+
+def test_a_cut_sitemap_is_retried_then_recorded_as_lost() -> None:
+    s = spider(retries=1)
+    cut = gzip.compress(urlset(*(f"{BASE}/produit/{i}-x" for i in range(50))))[:200]
+    url = f"{BASE}/sitemaps/produits-1.xml.gz"
+    [retry] = list(s.parse_sitemap(response(url, cut)))
+    assert isinstance(retry, scrapy.Request) and retry.dont_filter
+    [lost] = list(s.parse_sitemap(response(url, cut, meta={"retry_times": 1})))
+    assert isinstance(lost, PageResult) and lost.failed and lost.errors[0][1] == "malformed"
+
+
+def test_page_callbacks_retry_cut_pages_and_record_broken_records() -> None:
+    s = spider()
+    good = list(s.parse_product(response(PRODUCT_URL, page(PRODUCT))))
+    assert len(good) == 1 and good[0].done and good[0].listings[0]["price"] == "4.90"
+    [retry] = list(s.parse_product(response(PRODUCT_URL, page(PRODUCT, end=False))))
+    assert isinstance(retry, scrapy.Request) and retry.meta["retry_times"] == 1
+
+    broken = page(json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90'))
+    [again] = list(s.parse_product(response(PRODUCT_URL, broken)))
+    assert isinstance(again, scrapy.Request) and again.meta["dmz_jsonld_refetched"]
+    [bad] = list(s.parse_product(response(PRODUCT_URL, broken, again.meta)))
+    assert not bad.failed and bad.done and bad.touched == ["produit-10230097"]
+    assert bad.errors[0][:2] == (PRODUCT_URL, "invalid_record")
+
+    nameless = page({k: v for k, v in PRODUCT.items() if k != "name"})
+    [bad] = list(s.parse_product(response(PRODUCT_URL, nameless)))
+    assert bad.errors[0][1] == "invalid_record" and not bad.failed
+
+    [lost] = list(s.parse_shop(response(SHOP_URL, page(CRUMBS))))
+    assert lost.failed and lost.errors[0][1] == "layout"
+
+
+# ---------------------------------------------------------------------- real crawls
+def crawl(cluster: ReplicaCluster, home: Path, **changes: Any) -> RunReport:
+    config = load_sources(ROOT / "config" / "sources.yaml")[KEY]
+    config = replace(config, base_url=cluster.urls[KEY], **changes)
+    [report] = crawl_sources([config], home)
+    return report
+
+
+def live(home: Path) -> dict[str, dict[str, Any]]:
+    with Catalog.in_home(home) as catalog:
+        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
+
+
+def expected(cluster: ReplicaCluster) -> dict[str, dict[str, Any]]:
+    return {item["source_id"]: item for item in cluster.platforms[KEY].expected_listings()}
+
+
+def test_crawl_recrawl_and_next_epoch(replica_cluster: Any, tmp_path: Path) -> None:
+    cluster = replica_cluster(shops=80, seed=7, platforms=(KEY,))
+    home = tmp_path / "home"
+    first = crawl(cluster, home)
+    before = expected(cluster)
+    assert first.run.status == "complete", first.run.message
+    assert live(home) == before
+    assert first.run.new == len(before) and first.errors_by_kind == {}
+
+    again = crawl(cluster, home)
+    assert again.run.status == "complete"
+    assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
+    assert again.run.unchanged == len(before)
+
+    cluster.set_epoch(1)
+    after = expected(cluster)
+    report = crawl(cluster, home)
+    assert report.run.status == "complete", report.run.message
+    assert live(home) == after
+    changed = {sid for sid in set(before) & set(after) if before[sid] != after[sid]}
+    assert report.run.new == len(set(after) - set(before)) > 0
+    assert report.run.gone == len(set(before) - set(after)) > 0
+    assert report.run.updated == len(changed) > 0
+
+
+def test_crawl_through_faults_is_complete_and_records_broken_pages(
+        replica_cluster: Any, tmp_path: Path) -> None:
+    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.08,drift=0.2,slow=0.05,"
+                                "timeout=0.02,timeout_seconds=2.5,bad=0.03")
+    cluster = replica_cluster(shops=100, seed=13, platforms=(KEY,), faults=faults)
+    platform = cluster.platforms[KEY]
+    platform.sitemap_size = 60  # several child sitemaps, gzip ones included
+    platform.set_world(platform.world)
+    home = tmp_path / "home"
+    report = crawl(cluster, home, timeout=1.0)
+    assert report.run.status == "complete", report.run.message
+    assert live(home) == expected(cluster)
+    bad = {platform.base_url + path for _, path in platform.bad_pages()}
+    assert bad
+    with Catalog.in_home(home) as catalog:
+        errors = catalog.errors(report.run.id, limit=1000)
+    assert {e["url"] for e in errors if e["kind"] == "invalid_record"} == bad
+    assert report.errors_by_kind == {"invalid_record": len(bad)}
+    injected = platform.injector.injected
+    assert injected["malformed"] and injected["5xx"] and injected["timeout"]
+    scrapy_stats = report.run.stats["scrapy"]
+    assert scrapy_stats.get("retry/reason_count/malformed", 0) > 0
