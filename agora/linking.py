@@ -1,0 +1,188 @@
+"""``agora link``, ``agora explain`` and ``agora review`` as library functions.
+
+``link_file`` normalizes and clusters a JSON Lines file of listings in the
+contract without touching the catalog; ``explain_pair`` scores two listings of
+the catalog field by field; the review functions list uncertain pairs and
+record reviewers' decisions, which every later build respects.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.store import Catalog, utcnow
+from crawlers.errors import InvalidListing
+from crawlers.listing import validate_listing
+from dedup.errors import ReviewConflict, UnknownListing
+from dedup.features import TokenStats, listing_key, product_features, shop_features
+from dedup.linker import LinkResult, link
+from dedup.scoring import OfferScorer, PairScore, ProductScorer, ShopScorer
+from dedup.settings import MatchSettings
+from normalizer import Territory, normalize_listing
+
+
+@dataclass
+class LinkFileReport:
+    listings: int
+    invalid: list[str]
+    result: LinkResult
+    seconds: float
+    normalize_seconds: float
+
+
+def read_listings(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Valid listings of a JSON Lines file, and the reasons of the lines that are not."""
+    listings, invalid = [], []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                listings.append(validate_listing(json.loads(line)))
+            except (ValueError, InvalidListing) as exc:
+                invalid.append(f"line {lineno}: {exc}")
+    return listings, invalid
+
+
+def link_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
+              settings: MatchSettings, *, territory: Territory | None = None) -> LinkFileReport:
+    """Normalize and cluster a file of listings; write kind,source,source_id,cluster_id."""
+    t0 = time.perf_counter()
+    listings, invalid = read_listings(path)
+    cleans = [normalize_listing(item, territory=territory) for item in listings]
+    t1 = time.perf_counter()
+    result = link(cleans, settings)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["kind", "source", "source_id", "cluster_id"])
+        for item in listings:
+            writer.writerow([item["kind"], item["source"], item["source_id"],
+                             result.membership[listing_key(item["source"], item["source_id"])]])
+    return LinkFileReport(len(listings), invalid, result, time.perf_counter() - t0, t1 - t0)
+
+
+# --------------------------------------------------------------------------- explain
+def parse_listing_ref(ref: str) -> tuple[str, str]:
+    source, sep, source_id = ref.partition(":")
+    if not sep or not source or not source_id:
+        raise UnknownListing(f"{ref!r}: expected SOURCE:ID, e.g. clickandco:shp_1a2b")
+    return source, source_id
+
+
+def _clean(catalog: Catalog, ref: str) -> Any:
+    from normalizer import clean_from_dict  # noqa: PLC0415
+
+    source, source_id = parse_listing_ref(ref)
+    row = catalog.conn.execute("SELECT data FROM clean_listings WHERE source = ? AND "
+                               "source_id = ?", (source, source_id)).fetchone()
+    if row is None:
+        raw = catalog.listing(source, source_id)
+        if raw is None:
+            raise UnknownListing(f"no listing {ref} in the catalog (crawl or import it first)")
+        return normalize_listing(raw)
+    return clean_from_dict(json.loads(row[0]))
+
+
+def _stats(catalog: Catalog, key: str) -> TokenStats:
+    row = catalog.conn.execute("SELECT value FROM match_state WHERE key = ?", (key,)).fetchone()
+    return TokenStats.from_dict(json.loads(row[0])) if row else TokenStats()
+
+
+@dataclass
+class Explanation:
+    kind: str
+    a: Any
+    b: Any
+    score: PairScore
+    threshold: float
+    decision: str
+    same_entity: bool | None
+    review: str | None
+
+
+def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
+                 settings: MatchSettings) -> Explanation:
+    """Each field's comparison level and weight, the total and the decision for two listings."""
+    a, b = _clean(catalog, ref_a), _clean(catalog, ref_b)
+    if a.kind != b.kind:
+        raise UnknownListing(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}: they never match")
+    if a.kind == "shop":
+        scorer: Any = ShopScorer(settings.shops, _stats(catalog, "name_stats"))
+        fa, fb = shop_features(a), shop_features(b)
+        kind, threshold = "shop", settings.shops.threshold
+    else:
+        fa, fb = product_features(a), product_features(b)
+        if fa.shop_key and fb.shop_key:
+            scorer, kind, threshold = OfferScorer(settings.offers), "offer", \
+                settings.offers.threshold
+        else:
+            scorer = ProductScorer(settings.products, _stats(catalog, "title_stats"))
+            kind, threshold = "product", settings.products.threshold
+    score = scorer.score(fa, fb, explain=True)
+    review = catalog.conn.execute(
+        "SELECT decision FROM review_decisions WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)",
+        (fa.key, fb.key, fb.key, fa.key)).fetchone()
+    if review:
+        decision = f"{review[0]} (reviewer's decision)"
+    elif score.hard:
+        decision = "apart (hard evidence against)"
+    elif score.total >= threshold:
+        decision = "match"
+    else:
+        decision = "no match"
+    rows = {r[0]: r[1] for r in catalog.conn.execute(
+        "SELECT source || ':' || source_id, entity_id FROM entity_members WHERE "
+        "(source = ? AND source_id = ?) OR (source = ? AND source_id = ?)",
+        (a.source, a.source_id, b.source, b.source_id))}
+    same = (rows[fa.key] == rows[fb.key]) if fa.key in rows and fb.key in rows else None
+    return Explanation(kind, a, b, score, threshold, decision, same,
+                       review[0] if review else None)
+
+
+# --------------------------------------------------------------------------- review
+def review_pairs(catalog: Catalog, *, kind: str | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+    """Pairs of the last build in the uncertain band, without a decision yet."""
+    sql = ("SELECT kind, a, b, score FROM review_pairs p WHERE NOT EXISTS (SELECT 1 FROM "
+           "review_decisions d WHERE (d.a = p.a AND d.b = p.b) OR (d.a = p.b AND d.b = p.a))")
+    args: list[Any] = []
+    if kind:
+        sql += " AND kind = ?"
+        args.append(kind)
+    sql += " ORDER BY abs(score - 6) ASC, a, b LIMIT ?"
+    args.append(limit)
+    out = []
+    for k, a, b, score in catalog.conn.execute(sql, args):
+        labels = []
+        for ref in (a, b):
+            source, _, source_id = ref.partition(":")
+            raw = catalog.listing(source, source_id) or {}
+            labels.append(raw.get("name") or raw.get("title") or "")
+        out.append({"kind": k, "a": a, "b": b, "score": score, "a_label": labels[0],
+                    "b_label": labels[1]})
+    return out
+
+
+def record_decision(catalog: Catalog, ref_a: str, ref_b: str, decision: str,
+                    note: str | None = None) -> None:
+    """Record that two listings are (merge) or are not (split) the same thing."""
+    if decision not in ("merge", "split"):
+        raise ValueError("decision must be merge or split")
+    for ref in (ref_a, ref_b):
+        source, source_id = parse_listing_ref(ref)
+        if catalog.listing(source, source_id) is None:
+            raise UnknownListing(f"no listing {ref} in the catalog")
+    a, b = sorted((ref_a, ref_b))
+    if a == b:
+        raise ReviewConflict("a listing is always the same as itself")
+    existing = catalog.conn.execute("SELECT decision FROM review_decisions WHERE a = ? AND "
+                                    "b = ?", (a, b)).fetchone()
+    if existing and existing[0] != decision:
+        catalog.conn.execute("DELETE FROM review_decisions WHERE a = ? AND b = ?", (a, b))
+    catalog.conn.execute("INSERT OR REPLACE INTO review_decisions(a, b, decision, note, at) "
+                         "VALUES (?, ?, ?, ?, ?)", (a, b, decision, note, utcnow()))

@@ -1,0 +1,200 @@
+"""Blocking: only pairs that share a key are compared, so work grows nearly linearly.
+
+Shops share a key when they have the same phone, SIREN, website or e-mail, a
+rare name word in the same postcode (or commune), the same street, or stand
+within a small radius of each other. Offers are only compared within one merged
+shop, by GTIN or rare title word (all pairs for small shops). Products that
+name no shop share a GTIN, a model number, or rare title words. A key carried
+by more listings than ``max_block`` is skipped and reported: it is too common
+to tell anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from dedup.comparisons import distance_m
+from dedup.features import ProductFeatures, ShopFeatures, TokenStats
+
+Pair = tuple[int, int]
+
+
+@dataclass
+class BlockingReport:
+    """How much blocking saved: candidate pairs against every possible pair."""
+
+    records: int = 0
+    candidate_pairs: int = 0
+    skipped_blocks: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def all_pairs(self) -> int:
+        return self.records * (self.records - 1) // 2
+
+    @property
+    def reduction_ratio(self) -> float:
+        return 1.0 - self.candidate_pairs / self.all_pairs if self.all_pairs else 0.0
+
+    def merge(self, other: BlockingReport) -> BlockingReport:
+        return BlockingReport(self.records + other.records,
+                              self.candidate_pairs + other.candidate_pairs,
+                              self.skipped_blocks + other.skipped_blocks)
+
+
+def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block: int,
+                     report: BlockingReport, pairs: set[Pair]) -> None:
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i in range(n):
+        for key in set(keys_of(i)):
+            blocks[key].append(i)
+    for key, members in blocks.items():
+        if len(members) < 2:
+            continue
+        if len(members) > max_block:
+            report.skipped_blocks.append((key, len(members)))
+            continue
+        for x in range(len(members)):
+            mx = members[x]
+            for y in range(x + 1, len(members)):
+                my = members[y]
+                pairs.add((mx, my) if mx < my else (my, mx))
+
+
+def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
+    keys = []
+    if r.phone:
+        keys.append("ph:" + r.phone)
+    if r.siren:
+        keys.append("siren:" + r.siren)
+    if r.website:
+        keys.append("web:" + r.website)
+    if r.email:
+        keys.append("mail:" + r.email)
+    place = ("pc:" + r.postcode) if r.postcode else ("city:" + r.city_key) if r.city_key else None
+    rare = stats.rarest(r.name_tokens, 2)
+    if place:
+        # the rarest name word always; the second only if it is still rare-ish
+        keys.extend(f"{place}:{t}" for i, t in enumerate(rare)
+                    if i == 0 or stats.df.get(t, 0) <= 60)
+        if r.street_key and r.number:
+            keys.append(f"addr:{place}:{r.street_key}:{r.number.rstrip('abcdefghijklmnopqrstuvwxyz')}")
+        if r.street_key and rare:
+            keys.append(f"street:{place}:{r.street_key}:{rare[0]}")
+    if rare and stats.df.get(rare[0], 0) <= 40:
+        keys.append("name:" + rare[0])
+    if r.name_key:
+        keys.append("fullname:" + r.name_key.replace(" ", ""))
+    return keys
+
+
+def geo_pairs(points: list[tuple[int, float, float]], radius_m: float,
+              pairs: set[Pair]) -> None:
+    """Pairs of points within ``radius_m`` of each other (grid of radius-sized cells)."""
+    if not points:
+        return
+    dlat = radius_m / 111_320.0
+    cells: dict[tuple[int, int], list[tuple[int, float, float]]] = defaultdict(list)
+    for idx, lat, lon in points:
+        dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+        cells[(int(lat // dlat), int(lon // dlon))].append((idx, lat, lon))
+    for (cy, cx), members in cells.items():
+        for ny in (cy - 1, cy, cy + 1):
+            for nx in (cx - 1, cx, cx + 1):
+                other = cells.get((ny, nx))
+                if not other:
+                    continue
+                for i, lat1, lon1 in members:
+                    for j, lat2, lon2 in other:
+                        if i < j and distance_m(lat1, lon1, lat2, lon2) <= radius_m:
+                            pairs.add((i, j))
+
+
+def geo_cell(lat: float, lon: float, size_m: float = 150.0) -> str:
+    """The grid cell of a point, as a blocking key (neighbours: see ``geo_neighbours``)."""
+    dlat = size_m / 111_320.0
+    dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+    return f"geo:{int(lat // dlat)}:{int(lon // dlon)}"
+
+
+def geo_neighbours(lat: float, lon: float, size_m: float = 150.0) -> list[str]:
+    """The cell of a point and the eight around it."""
+    dlat = size_m / 111_320.0
+    dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+    cy, cx = int(lat // dlat), int(lon // dlon)
+    return [f"geo:{y}:{x}" for y in (cy - 1, cy, cy + 1) for x in (cx - 1, cx, cx + 1)]
+
+
+def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: int = 300,
+                geo_radius_m: float = 150.0) -> tuple[set[Pair], BlockingReport]:
+    """Candidate pairs (indexes into ``records``) of shop listings."""
+    report = BlockingReport(records=len(records))
+    pairs: set[Pair] = set()
+    _pairs_from_keys(lambda i: shop_keys(records[i], stats), len(records), max_block, report,
+                     pairs)
+    geo_pairs([(i, r.lat, r.lon) for i, r in enumerate(records)
+               if r.lat is not None and r.lon is not None], geo_radius_m, pairs)
+    report.candidate_pairs = len(pairs)
+    return pairs, report
+
+
+_DIGITS = re.compile(r"\d{3,}")
+
+
+def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list[str]:
+    keys = []
+    if r.gtin:
+        keys.append(f"{scope}gtin:{r.gtin}")
+    for code in r.codes:
+        keys.append(f"{scope}code:{code}")
+        for digits in _DIGITS.findall(code):
+            keys.append(f"{scope}num:{digits}")
+    rare = stats.rarest(r.title_tokens, 2)
+    keys.extend(f"{scope}tok:{t}" for t in rare)
+    if len(rare) == 2:
+        keys.append(f"{scope}tok2:{rare[0]}:{rare[1]}")
+    return keys
+
+
+def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats: TokenStats,
+                 *, small_shop: int = 16, max_block: int = 300,
+                 ) -> tuple[set[Pair], BlockingReport]:
+    """Candidate pairs of product listings sold by one merged shop.
+
+    ``shop_of`` maps a product's shop listing key to its merged shop's entity id.
+    """
+    report = BlockingReport(records=len(records))
+    pairs: set[Pair] = set()
+    by_shop: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        entity = shop_of.get(r.shop_key or "")
+        if entity:
+            by_shop[entity].append(i)
+    scope_of: dict[int, str] = {}
+    for entity, members in by_shop.items():
+        if len(members) <= small_shop:
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    a, b = members[x], members[y]
+                    pairs.add((a, b) if a < b else (b, a))
+        else:
+            for i in members:
+                scope_of[i] = entity + "|"
+    _pairs_from_keys(lambda i: product_keys(records[i], stats, scope_of[i])
+                     if i in scope_of else (), len(records), max_block, report, pairs)
+    report.candidate_pairs = len(pairs)
+    return pairs, report
+
+
+def block_products(records: list[ProductFeatures], stats: TokenStats, *,
+                   max_block: int = 200) -> tuple[set[Pair], BlockingReport]:
+    """Candidate pairs of product listings that name no shop."""
+    report = BlockingReport(records=len(records))
+    pairs: set[Pair] = set()
+    _pairs_from_keys(lambda i: product_keys(records[i], stats), len(records), max_block, report,
+                     pairs)
+    report.candidate_pairs = len(pairs)
+    return pairs, report

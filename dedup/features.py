@@ -1,0 +1,174 @@
+"""Compact match records built once per clean listing, and corpus statistics.
+
+The comparisons run millions of times; everything they need is computed here
+once per listing: tokens, keys, model codes, coordinates. ``TokenStats`` holds
+how often each name or title word occurs, so that agreeing on a rare word
+weighs more than agreeing on "boulangerie".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+Key = str  # "source:source_id"
+
+
+def listing_key(source: str, source_id: str) -> Key:
+    return f"{source}:{source_id}"
+
+
+@dataclass(slots=True)
+class ShopFeatures:
+    key: Key
+    source: str
+    name_key: str | None
+    name_tokens: tuple[str, ...]
+    street_key: str | None
+    number: str | None  # "12" or "12bis"
+    postcode: str | None
+    city_key: str | None
+    phone: str | None
+    siret: str | None
+    siren: str | None
+    website: str | None
+    email: str | None
+    lat: float | None
+    lon: float | None
+    categories: frozenset[str]
+
+
+@dataclass(slots=True)
+class ProductFeatures:
+    key: Key
+    source: str
+    shop_key: Key | None  # the listing key of its shop on the same source
+    title_key: str | None
+    title_tokens: tuple[str, ...]
+    variant: tuple[tuple[str, str], ...]
+    brand_key: str | None
+    gtin: str | None
+    price_cents: int | None
+    codes: frozenset[str]
+    category: str | None
+
+
+def shop_features(clean: Any) -> ShopFeatures:
+    """Match record of a CleanShop."""
+    number = None
+    if clean.street_number:
+        number = clean.street_number + (clean.street_suffix or "")
+    return ShopFeatures(
+        key=listing_key(clean.source, clean.source_id),
+        source=clean.source,
+        name_key=clean.name_key,
+        name_tokens=tuple(clean.name_tokens),
+        street_key=clean.street_key,
+        number=number,
+        postcode=clean.postcode,
+        city_key=clean.city_key,
+        phone=clean.phone,
+        siret=clean.siret,
+        siren=clean.siren,
+        website=clean.website_host,
+        email=clean.email,
+        lat=clean.lat,
+        lon=clean.lon,
+        categories=frozenset(clean.categories),
+    )
+
+
+def product_features(clean: Any) -> ProductFeatures:
+    """Match record of a CleanProduct."""
+    shop_key = listing_key(clean.source, clean.shop_source_id) if clean.shop_source_id else None
+    raw_title = clean.raw.get("title") if isinstance(clean.raw, dict) else None
+    return ProductFeatures(
+        key=listing_key(clean.source, clean.source_id),
+        source=clean.source,
+        shop_key=shop_key,
+        title_key=clean.title_key,
+        title_tokens=tuple(clean.title_tokens),
+        variant=tuple(clean.variant),
+        brand_key=clean.brand_key,
+        gtin=clean.gtin,
+        price_cents=clean.price_cents,
+        codes=model_codes(raw_title or clean.title or ""),
+        category=clean.category,
+    )
+
+
+_CODE_RUN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
+_UNIT_LIKE = re.compile(
+    r"^\d+(?:[.,]\d+)?(?:gb|go|mb|mo|tb|to|ghz|mhz|hz|mm|cm|m|in|inch|ft|w|v|mp|mpx|x|g|gr|kg|"
+    r"ml|cl|dl|l|lb|lbs|oz|pack|pk|pc|pcs|port|ports|p|k|th|st|nd|rd|s|h|min|ans|mois|"
+    r"pieces|pièces|parts|cm2|ah|mah|db|lm)$")
+_DIMENSIONS = re.compile(r"^\d+x\d+")
+
+
+def model_codes(title: str) -> frozenset[str]:
+    """Model numbers in a title: tokens mixing letters and digits ('KDL-40V4100' -> 'kdl40v4100').
+
+    Quantities ('750ml', '32gb', '4x30mm') are not codes: they are shared by many
+    different products.
+    """
+    text = title.lower()
+    codes: set[str] = set()
+    for run in _CODE_RUN.findall(text):
+        parts = re.split(r"[-/.]", run)
+        candidates = {"".join(parts)} | set(parts)
+        for cand in candidates:
+            if len(cand) < 3 or not any(c.isdigit() for c in cand):
+                continue
+            if len(cand) == 3 and not (cand[0].isalpha() and cand[1:].isdigit()):
+                continue  # 'g10' is a model, '3d' or '4k' are not
+            if not any(c.isalpha() for c in cand) and len(cand) < 6:
+                continue
+            if _UNIT_LIKE.match(cand) or _DIMENSIONS.match(cand):
+                continue
+            if cand.isdigit() and 1900 <= int(cand) <= 2099:
+                continue
+            codes.add(cand)
+    return frozenset(codes)
+
+
+class TokenStats:
+    """How many listings carry each word; the rarer, the more agreement on it weighs."""
+
+    def __init__(self, documents: Iterable[Iterable[str]] = ()) -> None:
+        self.df: Counter[str] = Counter()
+        self.n = 0
+        for tokens in documents:
+            self.add(tokens)
+
+    def add(self, tokens: Iterable[str]) -> None:
+        self.df.update(set(tokens))
+        self.n += 1
+
+    def remove(self, tokens: Iterable[str]) -> None:
+        for token in set(tokens):
+            self.df[token] -= 1
+            if self.df[token] <= 0:
+                del self.df[token]
+        self.n = max(0, self.n - 1)
+
+    def idf(self, token: str) -> float:
+        """log2 of how many times rarer than 'every listing' the word is."""
+        return math.log2((self.n + 1) / (self.df.get(token, 0) + 1)) + 0.5
+
+    def rarest(self, tokens: Iterable[str], count: int) -> list[str]:
+        unique = sorted(set(tokens), key=lambda t: (self.df.get(t, 0), t))
+        return unique[:count]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "df": dict(self.df)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenStats:
+        stats = cls()
+        stats.n = int(data.get("n", 0))
+        stats.df = Counter({k: int(v) for k, v in data.get("df", {}).items()})
+        return stats

@@ -1,0 +1,55 @@
+"""Stable entity ids: a cluster keeps the id of the earlier entity it mostly continues.
+
+New clusters are matched to the previous build's entities by how many members
+they share, largest overlap first, each previous id used once; a cluster that
+continues no earlier entity gets a new id derived from its smallest member, so
+rebuilding the same data gives the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+
+def new_id(prefix: str, members: Sequence[str], taken: set[str]) -> str:
+    """A fresh id from the cluster's smallest member, never one already taken."""
+    seed = min(members)
+    salt = 0
+    while True:
+        digest = hashlib.blake2b(f"{seed}#{salt}".encode(), digest_size=6).hexdigest()
+        candidate = f"{prefix}-{digest}"
+        if candidate not in taken:
+            return candidate
+        salt += 1
+
+
+def assign_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str], prefix: str,
+               *, reserved: set[str] | None = None) -> list[str]:
+    """One id per cluster (clusters given as member keys).
+
+    Args:
+        clusters: member listing keys of each cluster.
+        previous: listing key -> entity id in the previous build.
+        prefix: "shop", "offer" or "product".
+        reserved: ids that must not be reused (entities kept outside this set).
+    """
+    candidates: list[tuple[int, int, str]] = []
+    for index, members in enumerate(clusters):
+        counts = Counter(previous[m] for m in members if m in previous)
+        for entity_id, overlap in counts.items():
+            candidates.append((overlap, index, entity_id))
+    # the largest overlaps first; ties: the earlier cluster, then the id
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    ids: list[str | None] = [None] * len(clusters)
+    used: set[str] = set(reserved or ())
+    for _, index, entity_id in candidates:
+        if ids[index] is None and entity_id not in used:
+            ids[index] = entity_id
+            used.add(entity_id)
+    for index, members in enumerate(clusters):
+        if ids[index] is None:
+            ids[index] = new_id(prefix, members, used)
+            used.add(ids[index])
+    return [i for i in ids if i is not None]

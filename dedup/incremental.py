@@ -1,0 +1,288 @@
+"""Incremental linking: after a crawl, only what changed is linked again.
+
+A listing changed when its raw content differs from what the matcher last
+linked (or it is new, or gone, or a reviewer just decided about it). Its
+neighbours are found through the blocking keys stored at the last build (the
+same keys a full build would use), then every entity they or the changed
+listings belong to is taken apart and linked again together, shops first, then
+the offers of those shops, with the corpus's word frequencies and the previous
+ids. Everything else is left untouched. The result equals a full rebuild's
+except where a change would ripple beyond the neighbours of the neighbours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from catalog.store import Catalog, utcnow
+from dedup.blocking import geo_neighbours, product_keys, shop_keys
+from dedup.clustering import Decisions
+from dedup.features import TokenStats, listing_key, product_features, shop_features
+from dedup.linker import link
+from dedup.scoring import ProductScorer, ShopScorer
+from dedup.persist import (
+    _product_record,
+    block_rows,
+    entity_records,
+    record_presence,
+    write_build,
+)
+from dedup.settings import MatchSettings
+
+log = logging.getLogger(__name__)
+
+FULL_SHARE = 0.30  # beyond this share of changed listings a full build is cheaper
+
+
+def settings_fingerprint(settings: MatchSettings) -> str:
+    return hashlib.blake2b(repr(settings).encode(), digest_size=8).hexdigest()
+
+
+def _state(catalog: Catalog, key: str) -> str | None:
+    row = catalog.conn.execute("SELECT value FROM match_state WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _changed_keys(catalog: Catalog) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(changed live listings, listings linked before but gone now)."""
+    changed = [(r[0], r[1]) for r in catalog.conn.execute(
+        "SELECT source, source_id FROM clean_listings "
+        "WHERE linked_hash IS NULL OR linked_hash != raw_hash")]
+    removed = [(r[0], r[1]) for r in catalog.conn.execute(
+        "SELECT m.source, m.source_id FROM entity_members m WHERE NOT EXISTS (SELECT 1 FROM "
+        "clean_listings c WHERE c.source = m.source AND c.source_id = m.source_id)")]
+    return changed, removed
+
+
+def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
+    """Whether the next dedup must be a full one (first build, new settings, many changes)."""
+    conn = catalog.conn
+    if conn.execute("SELECT count(*) FROM entities").fetchone()[0] == 0:
+        return True
+    if _state(catalog, "name_stats") is None:
+        return True
+    if settings is not None and _state(catalog, "settings") != settings_fingerprint(settings):
+        return True
+    total = conn.execute("SELECT count(*) FROM clean_listings").fetchone()[0]
+    changed, removed = _changed_keys(catalog)
+    return total == 0 or (len(changed) + len(removed)) / total > FULL_SHARE
+
+
+def mark_linked(catalog: Catalog, keys: Iterable[tuple[str, str]] | None = None) -> None:
+    """Remember the raw content each listing was linked from."""
+    with catalog.transaction():
+        if keys is None:
+            catalog.conn.execute("UPDATE clean_listings SET linked_hash = raw_hash")
+        else:
+            catalog.conn.executemany(
+                "UPDATE clean_listings SET linked_hash = raw_hash WHERE source = ? AND "
+                "source_id = ?", list(keys))
+
+
+def _listings_in_blocks(catalog: Catalog, blocks: set[str], max_block: int) -> set[str]:
+    found: set[str] = set()
+    items = sorted(blocks)
+    for start in range(0, len(items), 400):
+        chunk = items[start:start + 400]
+        marks = ",".join("?" * len(chunk))
+        sizes = dict(catalog.conn.execute(
+            f"SELECT block, count(*) FROM block_keys WHERE block IN ({marks}) GROUP BY block",
+            chunk).fetchall())
+        usable = [b for b in chunk if 0 < sizes.get(b, 0) <= max_block]
+        if not usable:
+            continue
+        marks = ",".join("?" * len(usable))
+        for source, source_id in catalog.conn.execute(
+                f"SELECT source, source_id FROM block_keys WHERE block IN ({marks})", usable):
+            found.add(listing_key(source, source_id))
+    return found
+
+
+def _entities_of(catalog: Catalog, keys: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    items = sorted(set(keys))
+    for start in range(0, len(items), 400):
+        chunk = [k.partition(":") for k in items[start:start + 400]]
+        clause = " OR ".join(["(source = ? AND source_id = ?)"] * len(chunk))
+        args = [v for s, _, i in chunk for v in (s, i)]
+        for s, i, e in catalog.conn.execute(
+                f"SELECT source, source_id, entity_id FROM entity_members WHERE {clause}", args):
+            out[listing_key(s, i)] = e
+    return out
+
+
+def _members_of(catalog: Catalog, entity_ids: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    items = sorted(set(entity_ids))
+    for start in range(0, len(items), 400):
+        chunk = items[start:start + 400]
+        marks = ",".join("?" * len(chunk))
+        for s, i in catalog.conn.execute(
+                f"SELECT source, source_id FROM entity_members WHERE entity_id IN ({marks})",
+                chunk):
+            out.add(listing_key(s, i))
+    return out
+
+
+def _load(catalog: Catalog, keys: Iterable[str]) -> dict[str, Any]:
+    from normalizer import clean_from_dict  # noqa: PLC0415
+
+    out: dict[str, Any] = {}
+    items = sorted(set(keys))
+    for start in range(0, len(items), 400):
+        chunk = [k.partition(":") for k in items[start:start + 400]]
+        clause = " OR ".join(["(source = ? AND source_id = ?)"] * len(chunk))
+        args = [v for s, _, i in chunk for v in (s, i)]
+        for (data,) in catalog.conn.execute(
+                f"SELECT data FROM clean_listings WHERE {clause}", args):
+            clean = clean_from_dict(json.loads(data))
+            out[listing_key(clean.source, clean.source_id)] = clean
+    return out
+
+
+def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
+                      decisions: Decisions) -> dict[str, Any]:
+    """Link again only the changed listings and the entities around them."""
+    t0 = time.perf_counter()
+    changed, removed = _changed_keys(catalog)
+    last_build = catalog.conn.execute(
+        "SELECT started_at FROM builds WHERE status = 'complete' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    decided: set[str] = set()
+    if last_build:
+        for a, b in catalog.conn.execute("SELECT a, b FROM review_decisions WHERE at >= ?",
+                                         (last_build[0],)):
+            decided.update((a, b))
+    changed_keys = {listing_key(s, i) for s, i in changed} | decided
+    removed_keys = {listing_key(s, i) for s, i in removed}
+    if not changed_keys and not removed_keys:
+        return {"changed": 0, "removed": 0, "relinked": 0, "entities_written": 0}
+
+    name_stats = TokenStats.from_dict(json.loads(_state(catalog, "name_stats") or "{}"))
+    title_stats = TokenStats.from_dict(json.loads(_state(catalog, "title_stats") or "{}"))
+    changed_cleans = _load(catalog, changed_keys)
+    old_entities = _entities_of(catalog, changed_keys)
+    for key, clean in changed_cleans.items():
+        if key in old_entities:
+            continue  # updated: its words are counted already (a small drift, see README)
+        if clean.kind == "shop":
+            name_stats.add(clean.name_tokens)
+        else:
+            title_stats.add(clean.title_tokens)
+
+    # plausible neighbours: listings sharing a stored blocking key that score at least the
+    # bottom of the review band against a changed listing (the others could never join it)
+    shop_scorer = ShopScorer(settings.shops, name_stats)
+    product_scorer = ProductScorer(settings.products, title_stats)
+    neighbours: set[str] = set()
+    for clean in changed_cleans.values():
+        if clean.kind == "shop":
+            f = shop_features(clean)
+            blocks = set(shop_keys(f, name_stats))
+            if f.lat is not None and f.lon is not None:
+                blocks.update(geo_neighbours(f.lat, f.lon,
+                                             settings.shops.blocking.geo_radius_m))
+            found = _listings_in_blocks(catalog, blocks, settings.shops.blocking.max_block)
+            others = _load(catalog, found - {f.key})
+            neighbours.update(k for k, o in others.items() if o.kind == "shop" and
+                              shop_scorer.score(f, shop_features(o)).total
+                              >= settings.shops.review_band[0])
+        elif not clean.shop_source_id:
+            p = product_features(clean)
+            found = _listings_in_blocks(catalog, set(product_keys(p, title_stats)),
+                                        settings.products.blocking.max_block)
+            others = _load(catalog, found - {p.key})
+            neighbours.update(k for k, o in others.items() if o.kind == "product" and
+                              not o.shop_source_id and
+                              product_scorer.score(p, product_features(o)).total
+                              >= settings.products.review_band[0])
+
+    # the entities touched and all their members; the shops of changed products
+    scope = set(changed_keys) | neighbours
+    scope |= {listing_key(c.source, c.shop_source_id) for c in changed_cleans.values()
+              if c.kind == "product" and c.shop_source_id}
+    affected = set(_entities_of(catalog, scope | removed_keys).values())
+    scope |= _members_of(catalog, affected)
+    # every product of every shop listing in scope (their offers are linked again)
+    live = _load(catalog, scope)
+    shop_listings = {k for k, c in live.items() if c.kind == "shop"}
+    products = _listings_in_blocks(catalog, {"shop:" + k for k in shop_listings}, 10_000_000)
+    affected |= set(_entities_of(catalog, products).values())
+    scope |= products
+    live = _load(catalog, scope)
+    t1 = time.perf_counter()
+
+    previous = _entities_of(catalog, scope | removed_keys)
+    reserved = {r[0] for r in catalog.conn.execute("SELECT entity_id FROM entities")} - affected
+    result = link(list(live.values()), settings, previous=previous, decisions=decisions,
+                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats)
+    records = entity_records(result, live, settings)
+
+    # products compare offers across shops: rebuild those touched, from every offer they
+    # have (the narrow product_offers rows for offers outside the scope)
+    old_products: set[str] = set()
+    items = sorted(affected)
+    for start in range(0, len(items), 400):
+        chunk = items[start:start + 400]
+        marks = ",".join("?" * len(chunk))
+        old_products.update(r[0] for r in catalog.conn.execute(
+            f"SELECT DISTINCT product_id FROM product_offers WHERE offer_id IN ({marks})", chunk))
+    offers_by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records.values():
+        if rec["kind"] == "offer" and rec.get("product_entity_id"):
+            offers_by_product[rec["product_entity_id"]].append(rec)
+    touched_products = old_products | set(offers_by_product)
+    representatives: dict[str, dict[str, Any]] = {}
+    for pid in sorted(touched_products):
+        for offer_id, shop_id, pmin, pmax, platforms in catalog.conn.execute(
+                "SELECT offer_id, shop_id, price_min, price_max, platforms FROM product_offers "
+                "WHERE product_id = ?", (pid,)):
+            if offer_id not in affected and offer_id not in records:
+                offers_by_product[pid].append({
+                    "entity_id": offer_id, "shop_entity_id": shop_id, "price_min": pmin,
+                    "price_max": pmax, "platforms": platforms.split(",") if platforms else []})
+        row = catalog.conn.execute("SELECT data FROM entities WHERE entity_id = ?",
+                                   (pid,)).fetchone()
+        if row is not None:
+            representatives[pid] = json.loads(row[0])
+    for pid in touched_products:
+        if offers_by_product.get(pid):
+            records[pid] = _product_record(pid, offers_by_product[pid], settings,
+                                           representatives.get(pid))
+    stale_products = {pid for pid in touched_products if not offers_by_product.get(pid)}
+
+    write_build(catalog, result, records, build_id, replace_all=False,
+                removed_entities=affected | stale_products)
+    with catalog.transaction():
+        conn = catalog.conn
+        gone_keys = sorted(scope | removed_keys)
+        conn.executemany("DELETE FROM block_keys WHERE source = ? AND source_id = ?",
+                         [tuple(k.split(":", 1)) for k in gone_keys])
+        conn.executemany("DELETE FROM review_pairs WHERE a = ?", [(k,) for k in gone_keys])
+        conn.executemany("DELETE FROM review_pairs WHERE b = ?", [(k,) for k in gone_keys])
+        conn.executemany("INSERT INTO block_keys(block, source, source_id) VALUES (?, ?, ?)",
+                         block_rows(live.values(), name_stats, title_stats))
+        conn.executemany(
+            "INSERT OR REPLACE INTO review_pairs(kind, a, b, score, build_id) "
+            "VALUES (?, ?, ?, ?, ?)", [(k, s.a, s.b, s.total, build_id) for k, s in result.review])
+        for key, stats in (("name_stats", name_stats), ("title_stats", title_stats)):
+            conn.execute("INSERT OR REPLACE INTO match_state(key, value) VALUES (?, ?)",
+                         (key, json.dumps(stats.to_dict())))
+        conn.execute("INSERT OR REPLACE INTO match_state(key, value) VALUES ('settings', ?)",
+                     (settings_fingerprint(settings),))
+        conn.execute("INSERT OR REPLACE INTO match_state(key, value) VALUES ('linked_at', ?)",
+                     (utcnow(),))
+    mark_linked(catalog, [tuple(k.split(":", 1)) for k in changed_keys
+                          if k in live])  # type: ignore[misc]
+    record_presence(catalog, build_id)
+    stats = result.stats()
+    stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
+                  "relinked": len(live), "entities_written": len(records),
+                  "entities_replaced": len(affected), "scope_seconds": round(t1 - t0, 3)})
+    return stats
