@@ -26,6 +26,7 @@ from rich.table import Table
 from agora import settings
 from catalog.errors import CatalogError
 from crawlers.errors import CrawlError
+from dedup.errors import MatchError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,7 +38,7 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (CrawlError, CatalogError, ValueError, FileNotFoundError) as exc:
+        except (CrawlError, CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
             err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
             sys.exit(1)
     return wrapper
@@ -158,7 +159,8 @@ def summary_table(reports: list[Any]) -> Table:
     for r in reports:
         run = r.run
         errors = ", ".join(f"{k} {v}" for k, v in sorted(r.errors_by_kind.items())) or "-"
-        status = run.status + (" (resumed)" if r.resumed else "")
+        status = run.status + (" (resumed)" if r.resumed else "") + (
+            " (already under way elsewhere)" if r.skipped else "")
         if run.mode == "incremental":
             status += " incr."
         table.add_row(r.source, str(run.id), status, str(run.pages), str(run.listings),
@@ -253,6 +255,142 @@ def import_listings_cmd(path: str, partial: bool) -> None:
     console.print(table)
 
 
+# --------------------------------------------------------------------------- build / link
+def _stage_line(stage: Any) -> str:
+    figures = ", ".join(f"{k} {v}" for k, v in stage.figures.items()
+                        if isinstance(v, int | float | str) and not isinstance(v, bool))
+    return f"{stage.name:<10} {stage.seconds:7.2f}s  {figures}"
+
+
+@main.command()
+@click.option("--full", "mode", flag_value="full", help="Rebuild every entity.")
+@click.option("--incremental", "mode", flag_value="incremental",
+              help="Re-link only what changed since the last build.")
+@click.option("--no-index", is_flag=True, help="Stop after dedup (no search index).")
+@friendly_errors
+def build(mode: str | None, no_index: bool) -> None:
+    """Normalize, dedup and index the catalog (incremental when possible)."""
+    from agora.pipeline import build as run_build  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        report = run_build(cat, mode=mode or "auto", index=not no_index,
+                           on_stage=lambda st: console.print(_stage_line(st), highlight=False))
+    console.print(f"build {report.build_id} ({report.mode}) done in "
+                  f"{sum(s.seconds for s in report.stages):.2f}s")
+
+
+@main.command("link")
+@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True,
+                                                                    dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="CSV of kind,source,source_id,cluster_id.")
+@click.option("--region", default="FR", show_default=True,
+              help="Country whose phone numbers are written without a country code.")
+@click.option("--no-territory", is_flag=True,
+              help="Do not check coordinates against the territory (data from elsewhere).")
+@friendly_errors
+def link_cmd(input_path: str, out: str, region: str, no_territory: bool) -> None:
+    """Normalize and cluster a file of listings without the catalog."""
+    from agora.linking import link_file  # noqa: PLC0415
+    from dedup.settings import load_settings  # noqa: PLC0415
+    from normalizer import Territory  # noqa: PLC0415
+
+    territory = (Territory(bbox=(-180.0, -90.0, 180.0, 90.0), region=region, name="anywhere")
+                 if no_territory else Territory(region=region))
+    report = link_file(input_path, out, load_settings(), territory=territory)
+    stats = report.result.stats()
+    console.print(f"{report.listings} listings linked in {report.seconds:.2f}s "
+                  f"({report.listings / max(report.seconds, 1e-9):,.0f} listings/s; normalize "
+                  f"{report.normalize_seconds:.2f}s)", highlight=False)
+    for kind in ("shop", "offer", "product"):
+        if stats["listings"].get(kind):
+            console.print(f"  {kind}s: {stats['listings'][kind]} listings -> "
+                          f"{stats['entities'][kind]} clusters; candidate pairs "
+                          f"{stats['candidate_pairs'].get(kind, 0):,} of "
+                          f"{stats['all_pairs'].get(kind, 0):,} "
+                          f"(reduction {stats['reduction_ratio'].get(kind, 0):.6f})",
+                          highlight=False)
+    for reason in report.invalid[:20]:
+        err_console.print(f"skipped {reason}", highlight=False)
+    console.print(f"clusters written to {out}")
+
+
+@main.command()
+@click.argument("first", metavar="SOURCE:ID")
+@click.argument("second", metavar="SOURCE:ID")
+@friendly_errors
+def explain(first: str, second: str) -> None:
+    """Each field's similarity, the total and the decision for two listings."""
+    from agora.linking import explain_pair  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+    from dedup.settings import load_settings  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        ex = explain_pair(cat, first, second, load_settings())
+    label = "name" if ex.kind == "shop" else "title"
+    table = Table("field", "level", "weight", title=f"{first}  vs  {second} ({ex.kind}s)")
+    for name, level, weight in ex.score.parts:
+        table.add_row(name, level, f"{weight:+.2f}")
+    console.print(f"A: {getattr(ex.a, label)!r}  B: {getattr(ex.b, label)!r}", highlight=False)
+    console.print(table)
+    console.print(f"total {ex.score.total:+.2f} (threshold {ex.threshold:+.2f}) -> "
+                  f"[bold]{ex.decision}[/]" + ("" if ex.same_entity is None else
+                  f"; in the last build they are {'in the same' if ex.same_entity else 'in different'}"
+                  " entities"))
+
+
+@main.group(invoke_without_command=True)
+@click.option("--kind", type=click.Choice(["shop", "offer", "product"]), default=None)
+@click.option("--limit", default=30, show_default=True)
+@click.pass_context
+@friendly_errors
+def review(ctx: click.Context, kind: str | None, limit: int) -> None:
+    """List pairs in the uncertain band; `review merge|split A B` decides."""
+    if ctx.invoked_subcommand:
+        return
+    from agora.linking import review_pairs  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        pairs = review_pairs(cat, kind=kind, limit=limit)
+    table = Table("kind", "score", "A", "B", title="Pairs to review (agora review merge|split A B)")
+    for p in pairs:
+        table.add_row(p["kind"], f"{p['score']:+.2f}", f"{p['a']}\n{p['a_label']}",
+                      f"{p['b']}\n{p['b_label']}")
+    console.print(table if pairs else "Nothing to review.")
+
+
+def _decide(decision: str, first: str, second: str, note: str | None) -> None:
+    from agora.linking import record_decision  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        record_decision(cat, first, second, decision, note)
+    console.print(f"recorded: {decision} {first} {second}; every later build respects it "
+                  "(run `agora build`).")
+
+
+@review.command("merge")
+@click.argument("first", metavar="SOURCE:ID")
+@click.argument("second", metavar="SOURCE:ID")
+@click.option("--note", default=None)
+@friendly_errors
+def review_merge(first: str, second: str, note: str | None) -> None:
+    """Record that two listings are the same shop or offer."""
+    _decide("merge", first, second, note)
+
+
+@review.command("split")
+@click.argument("first", metavar="SOURCE:ID")
+@click.argument("second", metavar="SOURCE:ID")
+@click.option("--note", default=None)
+@friendly_errors
+def review_split(first: str, second: str, note: str | None) -> None:
+    """Record that two listings are different shops or offers."""
+    _decide("split", first, second, note)
+
+
 # --------------------------------------------------------------------------- runs
 @main.command("runs")
 @click.option("--source", default=None)
@@ -278,6 +416,19 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerow(header)
         writer.writerows(rows)
 
+
+def _register_commands() -> None:
+    from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
+    from agora.commands.sources import sources_group  # noqa: PLC0415
+    from agora.commands.status import accept_cmd, status_cmd  # noqa: PLC0415
+
+    sources_group.add_command(status_cmd)
+    sources_group.add_command(accept_cmd)
+    main.add_command(sources_group)
+    main.add_command(schedule_cmd)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()

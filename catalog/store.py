@@ -4,7 +4,10 @@ Crawlers write pages of listings into a run; a run that ends complete marks the
 listings it did not see as gone; nothing is ever deleted. Every write of a page
 is one transaction, together with the run's counters and the connector's
 checkpoint, so a process killed at any moment leaves a consistent catalog and a
-run that can be resumed.
+run that can be resumed. A listing's version before a run changed it is kept
+until the run ends (``listing_history``), so that a run found degraded can be
+undone (``revert_run``). The scheduler keeps its plan (``schedule_state``) and the
+processes their advisory locks (``locks``) here too.
 
 Example:
     >>> cat = Catalog.open(":memory:")
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -96,7 +100,8 @@ class Run:
         return self.status != "running"
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process of this host with that id runs (a zombie does not)."""
     if not pid:
         return False
     try:
@@ -202,7 +207,7 @@ class Catalog:
         run = self.last_run(source)
         if run is None or run.status != "running":
             return None
-        if _pid_alive(run.pid) and run.heartbeat_at:
+        if pid_alive(run.pid) and run.heartbeat_at:
             age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at)).total_seconds()
             if age < HEARTBEAT_STALE_SECONDS:
                 return None  # still running elsewhere
@@ -312,6 +317,12 @@ class Catalog:
                               (now, run_id, source, source_id))
             return PageCounts(repeated=1) if repeated else PageCounts(unchanged=1)
         event = "returned" if row["status"] == "gone" else "updated"
+        # the version before this run changed it, so that a degraded run can be undone
+        self.conn.execute(
+            "INSERT OR IGNORE INTO listing_history(run_id, source, source_id, kind, url, data, "
+            "content_hash, status, changed_at, gone_run, gone_at) SELECT ?, source, source_id, "
+            "kind, url, data, content_hash, status, changed_at, gone_run, gone_at FROM listings "
+            "WHERE source = ? AND source_id = ?", (run_id, source, source_id))
         self.conn.execute(
             "UPDATE listings SET kind = ?, url = ?, data = ?, content_hash = ?, status = 'live', "
             "last_seen = ?, changed_at = ?, last_run = ?, gone_run = NULL, gone_at = NULL "
@@ -395,6 +406,8 @@ class Catalog:
                     "gone = gone + ?, message = ?, stats = ? WHERE id = ?",
                     (status, now, now, gone, message, json.dumps(merged, sort_keys=True),
                      run_id))
+                # the earlier versions are needed only while the run may still be undone
+                self.conn.execute("DELETE FROM listing_history WHERE run_id = ?", (run_id,))
         _with_retry(work)
         return self.get_run(run_id)
 
@@ -456,6 +469,134 @@ class Catalog:
         return {r[0]: r[1] for r in self.conn.execute(
             "SELECT kind, count(*) FROM crawl_errors WHERE run_id = ? GROUP BY kind ORDER BY kind",
             (run_id,))}
+
+    # ------------------------------------------------------------------ health
+    def baseline_run(self, source: str, *, before: int | None = None) -> Run | None:
+        """The source's last good crawl: a complete full run (or a run an operator accepted).
+
+        Health compares each new run with it; ``before`` excludes that run and later ones.
+        """
+        sql = ("SELECT * FROM runs WHERE source = ? AND kind = 'crawl' AND mode = 'full' "
+               "AND (status = 'complete' OR json_extract(stats, '$.health.accepted') = 1)")
+        args: list[Any] = [source]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before)
+        row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        return _run_from_row(row) if row else None
+
+    def revert_run(self, run_id: int) -> int:
+        """Put back every listing the run updated (or brought back) as it was before the run.
+
+        For a run whose extraction is not trusted (degraded): its listings keep their
+        last good version; they stay seen by the run (``last_run``), so nothing is lost
+        and nothing is marked gone. Listings new in the run are kept. Returns how many
+        listings were put back.
+        """
+        def work() -> int:
+            now = utcnow()
+            with self.transaction():
+                rows = self.conn.execute(
+                    "SELECT * FROM listing_history WHERE run_id = ?", (run_id,)).fetchall()
+                for row in rows:
+                    self.conn.execute(
+                        "UPDATE listings SET kind = ?, url = ?, data = ?, content_hash = ?, "
+                        "status = ?, changed_at = ?, gone_run = ?, gone_at = ? "
+                        "WHERE source = ? AND source_id = ?",
+                        (row["kind"], row["url"], row["data"], row["content_hash"], row["status"],
+                         row["changed_at"], row["gone_run"], row["gone_at"], row["source"],
+                         row["source_id"]))
+                    self._event(run_id, row["source"], row["source_id"], row["kind"], "reverted",
+                                now)
+                self.conn.execute("DELETE FROM listing_history WHERE run_id = ?", (run_id,))
+            return len(rows)
+
+        return _with_retry(work)
+
+    def needs_build(self) -> bool:
+        """Whether listings changed (or went) since the last complete build started."""
+        row = self.conn.execute("SELECT started_at FROM builds WHERE status = 'complete' "
+                                "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return self.conn.execute("SELECT 1 FROM listings LIMIT 1").fetchone() is not None
+        return self.conn.execute(
+            "SELECT 1 FROM listings WHERE changed_at >= ? OR gone_at >= ? LIMIT 1",
+            (row[0], row[0])).fetchone() is not None
+
+    def last_build(self) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM builds ORDER BY id DESC LIMIT 1").fetchone()
+
+    # ------------------------------------------------------------------ schedule
+    def schedule_states(self) -> dict[str, dict[str, Any]]:
+        """The scheduler's row per source (see ``schedule_state`` in schema.sql)."""
+        rows = self.conn.execute("SELECT * FROM schedule_state ORDER BY source")
+        return {r["source"]: {**dict(r), "schedule": json.loads(r["schedule"])} for r in rows}
+
+    def save_schedule_state(self, source: str, **values: Any) -> None:
+        """Create or update a source's scheduler row with the given columns."""
+        allowed = {"schedule", "slot_at", "next_run_at", "last_started_at", "last_finished_at",
+                   "last_run_id", "last_status", "last_build_id", "last_message"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"unknown schedule_state column(s): {sorted(unknown)}")
+        if "schedule" in values:
+            values["schedule"] = json.dumps(values["schedule"], sort_keys=True)
+        values["updated_at"] = utcnow()
+        cols = list(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        insert_cols = cols if "schedule" in cols else [*cols, "schedule"]
+        args = [values[c] for c in cols] + ([] if "schedule" in cols else ["{}"])
+        _with_retry(lambda: self.conn.execute(
+            f"INSERT INTO schedule_state(source, {', '.join(insert_cols)}) "
+            f"VALUES (?, {', '.join('?' * len(insert_cols))}) "
+            f"ON CONFLICT(source) DO UPDATE SET {updates}", (source, *args)))
+
+    # ------------------------------------------------------------------ locks
+    def acquire_lock(self, name: str, owner: str, *, stale_seconds: float = 600.0,
+                     pid: int | None = None, host: str | None = None) -> dict[str, Any] | None:
+        """Take the named lock for ``owner``; None when taken, else the holder keeping it.
+
+        A holder whose process is gone (same host) or whose heartbeat is older than
+        ``stale_seconds`` is replaced. Holders must call ``refresh_lock`` more often
+        than that while they work.
+        """
+        pid = os.getpid() if pid is None else pid
+        host = host or socket.gethostname()
+
+        def work() -> dict[str, Any] | None:
+            now = utcnow()
+            with self.transaction():
+                row = self.conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+                if row is not None and row["owner"] != owner:
+                    age = (datetime.now(UTC)
+                           - datetime.fromisoformat(row["heartbeat_at"])).total_seconds()
+                    gone = row["host"] == host and not pid_alive(row["pid"])
+                    if not gone and age < stale_seconds:
+                        return dict(row)
+                self.conn.execute(
+                    "INSERT INTO locks(name, pid, host, owner, acquired_at, heartbeat_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET pid = excluded.pid, "
+                    "host = excluded.host, owner = excluded.owner, "
+                    "acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at",
+                    (name, pid, host, owner, now, now))
+            return None
+
+        return _with_retry(work)
+
+    def refresh_lock(self, name: str, owner: str) -> bool:
+        """Renew the lock's heartbeat; False when ``owner`` no longer holds it."""
+        cur = _with_retry(lambda: self.conn.execute(
+            "UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner = ?",
+            (utcnow(), name, owner)))
+        return bool(cur.rowcount)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        _with_retry(lambda: self.conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?",
+                                              (name, owner)))
+
+    def lock_holder(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
 
 
 class _Transaction:

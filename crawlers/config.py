@@ -2,6 +2,10 @@
 
 The file is validated on load: an unknown key, a wrong type or a missing
 required key is a ``SourceConfigError`` naming the source, the key and the line.
+So is a ``connector`` that is neither built in nor a declarative type, and
+anything wrong under a declarative source's ``extract:`` (checked and compiled
+by ``crawlers.declarative.check_extract``: fields, transforms, selectors,
+pagination, page rules).
 String values may read the environment, ``${VAR}`` or ``${VAR:-default}``, so a
 token or a base URL never needs to be written in the file.
 
@@ -188,11 +192,14 @@ def parse_sources(text: str, filename: str = "sources.yaml") -> dict[str, Source
         if key in sources:
             raise SourceConfigError(f"{filename}:{line}: source {key!r} is defined twice",
                                     source=key)
-        values = {**defaults, **_entry_values(entry_node, filename, key, require=False)}
+        nodes: dict[str, yaml.Node] = {}
+        values = {**defaults, **_entry_values(entry_node, filename, key, require=False,
+                                              nodes=nodes)}
         for name, spec in SOURCE_KEYS.items():
             if spec.required and name not in values:
                 raise SourceConfigError(f"{filename}:{line}: source {key!r}: missing required "
                                         f"key {name!r} ({spec.help})", source=key)
+        _check_connector(values, nodes, filename, key, line)
         if values.get("concurrency", 1) < 1:
             raise SourceConfigError(f"{filename}:{line}: source {key!r}: concurrency must be at "
                                     "least 1", source=key)
@@ -212,8 +219,43 @@ def parse_sources(text: str, filename: str = "sources.yaml") -> dict[str, Source
     return sources
 
 
+def _check_connector(values: dict[str, Any], nodes: dict[str, yaml.Node], filename: str,
+                     source: str, line: int) -> None:
+    """The connector must exist; a declarative one's ``extract:`` is validated in full."""
+    from crawlers.connectors import CONNECTORS, SPIDERS  # noqa: PLC0415
+    from crawlers.declarative import (  # noqa: PLC0415 - the validator pulls parsel, jmespath
+        DECLARATIVE_TYPES,
+        check_extract,
+        node_lines,
+    )
+
+    connector = values["connector"]
+    known = (*CONNECTORS, *SPIDERS, *DECLARATIVE_TYPES)
+    if connector not in known:
+        where = nodes["connector"].start_mark.line + 1 if "connector" in nodes else line
+        raise SourceConfigError(f"{filename}:{where}: source {source!r}: key 'connector': "
+                                f"unknown connector {connector!r} (built in: "
+                                f"{', '.join([*CONNECTORS, *SPIDERS])}; declarative: "
+                                f"{', '.join(DECLARATIVE_TYPES)})", source=source)
+    extract_node = nodes.get("extract")
+    lines = None
+    if extract_node is not None:
+        lines = node_lines(extract_node)
+        lines[()] = nodes["extract:key"].start_mark.line + 1
+    check_extract(connector, values.get("extract"), source=source, filename=filename,
+                  lines=lines, line=lines[()] if lines else line)
+    if values.get("health") is not None:
+        from crawlers.health import parse_rules  # noqa: PLC0415
+
+        try:
+            parse_rules(values["health"], source=source)
+        except SourceConfigError as exc:
+            where = nodes["health"].start_mark.line + 1 if "health" in nodes else line
+            raise SourceConfigError(f"{filename}:{where}: {exc}", source=source) from exc
+
+
 def _entry_values(node: yaml.Node, filename: str, source: str, *,
-                  require: bool) -> dict[str, Any]:
+                  require: bool, nodes: dict[str, yaml.Node] | None = None) -> dict[str, Any]:
     line = node.start_mark.line + 1
     if not isinstance(node, yaml.MappingNode):
         raise SourceConfigError(f"{filename}:{line}: source {source!r} must be a mapping",
@@ -242,6 +284,9 @@ def _entry_values(node: yaml.Node, filename: str, source: str, *,
                 raise SourceConfigError(f"{where}schedule needs exactly one of interval or cron",
                                         source=source)
         values[name] = value
+        if nodes is not None:  # where each key is, for later checks
+            nodes[name] = value_node if name == "extract" else key_node
+            nodes[f"{name}:key"] = key_node
     return values
 
 

@@ -46,6 +46,7 @@ class RunReport:
     run: Run
     errors_by_kind: dict[str, int]
     resumed: bool
+    skipped: bool = False  # another process was already crawling the source
 
     @property
     def duration_s(self) -> float:
@@ -106,8 +107,16 @@ def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
     env = dict(os.environ)
     if sources_file:
         env["AGORA_SOURCES"] = str(sources_file)
+    busy: dict[str, int] = {}
     for config in configs:
+        last = catalog.last_run(config.key)
         run = catalog.resumable_run(config.key)
+        if last is not None and last.status == "running" and run is None:
+            # another process is crawling this source right now: never two runs at once
+            log.warning("%s: run %d is under way in process %s; not starting another",
+                        config.key, last.id, last.pid)
+            busy[config.key] = last.id
+            continue
         if run is not None:
             run_ids[config.key], resumed[config.key] = run.id, True
             log.info("%s: resuming killed run %d", config.key, run.id)
@@ -148,6 +157,11 @@ def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
             proc.terminate()
     reports = []
     for config in configs:
+        if config.key in busy:
+            run = catalog.get_run(busy[config.key])
+            reports.append(RunReport(config.key, run, catalog.errors_by_kind(run.id), False,
+                                     skipped=True))
+            continue
         run = catalog.get_run(run_ids[config.key])
         reports.append(RunReport(config.key, run, catalog.errors_by_kind(run.id),
                                  resumed[config.key]))

@@ -4,16 +4,26 @@
 record is recorded with its URL and reason, and its id kept live), stores the
 page in one transaction, and keeps the figures a run reports: pages, errors by
 kind, pages lost, and the share of listings with each contract field filled.
+
+``CatalogSink.finish`` ends the run: "failed" on a fatal error, "partial" when
+pages were lost, else "complete" — unless its extraction fell against the
+source's last good run (``crawlers.health``): then the run ends "degraded", its
+updates are put back (listings keep their last good version), nothing is marked
+gone, and the fall is logged at WARNING and recorded as errors of kind
+"degraded" for the status command and the operator page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from catalog.store import Catalog, PageCounts, Run
 from crawlers.errors import InvalidListing
+from crawlers.health import HealthReport, HealthRules, RunFigures, check_health, parse_rules
 from crawlers.listing import FIELDS, PageResult, validate_listing
 
 log = logging.getLogger(__name__)
@@ -22,10 +32,15 @@ log = logging.getLogger(__name__)
 class CatalogSink:
     """Writes one run's PageResults into the catalog."""
 
-    def __init__(self, catalog: Catalog, run_id: int, source: str) -> None:
+    def __init__(self, catalog: Catalog, run_id: int, source: str, *,
+                 health: HealthRules | Mapping[str, Any] | None = None) -> None:
         self.catalog = catalog
         self.run_id = run_id
         self.source = source
+        # the source's ``health:`` entry (or rules); defaults when not given
+        self.health_rules = (health if isinstance(health, HealthRules)
+                             else parse_rules(health, source=source))
+        self._missing_examples: dict[str, str] = {}
         self.totals = PageCounts()
         self.errors: Counter[str] = Counter()
         # pages lost before a kill count too: they are kept in the run's stats
@@ -73,18 +88,28 @@ class CatalogSink:
 
     def seen_counts(self) -> tuple[Counter[str], Counter[str]]:
         """Listings of each kind seen in this run, and how many had each field filled."""
+        kinds, filled, _ = self._scan()
+        return kinds, filled
+
+    def _scan(self) -> tuple[Counter[str], Counter[str], dict[str, str]]:
+        """Kinds, filled counts, and for each field the URL of a listing without it."""
         kinds: Counter[str] = Counter()
         filled: Counter[str] = Counter()
+        missing: dict[str, str] = {}
         for item in self.catalog.run_listings(self.run_id, self.source):
             kinds[item["kind"]] += 1
             for name in FIELDS[item["kind"]]:
+                key = f"{item['kind']}.{name}"
                 if name in item:
-                    filled[f"{item['kind']}.{name}"] += 1
-        return kinds, filled
+                    filled[key] += 1
+                elif key not in missing and item.get("url"):
+                    missing[key] = item["url"]
+        self._missing_examples = missing
+        return kinds, filled, missing
 
     def fill_rates(self) -> tuple[dict[str, int], dict[str, float]]:
         """Listings per kind, and the share of them with each contract field filled."""
-        kinds, filled = self.seen_counts()
+        kinds, filled, _ = self._scan()
         rates = {}
         for kind, total in kinds.items():
             for name in FIELDS[kind]:
@@ -95,7 +120,8 @@ class CatalogSink:
 
     def finish(self, *, fatal: str | None = None, extra_stats: dict[str, Any] | None = None,
                ) -> Run:
-        """End the run: complete when no page was lost, else partial (or failed)."""
+        """End the run: complete when no page was lost, else partial (or failed);
+        degraded when its extraction fell against the source's last good run."""
         if fatal:
             status = "failed"
         elif self.failed_pages:
@@ -104,7 +130,6 @@ class CatalogSink:
             status = "complete"
         kinds, rates = self.fill_rates()
         stats: dict[str, Any] = {
-            "errors_by_kind": self.catalog.errors_by_kind(self.run_id),
             "failed_pages": self.failed_pages,
             "fill_rates": rates,
             "kinds": kinds,
@@ -115,4 +140,41 @@ class CatalogSink:
             stats.update(extra_stats)
         message = fatal or (f"{self.failed_pages} page(s) lost: listings not seen are kept, "
                             "nothing marked gone" if self.failed_pages else None)
+        if status != "failed":
+            report = self.check_health(status, kinds, rates)
+            if report is not None:
+                stats["health"] = report.to_dict()
+                if report.degraded:
+                    reverted = self.degrade(report)
+                    stats["health"]["reverted"] = reverted
+                    status = "degraded"
+                    message = (f"degraded: {report.message()}; {reverted} listing(s) keep their "
+                               "last good version, nothing marked gone"
+                               + (f"; {message}" if message else ""))
+        stats["errors_by_kind"] = self.catalog.errors_by_kind(self.run_id)
         return self.catalog.finish_run(self.run_id, status, message=message, stats=stats)
+
+    def check_health(self, status: str, kinds: dict[str, int],
+                     rates: dict[str, float]) -> HealthReport | None:
+        """The run's figures against the source's last good run (crawls only)."""
+        run = self.catalog.get_run(self.run_id)
+        if run.kind != "crawl":
+            return None
+        baseline = self.catalog.baseline_run(self.source, before=self.run_id)
+        current = RunFigures(kinds=kinds, fill_rates=rates, pages=run.pages, mode=run.mode,
+                             status=status, run_id=run.id)
+        report = check_health(current, RunFigures.of_run(baseline) if baseline else None,
+                              self.health_rules)
+        report.problems = [dataclasses.replace(p, example_url=self._missing_examples.get(p.key))
+                           for p in report.problems]
+        return report
+
+    def degrade(self, report: HealthReport) -> int:
+        """Put the run's updates back, tell the operator; how many listings were put back."""
+        reverted = self.catalog.revert_run(self.run_id)
+        for problem in report.problems:
+            self.catalog.record_error(self.run_id, problem.example_url, "degraded",
+                                      problem.describe())
+        log.warning("%s: run %d degraded, %s; %d listing(s) keep their last good version, "
+                    "nothing marked gone", self.source, self.run_id, report.message(), reverted)
+        return reverted

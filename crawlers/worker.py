@@ -65,7 +65,7 @@ def _heartbeat(catalog_path: str, run_id: int, stop: threading.Event) -> None:
 def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
     """Crawl an API source with its httpx connector."""
     run = catalog.get_run(run_id)
-    sink = CatalogSink(catalog, run_id, config.key)
+    sink = CatalogSink(catalog, run_id, config.key, health=config.health)
     if config.connector in CONNECTORS:
         connector_cls = load_object(CONNECTORS[config.connector])
     else:
@@ -100,7 +100,7 @@ def run_spider(config: SourceConfig, catalog: Catalog, run_id: int, log_file: st
         from crawlers.declarative import spider_class  # noqa: PLC0415
 
         spider_cls = spider_class(config)
-    sink = CatalogSink(catalog, run_id, config.key)
+    sink = CatalogSink(catalog, run_id, config.key, health=config.health)
     done = catalog.done_pages(run_id)
     # Scrapy logs to the run's log file through its own root handler
     logging.getLogger().handlers.clear()

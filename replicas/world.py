@@ -421,7 +421,8 @@ class _Builder:
     def _phone(self, rng: random.Random) -> str:
         while True:
             if rng.random() < 0.25:
-                phone = rng.choice(("06", "07")) + f"{rng.randint(0, 99_999_999):08d}"
+                # 0639 and 069x are overseas mobiles (Mayotte, Réunion): not in Toulouse
+                phone = rng.choice(("06", "07")) + f"{rng.randint(10_000_000, 89_999_999):08d}"
             else:
                 phone = "05" + rng.choice(("61", "62", "34", "67")) + f"{rng.randint(0, 999_999):06d}"
             if phone not in self.used_phones:

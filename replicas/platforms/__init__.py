@@ -6,6 +6,7 @@ PLATFORM_CLASSES: dict[str, str] = {
     "clickandco": "replicas.platforms.clickandco:ClickAndCo",
     "dansmazone": "replicas.platforms.dansmazone:DansMaZone",
     "geolocal31": "replicas.platforms.geolocal31:Geolocal31",
+    "mavillemonshopping": "replicas.platforms.mavillemonshopping:MaVilleMonShopping",
 }
 
 DEFAULT_PORTS: dict[str, int] = {

@@ -1,0 +1,139 @@
+"""``agora schedule``: crawl each source on the schedule of its sources.yaml entry.
+
+- ``agora schedule [SOURCES...]``: run until SIGTERM or SIGINT (Ctrl-C), each
+  source on its ``schedule:`` (interval or cron, with jitter); after each crawl
+  the build is brought up to date and the new index swapped in. Each run is
+  logged on stderr. Running crawls get ``--grace`` to finish on stop; exit 0.
+- ``agora schedule --once [SOURCES...]``: run what is due now (or overdue), one
+  source after the other, then exit: for cron users. Exit 2 when a run failed or
+  ended degraded.
+
+The plan and the last runs are kept in the catalog (``schedule_state``): a
+restart picks them up, and ``agora sources status`` shows them. The command is
+``schedule_cmd``; ``agora/cli.py`` registers it with ``main.add_command``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from agora import settings
+from catalog.errors import CatalogError
+from crawlers.errors import CrawlError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A bad sources file or a busy catalog becomes one line and exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (CrawlError, CatalogError, FileNotFoundError, ValueError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(1)
+    return wrapper
+
+
+def _seconds(text: str) -> float:
+    from crawlers.config import parse_duration  # noqa: PLC0415
+
+    return parse_duration(text)
+
+
+@click.command("schedule")
+@click.argument("sources", nargs=-1)
+@click.option("--once", is_flag=True, help="Run what is due now, then exit (for cron).")
+@click.option("--stagger", default="1m", show_default=True,
+              help="Overdue sources start this far apart after a (re)start.")
+@click.option("--grace", default="2m", show_default=True,
+              help="On SIGTERM, how long running crawls may finish before they are stopped "
+                   "(a stopped run resumes at the next start).")
+@click.option("--misfire-grace", default="1h", show_default=True,
+              help="A run later than this (the machine slept) waits for the next time.")
+@click.option("--timezone", default="Europe/Paris", show_default=True,
+              help="Time zone of the cron entries.")
+@click.option("--no-build", is_flag=True, help="Crawl only; no build after each crawl.")
+@click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
+              help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
+@_errors_as_lines
+def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
+                 misfire_grace: str, timezone: str, no_build: bool,
+                 sources_file: str | None) -> None:
+    """Crawl each source on its schedule (default: every enabled source with one)."""
+    from agora.scheduler import Scheduler, default_build  # noqa: PLC0415
+    from crawlers.config import load_sources  # noqa: PLC0415
+
+    path = Path(sources_file) if sources_file else settings.sources_file()
+    configs = load_sources(path)
+    unknown = [s for s in sources if s not in configs]
+    if unknown:
+        raise CrawlError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(configs)}")
+    unscheduled = [s for s in sources if not configs[s].schedule]
+    if unscheduled:
+        raise CrawlError(f"no schedule: entry for {', '.join(unscheduled)} in {path}")
+    chosen = ([configs[s] for s in sources] if sources
+              else [c for c in configs.values() if c.enabled and c.schedule])
+    if not chosen:
+        raise CrawlError(f"no enabled source has a schedule: entry in {path}")
+    for name in ("agora.scheduler", "crawlers.health"):  # each run is logged, whatever -v says
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    scheduler = Scheduler(chosen, settings.home(), sources_file=str(path),
+                          build=None if no_build else default_build, timezone=timezone,
+                          stagger=0 if once else _seconds(stagger),
+                          misfire_grace=_seconds(misfire_grace), shutdown_grace=_seconds(grace))
+    if once:
+        with scheduler:
+            scheduler.start()
+            outcomes = scheduler.tick()
+            plan = scheduler.next_runs()
+        _print_outcomes(outcomes, plan)
+        if any(o.status in ("failed", "degraded", "error") or o.build_error
+               for o in outcomes):
+            sys.exit(2)
+        return
+    plan = scheduler.start()
+    table = Table("source", "schedule", "next run (UTC)", title=f"Schedule ({path})")
+    for key, fire in sorted(plan.items(), key=lambda kv: kv[1]):
+        table.add_row(key, scheduler.cadences[key].describe(), fire.isoformat()[:19])
+    err_console.print(table)
+    err_console.print("Scheduling; SIGTERM or Ctrl-C stops.", highlight=False)
+    sys.exit(scheduler.serve())
+
+
+def _print_outcomes(outcomes: list[Any], plan: dict[str, Any]) -> None:
+    if not outcomes:
+        console.print("Nothing due.", highlight=False)
+    else:
+        table = Table("source", "run", "status", "pages", "listings", "new", "updated", "gone",
+                      "errors", "build", "message", title="Scheduled runs")
+        for o in outcomes:
+            f = o.figures
+            errors = ", ".join(f"{k} {v}" for k, v in sorted(f.get("errors", {}).items())) or "-"
+            table.add_row(o.source, str(o.run_id or "-"), o.status, str(f.get("pages", "-")),
+                          str(f.get("listings", "-")), str(f.get("new", "-")),
+                          str(f.get("updated", "-")), str(f.get("gone", "-")), errors,
+                          str(o.build_id or "-"),
+                          (o.build_error or o.message or "")[:120])
+        console.print(table)
+    for key, fire in sorted(plan.items(), key=lambda kv: kv[1]):
+        console.print(f"{key}: next run at {fire.isoformat()[:19]} UTC", highlight=False)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    schedule_cmd()

@@ -1,0 +1,173 @@
+"""``agora sources``: list the sources, validate the sources file, try a source out.
+
+- ``agora sources list``: key, name, connector, base URL, enabled, schedule.
+- ``agora sources check``: validate the file (every declarative ``extract:``
+  compiled); exit 1 with the error line (file:line, source, key).
+- ``agora sources test NAME [--pages N] [--json]``: fetch a few pages of one
+  source without writing the catalog, and show the listings extracted and,
+  per kind, the contract fields that came out empty.
+
+The group is ``sources_group``; other commands (``status``) join it with
+``@sources_group.command()``. It reads ``AGORA_SOURCES`` (or ``--file``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from agora import settings
+from crawlers.errors import CrawlError
+
+console = Console()
+
+SAMPLE_FIELDS = {"shop": ("name", "city", "phone"), "product": ("title", "price",
+                                                                 "shop_source_id")}
+
+
+def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A crawler error (a bad sources file included) becomes one line and exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (CrawlError, FileNotFoundError) as exc:
+            click.echo(f"error: {exc}", err=True)  # one line, never wrapped
+            sys.exit(1)
+    return wrapper
+
+
+def sources_file_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--file", "sources_file", type=click.Path(dir_okay=False),
+                        default=None, help="The sources file (default: AGORA_SOURCES, else "
+                        "config/sources.yaml).")(fn)
+
+
+def _path(sources_file: str | None) -> Path:
+    return Path(sources_file) if sources_file else settings.sources_file()
+
+
+def schedule_text(schedule: dict[str, Any] | None) -> str:
+    """'every 6h ±10m', 'cron 30 3 * * * ±15m' or '-'."""
+    if not schedule:
+        return "-"
+    text = (f"every {schedule['interval']}" if "interval" in schedule
+            else f"cron {schedule['cron']}")
+    return text + (f" ±{schedule['jitter']}" if schedule.get("jitter") else "")
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """The platforms Agora crawls (config/sources.yaml or AGORA_SOURCES)."""
+
+
+@sources_group.command("list")
+@sources_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@_errors_as_lines
+def list_cmd(sources_file: str | None, as_json: bool) -> None:
+    """Every source: key, name, connector, base URL, enabled, schedule."""
+    from crawlers.config import load_sources  # noqa: PLC0415
+    from crawlers.worker import crawler_kind  # noqa: PLC0415
+
+    configs = load_sources(_path(sources_file))
+    if as_json:
+        click.echo(json.dumps([{
+            "key": c.key, "name": c.name, "connector": c.connector,
+            "kind": crawler_kind(c), "base_url": c.base_url, "enabled": c.enabled,
+            "schedule": c.schedule} for c in configs.values()], indent=2, ensure_ascii=False))
+        return
+    table = Table("key", "name", "connector", "base URL", "enabled", "schedule",
+                  title=f"Sources ({_path(sources_file)})")
+    for c in configs.values():
+        connector = c.connector + (" (declarative)" if crawler_kind(c) == "declarative" else "")
+        table.add_row(c.key, c.name, connector, c.base_url, "yes" if c.enabled else "no",
+                      schedule_text(c.schedule))
+    console.print(table)
+
+
+@sources_group.command("check")
+@sources_file_option
+@_errors_as_lines
+def check_cmd(sources_file: str | None) -> None:
+    """Validate the sources file; exit 1 with the line of the first error."""
+    from crawlers.config import load_sources  # noqa: PLC0415
+    from crawlers.worker import crawler_kind  # noqa: PLC0415
+
+    path = _path(sources_file)
+    configs = load_sources(path)
+    declarative = [c.key for c in configs.values() if crawler_kind(c) == "declarative"]
+    click.echo(f"{path}: {len(configs)} source(s) OK"
+               + (f" ({len(declarative)} declarative: {', '.join(declarative)})"
+                  if declarative else ""))
+
+
+@sources_group.command("test")
+@click.argument("name")
+@click.option("--pages", default=5, show_default=True, help="Pages to fetch at most.")
+@click.option("--show", default=10, show_default=True, help="Listings shown per kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@sources_file_option
+@_errors_as_lines
+def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str | None) -> None:
+    """Fetch a few pages of one source (nothing is stored) and show what came out.
+
+    Exit 1 when no listing came out at all.
+    """
+    from crawlers.config import load_sources  # noqa: PLC0415
+    from crawlers.declarative import preview_source  # noqa: PLC0415
+
+    configs = load_sources(_path(sources_file))
+    if name not in configs:
+        raise CrawlError(f"unknown source {name!r}; known: {', '.join(configs)}")
+    config = configs[name]
+    preview = preview_source(config, pages=max(1, pages))
+    if as_json:
+        click.echo(json.dumps(preview.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_preview(preview, config.name, show)
+    if not preview.listings:
+        sys.exit(1)
+
+
+def _print_preview(preview: Any, title: str, show: int) -> None:
+    counts = preview.counts()
+    console.print(f"[bold]{title}[/] ({preview.source}, {preview.connector}): {preview.pages} "
+                  f"page(s), {len(preview.listings)} listing(s) "
+                  f"({', '.join(f'{n} {k}' for k, n in counts.items()) or 'none'}), "
+                  f"{len(preview.errors)} error(s), {preview.failed_pages} page(s) lost",
+                  highlight=False)
+    for kind, fill in preview.fill().items():
+        total = counts[kind]
+        listings = [item for item in preview.listings if item["kind"] == kind]
+        sample = Table("source_id", *SAMPLE_FIELDS[kind], "url",
+                       title=f"{kind}s (first {min(show, total)} of {total})")
+        for item in listings[:show]:
+            sample.add_row(item["source_id"], *(str(item.get(f, "")) for f in SAMPLE_FIELDS[kind]),
+                           item.get("url", ""))
+        console.print(sample)
+        fields = Table("field", "filled", "example", title=f"{kind} fields")
+        for field_name, n in fill.items():
+            example = next((item[field_name] for item in listings if field_name in item), "")
+            style = "bold red" if n == 0 else ("yellow" if n < total else "")
+            fields.add_row(field_name, f"{n}/{total}", str(example)[:60], style=style)
+        console.print(fields)
+        empty = preview.empty_fields()[kind]
+        console.print(f"{kind}: empty in every listing: {', '.join(empty) or 'none'}",
+                      highlight=False)
+    for url, kind, reason in preview.errors[:10]:
+        click.echo(f"{kind}: {reason} ({url})", err=True)
+    if len(preview.errors) > 10:
+        click.echo(f"... and {len(preview.errors) - 10} more error(s)", err=True)
+
+
+if __name__ == "__main__":
+    sources_group()

@@ -1,0 +1,176 @@
+"""``agora sources status`` and ``agora sources accept``: how each source is doing.
+
+- ``status [SOURCES...] [--json] [--check]``: per source, its state (ok, partial,
+  degraded, failing, interrupted, running, never run), the last run (status,
+  when, duration, pages, listings, errors by kind), the next scheduled run, fill
+  rates (and those that fell against the last good run), and the last errors
+  with their URLs. ``--check`` exits 1 when a source is degraded or failing.
+- ``accept SOURCE``: the platform really shrank; take the source's last degraded
+  run as its new baseline.
+
+The commands are ``status_cmd`` and ``accept_cmd``; ``agora/cli.py`` attaches
+them to the ``sources`` group. Figures come from ``crawlers.health``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agora import settings
+from catalog.errors import CatalogError
+from crawlers.errors import CrawlError
+
+console = Console()
+err_console = Console(stderr=True)
+
+STATE_STYLES = {"ok": "green", "partial": "yellow", "degraded": "bold red", "failing": "bold red",
+                "interrupted": "yellow", "running": "cyan", "never run": "dim"}
+
+
+def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (CrawlError, CatalogError, FileNotFoundError) as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                              highlight=False)
+            sys.exit(1)
+    return wrapper
+
+
+def when(value: str | None) -> str:
+    """'2025-03-01 12:07 UTC' from an ISO time; '-' for none."""
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _configs(sources_file: str | None) -> tuple[dict[str, Any], str | None]:
+    """The sources file's entries, or none and why (the status still shows the catalog)."""
+    from crawlers.config import load_sources  # noqa: PLC0415
+
+    path = Path(sources_file) if sources_file else settings.sources_file()
+    try:
+        return load_sources(path), None
+    except CrawlError as exc:
+        return {}, str(exc)
+
+
+@click.command("status")
+@click.argument("sources", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@click.option("--errors", "error_limit", default=5, show_default=True,
+              help="Last errors shown per source.")
+@click.option("--check", is_flag=True, help="Exit 1 when a source is degraded or failing.")
+@click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
+              help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
+@_errors_as_lines
+def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check: bool,
+               sources_file: str | None) -> None:
+    """Each source's state, last and next run, figures and last errors."""
+    from catalog.store import Catalog  # noqa: PLC0415
+    from crawlers.health import scheduler_status, source_statuses  # noqa: PLC0415
+
+    configs, config_error = _configs(sources_file)
+    with Catalog.open(settings.catalog_path()) as catalog:
+        statuses = source_statuses(catalog, configs, error_limit=error_limit)
+        scheduler = scheduler_status(catalog)
+    if sources:
+        unknown = set(sources) - {s.key for s in statuses}
+        if unknown:
+            raise CrawlError(f"unknown source(s) {', '.join(sorted(unknown))}")
+        statuses = [s for s in statuses if s.key in sources]
+    if as_json:
+        click.echo(json.dumps({"scheduler": scheduler, "config_error": config_error,
+                               "sources": [s.to_dict() for s in statuses]},
+                              indent=2, ensure_ascii=False))
+    else:
+        _print(statuses, scheduler, config_error)
+    if check and any(s.state in ("degraded", "failing") for s in statuses):
+        sys.exit(1)
+
+
+def _print(statuses: list[Any], scheduler: dict[str, Any], config_error: str | None) -> None:
+    if config_error:
+        err_console.print(f"[yellow]warning:[/] {escape(config_error)}", highlight=False)
+    sched = (f"scheduler running (pid {scheduler['pid']}, since {when(scheduler['since'])})"
+             if scheduler.get("running") else "scheduler not running")
+    table = Table("source", "state", "last run", "duration", "pages", "listings", "errors",
+                  "next run", title=f"Sources — {sched}")
+    for s in statuses:
+        run = s.last_run or {}
+        listings = ", ".join(f"{k} {v}" for k, v in sorted((run.get("kinds") or {}).items()))
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(
+            (run.get("errors_by_kind") or {}).items())) or "-"
+        last = (f"{run['id']} {run['status']} {run['mode']}\n{when(run.get('finished_at'))}"
+                if run else "-")
+        duration = f"{run['duration_s']:.1f}s" if run.get("duration_s") is not None else "-"
+        state = s.state + (f" (run {s.current_run['id']})" if s.current_run else "")
+        table.add_row(escape(s.key), f"[{STATE_STYLES.get(s.state, '')}]{escape(state)}[/]",
+                      escape(last), duration, str(run.get("pages", "-")),
+                      escape(listings or str(run.get("listings", "-"))), escape(errors),
+                      next_run_text(s))
+    console.print(table)
+    for s in statuses:
+        lines = []
+        for problem in s.problems:
+            lines.append(f"  [bold red]fell:[/] {escape(problem)}")
+        if s.last_run and s.last_run.get("message"):
+            lines.append(f"  message: {escape(s.last_run['message'])}")
+        if s.scheduler and s.scheduler.get("last_message"):
+            lines.append(f"  scheduler: {escape(s.scheduler['last_message'])}")
+        # the fields that fell, then the least filled of those filled at all
+        shown = [f for f in s.fill if f["fell"]]
+        shown += sorted((f for f in s.fill if 0 < f["rate"] < 1 and not f["fell"]),
+                        key=lambda f: f["rate"])[:4]
+        if shown:
+            lines.append("  fill rates: " + ", ".join(
+                f"{escape(f['field'])} {f['rate']:.0%}"
+                + (f" (was {f['baseline']:.0%})" if f["baseline"] is not None
+                   and abs(f["baseline"] - f["rate"]) >= 0.05 else "")
+                for f in shown))
+        for e in s.errors:
+            lines.append(f"  {escape(e['kind'])}: {escape(e['reason'][:160])} "
+                         f"[dim]{escape(e['url'] or '-')}[/]")
+        if lines:
+            console.print(f"[bold]{escape(s.name)}[/] ({escape(s.key)})", highlight=False)
+            for line in lines:
+                console.print(line, highlight=False, soft_wrap=True)
+
+
+def next_run_text(status: Any) -> str:
+    if status.next_run_at:
+        return when(status.next_run_at)
+    if not status.enabled:
+        return "disabled"
+    return "not planned yet" if status.schedule else "no schedule"
+
+
+@click.command("accept")
+@click.argument("source")
+@_errors_as_lines
+def accept_cmd(source: str) -> None:
+    """Take SOURCE's last degraded run as its new baseline (the platform really shrank)."""
+    from catalog.store import Catalog  # noqa: PLC0415
+    from crawlers.health import accept_degraded_run  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as catalog:
+        run = accept_degraded_run(catalog, source)
+    console.print(f"{source}: run {run.id} is the new baseline; the next run is compared with "
+                  "it.", highlight=False)
+
+
+if __name__ == "__main__":
+    status_cmd()

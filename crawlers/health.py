@@ -1,0 +1,353 @@
+"""Source health: did a run's extraction fall, and how is each source doing.
+
+A platform that changes its layout rarely fails loudly: pages still answer 200,
+but a selector finds nothing, and a run "completes" with far fewer listings or
+with fields suddenly empty. ``check_health`` compares a finished run's figures
+(listings per kind, the share of listings with each contract field filled) with
+the source's last good run (complete and full, see ``Catalog.baseline_run``) and
+names what fell; ``CatalogSink.finish`` then ends the run "degraded": nothing is
+marked gone, the run's updates are put back, and the operator is told. The
+thresholds come from the source's ``health:`` entry in sources.yaml (``HEALTH_KEYS``),
+validated by ``parse_rules``.
+
+``source_statuses`` gathers, per source, what ``agora sources status`` and the
+operator page ``/sources`` show: state, last and next run, figures, last errors.
+
+Example:
+    >>> base = RunFigures(kinds={"shop": 100}, fill_rates={"shop.address": 1.0})
+    >>> now = RunFigures(kinds={"shop": 100}, fill_rates={"shop.address": 0.1})
+    >>> check_health(now, base, HealthRules()).problems[0].key
+    'shop.address'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.errors import CatalogError
+from catalog.store import HEARTBEAT_STALE_SECONDS, Catalog, Run, pid_alive
+from crawlers.config import SourceConfig
+from crawlers.errors import SourceConfigError
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class HealthRules:
+    """When a run counts as degraded against the source's last good run."""
+
+    enabled: bool = True
+    min_listing_ratio: float = 0.5
+    min_fill_ratio: float = 0.5
+    watched_fill: float = 0.8
+    min_listings: int = 20
+    ignore_fields: tuple[str, ...] = ()
+
+
+# key: (types, help); every key is optional, defaults in HealthRules
+HEALTH_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "enabled": ((bool,), "check the source's runs at all (default true)"),
+    "min_listing_ratio": ((int, float), "a full run with fewer listings of a kind than this "
+                                        "share of the last good run's is degraded (0.5)"),
+    "min_fill_ratio": ((int, float), "a watched field filled in less than this share of its "
+                                     "rate in the last good run is degraded (0.5)"),
+    "watched_fill": ((int, float), "fields filled in at least this share of the last good "
+                                   "run's listings are watched (0.8)"),
+    "min_listings": ((int,), "kinds with fewer listings than this are not judged (20)"),
+    "ignore_fields": ((list,), "fields never judged, as kind.field (e.g. shop.email)"),
+}
+_RATIOS = ("min_listing_ratio", "min_fill_ratio", "watched_fill")
+
+
+def parse_rules(health: Mapping[str, Any] | None, *, source: str = "") -> HealthRules:
+    """Validate a source's ``health:`` mapping into ``HealthRules``.
+
+    Raises:
+        SourceConfigError: an unknown key, a wrong type or a value out of range,
+            named with the source and the key.
+    """
+    if not health:
+        return HealthRules()
+    where = f"source {source!r}: health: " if source else "health: "
+    if not isinstance(health, Mapping):
+        raise SourceConfigError(f"{where}must be a mapping", source=source or None)
+    values: dict[str, Any] = {}
+    for key, value in health.items():
+        if key not in HEALTH_KEYS:
+            raise SourceConfigError(f"{where}unknown key {key!r} (known: "
+                                    f"{', '.join(sorted(HEALTH_KEYS))})", source=source or None)
+        types, help_text = HEALTH_KEYS[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise SourceConfigError(f"{where}key {key!r} has a wrong type ({value!r}): "
+                                    f"{help_text}", source=source or None)
+        if key in _RATIOS and not 0 <= value <= 1:
+            raise SourceConfigError(f"{where}key {key!r} must be between 0 and 1, got {value!r}",
+                                    source=source or None)
+        if key == "min_listings" and value < 1:
+            raise SourceConfigError(f"{where}key 'min_listings' must be at least 1",
+                                    source=source or None)
+        if key == "ignore_fields":
+            bad = [f for f in value if not isinstance(f, str) or f.count(".") != 1]
+            if bad:
+                raise SourceConfigError(f"{where}ignore_fields must list kind.field names "
+                                        f"(e.g. shop.email), got {bad!r}", source=source or None)
+            value = tuple(value)
+        values[key] = float(value) if key in _RATIOS else value
+    return HealthRules(**values)
+
+
+def rules_for(config: SourceConfig) -> HealthRules:
+    """The source's rules from its ``health:`` entry (validated)."""
+    return parse_rules(config.health, source=config.key)
+
+
+# --------------------------------------------------------------------------- the check
+@dataclass(frozen=True)
+class RunFigures:
+    """What health compares: listings per kind and fill rates ("kind.field" -> share)."""
+
+    kinds: Mapping[str, int] = field(default_factory=dict)
+    fill_rates: Mapping[str, float] = field(default_factory=dict)
+    pages: int = 0
+    mode: str = "full"
+    status: str = "complete"
+    run_id: int | None = None
+
+    @classmethod
+    def of_run(cls, run: Run) -> RunFigures:
+        return cls(kinds=run.stats.get("kinds") or {}, fill_rates=run.stats.get("fill_rates") or {},
+                   pages=run.pages, mode=run.mode, status=run.status, run_id=run.id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One figure that fell: listings of a kind, or the fill rate of a field."""
+
+    check: str  # listings | fill
+    key: str  # "shop" or "shop.address"
+    baseline: float
+    current: float
+    threshold: float
+    example_url: str | None = None
+
+    def describe(self) -> str:
+        if self.check == "listings":
+            return (f"{self.key} listings fell from {self.baseline:g} to {self.current:g} "
+                    f"(under {self.threshold:g})")
+        return (f"{self.key} filled in {self.current:.0%} of listings, was {self.baseline:.0%} "
+                f"(under {self.threshold:.0%})")
+
+
+@dataclass
+class HealthReport:
+    """The verdict on one run: ok, degraded (with its problems), no_baseline or off."""
+
+    state: str
+    baseline_run: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def degraded(self) -> bool:
+        return self.state == "degraded"
+
+    def message(self) -> str:
+        if not self.problems:
+            return self.state
+        where = f" (compared with run {self.baseline_run})" if self.baseline_run else ""
+        return "extraction fell" + where + ": " + "; ".join(p.describe() for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "baseline_run": self.baseline_run,
+                "problems": [asdict(p) for p in self.problems]}
+
+
+def check_health(current: RunFigures, baseline: RunFigures | None,
+                 rules: HealthRules) -> HealthReport:
+    """Compare a finished run's figures with the source's last good run.
+
+    Args:
+        current: the run's figures (complete or partial; full or incremental).
+        baseline: the last good run's, or None when there is none yet.
+        rules: the thresholds.
+    Returns:
+        "degraded" with the problems found; "ok"; "no_baseline"; "off" when disabled.
+
+    Listing counts are compared only for a complete full run (a partial run lost
+    pages, an incremental one sees only changes); fill rates whenever the run has
+    at least ``min_listings`` listings of the kind. Only kinds the baseline had at
+    least ``min_listings`` of, and fields it filled in ``watched_fill`` of them, are
+    judged: a rare field coming and going is not a broken selector.
+
+    >>> base = RunFigures(kinds={"shop": 100, "product": 500})
+    >>> check_health(RunFigures(kinds={"shop": 98, "product": 40}), base,
+    ...              HealthRules()).message()
+    'extraction fell: product listings fell from 500 to 40 (under 250)'
+    """
+    if not rules.enabled:
+        return HealthReport("off")
+    if baseline is None:
+        return HealthReport("no_baseline")
+    problems: list[Problem] = []
+    ignored = set(rules.ignore_fields)
+    if current.mode == "full" and current.status == "complete":
+        for kind, base_count in sorted(baseline.kinds.items()):
+            count = current.kinds.get(kind, 0)
+            threshold = rules.min_listing_ratio * base_count
+            if base_count >= rules.min_listings and count < threshold:
+                problems.append(Problem("listings", kind, base_count, count, threshold))
+    for key, base_rate in sorted(baseline.fill_rates.items()):
+        kind = key.partition(".")[0]
+        if (key in ignored or base_rate < rules.watched_fill
+                or baseline.kinds.get(kind, 0) < rules.min_listings
+                or current.kinds.get(kind, 0) < rules.min_listings):
+            continue
+        rate = current.fill_rates.get(key, 0.0)
+        threshold = rules.min_fill_ratio * base_rate
+        if rate < threshold:
+            problems.append(Problem("fill", key, base_rate, rate, threshold))
+    return HealthReport("degraded" if problems else "ok", baseline.run_id, problems)
+
+
+# --------------------------------------------------------------------------- status
+STATES = ("ok", "partial", "degraded", "failing", "interrupted", "running", "never run")
+
+
+@dataclass
+class SourceStatus:
+    """One source as the status command and the operator page show it."""
+
+    key: str
+    name: str
+    enabled: bool
+    schedule: dict[str, Any] | None
+    state: str
+    last_run: dict[str, Any] | None = None  # the last finished crawl run
+    current_run: dict[str, Any] | None = None  # a run in progress
+    last_good_run: dict[str, Any] | None = None
+    next_run_at: str | None = None
+    scheduler: dict[str, Any] | None = None  # the schedule_state row
+    live_listings: int = 0
+    fill: list[dict[str, Any]] = field(default_factory=list)  # per field, with the baseline's
+    problems: list[str] = field(default_factory=list)  # what fell, in words
+    problem_details: list[dict[str, Any]] = field(default_factory=list)  # Problem fields
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _run_dict(catalog: Catalog, run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id, "status": run.status, "mode": run.mode, "started_at": run.started_at,
+        "finished_at": run.finished_at, "duration_s": run.duration_s, "pages": run.pages,
+        "listings": run.listings, "new": run.new, "updated": run.updated, "gone": run.gone,
+        "errors": run.errors, "errors_by_kind": catalog.errors_by_kind(run.id),
+        "kinds": run.stats.get("kinds") or {}, "message": run.message,
+        "resumed": run.resumed,
+    }
+
+
+def _alive(run: Run) -> bool:
+    """A run marked running whose process still beats (not one killed and waiting)."""
+    return run.status == "running" and run.heartbeat_at is not None and not _stale(run)
+
+
+def _stale(run: Run) -> bool:
+    age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at or run.started_at)
+           ).total_seconds()
+    return age >= HEARTBEAT_STALE_SECONDS or not pid_alive(run.pid)
+
+
+def source_status(catalog: Catalog, key: str, config: SourceConfig | None, *,
+                  schedule_row: dict[str, Any] | None = None,
+                  error_limit: int = 10) -> SourceStatus:
+    """Gather one source's status from the catalog (runs, errors, scheduler row)."""
+    runs = [r for r in catalog.runs(key, limit=30) if r.kind == "crawl"]
+    finished = next((r for r in runs if r.finished), None)
+    current = runs[0] if runs and not runs[0].finished else None
+    status = SourceStatus(key=key, name=config.name if config else key,
+                          enabled=config.enabled if config else False,
+                          schedule=config.schedule if config else None, state="never run",
+                          scheduler=schedule_row,
+                          live_listings=catalog.count_listings(key))
+    if finished is not None:
+        status.last_run = _run_dict(catalog, finished)
+        status.state = {"complete": "ok", "partial": "partial", "degraded": "degraded",
+                        "failed": "failing"}.get(finished.status, finished.status)
+        health = finished.stats.get("health") or {}
+        status.problem_details = list(health.get("problems", []))
+        status.problems = [Problem(**p).describe() for p in status.problem_details]
+        status.errors = [
+            {"run_id": e["run_id"], "url": e["url"], "kind": e["kind"], "reason": e["reason"],
+             "at": e["at"]} for e in catalog.errors(finished.id, limit=error_limit)]
+    baseline = catalog.baseline_run(key)
+    if baseline is not None:
+        status.last_good_run = {"id": baseline.id, "finished_at": baseline.finished_at,
+                                "kinds": baseline.stats.get("kinds") or {}}
+    if finished is not None:
+        rates = finished.stats.get("fill_rates") or {}
+        base_rates = (baseline.stats.get("fill_rates") or {}) if baseline else {}
+        fell = {p["key"] for p in (finished.stats.get("health") or {}).get("problems", [])}
+        status.fill = [{"field": k, "rate": v, "baseline": base_rates.get(k),
+                        "fell": k in fell} for k, v in sorted(rates.items())]
+    if current is not None:
+        status.current_run = _run_dict(catalog, current)
+        status.state = "running" if _alive(current) else "interrupted"
+    holder = catalog.lock_holder(f"crawl:{key}")
+    if holder is not None and status.state != "running" and pid_alive(holder["pid"]):
+        status.state = "running"
+    if schedule_row and config and config.enabled and config.schedule:
+        status.next_run_at = schedule_row.get("next_run_at")
+    return status
+
+
+def source_statuses(catalog: Catalog, configs: Mapping[str, SourceConfig] | None = None, *,
+                    error_limit: int = 10) -> list[SourceStatus]:
+    """Every configured source, then any other source the catalog has crawl runs of."""
+    configs = configs or {}
+    rows = catalog.schedule_states()
+    keys = list(configs)
+    for (source,) in catalog.conn.execute(
+            "SELECT DISTINCT source FROM runs WHERE kind = 'crawl' ORDER BY source"):
+        if source not in configs:
+            keys.append(source)
+    return [source_status(catalog, key, configs.get(key), schedule_row=rows.get(key),
+                          error_limit=error_limit) for key in keys]
+
+
+def scheduler_status(catalog: Catalog) -> dict[str, Any]:
+    """Whether an ``agora schedule`` process holds the catalog, and since when."""
+    holder = catalog.lock_holder("scheduler")
+    if holder is None:
+        return {"running": False}
+    age = (datetime.now(UTC) - datetime.fromisoformat(holder["heartbeat_at"])).total_seconds()
+    alive = pid_alive(holder["pid"]) and age < 600
+    return {"running": alive, "pid": holder["pid"], "host": holder["host"],
+            "since": holder["acquired_at"], "heartbeat_at": holder["heartbeat_at"]}
+
+
+def accept_degraded_run(catalog: Catalog, source: str) -> Run:
+    """Take the source's last degraded run as its new baseline (the platform really shrank).
+
+    The next run is then compared with that run's figures; the degraded run's own
+    updates stay put back (its listings are refreshed by that next run).
+
+    Raises:
+        CatalogError: the source's last finished crawl run is not degraded.
+    """
+    run = next((r for r in catalog.runs(source, limit=30)
+                if r.kind == "crawl" and r.finished), None)
+    if run is None or run.status != "degraded":
+        raise CatalogError(f"{source}: the last finished crawl run is "
+                           f"{'missing' if run is None else f'{run.status} (run {run.id})'}, "
+                           "not degraded: nothing to accept")
+    health = dict(run.stats.get("health") or {})
+    health.update(accepted=True, accepted_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    catalog.set_run_stats(run.id, {**run.stats, "health": health})
+    log.warning("%s: degraded run %d accepted as the new baseline", source, run.id)
+    return catalog.get_run(run.id)

@@ -1,0 +1,267 @@
+"""Loading sources.yaml: every error names the file, the line, the source and the key."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from crawlers.config import load_sources, parse_sources
+from crawlers.declarative import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
+from crawlers.errors import SourceConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HTML_SOURCE = """\
+sources:
+  demo:
+    name: Demo
+    connector: html
+    base_url: http://demo.test
+    extract:
+      start: [/list]
+      pages:
+        list:
+          items:
+            - kind: shop
+              select: "article.shop"
+              fields:
+                source_id: ":scope::attr(data-id)"
+                name: "h2"
+                categories: {css: ".tags li", transform: [strip]}
+          follow:
+            - {css: "a.more::attr(href)", page: detail}
+          next: "a[rel=next]::attr(href)"
+        detail:
+          format: json
+          items:
+            - kind: product
+              select: items
+              fields:
+                source_id: id
+                title: {path: name, transform: [{regex: '^(.*?) -'}]}
+"""
+
+
+def parse(text: str) -> dict:
+    return parse_sources(textwrap.dedent(text), "sources.yaml")
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(SourceConfigError) as info:
+        parse(text)
+    assert info.value.source == "demo"
+    return str(info.value)
+
+
+def mutate(old: str, new: str, text: str = HTML_SOURCE) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_the_repository_file_loads_and_its_declarative_entry_compiles() -> None:
+    sources = load_sources(ROOT / "config" / "sources.yaml")
+    assert "mavillemonshopping" in sources
+    spec = compile_spec(sources["mavillemonshopping"])
+    assert isinstance(spec, HtmlSpec) and set(spec.pages) == {"boutiques", "catalogue"}
+    for key, config in sources.items():
+        assert (config.extract is None) == (key != "mavillemonshopping")
+
+
+def test_a_valid_declarative_entry_compiles() -> None:
+    config = parse(HTML_SOURCE)["demo"]
+    spec = compile_spec(config)
+    assert isinstance(spec, HtmlSpec)
+    assert spec.start == (("/list", "list"),)
+    assert spec.pages["list"].follow[0].page == "detail"
+    assert spec.pages["detail"].items[0].fields["title"].lang == "path"
+    assert spec.pages["list"].items[0].fields["categories"].all  # list fields: every match
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "pattern"), [
+    # unknown keys, at every level
+    ("      start: [/list]", "      start: [/list]\n      speed: 3", "speed:",
+     r"extract\.speed: unknown key 'speed'"),
+    ("          follow:", "          folow: []\n          follow:", "folow:",
+     r"extract\.pages\.list\.folow: unknown key"),
+    ("              select: \"article.shop\"", "              select: \"article.shop\"\n"
+     "              selekt: x", "selekt", r"extract\.pages\.list\.items\[0\]\.selekt: unknown"),
+    ('                name: "h2"', '                name: {css: h2, text: true}', "text: true",
+     r"fields\.name\.text: unknown key 'text'"),
+    # wrong types
+    ("      start: [/list]", "      start: [/list]\n      repage_rounds: many",
+     "repage_rounds", r"extract\.repage_rounds: must be an integer"),
+    ('                name: "h2"', "                name: 12", "name: 12",
+     r"fields\.name: must be a selector"),
+    # selectors that do not compile
+    ('                name: "h2"', '                name: "h2[class="', "h2[class=",
+     r"fields\.name\.css: CSS selector 'h2\[class=' does not compile"),
+    ('                name: "h2"', '                name: {xpath: "//h2["}', "//h2[",
+     r"fields\.name\.xpath: XPath '//h2\[' does not compile"),
+    ("                source_id: id", "                source_id: \"id[\"", "source_id: \"id[",
+     r"items\[0\]\.fields\.source_id\.path: JMESPath 'id\[' does not compile"),
+    ("'^(.*?) -'", "'^(.*? -'", "regex", r"fields\.title\.transform\[0\]: regex .* does not "
+     "compile"),
+    # transforms
+    ("transform: [strip]", "transform: [strip, shout]", "shout",
+     r"fields\.categories\.transform\[1\]: unknown transform 'shout' \(known: .*join"),
+    ("transform: [strip]", "transform: [{join: ', ', sep: 2}]", "join",
+     r"transform\[0\]: a transform is a name or a one-key mapping"),
+    ("transform: [strip]", "transform: [join]", "transform: [join]",
+     r"transform\[0\]: join needs an argument"),
+    # field mapping
+    ('                name: "h2"', '                titel: "h2"', "titel",
+     r"fields\.titel: unknown field 'titel' for a shop \(contract fields: "),
+    ('                source_id: ":scope::attr(data-id)"\n', "", "fields:",
+     r"items\[0\]\.fields: missing field mapping for 'source_id'"),
+    ("            - kind: shop", "            - kind: shoe", "kind: shoe",
+     r"items\[0\]\.kind: kind must be shop or product"),
+    # page rules and pagination
+    ("page: detail}", "page: details}", "page: details",
+     r"follow\[0\]\.page: unknown page rule 'details' \(rules: list, detail\)"),
+    ("          format: json", "          format: xml", "format: xml",
+     r"pages\.detail\.format: format must be html or json"),
+    ('                title: {path: name', '                title: {css: name', "title:",
+     r"fields\.title\.css: css selectors are not used here"),
+])
+def test_errors_name_the_source_the_key_and_the_line(old: str, new: str, needle: str,
+                                                     pattern: str) -> None:
+    text = mutate(old, new)
+    message = error_of(text)
+    assert re.search(pattern, message), message
+    assert message.startswith(f"sources.yaml:{line_of(text, needle)}: source 'demo': "), message
+
+
+API_SOURCE = """\
+sources:
+  demo:
+    name: Demo
+    connector: json_api
+    base_url: http://demo.test
+    extract:
+      endpoints:
+        - kind: shop
+          path: /api/shops
+          items: data
+          pagination: {style: cursor, param: cursor, next: next_cursor}
+          fields: {source_id: id, name: name}
+        - kind: product
+          path: "/api/shops/{value}/products"
+          for_each: {endpoint: shop, value: id}
+          items: data
+          fields: {source_id: id, title: name, shop_source_id: shop_id}
+"""
+
+
+def test_a_json_api_entry_compiles() -> None:
+    spec = compile_spec(parse(API_SOURCE)["demo"])
+    assert isinstance(spec, ApiSpec) and [e.name for e in spec.endpoints] == ["shop", "product"]
+    assert spec.endpoints[0].pagination.style == "cursor"
+    assert spec.endpoints[1].for_each is not None and spec.parents() == {"shop"}
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "pattern"), [
+    ("style: cursor,", "style: scroll,", "scroll",
+     r"endpoints\[0\]\.pagination\.style: unknown pagination style 'scroll' \(known: page, "
+     r"offset, cursor, next_link, none\)"),
+    ("pagination: {style: cursor, param: cursor, next: next_cursor}",
+     "pagination: {style: cursor}", "style: cursor",
+     r"endpoints\[0\]\.pagination: pagination style cursor needs 'next'"),
+    ("pagination: {style: cursor, param: cursor, next: next_cursor}",
+     "pagination: {style: offset}", "style: offset",
+     r"pagination style offset needs 'size'"),
+    ("          items: data\n          pagination", "          items: \"data[?\"\n"
+     "          pagination", "data[?", r"endpoints\[0\]\.items\.path: JMESPath"),
+    ("for_each: {endpoint: shop, value: id}", "for_each: {endpoint: shops, value: id}",
+     "for_each", r"for_each\.endpoint: no endpoint named 'shops' before this one"),
+    ("          path: /api/shops\n", "", "- kind: shop",
+     r"endpoints\[0\]: missing required key 'path'"),
+    ("fields: {source_id: id, name: name}", "fields: {source_id: id, name: [name]}",
+     "fields: {source_id", r"endpoints\[0\]\.fields\.name: must be a selector"),
+])
+def test_json_api_errors(old: str, new: str, needle: str, pattern: str) -> None:
+    text = mutate(old, new, API_SOURCE)
+    message = error_of(text)
+    assert re.search(pattern, message), message
+    assert message.startswith(f"sources.yaml:{line_of(text, needle)}: source 'demo': "), message
+
+
+def test_geojson_and_sitemap_entries() -> None:
+    geo = parse("""\
+        sources:
+          demo:
+            name: Demo
+            connector: geojson
+            base_url: http://demo.test
+            extract:
+              bbox: [1.0, 43.0, 2.0, 44.0]
+              fields: {name: properties.nom, categories: "[properties.activite]"}
+        """)["demo"]
+    spec = compile_spec(geo)
+    assert isinstance(spec, GeoSpec) and spec.bbox == (1.0, 43.0, 2.0, 44.0)
+    assert "source_id" in spec.item.fields  # id || properties.id by default
+    message = error_of("""\
+        sources:
+          demo:
+            name: Demo
+            connector: geojson
+            base_url: http://demo.test
+            extract:
+              bbox: [2.0, 43.0, 1.0, 44.0]
+              fields: {name: properties.nom}
+        """)
+    assert re.search(r"sources.yaml:7: .*extract\.bbox: bbox must have min < max", message)
+    site = parse("""\
+        sources:
+          demo:
+            name: Demo
+            connector: sitemap_jsonld
+            base_url: http://demo.test
+            extract:
+              pages:
+                - match: "^/commerce/"
+                  kind: shop
+                  fields: {source_id: {from_url: '/commerce/(\\d+)'}, name: name}
+        """)["demo"]
+    spec = compile_spec(site)
+    assert isinstance(spec, SitemapSpec) and "Bakery" in spec.pages[0].types
+    message = error_of("""\
+        sources:
+          demo:
+            name: Demo
+            connector: sitemap_jsonld
+            base_url: http://demo.test
+            extract:
+              syntaxes: [json-ld, rdfa]
+              pages: []
+        """)
+    assert re.search(r"sources.yaml:7: .*extract\.syntaxes\[1\]: unknown syntax 'rdfa'", message)
+
+
+def test_the_connector_and_the_extract_block_must_agree() -> None:
+    base = "sources:\n  demo:\n    name: Demo\n    base_url: http://demo.test\n"
+    message = error_of(base + "    connector: scrapy_magic\n")
+    assert message.startswith("sources.yaml:5: source 'demo': key 'connector': unknown "
+                              "connector 'scrapy_magic'"), message
+    message = error_of(base + "    connector: html\n")
+    assert re.search(r"sources.yaml:2: source 'demo': connector 'html' needs an 'extract'",
+                     message), message
+    message = error_of(base + "    connector: clickandco\n    extract: {start: [/]}\n")
+    assert re.search(r"sources.yaml:6: source 'demo': extract: 'extract' is only for "
+                     "declarative connectors", message), message
+    message = error_of(base + "    connector: html\n    extract: [1, 2]\n")
+    assert "key 'extract' must be a mapping" in message
+
+
+def test_top_level_keys_still_name_their_line() -> None:
+    message = error_of(HTML_SOURCE.replace("    base_url:", "    concurency: 3\n    base_url:"))
+    assert message.startswith("sources.yaml:5: source 'demo': unknown key 'concurency'")
+    message = error_of(HTML_SOURCE.replace("    base_url:", "    enabled: sometimes\n"
+                                           "    base_url:"))
+    assert "key 'enabled' must be true/false" in message
