@@ -20,6 +20,12 @@ from typing import Any
 import pytest
 
 from replicas.server import ReplicaCluster
+from tests.search_node import (  # noqa: F401 - shared fixtures: real search engines
+    elasticsearch_server,
+    opensearch_server,
+    search_node_pool,
+    search_server,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_FILE = ROOT / "config" / "sources.yaml"
