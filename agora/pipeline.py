@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,15 +45,33 @@ class BuildReport:
 
 
 # --------------------------------------------------------------------------- normalize
+WATERMARK_MARGIN_S = 600  # a crawl committing late must not slip under the watermark
+
+
 def normalize_stage(catalog: Catalog) -> StageReport:
-    """Normalize every live listing whose raw content changed; drop clean rows of gone ones."""
+    """Normalize every live listing whose raw content changed; drop clean rows of gone ones.
+
+    After the first build only listings changed (or gone) since the last one, minus a
+    safety margin, are looked at; the content hash decides what is normalized again.
+    """
     t0 = time.perf_counter()
     conn = catalog.conn
-    rows = conn.execute(
-        "SELECT l.source, l.source_id, l.data, l.content_hash FROM listings l "
-        "LEFT JOIN clean_listings c ON c.source = l.source AND c.source_id = l.source_id "
-        "WHERE l.status = 'live' AND (c.raw_hash IS NULL OR c.raw_hash != l.content_hash)"
-    ).fetchall()
+    started = utcnow()
+    since = catalog.get_meta("normalized_through")
+    if since:
+        since = (datetime.fromisoformat(since) - timedelta(seconds=WATERMARK_MARGIN_S)
+                 ).isoformat(timespec="milliseconds")
+        rows = conn.execute(
+            "SELECT l.source, l.source_id, l.data, l.content_hash FROM listings l "
+            "LEFT JOIN clean_listings c ON c.source = l.source AND c.source_id = l.source_id "
+            "WHERE l.changed_at >= ? AND l.status = 'live' "
+            "AND (c.raw_hash IS NULL OR c.raw_hash != l.content_hash)", (since,)).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT l.source, l.source_id, l.data, l.content_hash FROM listings l "
+            "LEFT JOIN clean_listings c ON c.source = l.source AND c.source_id = l.source_id "
+            "WHERE l.status = 'live' AND (c.raw_hash IS NULL OR c.raw_hash != l.content_hash)"
+        ).fetchall()
     changed = 0
     flagged = 0
     for start in range(0, len(rows), BATCH):
@@ -70,10 +89,19 @@ def normalize_stage(catalog: Catalog) -> StageReport:
                 "flags = excluded.flags", batch)
         changed += len(batch)
     with catalog.transaction():
-        removed = conn.execute(
-            "DELETE FROM clean_listings WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE "
-            "l.source = clean_listings.source AND l.source_id = clean_listings.source_id "
-            "AND l.status = 'live')").rowcount
+        if since:
+            gone = conn.execute("SELECT source, source_id FROM listings WHERE status = 'gone' "
+                                "AND gone_at >= ?", (since,)).fetchall()
+            removed = 0
+            for source, source_id in gone:
+                removed += conn.execute("DELETE FROM clean_listings WHERE source = ? AND "
+                                        "source_id = ?", (source, source_id)).rowcount
+        else:
+            removed = conn.execute(
+                "DELETE FROM clean_listings WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE "
+                "l.source = clean_listings.source AND l.source_id = clean_listings.source_id "
+                "AND l.status = 'live')").rowcount
+        catalog.set_meta("normalized_through", started)
     total = conn.execute("SELECT count(*) FROM clean_listings").fetchone()[0]
     return StageReport("normalize", time.perf_counter() - t0,
                        {"normalized": changed, "removed": removed, "clean_listings": total,

@@ -114,8 +114,7 @@ CREATE TABLE IF NOT EXISTS entities (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entities_kind ON entities (kind);
-CREATE INDEX IF NOT EXISTS entities_product
-    ON entities (json_extract(data, '$.product_entity_id'));
+DROP INDEX IF EXISTS entities_product;
 
 -- Which listing belongs to which entity.
 CREATE TABLE IF NOT EXISTS entity_members (
@@ -139,7 +138,7 @@ CREATE TABLE IF NOT EXISTS product_offers (
 );
 CREATE INDEX IF NOT EXISTS product_offers_product ON product_offers (product_id);
 
--- Platforms each entity was on at each build: overlap over time.
+-- Platforms each shop was on at each build: overlap over time.
 CREATE TABLE IF NOT EXISTS build_presence (
     build_id  INTEGER NOT NULL,
     kind      TEXT NOT NULL,

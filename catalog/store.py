@@ -503,8 +503,9 @@ class Catalog:
                         "UPDATE listings SET kind = ?, url = ?, data = ?, content_hash = ?, "
                         "status = ?, changed_at = ?, gone_run = ?, gone_at = ? "
                         "WHERE source = ? AND source_id = ?",
+                        # changed now: a build that saw the untrusted version looks again
                         (row["kind"], row["url"], row["data"], row["content_hash"], row["status"],
-                         row["changed_at"], row["gone_run"], row["gone_at"], row["source"],
+                         now, row["gone_run"], row["gone_at"], row["source"],
                          row["source_id"]))
                     self._event(run_id, row["source"], row["source_id"], row["kind"], "reverted",
                                 now)

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 
 
-def new_id(prefix: str, members: Sequence[str], taken: set[str]) -> str:
+class _Union:
+    def __init__(self, *parts: Container[str]) -> None:
+        self.parts = parts
+
+    def __contains__(self, item: object) -> bool:
+        return any(item in part for part in self.parts)
+
+
+def new_id(prefix: str, members: Sequence[str], taken: Container[str]) -> str:
     """A fresh id from the cluster's smallest member, never one already taken."""
     seed = min(members)
     salt = 0
@@ -26,14 +34,15 @@ def new_id(prefix: str, members: Sequence[str], taken: set[str]) -> str:
 
 
 def assign_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str], prefix: str,
-               *, reserved: set[str] | None = None) -> list[str]:
+               *, reserved: Container[str] | None = None) -> list[str]:
     """One id per cluster (clusters given as member keys).
 
     Args:
         clusters: member listing keys of each cluster.
         previous: listing key -> entity id in the previous build.
         prefix: "shop", "offer" or "product".
-        reserved: ids that must not be reused (entities kept outside this set).
+        reserved: ids that must not be reused (entities kept outside this set); any
+            container (``in`` is all that is asked), e.g. a lookup in the catalog.
     """
     candidates: list[tuple[int, int, str]] = []
     for index, members in enumerate(clusters):
@@ -43,13 +52,15 @@ def assign_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str], p
     # the largest overlaps first; ties: the earlier cluster, then the id
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     ids: list[str | None] = [None] * len(clusters)
-    used: set[str] = set(reserved or ())
+    used: set[str] = set()
+    outside: Container[str] = reserved if reserved is not None else ()
     for _, index, entity_id in candidates:
-        if ids[index] is None and entity_id not in used:
+        if ids[index] is None and entity_id not in used and entity_id not in outside:
             ids[index] = entity_id
             used.add(entity_id)
+    taken = _Union(used, outside)
     for index, members in enumerate(clusters):
         if ids[index] is None:
-            ids[index] = new_id(prefix, members, used)
+            ids[index] = new_id(prefix, members, taken)
             used.add(ids[index])
     return [i for i in ids if i is not None]

@@ -146,6 +146,19 @@ def _load(catalog: Catalog, keys: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+class _TakenIds:
+    """Entity ids in use outside the re-linked entities, looked up when asked."""
+
+    def __init__(self, catalog: Catalog, freed: set[str]) -> None:
+        self.catalog, self.freed = catalog, freed
+
+    def __contains__(self, entity_id: object) -> bool:
+        if entity_id in self.freed:
+            return False
+        return self.catalog.conn.execute("SELECT 1 FROM entities WHERE entity_id = ?",
+                                         (entity_id,)).fetchone() is not None
+
+
 def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
                       decisions: Decisions) -> dict[str, Any]:
     """Link again only the changed listings and the entities around them."""
@@ -219,7 +232,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     t1 = time.perf_counter()
 
     previous = _entities_of(catalog, scope | removed_keys)
-    reserved = {r[0] for r in catalog.conn.execute("SELECT entity_id FROM entities")} - affected
+    reserved = _TakenIds(catalog, affected)
     result = link(list(live.values()), settings, previous=previous, decisions=decisions,
                   reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats)
     records = entity_records(result, live, settings)

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +90,7 @@ def _cluster_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
 
 def link(cleans: Sequence[Any], settings: MatchSettings, *,
          previous: Mapping[str, str] | None = None, decisions: Decisions | None = None,
-         reserved_ids: set[str] | None = None, name_stats: TokenStats | None = None,
+         reserved_ids: Container[str] | None = None, name_stats: TokenStats | None = None,
          title_stats: TokenStats | None = None) -> LinkResult:
     """Link clean listings (CleanShop / CleanProduct) into entities.
 

@@ -155,11 +155,12 @@ def write_build(catalog: Catalog, result: LinkResult, records: Mapping[str, dict
 
 
 def record_presence(catalog: Catalog, build_id: int) -> None:
-    """Snapshot which platforms list each entity at this build (overlap over time)."""
+    """Snapshot which platforms list each shop at this build (overlap over time)."""
     with catalog.transaction():
         catalog.conn.execute(
             "INSERT INTO build_presence(build_id, kind, platform, entity_id) "
-            "SELECT DISTINCT ?, kind, source, entity_id FROM entity_members", (build_id,))
+            "SELECT DISTINCT ?, kind, source, entity_id FROM entity_members "
+            "WHERE kind = 'shop'", (build_id,))
 
 
 def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, TokenStats]:

@@ -10,6 +10,7 @@ shop page can show the conflict rather than hide it.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import unicodedata
 from collections import Counter, defaultdict
@@ -21,6 +22,7 @@ from dedup.settings import MatchSettings
 CONFLICT_FIELDS = ("phone", "address", "opening_hours", "website", "email", "siret", "name")
 
 
+@functools.lru_cache(maxsize=65536)
 def _quality(text: str) -> tuple[int, int, int]:
     """Higher is better written: mixed case, accents, length."""
     has_lower = any(c.islower() for c in text)
