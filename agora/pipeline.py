@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.store import Catalog, utcnow

@@ -8,6 +8,7 @@ is set.
 
 Documents are built from the catalog's entities by ``catalog.documents``:
 shops, offers and products, each with the platforms and listings it merges.
+Request arguments become a query with ``catalog.backends.query_from_args``.
 """
 
 from __future__ import annotations
@@ -121,3 +122,4 @@ class SearchBackend(ABC):
 
     def close(self) -> None:
         """Release connections."""
+        return None  # noqa: B027 - optional hook

@@ -118,7 +118,7 @@ class Fetcher:
                 try:
                     response = self.client.get(url, params=params)
                     full_url = str(response.url)
-                except httpx.TimeoutException as exc:
+                except httpx.TimeoutException:
                     self._count("retry_timeout")
                     last_error = FetchTimeout(f"no answer within {self.config.timeout:g}s",
                                               source=self.config.key, url=str(url))

@@ -18,6 +18,7 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+
 from crawlers.config import SourceConfig
 from crawlers.http import retry_after_seconds
 from crawlers.listing import PageResult

@@ -101,7 +101,7 @@ def cluster_pairs(keys: Sequence[str], sources: Sequence[str],
 
     ordered = sorted(((s.total, i, j, s) for i, j, s in pairs if s.total >= threshold),
                      key=lambda t: (-t[0], t[1], t[2]))
-    for total, i, j, s in ordered:
+    for _total, i, j, s in ordered:
         cache[(i, j) if i < j else (j, i)] = s
         ri, rj = uf.find(i), uf.find(j)
         if ri == rj:

@@ -25,7 +25,6 @@ from dedup.blocking import geo_neighbours, product_keys, shop_keys
 from dedup.clustering import Decisions
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import link
-from dedup.scoring import ProductScorer, ShopScorer
 from dedup.persist import (
     _product_record,
     block_rows,
@@ -33,6 +32,7 @@ from dedup.persist import (
     record_presence,
     write_build,
 )
+from dedup.scoring import ProductScorer, ShopScorer
 from dedup.settings import MatchSettings
 
 log = logging.getLogger(__name__)
