@@ -175,6 +175,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     changed_keys = {listing_key(s, i) for s, i in changed} | decided
     removed_keys = {listing_key(s, i) for s, i in removed}
     if not changed_keys and not removed_keys:
+        record_presence(catalog, build_id)  # one snapshot per build, for overlap over time
         return {"changed": 0, "removed": 0, "relinked": 0, "entities_written": 0}
 
     name_stats = TokenStats.from_dict(json.loads(_state(catalog, "name_stats") or "{}"))

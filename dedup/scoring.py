@@ -9,6 +9,7 @@ other pairs say.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from dedup import comparisons as cmp
@@ -67,7 +68,23 @@ class ShopScorer:
         return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
 
 
-class OfferScorer:
+class _ProductLikeScorer(ABC):
+    """Shared by offers and products: two GTINs or two variants are hard evidence."""
+
+    @abstractmethod
+    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
+        """Each comparison's (name, level, weight)."""
+
+    def score(self, a: ProductFeatures, b: ProductFeatures, *,
+              explain: bool = False) -> PairScore:
+        parts = self.parts(a, b)
+        total = sum(p[2] for p in parts)
+        levels = {p[0]: p[1] for p in parts}
+        hard = levels["gtin"] == "different" or levels["variant"] == "different"
+        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
+
+
+class OfferScorer(_ProductLikeScorer):
     """Scores pairs of product listings of one merged shop (offers)."""
 
     def __init__(self, settings: OfferSettings, stats: TokenStats | None = None) -> None:
@@ -87,16 +104,9 @@ class OfferScorer:
             out.append(("source", "same_source", s.same_source))
         return out
 
-    def score(self, a: ProductFeatures, b: ProductFeatures, *,
-              explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = levels["gtin"] == "different" or levels["variant"] == "different"
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
 
 
-class ProductScorer:
+class ProductScorer(_ProductLikeScorer):
     """Scores pairs of product listings that name no shop (the same product anywhere)."""
 
     def __init__(self, settings: ProductSettings, stats: TokenStats) -> None:
@@ -118,10 +128,3 @@ class ProductScorer:
             out.append(("source", "same_source", s.same_source))
         return out
 
-    def score(self, a: ProductFeatures, b: ProductFeatures, *,
-              explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = levels["gtin"] == "different" or levels["variant"] == "different"
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
