@@ -28,6 +28,17 @@ class PairScore:
     parts: tuple[Part, ...] = ()
 
 
+def _email_level(a: ShopFeatures, b: ShopFeatures, same: float) -> tuple[str, float]:
+    """Levels: same | same_as_website (the address repeats the website: counted once) |
+    missing. Different e-mails say little (contact@ and a manager's)."""
+    if not a.email or a.email != b.email:
+        return cmp.MISSING
+    domain = a.email.rpartition("@")[2]
+    if a.website and a.website == b.website and a.website.endswith(domain):
+        return "same_as_website", 0.0
+    return "same", same
+
+
 class ShopScorer:
     """Scores pairs of shop listings."""
 
@@ -45,7 +56,7 @@ class ShopScorer:
             ("phone", cmp.equal_level(a.phone, b.phone, s.phone)),
             ("siret", cmp.siret_level(a, b, s.siret)),
             ("website", cmp.equal_level(a.website, b.website, s.website)),
-            ("email", ("same", s.email.same) if a.email and a.email == b.email else cmp.MISSING),
+            ("email", _email_level(a, b, s.email.same)),
             ("geo", cmp.geo_level(a, b, s.geo)),
             ("category", cmp.category_level(a, b, s.category)),
         ):

@@ -59,7 +59,7 @@ class SiretWeights:
 
 @dataclass(frozen=True)
 class EmailWeights:
-    same: float = 6.0
+    same: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ShopSettings:
     city: SameDifferent = field(default_factory=lambda: SameDifferent(1.0, -4.0))
     phone: SameDifferent = field(default_factory=lambda: SameDifferent(11.0, -5.0))
     siret: SiretWeights = field(default_factory=SiretWeights)
-    website: SameDifferent = field(default_factory=lambda: SameDifferent(6.0, -1.0))
+    website: SameDifferent = field(default_factory=lambda: SameDifferent(3.0, -1.0))
     email: EmailWeights = field(default_factory=EmailWeights)
     geo: GeoWeights = field(default_factory=GeoWeights)
     category: CategoryWeights = field(default_factory=CategoryWeights)
