@@ -1,0 +1,549 @@
+"""The Elasticsearch backend (and OpenSearch): one query DSL, a thin adapter per client.
+
+The index template (config/elasticsearch/agora-template.json) gives French
+analysis (elision, stop words, asciifolding, light French stemmer), keyword
+fields for filters and facets, a geo_point and a completion suggester. Each
+build goes into a new index ``<alias>-<build>-<time>``, filled with the client's
+bulk helpers, refreshed, then swapped in behind the alias in one
+``update_aliases`` call; the older indexes are deleted. Searches always go
+through the alias, so they see the old index or the new one, never half of one.
+
+Queries are text, never syntax: ``match``/``multi_match`` only. A query first
+needs all its terms (fuzziness AUTO), then any of them; ranking weighs name ≫
+brand, categories, shop > place > description. Facets are aggregations, the geo
+filter ``geo_distance``, the distance sort ``_geo_distance``; "vouliez-vous dire"
+is a term suggester on the folded (unstemmed) text.
+
+The bodies are the same for every engine; ``ElasticsearchAdapter`` (the official
+``elasticsearch`` client) and ``OpenSearchAdapter`` (``opensearch-py``) only
+differ in how they pass them. ``ElasticBackend.connect`` picks one from ``GET /``.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from catalog import french
+from catalog.backends import FACET_SIZE, PRICE_BUCKETS, BaseBackend, bucket_key
+from catalog.documents import commune_key
+from catalog.errors import BackendError, BackendNotConfigured
+from catalog.search import IndexReport, SearchQuery, SearchResults, Suggestion
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_FILE = Path(__file__).resolve().parents[1] / "config" / "elasticsearch" / \
+    "agora-template.json"
+BULK_CHUNK = 1000
+REQUEST_TIMEOUT = 60
+# field -> boost, as the embedded backend weighs its FTS5 columns
+FIELDS = {"name": 10, "brand": 4, "category_text": 3, "place_text": 2, "shop_name": 3,
+          "description": 1}
+FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
+                 "flag": "flags", "commune": "commune_keys"}
+FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
+                "commune": "communes", "service": "services", "flag": "flags"}
+SUGGEST_KINDS = ("shop", "product")
+HIDDEN = ["suggest"]
+
+
+@lru_cache(maxsize=1)
+def template_body() -> dict[str, Any]:
+    """Settings and mappings of the index template (the JSON file, comments dropped)."""
+    try:
+        data = json.loads(TEMPLATE_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BackendNotConfigured(f"cannot read the index template {TEMPLATE_FILE}: "
+                                   f"{exc}") from exc
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+# --------------------------------------------------------------------------- adapters
+class ClientAdapter:
+    """The per-engine differences of the Python clients; the request bodies are shared."""
+
+    engine = "?"
+    errors: tuple[type[BaseException], ...] = ()
+    not_found: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, client: Any, version: str = "?") -> None:
+        self.client = client
+        self.version = version
+
+    def helpers(self) -> Any:
+        raise NotImplementedError
+
+    def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def create_index(self, index: str, settings: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def refresh(self, index: str) -> None:
+        self.client.indices.refresh(index=index)
+
+    def alias_indices(self, alias: str) -> list[str]:
+        """Indices behind ``alias`` ([] when there is no such alias)."""
+        try:
+            return sorted(self.client.indices.get_alias(name=alias).keys())
+        except self.not_found:
+            return []
+
+    def indices(self, pattern: str) -> list[str]:
+        return sorted(self.client.indices.get(index=pattern, expand_wildcards="open,closed")
+                      .keys())
+
+    def delete_index(self, index: str) -> None:
+        try:
+            self.client.indices.delete(index=index)
+        except self.not_found:
+            pass
+
+    def bulk(self, actions: Iterable[dict[str, Any]]) -> int:
+        helpers = self.helpers()
+        ok = 0
+        try:
+            for success, info in helpers.streaming_bulk(
+                    self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=True,
+                    max_retries=3):
+                if not success:  # pragma: no cover - raise_on_error raises first
+                    raise BackendError(f"bulk indexing failed: {info}")
+                ok += 1
+        except helpers.BulkIndexError as exc:
+            first = exc.errors[0] if exc.errors else {}
+            item = next(iter(first.values()), {}) if isinstance(first, dict) else {}
+            raise BackendError(f"bulk indexing failed: {exc}; first: document "
+                               f"{item.get('_id')}: {item.get('error')}") from exc
+        return ok
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ElasticsearchAdapter(ClientAdapter):
+    """Elasticsearch through the official ``elasticsearch`` client."""
+
+    engine = "elasticsearch"
+
+    def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
+        import elasticsearch  # noqa: PLC0415
+
+        self.errors = (elasticsearch.ApiError, elasticsearch.TransportError)
+        self.not_found = (elasticsearch.NotFoundError,)
+        super().__init__(client or elasticsearch.Elasticsearch(
+            url, request_timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
+
+    def helpers(self) -> Any:
+        from elasticsearch import helpers  # noqa: PLC0415
+
+        return helpers
+
+    def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        self.client.indices.put_index_template(name=name, **body)
+
+    def create_index(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.create(index=index, settings=settings)
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, settings=settings)
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(actions=actions)
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        kwargs = dict(body)
+        if "from" in kwargs:
+            kwargs["from_"] = kwargs.pop("from")
+        if "_source" in kwargs:
+            kwargs["source"] = kwargs.pop("_source")
+        return dict(self.client.search(index=index, **kwargs))
+
+    def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        try:
+            resp = self.client.get(index=index, id=doc_id, source_excludes=HIDDEN)
+        except self.not_found:
+            return None
+        return dict(resp["_source"])
+
+
+class OpenSearchAdapter(ClientAdapter):
+    """OpenSearch through ``opensearch-py``."""
+
+    engine = "opensearch"
+
+    def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
+        import opensearchpy  # noqa: PLC0415
+
+        self.errors = (opensearchpy.OpenSearchException,)
+        self.not_found = (opensearchpy.NotFoundError,)
+        super().__init__(client or opensearchpy.OpenSearch(
+            url, timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
+
+    def helpers(self) -> Any:
+        from opensearchpy import helpers  # noqa: PLC0415
+
+        return helpers
+
+    def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        self.client.indices.put_index_template(name=name, body=body)
+
+    def create_index(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.create(index=index, body={"settings": settings})
+
+    def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        self.client.indices.put_settings(index=index, body=settings)
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        self.client.indices.update_aliases(body={"actions": actions})
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.client.search(index=index, body=body))
+
+    def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        try:
+            resp = self.client.get(index=index, id=doc_id, _source_excludes=HIDDEN)
+        except self.not_found:
+            return None
+        return dict(resp["_source"])
+
+
+def server_info(url: str, timeout: float = 10.0) -> dict[str, Any]:
+    """``GET /`` of the server (name, version, distribution)."""
+    import httpx  # noqa: PLC0415
+
+    try:
+        resp = httpx.get(url.rstrip("/") + "/", timeout=timeout,
+                         headers={"Accept": "application/json"})
+        resp.raise_for_status()
+        info = resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise BackendError(f"no search server at {url}: {exc}") from exc
+    if not isinstance(info, dict) or "version" not in info:
+        raise BackendError(f"{url} does not look like Elasticsearch or OpenSearch")
+    return info
+
+
+def adapter_for(url: str) -> ClientAdapter:
+    """The adapter of the engine at ``url``: OpenSearch when ``GET /`` says so."""
+    version = server_info(url)["version"]
+    if version.get("distribution") == "opensearch":
+        return OpenSearchAdapter(url, version.get("number", "?"))
+    return ElasticsearchAdapter(url, version.get("number", "?"))
+
+
+# --------------------------------------------------------------------------- the DSL
+def text_query(text: str, operator: str) -> dict[str, Any]:
+    """All (``and``) or any (``or``) of the words, fuzzy; exact words in the name score most."""
+    return {"bool": {
+        "must": [{"match": {"all_text": {
+            "query": text, "operator": operator, "fuzziness": "AUTO", "prefix_length": 0,
+            "max_expansions": 50, "zero_terms_query": "none"}}}],
+        "should": [
+            {"multi_match": {"query": text, "type": "most_fields",
+                             "fields": [f"{f}^{b}" for f, b in FIELDS.items()]}},
+            {"match_phrase": {"name.folded": {"query": text, "boost": 2}}},
+        ]}}
+
+
+def filter_clauses(q: SearchQuery) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = []
+    if set(q.kinds) != {"shop", "product", "offer"}:
+        clauses.append({"terms": {"scope": list(q.kinds)}})
+    for key, values in q.filters:
+        field = FILTER_FIELDS.get(key)
+        if field is None:
+            continue
+        if key == "commune":
+            values = tuple(dict.fromkeys(commune_key(v) for v in values))
+        clauses.append({"terms": {field: list(values)}})
+    if q.price_min is not None or q.price_max is not None:
+        clauses.append({"exists": {"field": "price_min"}})
+        if q.price_min is not None:
+            clauses.append({"range": {"price_max": {"gte": q.price_min}}})
+        if q.price_max is not None:
+            clauses.append({"range": {"price_min": {"lte": q.price_max}}})
+    if q.near is not None and q.radius_km is not None:
+        clauses.append({"geo_distance": {
+            "distance": f"{q.radius_km}km", "distance_type": "arc",
+            "locations": {"lat": q.near[0], "lon": q.near[1]}}})
+    return clauses
+
+
+def sort_clause(q: SearchQuery) -> list[Any]:
+    if q.sort == "price_asc":
+        return [{"price_min": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    if q.sort == "price_desc":
+        return [{"price_max": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+    if q.sort == "distance" and q.near is not None:
+        return [{"_geo_distance": {"locations": {"lat": q.near[0], "lon": q.near[1]},
+                                   "order": "asc", "unit": "km", "mode": "min",
+                                   "distance_type": "arc", "ignore_unmapped": True}},
+                {"id": "asc"}]
+    return [{"_score": "desc"}, {"weight": "desc"}, {"id": "asc"}]
+
+
+def aggregations(q: SearchQuery) -> dict[str, Any]:
+    aggs: dict[str, Any] = {}
+    for facet in q.facets:
+        if facet == "price":
+            aggs["price"] = {"range": {"field": "price_min", "ranges": [
+                {"key": bucket_key(lo, hi), "from": lo, **({"to": hi} if hi is not None else {})}
+                for lo, hi in PRICE_BUCKETS]}}
+        elif facet in FACET_FIELDS:
+            terms: dict[str, Any] = {"field": FACET_FIELDS[facet], "size": FACET_SIZE,
+                                     "order": [{"_count": "desc"}, {"_key": "asc"}]}
+            if facet == "kind":
+                terms["include"] = list(q.kinds)
+            aggs[facet] = {"terms": terms}
+    return aggs
+
+
+def search_body(q: SearchQuery, operator: str = "and") -> dict[str, Any]:
+    """The request body of a normalised query (``operator``: all words, or any)."""
+    filters = filter_clauses(q)
+    if q.text:
+        query: dict[str, Any] = {"bool": {"must": [text_query(q.text, operator)],
+                                          "filter": filters}}
+    else:
+        query = {"bool": {"must": [{"match_all": {}}], "filter": filters}}
+    body: dict[str, Any] = {
+        "query": query, "from": (q.page - 1) * q.per_page, "size": q.per_page,
+        "sort": sort_clause(q), "track_total_hits": True,
+        "_source": {"excludes": HIDDEN},
+    }
+    if q.sort != "relevance":
+        body["track_scores"] = True
+    aggs = aggregations(q)
+    if aggs:
+        body["aggs"] = aggs
+    if q.text and q.highlight:
+        body["highlight"] = {
+            "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
+            "require_field_match": False,
+            "highlight_query": {"multi_match": {
+                "query": q.text, "fields": ["name", "shop_name", "description"],
+                "fuzziness": "AUTO", "prefix_length": 0}},
+            "fields": {"name": {"number_of_fragments": 0},
+                       "shop_name": {"number_of_fragments": 0},
+                       "description": {"fragment_size": 160, "number_of_fragments": 1}}}
+    if q.text:
+        body["suggest"] = {"text": q.text, "didyoumean": {"term": {
+            "field": "all_folded", "suggest_mode": "missing", "max_edits": 1,
+            "min_word_length": french.MIN_FUZZY_LENGTH, "prefix_length": 0,
+            "sort": "frequency", "size": 1}}}
+    return body
+
+
+def did_you_mean(resp: dict[str, Any]) -> str | None:
+    """The query's words with each unknown one replaced by its likeliest indexed word."""
+    entries = (resp.get("suggest") or {}).get("didyoumean") or []
+    if not any(e.get("options") for e in entries):
+        return None
+    return " ".join(e["options"][0]["text"] if e.get("options") else e["text"]
+                    for e in entries)
+
+
+def facets_of(resp: dict[str, Any], q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    aggs = resp.get("aggregations") or {}
+    for facet in q.facets:
+        buckets = (aggs.get(facet) or {}).get("buckets") or []
+        out[facet] = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
+    return out
+
+
+def es_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as indexed: the shared one, plus completion inputs for shops and products."""
+    if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
+        inputs = french.suggest_inputs(doc["name"])
+        if inputs:
+            doc = dict(doc, suggest={"input": inputs, "weight": int(doc.get("weight") or 0)})
+    return doc
+
+
+# --------------------------------------------------------------------------- backend
+class ElasticBackend(BaseBackend):
+    """Search in Elasticsearch or OpenSearch behind an alias."""
+
+    name = "elasticsearch"
+
+    def __init__(self, adapter: ClientAdapter, alias: str = "agora") -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,100}", alias):
+            raise BackendNotConfigured(f"not a usable index name: {alias!r} (lower case "
+                                       "letters, digits, '-', '_' and '.')")
+        self.adapter = adapter
+        self.alias = alias
+        self.name = adapter.engine
+
+    @classmethod
+    def connect(cls, url: str, alias: str = "agora") -> ElasticBackend:
+        return cls(adapter_for(url), alias)
+
+    def close(self) -> None:
+        self.adapter.close()
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except self.adapter.errors as exc:
+            raise BackendError(f"{self.adapter.engine}: {what} failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ indexing
+    def index_name(self, build_id: int) -> str:
+        now = time.time()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1000):03d}"
+        return f"{self.alias}-{int(build_id)}-{stamp}"
+
+    def _ours(self, index: str) -> bool:
+        return re.fullmatch(re.escape(self.alias) + r"-\d+-\d{17}", index) is not None
+
+    def install_template(self) -> None:
+        body = {"index_patterns": [f"{self.alias}-*"], "priority": 200,
+                "template": copy.deepcopy(template_body()),
+                "_meta": {"description": "Agora search index (catalog/elastic.py)"}}
+        self._call("installing the index template", self.adapter.put_index_template,
+                   f"{self.alias}-template", body)
+
+    def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
+        t0 = time.perf_counter()
+        self.install_template()
+        index = self.index_name(build_id)
+        self._call("creating the index", self.adapter.create_index, index,
+                   {"refresh_interval": "-1"})
+        try:
+            count = self._call("bulk indexing", self.adapter.bulk, self._actions(index,
+                                                                                 documents))
+            self._call("resetting the refresh interval", self.adapter.put_settings, index,
+                       {"refresh_interval": None})
+            self._call("refreshing", self.adapter.refresh, index)
+            self._swap(index)
+        except BaseException:
+            self.adapter.delete_index(index)
+            raise
+        self._delete_older(index)
+        return IndexReport(count, time.perf_counter() - t0, index)
+
+    @staticmethod
+    def _actions(index: str, documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for doc in documents:
+            yield {"_index": index, "_id": doc["id"], "_source": es_document(doc)}
+
+    def _swap(self, index: str) -> None:
+        current = self._call("reading the alias", self.adapter.alias_indices, self.alias)
+        actions = [{"remove": {"index": old, "alias": self.alias}} for old in current]
+        actions.append({"add": {"index": index, "alias": self.alias}})
+        self._call("swapping the alias", self.adapter.update_aliases, actions)
+
+    def _delete_older(self, keep: str) -> None:
+        for index in self._call("listing indexes", self.adapter.indices, f"{self.alias}-*"):
+            if index != keep and self._ours(index):
+                try:
+                    self.adapter.delete_index(index)
+                except self.adapter.errors as exc:  # the next build tries again
+                    log.warning("could not delete the old index %s: %s", index, exc)
+
+    # ------------------------------------------------------------------ reading
+    def _has_index(self) -> bool:
+        return bool(self._call("reading the alias", self.adapter.alias_indices, self.alias))
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        q = self.normalize(query)
+        # the words alone, as the embedded backend reads them: no character of the text
+        # (":", "*", quotes...) can change how the engine tokenizes it
+        words = french.words(q.text)
+        if q.text and not words:
+            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+        sent = replace(q, text=" ".join(words))
+        try:
+            resp = self._search(search_body(sent, "and"))
+            suggestion = did_you_mean(resp) if q.text else None
+            if q.text and not resp["hits"]["total"]["value"] and len(words) > 1:
+                resp = self._search(search_body(sent, "or"))
+        except self.adapter.not_found:
+            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+        except self.adapter.errors as exc:
+            raise BackendError(f"{self.adapter.engine}: search failed: {exc}") from exc
+        total = int(resp["hits"]["total"]["value"])
+        hits = []
+        for h in resp["hits"]["hits"]:
+            doc = h["_source"]
+            highlights = {}
+            if q.text and q.highlight:
+                found = h.get("highlight") or {}
+                highlights["name"] = (found.get("name") or [html.escape(doc.get("name") or "")])[0]
+                if found.get("shop_name"):
+                    highlights["shop_name"] = found["shop_name"][0]
+                if found.get("description"):
+                    highlights["description"] = found["description"][0]
+            hits.append(self.make_hit(doc, h.get("_score") or 0.0, q, highlights))
+        facets = facets_of(resp, q) if total else {}
+        return SearchResults(q, total, hits, facets, suggestion, self.elapsed_ms(started))
+
+    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One search through the alias; once more if it met the index a build just deleted."""
+        try:
+            resp = self.adapter.search(self.alias, body)
+        except self.adapter.not_found:
+            return self.adapter.search(self.alias, body)
+        if (resp.get("_shards") or {}).get("failed"):
+            return self.adapter.search(self.alias, body)
+        return resp
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        key = french.suggest_key(str(prefix or "")[:100])
+        limit = max(1, min(int(limit), 50))
+        if not key:
+            return []
+        body = {"size": 0, "_source": ["id", "kind", "name"], "suggest": {"complete": {
+            "prefix": key, "completion": {"field": "suggest", "size": limit * 3,
+                                          "skip_duplicates": True}}}}
+        try:
+            resp = self.adapter.search(self.alias, body)
+        except self.adapter.not_found:
+            return []
+        except self.adapter.errors as exc:
+            raise BackendError(f"{self.adapter.engine}: suggest failed: {exc}") from exc
+        out: list[Suggestion] = []
+        seen: set[str] = set()
+        for entry in resp.get("suggest", {}).get("complete", []):
+            for option in entry.get("options", []):
+                src = option.get("_source") or {}
+                text = src.get("name") or option.get("text")
+                if text and text not in seen:
+                    seen.add(text)
+                    out.append(Suggestion(text, src.get("kind", "?"), src.get("id")))
+        return out[:limit]
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        try:
+            return self.adapter.get_source(self.alias, str(entity_id))
+        except self.adapter.errors as exc:
+            raise BackendError(f"{self.adapter.engine}: get failed: {exc}") from exc
+
+    def status(self) -> dict[str, Any]:
+        indices = self._call("reading the alias", self.adapter.alias_indices, self.alias)
+        return {"backend": self.name, "engine": self.adapter.engine,
+                "version": self.adapter.version, "alias": self.alias,
+                "index": indices[0] if indices else None}

@@ -1,0 +1,232 @@
+"""French text analysis for the embedded index, the same at index and at query time.
+
+Text is folded (accents and ligatures removed, lower case), elided articles are
+dropped (``l'``, ``d'``, ``qu'``...), words are split on anything that is not a
+letter or a digit, plurals are reduced and the Snowball French stemmer applied,
+so that "fromagerie", "Fromageries" and "FROMAGERIE" give the same term. Query
+words also lose French stop words (unless nothing else is left); a word of
+five letters or more that the index does not know is matched through the
+index's vocabulary at one edit (``Vocabulary.neighbours``). ``highlight`` marks
+the words of a display text whose term matched, in HTML escaped first.
+
+Example:
+    >>> analyze("L'Épicerie des FROMAGERIES")
+    ['epicer', 'de', 'fromager']
+    >>> [t.stem for t in query_terms("la fromagerie")]
+    ['fromager']
+    >>> highlight("Fromagerie <b>André</b>", {"fromager", "andre"})
+    '<mark>Fromagerie</mark> &lt;b&gt;<mark>André</mark>&lt;/b&gt;'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from normalizer.text import fold
+
+MIN_FUZZY_LENGTH = 5  # words this long or longer match at one edit
+MAX_EDITS = 1
+
+_ELISION = re.compile(r"\b(?:qu|jusqu|lorsqu|puisqu|quoiqu|[cdjlmnst])'(?=[a-z0-9])")
+_TOKEN = re.compile(r"[a-z0-9]+")
+# a display word, as shown: letters, digits and marks, with elided articles kept apart
+_DISPLAY_WORD = re.compile(r"\w+", re.UNICODE)
+
+STOP_WORDS = frozenset("""
+a au aux avec ce ces chez dans de des du elle en et est il je la le les leur lui ma mais
+me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta
+te tes toi ton tu un une vos votre vous y l d c j m n s t
+""".split())
+
+_STEMMER = snowballstemmer.stemmer("french")
+
+
+def fold_lower(text: str) -> str:
+    """Accents folded, lower case, elided articles removed: the form words are cut from."""
+    return _ELISION.sub("", fold(text).lower())
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text`` (elisions dropped), in order."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=100_000)
+def _words(text: str) -> tuple[str, ...]:
+    # documents repeat the same texts a lot (labels, communes, shop names): cached
+    return tuple(_TOKEN.findall(fold_lower(text)))
+
+
+def _singular(word: str) -> str:
+    if len(word) > 3 and word[-1] in "sx" and not word.endswith(("ss", "us")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The index term of one folded word: digits kept, plural reduced, Snowball French."""
+    if not word.isalpha():
+        return word
+    return _STEMMER.stemWord(_singular(word))
+
+
+def analyze(text: str | None) -> list[str]:
+    """Every term of ``text``, as indexed."""
+    if not text:
+        return []
+    return list(_analyzed(text))
+
+
+@lru_cache(maxsize=100_000)
+def _analyzed(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _words(text))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One query word: as typed (folded) and as indexed."""
+
+    word: str
+    stem: str
+
+    @property
+    def fuzzy(self) -> bool:
+        return len(self.word) >= MIN_FUZZY_LENGTH and self.word.isalpha()
+
+
+def query_terms(text: str) -> list[Term]:
+    """The terms of a query, stop words dropped unless nothing else is left; no repeats."""
+    all_words = words(text)
+    kept = [w for w in all_words if w not in STOP_WORDS] or all_words
+    seen: set[str] = set()
+    terms = []
+    for w in kept:
+        s = stem(w)
+        if s not in seen:
+            seen.add(s)
+            terms.append(Term(w, s))
+    return terms
+
+
+def suggest_key(text: str) -> str:
+    """The form a completion is matched on: folded, elisions dropped, single spaces."""
+    return " ".join(words(text))
+
+
+def suggest_inputs(text: str, limit: int = 6) -> list[str]:
+    """Keys a name completes from: the whole name, then from each later significant word.
+
+    >>> suggest_inputs("L'Épicerie des Carmes")
+    ['epicerie des carmes', 'carmes']
+    """
+    ws = words(text)
+    out = []
+    for i, w in enumerate(ws):
+        if i > 0 and (w in STOP_WORDS or len(w) < 2):
+            continue
+        key = " ".join(ws[i:])
+        if key and key not in out:
+            out.append(key)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
+    """``text`` HTML-escaped, with ``<mark>`` around each word whose term is in ``stems``."""
+    if not text:
+        return ""
+    out = []
+    last = 0
+    for m in _DISPLAY_WORD.finditer(text):
+        terms = words(m.group())
+        if terms and stem(terms[-1]) in stems:
+            out.append(html.escape(text[last:m.start()]))
+            out.append("<mark>" + html.escape(m.group()) + "</mark>")
+            last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160) -> str | None:
+    """A window of ``text`` around its first matching word, highlighted; None without one."""
+    if not text:
+        return None
+    for m in _DISPLAY_WORD.finditer(text):
+        terms = words(m.group())
+        if terms and stem(terms[-1]) in stems:
+            start = max(0, m.start() - size // 3)
+            if start:
+                space = text.find(" ", start)
+                start = space + 1 if 0 <= space < m.start() else start
+            end = min(len(text), start + size)
+            if end < len(text):
+                space = text.rfind(" ", m.end(), end)
+                end = space if space > 0 else end
+            body = highlight(text[start:end], stems)
+            return ("…" if start else "") + body + ("…" if end < len(text) else "")
+    return None
+
+
+@dataclass
+class Vocabulary:
+    """The words an index holds (folded surface form -> term, documents holding it)."""
+
+    words: dict[str, tuple[str, int]] = field(default_factory=dict)
+    stems: dict[str, int] = field(default_factory=dict)
+    _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, int]]) -> Vocabulary:
+        vocab = cls()
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word, term, freq in rows:
+            vocab.words[word] = (term, int(freq))
+            vocab.stems[term] = vocab.stems.get(term, 0) + int(freq)
+            by_length[len(word)].append(word)
+        vocab._by_length = dict(by_length)
+        return vocab
+
+    def knows(self, term: Term) -> bool:
+        return term.stem in self.stems
+
+    def neighbours(self, word: str) -> list[tuple[str, int]]:
+        """Indexed words at one edit of ``word`` (a transposition is one), most frequent first."""
+        n = len(word)
+        choices = [w for k in range(n - MAX_EDITS, n + MAX_EDITS + 1)
+                   for w in self._by_length.get(k, ())]
+        if not choices:
+            return []
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=MAX_EDITS,
+                                limit=None)
+        out = [(w, self.words[w][1]) for w, dist, _ in found if w != word and dist <= MAX_EDITS]
+        return sorted(out, key=lambda wf: (-wf[1], wf[0]))
+
+    def expand(self, term: Term) -> tuple[set[str], str | None]:
+        """The terms to look for ``term`` under, and the likeliest word meant when unknown."""
+        alternatives = {term.stem}
+        if not term.fuzzy:
+            return alternatives, None
+        near = self.neighbours(term.word)
+        alternatives.update(self.words[w][0] for w, _ in near)
+        # as Elasticsearch's term suggester: a word the index does not hold as written
+        return alternatives, (near[0][0] if near and term.word not in self.words else None)
+
+
+def count_words(texts: Iterable[str | None]) -> Iterator[str]:
+    """Each distinct folded word of one document's texts (for document frequencies)."""
+    seen: set[str] = set()
+    for text in texts:
+        if text:
+            seen.update(_words(text))
+    return iter(seen)

@@ -1,0 +1,82 @@
+"""French analysis of the embedded index: the same at index and at query time."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog import french
+
+
+@pytest.mark.parametrize("forms", [
+    ("fromagerie", "Fromageries", "FROMAGERIE", "fromageries"),
+    ("épicerie", "Epiceries", "EPICERIE", "l'épicerie", "L’Épicerie"),
+    ("chaussure", "chaussures", "CHAUSSURES"),
+    ("vélo", "velos", "Vélos"),
+    ("pâtisserie", "patisseries"),
+    ("crèmerie", "cremerie"),
+])
+def test_forms_of_a_word_give_one_term(forms: tuple[str, ...]) -> None:
+    assert len({tuple(french.analyze(f)) for f in forms}) == 1, [french.analyze(f)
+                                                                 for f in forms]
+
+
+def test_elisions_and_punctuation() -> None:
+    assert french.words("L'Épicerie d'Arnaud-Bernard, qu'il") == [
+        "epicerie", "arnaud", "bernard", "il"]
+    assert french.words("aujourd'hui") == ["aujourd", "hui"]
+    assert french.analyze("") == [] and french.analyze(None) == []
+    assert french.analyze("30 ml") == ["30", "ml"]
+
+
+def test_query_terms_drop_stop_words_unless_alone() -> None:
+    assert [t.word for t in french.query_terms("la fromagerie des carmes")] == [
+        "fromagerie", "carmes"]
+    assert [t.word for t in french.query_terms("les")] == ["les"]
+    assert [t.word for t in french.query_terms("vin vins VIN")] == ["vin"]
+
+
+def test_highlight_escapes_then_marks() -> None:
+    assert french.highlight("Boulangerie <Le Fournil> & Fils", {"fournil"}) == (
+        "Boulangerie &lt;Le <mark>Fournil</mark>&gt; &amp; Fils")
+    assert french.highlight("L'Épicerie", {french.stem("epicerie")}) == (
+        "L&#x27;<mark>Épicerie</mark>")
+    assert french.highlight(None, {"a"}) == ""
+
+
+def test_snippet_is_a_window_around_the_first_match() -> None:
+    text = "Un texte assez long. " * 10 + "Le fromage affiné du Tarn. " + "Fin. " * 40
+    out = french.snippet(text, {french.stem("fromage")})
+    assert out is not None and "<mark>fromage</mark>" in out
+    assert out.startswith("…") and out.endswith("…") and len(out) < 240
+    assert french.snippet("rien", {"fromag"}) is None
+
+
+def test_suggest_inputs() -> None:
+    assert french.suggest_inputs("La Fromagerie des Carmes") == [
+        "la fromagerie des carmes", "fromagerie des carmes", "carmes"]
+    assert french.suggest_key("  L'Épi ") == "epi"
+
+
+VOCAB = french.Vocabulary.from_rows(
+    (w, french.stem(w), f) for w, f in [("fromagerie", 30), ("fromage", 12), ("cave", 9),
+                                         ("chaussures", 5), ("andre", 2), ("andree", 1)])
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("fromagrie", "fromagerie"),    # a letter missing
+    ("frommagerie", "fromagerie"),  # one too many
+    ("fromagarie", "fromagerie"),   # one wrong
+    ("fromaegrie", "fromagerie"),   # two swapped
+    ("chausures", "chaussures"),
+])
+def test_one_edit_on_long_words(typed: str, meant: str) -> None:
+    alternatives, suggestion = VOCAB.expand(french.Term(typed, french.stem(typed)))
+    assert french.stem(meant) in alternatives and suggestion == meant
+
+
+def test_short_words_and_two_edits_are_not_corrected() -> None:
+    assert VOCAB.expand(french.Term("cafe", french.stem("cafe")))[1] is None
+    assert VOCAB.expand(french.Term("frmagrie", french.stem("frmagrie")))[1] is None
+    # a word the index holds is never "corrected"; the likeliest neighbour comes first
+    assert VOCAB.expand(french.Term("andre", "andre"))[1] is None
+    assert VOCAB.neighbours("andrea")[0] == ("andre", 2)

@@ -1,0 +1,261 @@
+"""Relevance over the replica world: French queries whose answer the world knows.
+
+A seeded replica world (300 shops) is imported, normalized, deduplicated and
+indexed; queries are derived from its facts, each expecting the entity that holds
+a known listing (entity_members): shop name fragments, plurals, accents dropped,
+one typo in a long word, product title words with a commune ("vin gaillac albi"),
+a trade with a commune. Only queries with one right answer in the world are kept.
+Every backend must put the expected entity in its top 3 for at least 90% of them;
+the failures are printed (``pytest -s``, or in the assertion message).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agora.importing import import_listings
+from agora.pipeline import build
+from catalog import french
+from catalog.documents import catalog_documents
+from catalog.indexing import index_stage
+from catalog.search import SearchBackend, SearchQuery
+from catalog.store import Catalog
+from normalizer.text import fold
+from replicas.truth import expected_listings, truth_rows
+from replicas.world import World
+
+SEED, SHOPS = 42, 300
+TOP = 3
+REQUIRED = 0.90
+PER_FAMILY = {"name": 10, "plural": 6, "accents": 6, "typo": 8, "product+commune": 8,
+              "kind+product+commune": 6, "trade+commune": 6}
+# a word naming what a trade sells, for queries like "vin gaillac albi"
+ITEM_WORDS = {"caviste": "vin", "fromagerie": "fromage", "librairie": "livre",
+              "fleuriste": "fleurs", "chocolatier": "chocolat", "jouets": "jeux",
+              "bijouterie": "bijoux", "boulangerie": "pain", "cosmetiques": "beauté",
+              "chaussures": "chaussures", "pret_a_porter": "vêtements"}
+# the word a shopper uses for each trade
+TRADE_WORDS = {
+    "boulangerie": "boulangerie", "boucherie": "boucherie", "fromagerie": "fromagerie",
+    "caviste": "caviste", "epicerie_fine": "épicerie", "primeur": "primeur",
+    "poissonnerie": "poissonnerie", "chocolatier": "chocolatier", "librairie": "librairie",
+    "fleuriste": "fleuriste", "pret_a_porter": "vêtements", "chaussures": "chaussures",
+    "bijouterie": "bijouterie", "opticien": "opticien", "quincaillerie": "quincaillerie",
+    "jouets": "jouets", "sport": "sport", "decoration": "décoration", "cosmetiques": "beauté",
+    "papeterie": "papeterie", "informatique": "informatique", "cafe_the": "café",
+    "velo": "vélo", "disquaire": "disquaire",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    query: str
+    expected: frozenset[str]
+    what: str
+
+
+@dataclass
+class RelevanceWorld:
+    catalog_path: Path
+    build_id: int
+    cases: list[Case]
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in french.words(text) if w not in french.STOP_WORDS]
+
+
+def _typo(word: str) -> str:
+    """One edit: the letter in the middle dropped."""
+    i = len(word) // 2
+    return word[:i] + word[i + 1:]
+
+
+def derive_cases(world: World, truth: list[tuple[str, str, str, str]],
+                 members: dict[tuple[str, str], str], records: dict[str, dict[str, Any]],
+                 docs: list[dict[str, Any]]) -> list[Case]:
+    """Queries with one right answer, from the world's facts."""
+    rng = random.Random(SEED)
+    entities_of: dict[str, set[str]] = defaultdict(set)
+    for _kind, source, source_id, world_id in truth:
+        if (source, source_id) in members:
+            entities_of[world_id].add(members[(source, source_id)])
+    searched = [d for d in docs if set(d["scope"]) & {"shop", "product"}]
+    name_words = {d["id"]: set(french.analyze(d["name"])) for d in searched}
+    place_words = {d["id"]: set(french.analyze(d["place_text"])) for d in searched}
+    vocabulary = {w for d in docs for t in (d["name"], d["brand"], d["category_text"],
+                                            d["place_text"], d["shop_name"], d["description"])
+                  for w in french.words(t or "")}
+
+    def named(words: list[str], kind: str | None = None) -> set[str]:
+        stems = {french.stem(w) for w in words}
+        return {d["id"] for d in searched if (kind is None or d["kind"] == kind)
+                and stems <= name_words[d["id"]]}
+
+    cases: list[Case] = []
+    shops = [s for s in world.open_shops() if s.platforms and not s.chain and s.twin_of is None
+             and entities_of.get(s.entity_id)]
+    twins = {s.twin_of for s in world.shops if s.twin_of is not None}
+    shops = [s for s in shops if s.index not in twins]
+    rng.shuffle(shops)
+
+    # shop names: a fragment, its plural, without accents, with one typo
+    counts: dict[str, int] = defaultdict(int)
+    for shop in shops:
+        expected = frozenset(entities_of[shop.entity_id])
+        words = [w for w in _content_words(shop.name) if w.isalpha() and len(w) > 2]
+        if len(words) < 2 or named(words, "shop") != set(expected):
+            continue
+        raw = [w for w in re.findall(r"\w+", shop.name) if fold(w).lower() in words]
+        fragment = " ".join(raw[-2:]) if len(raw) >= 2 else " ".join(raw)
+        if len(named(_content_words(fragment), "shop")) != 1:
+            fragment = " ".join(raw)
+        if counts["name"] < PER_FAMILY["name"]:
+            counts["name"] += 1
+            cases.append(Case("name", fragment, expected, shop.name))
+        elif counts["plural"] < PER_FAMILY["plural"] and not raw[0].lower().endswith(("s", "x")):
+            counts["plural"] += 1
+            cases.append(Case("plural", " ".join([raw[0] + "s", *raw[1:]]), expected, shop.name))
+        elif counts["accents"] < PER_FAMILY["accents"] and fold(shop.name) != shop.name:
+            counts["accents"] += 1
+            cases.append(Case("accents", fold(" ".join(raw)).lower(), expected, shop.name))
+        elif counts["typo"] < PER_FAMILY["typo"]:
+            longest = max(raw, key=len)
+            typo = _typo(longest)
+            if len(longest) >= 6 and fold(typo).lower() not in vocabulary:
+                counts["typo"] += 1
+                cases.append(Case("typo", " ".join(typo if w == longest else w for w in raw),
+                                  expected, shop.name))
+
+    # a trade and a commune with one such shop (outside Toulouse)
+    by_place: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for s in world.open_shops():
+        if s.platforms:
+            by_place[(s.trade, s.commune)].append(s)
+    places = sorted(k for k, v in by_place.items() if len(v) == 1 and k[1] != "Toulouse"
+                    and entities_of.get(v[0].entity_id))
+    rng.shuffle(places)
+    for trade, commune in places[:PER_FAMILY["trade+commune"]]:
+        shop = by_place[(trade, commune)][0]
+        cases.append(Case("trade+commune", f"{TRADE_WORDS[trade]} {commune}",
+                          frozenset(entities_of[shop.entity_id]), shop.name))
+
+    # title words of an item and the commune of a shop selling it
+    offers = [o for o in world.offers if o.is_open and o.platforms
+              and world.shops[o.shop].is_open and entities_of.get(o.entity_id)]
+    rng.shuffle(offers)
+    taken: dict[str, int] = defaultdict(int)
+    for offer in offers:
+        if all(taken[f] >= PER_FAMILY[f] for f in ("product+commune", "kind+product+commune")):
+            break
+        expected = set()
+        for offer_id in entities_of[offer.entity_id]:
+            record = records.get(offer_id, {})
+            expected.add(record.get("product_entity_id") or offer_id)
+        product = world.products[offer.product]
+        commune = world.shops[offer.shop].commune
+        title = [w for w in re.findall(r"\w+", product.title)
+                 if fold(w).lower() not in french.STOP_WORDS and w.isalpha() and len(w) > 2]
+        item = ITEM_WORDS.get(product.trade)
+        family = "product+commune"
+        if item and fold(item) not in french.words(product.title):
+            family = "kind+product+commune"
+        if taken[family] >= PER_FAMILY[family]:
+            continue
+        for n in (1, 2, 3, 4) if family == "kind+product+commune" else (2, 3, 4):
+            words = title[:n]
+            found = {d for d in named(_content_words(" ".join(words)))
+                     if set(french.analyze(commune)) <= place_words[d]}
+            if found == expected:
+                taken[family] += 1
+                query = ([item] if family == "kind+product+commune" else []) + words
+                cases.append(Case(family, " ".join(query + [commune]).lower(),
+                                  frozenset(expected), f"{product.title} @ {commune}"))
+                break
+    return cases
+
+
+@pytest.fixture(scope="module")
+def relevance_world(tmp_path_factory: pytest.TempPathFactory) -> RelevanceWorld:
+    tmp = tmp_path_factory.mktemp("relevance")
+    listings = tmp / "listings.jsonl"
+    with listings.open("w", encoding="utf-8") as fh:
+        for item in expected_listings(SEED, SHOPS):
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    path = tmp / "catalog.sqlite"
+    import_listings(listings, path)
+    with Catalog.open(path) as cat:
+        report = build(cat, index=False)
+        members = {(s, i): e for s, i, e in cat.conn.execute(
+            "SELECT source, source_id, entity_id FROM entity_members")}
+        records = {e: json.loads(d) for e, d in cat.conn.execute(
+            "SELECT entity_id, data FROM entities WHERE kind = 'offer'")}
+        docs = list(catalog_documents(cat.conn))
+    world = World.generate(SEED, SHOPS)
+    cases = derive_cases(world, list(truth_rows(SEED, SHOPS)), members, records, docs)
+    return RelevanceWorld(path, report.build_id, cases)
+
+
+@pytest.fixture(scope="module")
+def world_backend(backend_factory: Any, relevance_world: RelevanceWorld) -> SearchBackend:
+    backend = backend_factory.new()
+    with Catalog.open(relevance_world.catalog_path) as cat:
+        stage = index_stage(cat, relevance_world.build_id, backend=backend)
+    assert stage.figures["documents"] > 2000
+    return backend
+
+
+def test_enough_queries_of_every_family(relevance_world: RelevanceWorld) -> None:
+    cases = relevance_world.cases
+    assert len(cases) >= 40
+    families = defaultdict(int)
+    for c in cases:
+        families[c.family] += 1
+    assert set(families) == set(PER_FAMILY), dict(families)
+
+
+def ranks(backend: SearchBackend, cases: list[Case]) -> Iterator[tuple[Case, int | None,
+                                                                         list[str]]]:
+    for case in cases:
+        res = backend.search(SearchQuery(text=case.query, per_page=10, facets=()))
+        got = [h.entity_id for h in res.hits]
+        rank = next((i + 1 for i, e in enumerate(got) if e in case.expected), None)
+        names = [f"{h.name} [{', '.join(h.document.get('communes') or [])}]" for h in res.hits]
+        yield case, rank, names
+
+
+def test_expected_entity_in_the_top_3(world_backend: SearchBackend,
+                                      relevance_world: RelevanceWorld) -> None:
+    results = list(ranks(world_backend, relevance_world.cases))
+    good = [r for r in results if r[1] is not None and r[1] <= TOP]
+    share = len(good) / len(results)
+    lines = [f"{world_backend.name}: {len(good)}/{len(results)} queries with the expected "
+             f"entity in the top {TOP} ({share:.0%})"]
+    for case, rank, names in results:
+        if rank is None or rank > TOP:
+            lines.append(f"  MISS [{case.family}] {case.query!r} -> expected {case.what!r} "
+                         f"(rank {rank}); got {names[:TOP]}")
+    print("\n".join(lines))
+    assert share >= REQUIRED, "\n".join(lines)
+
+
+def test_the_pipeline_indexes_after_dedup(relevance_world: RelevanceWorld,
+                                          tmp_path: Path) -> None:
+    """``agora build`` runs the index stage into the embedded index of the catalog."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
+        with Catalog.open(relevance_world.catalog_path) as cat:
+            report = build(cat)
+    stage = report.stage("index")
+    assert stage is not None and stage.figures["backend"] == "embedded"
+    assert stage.figures["documents"] > 2000 and stage.figures["docs_per_s"] > 0
