@@ -34,6 +34,10 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/crawl.py
+	$(BIN)/python benchmarks/matching_replicas.py
+	$(BIN)/python benchmarks/matching_public.py
+	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) var test-output .pytest_cache

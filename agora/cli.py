@@ -418,10 +418,19 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def _register_commands() -> None:
+    from agora.commands.demo import demo_cmd  # noqa: PLC0415
+    from agora.commands.overlap import overlap_cmd  # noqa: PLC0415
     from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
+    from agora.commands.search import index_cmd, search_cmd  # noqa: PLC0415
+    from agora.commands.serve import serve_cmd  # noqa: PLC0415
     from agora.commands.sources import sources_group  # noqa: PLC0415
     from agora.commands.status import accept_cmd, status_cmd  # noqa: PLC0415
 
+    main.add_command(search_cmd)
+    main.add_command(index_cmd)
+    main.add_command(serve_cmd)
+    main.add_command(overlap_cmd)
+    main.add_command(demo_cmd)
     sources_group.add_command(status_cmd)
     sources_group.add_command(accept_cmd)
     main.add_command(sources_group)

@@ -1,0 +1,211 @@
+"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/shops/<id>``, ``/api/products/<id>``,
+described by ``/api/openapi.json``.
+
+Parameters are the English vocabulary of ``search_ui.params``; a wrong one gets a
+400 ``{"error": "bad_parameter", "parameter": ..., "reason": ..., "message": ...}``.
+Every request spends a token of its client's bucket (``search_ui.ratelimit``);
+without one it gets a 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from catalog.search import MAX_QUERY_LENGTH
+from search_ui import present
+from search_ui.app import error_response
+from search_ui.entities import (
+    MAX_PRODUCT_OFFERS,
+    MAX_SHOP_ITEMS,
+    listings_view,
+    load_entities,
+    load_entity,
+    offer_rows,
+)
+from search_ui.openapi import openapi_document
+from search_ui.params import API, BadParameter, parse_search
+from search_ui.search import find_place
+
+api_bp = Blueprint("api", __name__)
+
+MAX_SUGGESTIONS = 20
+
+
+@api_bp.before_request
+def rate_limit() -> Response | None:
+    """A token per request from the client's bucket, or a 429."""
+    limiter = current_app.extensions.get("agora_rate_limiter")
+    if limiter is None:
+        return None
+    decision = limiter.take(request.remote_addr or "unknown")
+    request.environ["agora.rate"] = decision
+    if decision.allowed:
+        return None
+    response = error_response(429, "rate_limited",
+                              f"too many requests: at most {limiter.limit} per "
+                              f"{_period(limiter.period)} per client; retry later")
+    response.headers["Retry-After"] = limiter.retry_header(decision)
+    response.headers["X-RateLimit-Limit"] = str(limiter.limit)
+    response.headers["X-RateLimit-Remaining"] = "0"
+    return response
+
+
+def _period(seconds: float) -> str:
+    return {1.0: "second", 60.0: "minute", 3600.0: "hour"}.get(seconds, f"{seconds:g} s")
+
+
+@api_bp.after_request
+def api_headers(response: Response) -> Response:
+    decision = request.environ.get("agora.rate")
+    if decision is not None and decision.allowed:
+        response.headers["X-RateLimit-Limit"] = str(decision.limit)
+        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+    response.headers.setdefault("Cache-Control", "no-cache")
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public, read-only data
+    return response
+
+
+# --------------------------------------------------------------------------- search
+@api_bp.get("/search")
+def search() -> Response:
+    """Shops and products matching the query, with facets."""
+    from search_ui.context import get_backend  # noqa: PLC0415
+
+    parsed = parse_search(request.args, API, geocode=find_place)
+    results = get_backend().search(parsed.query)
+    q = parsed.query
+    return jsonify({
+        "query": {
+            "q": q.text, "kind": list(q.kinds), "filters": {k: list(v) for k, v in q.filters},
+            "price_min": q.price_min, "price_max": q.price_max,
+            "near": None if parsed.place is None else {
+                "lat": parsed.place.lat, "lon": parsed.place.lon, "label": parsed.place.label,
+                "precision": parsed.place.precision},
+            "radius_km": q.radius_km, "sort": q.sort, "page": q.page, "per_page": q.per_page,
+        },
+        "total": results.total,
+        "page": q.page,
+        "pages": results.pages,
+        "hits": [_hit_json(h) for h in results.hits],
+        "facets": {key: [{"value": v, "label": present.facet_value_label(key, v), "count": c}
+                         for v, c in values] for key, values in results.facets.items()},
+        "suggestion": results.suggestion,
+        "took_ms": round(results.took_ms, 2),
+    })
+
+
+def _hit_json(hit: Any) -> dict[str, Any]:
+    view = present.hit_view(hit)
+    return {
+        "id": view["id"], "kind": view["kind"], "name": view["name"],
+        "url": present.entity_href(view["id"], view["kind"], external=True),
+        "api_url": present.entity_href(view["id"], view["kind"], external=True, api=True),
+        "score": view["score"], "distance_km": view["distance_km"],
+        "platforms": view["platforms"], "commune": view["commune"],
+        "postcode": view["postcode"], "services": view["services"],
+        "categories": view["categories"], "price_min": view["price_min"],
+        "price_max": view["price_max"], "currency": view["currency"],
+        "shop": None if not view["shop_id"] else {"id": view["shop_id"],
+                                                   "name": view["shop_name"]},
+        "lat": view["lat"], "lon": view["lon"],
+        "highlights": {k: str(v) for k, v in view["highlights"].items()},
+    }
+
+
+@api_bp.get("/suggest")
+def suggest() -> Response:
+    """Completions for what is being typed."""
+    from search_ui.context import get_backend  # noqa: PLC0415
+
+    for key in request.args:
+        if key not in ("q", "limit"):
+            raise BadParameter(key, "unknown", known="limit, q")
+    text = (request.args.get("q") or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadParameter("q", "too_long", max=MAX_QUERY_LENGTH)
+    raw_limit = request.args.get("limit", "8")
+    if not re.fullmatch(r"\d{1,3}", raw_limit):
+        raise BadParameter("limit", "not_integer")
+    limit = int(raw_limit)
+    if not 1 <= limit <= MAX_SUGGESTIONS:
+        raise BadParameter("limit", "out_of_range", min=1, max=MAX_SUGGESTIONS)
+    suggestions = get_backend().suggest(text, limit) if text else []
+    out = []
+    for s in suggestions[:limit]:
+        href = None
+        if s.entity_id and s.kind in ("shop", "product", "offer"):
+            href = url_for("entities.shop" if s.kind == "shop" else "entities.product",
+                           entity_id=s.entity_id)
+        out.append({"text": s.text, "kind": s.kind, "id": s.entity_id, "url": href})
+    return jsonify({"q": text, "suggestions": out})
+
+
+# --------------------------------------------------------------------------- entities
+def _not_found(kind: str, entity_id: str) -> Response:
+    return error_response(404, "not_found", f"no {kind} with id {entity_id!r}")
+
+
+@api_bp.get("/shops/<entity_id>")
+def shop(entity_id: str) -> Response:
+    """A merged shop with its listings, conflicts and items."""
+    doc = load_entity(entity_id)
+    if doc is None or doc.get("kind") != "shop":
+        return _not_found("shop", entity_id)
+    items = load_entities(list(doc.get("offer_ids") or [])[:MAX_SHOP_ITEMS])
+    return jsonify({
+        "id": doc["entity_id"], "kind": "shop", "name": present.title(doc),
+        "url": url_for("entities.shop", entity_id=doc["entity_id"], _external=True),
+        "address": doc.get("address"), "postcode": doc.get("postcode"),
+        "commune": doc.get("city"), "lat": doc.get("lat"), "lon": doc.get("lon"),
+        "phone": doc.get("phone"), "phones": doc.get("phones") or [],
+        "email": doc.get("email"), "website": doc.get("website"), "siret": doc.get("siret"),
+        "opening_hours": doc.get("opening_hours"), "categories": doc.get("categories") or [],
+        "services": present.services_of(doc),
+        "services_by_source": doc.get("services_by_source") or {},
+        "description": doc.get("description"),
+        "platforms": present.badges(doc),
+        "listings": [{k: v for k, v in s.items() if k != "rank"} for s in listings_view(doc)],
+        "conflicts": doc.get("conflicts") or {},
+        "items": [{"id": o["entity_id"], "title": present.title(o), "brand": o.get("brand"),
+                   "price_min": o.get("price_min"), "price_max": o.get("price_max"),
+                   "currency": o.get("currency") or "EUR",
+                   "platforms": [b["key"] for b in present.badges(o)],
+                   "product_id": o.get("product_entity_id") or o.get("product_id"),
+                   "url": url_for("entities.product", entity_id=o["entity_id"],
+                                  _external=True)} for o in items],
+        "items_total": len(doc.get("offer_ids") or []),
+    })
+
+
+@api_bp.get("/products/<entity_id>")
+def product(entity_id: str) -> Response:
+    """A product (or one shop's item) with its offers per shop and platform."""
+    doc = load_entity(entity_id)
+    if doc is None or doc.get("kind") not in ("product", "offer"):
+        return _not_found("product", entity_id)
+    offers = [doc] if doc["kind"] == "offer" else load_entities(
+        list(doc.get("offer_ids") or [])[:MAX_PRODUCT_OFFERS])
+    rows = offer_rows(offers)
+    return jsonify({
+        "id": doc["entity_id"], "kind": doc["kind"], "title": present.title(doc),
+        "url": url_for("entities.product", entity_id=doc["entity_id"], _external=True),
+        "brand": doc.get("brand"), "gtin": doc.get("gtin"), "category": doc.get("category"),
+        "price_min": doc.get("price_min"), "price_max": doc.get("price_max"),
+        "currency": doc.get("currency") or "EUR", "platforms": present.badges(doc),
+        "product_id": doc.get("product_entity_id"), "shop_id": doc.get("shop_entity_id"),
+        "offers": [{"offer_id": r["offer_id"], "shop": None if not r["shop_id"] else {
+            "id": r["shop_id"], "name": r["shop_name"], "commune": r["commune"]},
+            "platform": r["platform"], "platform_name": r["platform_name"], "url": r["url"],
+            "price_cents": r["price_cents"], "availability": r["availability"]}
+            for r in rows],
+        "offers_total": len(doc.get("offer_ids") or []) if doc["kind"] == "product" else 1,
+    })
+
+
+@api_bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(request.host_url.rstrip("/")))

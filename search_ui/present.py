@@ -1,0 +1,345 @@
+"""How entities and hits are shown: labels, prices, distances, platform badges, safe links.
+
+Everything here takes what the backend or the catalog holds (scraped, so never
+trusted) and returns plain values; templates escape them (autoescape) and the
+API serializes them. The only HTML built here is the search highlight, rebuilt
+from escaped text with nothing but ``<mark>`` allowed, and the only links to
+other sites are http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, g, url_for
+from markupsafe import Markup, escape
+
+from search_ui.context import platform
+
+SERVICE_LABELS = {"click_collect": "Click & collect", "delivery": "Livraison",
+                  "local_delivery": "Livraison locale"}
+KIND_LABELS = {"shop": "Boutique", "product": "Produit", "offer": "Article"}
+KIND_PLURALS = {"shop": "Boutiques", "product": "Produits", "offer": "Articles"}
+FACET_TITLES = {"kind": "Type", "platform": "Plateforme", "category": "Catégorie",
+                "commune": "Commune", "service": "Services", "price": "Prix", "flag": "Signal"}
+AVAILABILITY_LABELS = {"in_stock": "en stock", "out_of_stock": "épuisé",
+                       "preorder": "en précommande", "limited": "stock limité",
+                       "backorder": "sur commande", "discontinued": "arrêté"}
+CONFLICT_LABELS = {"phone": "Téléphone", "address": "Adresse", "opening_hours": "Horaires",
+                   "website": "Site web", "email": "E-mail", "siret": "SIRET", "name": "Nom",
+                   "price_cents": "Prix"}
+DAY_NAMES = {"Mo": "lundi", "Tu": "mardi", "We": "mercredi", "Th": "jeudi", "Fr": "vendredi",
+             "Sa": "samedi", "Su": "dimanche", "PH": "jours fériés"}
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+
+# --------------------------------------------------------------------------- values
+def category_label(key: str | None) -> str:
+    if not key:
+        return ""
+    from normalizer.categories import TAXONOMY  # noqa: PLC0415
+
+    return TAXONOMY.get(key, key.replace("_", " ").capitalize())
+
+
+def service_label(key: str) -> str:
+    return SERVICE_LABELS.get(key, key.replace("_", " "))
+
+
+def price(cents: int | float | None, currency: str | None = "EUR") -> str:
+    """'12,90 €' from 1290 (French grouping and decimal comma)."""
+    if cents is None:
+        return ""
+    euros = cents / 100
+    whole = f"{euros:,.2f}".replace(",", NNBSP).replace(".", ",")
+    if whole.endswith(",00") and euros >= 100:
+        whole = whole[:-3]
+    symbol = "€" if (currency or "EUR") == "EUR" else currency
+    return f"{whole}{NBSP}{symbol}"
+
+
+def price_range(low: int | None, high: int | None, currency: str | None = "EUR") -> str:
+    if low is None and high is None:
+        return ""
+    if low is None or high is None or low == high:
+        return price(low if low is not None else high, currency)
+    return f"{price(low, currency)} – {price(high, currency)}"
+
+
+def distance(km: float | None) -> str:
+    if km is None:
+        return ""
+    if km < 1:
+        return f"{max(10, round(km * 1000, -1)):.0f}{NBSP}m"
+    if km < 10:
+        return f"{km:.1f}{NBSP}km".replace(".", ",")
+    return f"{km:.0f}{NBSP}km"
+
+
+def phone(value: str | None) -> str:
+    """'05 61 12 13 89' from '+33561121389'; other numbers as given."""
+    if not value:
+        return ""
+    if re.fullmatch(r"\+33\d{9}", value):
+        digits = "0" + value[3:]
+        return " ".join(digits[i:i + 2] for i in range(0, 10, 2))
+    return value
+
+
+def tel_href(value: str | None) -> str | None:
+    if value and re.fullmatch(r"\+?\d{6,15}", value):
+        return "tel:" + value
+    return None
+
+
+def hours(value: str | None) -> list[str]:
+    """French lines from OSM-style hours: 'Tu-Sa 09:30-12:30,14:00-19:00' ->
+    ['du mardi au samedi : 9h30–12h30, 14h–19h']. Unknown forms are shown as given."""
+    if not value:
+        return []
+    lines = []
+    for rule in value.split(";"):
+        rule = rule.strip()
+        match = re.fullmatch(r"([A-Za-z,\- ]+?)\s+(off|closed|[0-9:,\-+ ]+)", rule)
+        if not match:
+            lines.append(rule)
+            continue
+        days, times = match.groups()
+        day_text = _days_fr(days)
+        if times in ("off", "closed"):
+            lines.append(f"{day_text} : fermé")
+            continue
+        spans = [_span_fr(s) for s in times.split(",")]
+        lines.append(f"{day_text} : {', '.join(spans)}")
+    return lines
+
+
+def _days_fr(days: str) -> str:
+    parts = []
+    for part in days.replace(" ", "").split(","):
+        if "-" in part:
+            a, _, b = part.partition("-")
+            parts.append(f"du {DAY_NAMES.get(a, a)} au {DAY_NAMES.get(b, b)}")
+        else:
+            parts.append(DAY_NAMES.get(part, part))
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _span_fr(span: str) -> str:
+    def clock(t: str) -> str:
+        h, _, m = t.partition(":")
+        return f"{int(h)}h" + ("" if m in ("", "00") else m) if h.isdigit() else t
+    a, _, b = span.strip().partition("-")
+    return f"{clock(a)}–{clock(b)}" if b else clock(a)
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL when it is absolute http(s), else None: never a javascript: link."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return None
+    return _safe_url(url)
+
+
+@lru_cache(maxsize=65536)
+def _safe_url(url: str) -> str | None:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None
+
+
+def highlight(fragment: str | None) -> Markup:
+    """A backend's highlight as safe HTML: every piece escaped, only <mark> kept."""
+    if not fragment:
+        return Markup("")
+    pieces = re.split(r"(</?mark>)", str(fragment))
+    out = []
+    for piece in pieces:
+        if piece in ("<mark>", "</mark>"):
+            out.append(piece)
+        else:
+            # the backend may or may not have escaped the text already: normalise
+            out.append(str(escape(html.unescape(piece))))
+    text = "".join(out)
+    if text.count("<mark>") != text.count("</mark>"):  # unbalanced: show plain text
+        return Markup(escape(html.unescape(re.sub(r"</?mark>", "", str(fragment)))))
+    return Markup(text)
+
+
+# --------------------------------------------------------------------------- documents
+def title(doc: Mapping[str, Any]) -> str:
+    return str(doc.get("name") or doc.get("title") or doc.get("entity_id") or "Sans nom")
+
+
+def commune(doc: Mapping[str, Any]) -> str | None:
+    communes = doc.get("communes") or []
+    return doc.get("city") or doc.get("commune") or (communes[0] if len(communes) == 1
+                                                     else None)
+
+
+def location(doc: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The entity's point: its own lat/lon, else its first location (a product's shop)."""
+    lat, lon = doc.get("lat"), doc.get("lon")
+    if lat is None or lon is None:
+        locations = doc.get("locations") or []
+        if not locations:
+            return None
+        lat, lon = locations[0].get("lat"), locations[0].get("lon")
+    try:
+        return (float(lat), float(lon)) if lat is not None and lon is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def ordered_platforms(keys: Iterable[str]) -> list[str]:
+    return sorted(dict.fromkeys(keys), key=lambda k: (platform(k).rank, k))
+
+
+def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One badge per platform carrying the entity: its name and the listing's page there."""
+    urls: dict[str, str | None] = {}
+    for src in doc.get("sources") or doc.get("offers") or []:
+        key = src.get("source")
+        if key and urls.get(key) is None:
+            urls[key] = safe_url(src.get("url"))
+    keys = list(doc.get("platforms") or []) + list(urls)
+    out = []
+    for key in ordered_platforms(keys):
+        p = platform(key)
+        out.append({"key": key, "name": p.name, "url": urls.get(key) or safe_url(p.homepage)})
+    return out
+
+
+def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool = False) -> str:
+    """The entity's page (or its API answer): built once per request and kind, then filled
+    in, since a page of results needs three links per hit."""
+    endpoint = ("api." if api else "entities.") + ("shop" if kind == "shop" else "product")
+    cache = g.setdefault("agora_hrefs", {})
+    template = cache.get((endpoint, external))
+    if template is None:
+        template = url_for(endpoint, entity_id="__ID__", _external=external)
+        cache[(endpoint, external)] = template
+    return str(template).replace("__ID__", quote(str(entity_id), safe=""))
+
+
+def services_of(doc: Mapping[str, Any]) -> list[str]:
+    return list(doc.get("services") or doc.get("shop_services") or [])
+
+
+def hit_view(hit: Any) -> dict[str, Any]:
+    """A search hit as the pages and the API show it."""
+    doc = hit.document or {}
+    kind = hit.kind
+    point = location(doc)
+    view = {
+        "id": hit.entity_id,
+        "kind": kind,
+        "kind_label": KIND_LABELS.get(kind, kind),
+        "name": hit.name or title(doc),
+        "href": entity_href(hit.entity_id, kind),
+        "platforms": badges(doc),
+        "commune": commune(doc),
+        "postcode": doc.get("postcode"),
+        "address": doc.get("address"),
+        "services": services_of(doc),
+        "distance_km": None if hit.distance_km is None else round(hit.distance_km, 3),
+        "price_min": doc.get("price_min"),
+        "price_max": doc.get("price_max"),
+        "currency": doc.get("currency") or "EUR",
+        "categories": list(doc.get("categories") or ([doc["category"]] if doc.get("category")
+                                                      else [])),
+        "brand": doc.get("brand"),
+        "shop_name": doc.get("shop_name"),
+        "shop_id": doc.get("shop_id") or doc.get("shop_entity_id"),
+        "product_id": doc.get("product_id") or doc.get("product_entity_id"),
+        "offers_count": doc.get("offers_count") or len(doc.get("offer_ids") or []) or None,
+        "shops_count": doc.get("shops_count"),
+        "lat": point[0] if point else None,
+        "lon": point[1] if point else None,
+        "highlights": {k: highlight(v) for k, v in (hit.highlights or {}).items()},
+        "score": hit.score,
+    }
+    return view
+
+
+def facet_value_label(key: str, value: str) -> str:
+    if key == "platform":
+        return platform(value).name
+    if key == "category":
+        return category_label(value)
+    if key == "service":
+        return service_label(value)
+    if key == "kind":
+        return KIND_PLURALS.get(value, value)
+    if key == "price":
+        return price_bucket_label(value)
+    return value
+
+
+def price_bucket(value: str) -> tuple[int | None, int | None] | None:
+    """A price facet value ('1000-2000': from 10 € up to 20 € excluded; '20000-': 200 € and
+    more) as (price_min, price_max) cents, both included; None when unreadable."""
+    match = re.fullmatch(r"(\d{1,9})?-(\d{1,9})?", str(value).strip())
+    if not match or not any(match.groups()):
+        return None
+    low, high = match.groups()
+    return (int(low) if low else None, int(high) - 1 if high else None)
+
+
+def price_bucket_label(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,9})?-(\d{1,9})?", str(value).strip())
+    if not match or not any(match.groups()):
+        return value
+    low, high = (int(x) if x else None for x in match.groups())
+    if not low and high is not None:
+        return f"moins de {price(high)}"
+    if high is None:
+        return f"{price(low)} et plus"
+    return f"de {price(low)} à {price(high)}"
+
+
+def price_limits_label(low: int | None, high: int | None) -> str:
+    """'de 10 € à 19,99 €', 'jusqu’à 20 €', 'à partir de 5 €' (both ends included)."""
+    if low is not None and high is not None:
+        return f"de {price(low)} à {price(high)}"
+    if high is not None:
+        return f"jusqu’à {price(high)}"
+    return f"à partir de {price(low)}"
+
+
+def dom_id(*parts: Any) -> str:
+    """A stable HTML id from any values: the same facet value keeps its id across pages
+    (focus is put back on it after a filter reloads the page)."""
+    import hashlib  # noqa: PLC0415
+
+    text = "-".join(str(p) for p in parts)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "x"
+    return f"{slug}-{hashlib.blake2b(text.encode(), digest_size=3).hexdigest()}"
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_global(dom_id, "dom_id")
+    app.add_template_filter(price, "price")
+    app.add_template_filter(price_range, "price_range")
+    app.add_template_filter(distance, "distance")
+    app.add_template_filter(phone, "phone")
+    app.add_template_filter(tel_href, "tel_href")
+    app.add_template_filter(hours, "hours")
+    app.add_template_filter(safe_url, "safe_url")
+    app.add_template_filter(category_label, "category_label")
+    app.add_template_filter(service_label, "service_label")
+    app.add_template_global(KIND_LABELS, "KIND_LABELS")
+    app.add_template_global(FACET_TITLES, "FACET_TITLES")
+    app.add_template_global(CONFLICT_LABELS, "CONFLICT_LABELS")
+    app.add_template_global(AVAILABILITY_LABELS, "AVAILABILITY_LABELS")
+    app.add_template_global(platform, "platform_of")
