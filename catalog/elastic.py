@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -68,7 +69,7 @@ def template_body() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- adapters
-class ClientAdapter:
+class ClientAdapter(ABC):
     """The per-engine differences of the Python clients; the request bodies are shared."""
 
     engine = "?"
@@ -79,26 +80,33 @@ class ClientAdapter:
         self.client = client
         self.version = version
 
+    @abstractmethod
     def helpers(self) -> Any:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def create_index(self, index: str, settings: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def put_settings(self, index: str, settings: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The engine client's own call."""
 
+    @abstractmethod
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
-        raise NotImplementedError
+        """The engine client's own call."""
 
     def refresh(self, index: str) -> None:
         self.client.indices.refresh(index=index)
