@@ -1181,7 +1181,7 @@ class DeclarativeGeoJsonConnector(Geolocal31Connector):
         if not isinstance(spec, GeoSpec):
             raise SourceConfigError(f"connector {config.connector!r} is not geojson",
                                     source=config.key)
-        from replicas.geo import HAUTE_GARONNE_BBOX  # noqa: PLC0415 - the default territory
+        from crawlers.connectors.geolocal31 import HAUTE_GARONNE_BBOX  # noqa: PLC0415
 
         self.spec = spec
         self.root = spec.bbox or parse_box(list(HAUTE_GARONNE_BBOX))

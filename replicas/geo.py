@@ -166,7 +166,8 @@ MARKET_HALLS: tuple[tuple[str, str, str, str], ...] = (
     ("Marché couvert Saint-Cyprien", "Toulouse", "place Roguet", "31300"),
 )
 
-# The Haute-Garonne bounding box Géo'local31 serves (lon/lat degrees).
+# The Haute-Garonne bounding box Géo'local31 serves (lon/lat degrees); the connector's
+# default (crawlers/connectors/geolocal31.py) is the same box.
 HAUTE_GARONNE_BBOX = (0.44, 42.69, 2.05, 43.92)
 # The Occitanie bounding box.
 OCCITANIE_BBOX = (-0.33, 42.33, 4.85, 45.05)

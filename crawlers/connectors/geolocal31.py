@@ -45,7 +45,9 @@ from crawlers.connectors.base import ApiConnector
 from crawlers.errors import CrawlError, SourceConfigError
 from crawlers.http import Fetched, Fetcher
 from crawlers.listing import PageResult
-from replicas.geo import HAUTE_GARONNE_BBOX
+
+# Haute-Garonne (lon/lat); a live site or another territory sets `options: {bbox: ...}`.
+HAUTE_GARONNE_BBOX = (0.44, 42.69, 2.05, 43.92)
 
 log = logging.getLogger(__name__)
 
