@@ -280,6 +280,31 @@ def build(mode: str | None, no_index: bool) -> None:
                   f"{sum(s.seconds for s in report.stages):.2f}s")
 
 
+@main.command("normalize")
+@friendly_errors
+def normalize_cmd() -> None:
+    """Only the normalize stage: clean every listing whose raw content changed."""
+    from agora.pipeline import normalize_stage  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        console.print(_stage_line(normalize_stage(cat)), highlight=False)
+
+
+@main.command("dedup")
+@click.option("--full", "mode", flag_value="full", help="Link every clean listing again.")
+@click.option("--incremental", "mode", flag_value="incremental",
+              help="Link again only what changed since the last build.")
+@friendly_errors
+def dedup_cmd(mode: str | None) -> None:
+    """Only the dedup stage: link the clean listings into entities."""
+    from agora.pipeline import run_dedup  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open(settings.catalog_path()) as cat:
+        console.print(_stage_line(run_dedup(cat, mode=mode or "auto")), highlight=False)
+
+
 @main.command("link")
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True,
                                                                     dir_okay=False))

@@ -157,6 +157,26 @@ def dedup_stage(catalog: Catalog, settings: MatchSettings, build_id: int, *,
     return StageReport("dedup", time.perf_counter() - t0, figures)
 
 
+def run_dedup(catalog: Catalog, *, settings: MatchSettings | None = None,
+              mode: str = "auto") -> StageReport:
+    """The dedup stage alone, recorded as a build without indexing (`agora dedup`)."""
+    settings = settings or load_settings()
+    cur = catalog.conn.execute("INSERT INTO builds(mode, status, started_at) VALUES (?, ?, ?)",
+                               (mode, "running", utcnow()))
+    build_id = int(cur.lastrowid)
+    try:
+        report = dedup_stage(catalog, settings, build_id, mode=mode)
+    except Exception:
+        catalog.conn.execute("UPDATE builds SET status = 'failed', finished_at = ? WHERE id = ?",
+                             (utcnow(), build_id))
+        raise
+    catalog.conn.execute(
+        "UPDATE builds SET status = 'complete', mode = ?, finished_at = ?, stats = ? "
+        "WHERE id = ?", (report.figures.get("mode", mode), utcnow(),
+                         json.dumps({"dedup": report.figures}, default=str), build_id))
+    return report
+
+
 # --------------------------------------------------------------------------- build
 def build(catalog: Catalog, *, settings: MatchSettings | None = None, mode: str = "auto",
           index: bool = True, on_stage: Callable[[StageReport], None] | None = None,

@@ -106,6 +106,17 @@ def test_link_command_writes_one_row_per_listing(tmp_path: Path) -> None:
     assert "skipped line" in proc.stderr
 
 
+def test_stages_can_be_rerun_alone(world_catalog: Path) -> None:
+    env = agora_env(world_catalog.parent)
+    assert "normalized" in run_agora(["normalize"], env).stdout
+    first = run_agora(["dedup"], env).stdout
+    assert "mode full" in " ".join(first.split())
+    again = run_agora(["dedup"], env).stdout
+    assert "changed 0" in " ".join(again.split())
+    with Catalog.open(world_catalog) as cat:
+        assert cat.conn.execute("SELECT count(*) FROM entities").fetchone()[0] > 0
+
+
 def test_explain_names_an_unknown_listing_clearly(tmp_path: Path) -> None:
     proc = run_agora(["explain", "nowhere:1", "nowhere:2"], agora_env(tmp_path), check=False)
     assert proc.returncode == 1 and "no listing nowhere:1" in proc.stderr
