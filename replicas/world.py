@@ -41,6 +41,11 @@ from replicas.vocab import (
 
 PLATFORMS = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31")
 PRODUCT_PLATFORMS = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone")
+# A shop of these zones that none of the five drew stays independent (on none of
+# them) this often instead of being given the likeliest one; smaller platforms,
+# such as the sixth replica, recruit independents.
+INDEPENDENT_ZONES = ("toulouse", "metro")
+INDEPENDENT_SHARE = 0.5
 
 EPOCH_ZERO = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 EPOCH_STEP = timedelta(days=7)
@@ -182,6 +187,7 @@ class Shop:
     hours: Hours
     services: tuple[str, ...]
     platforms: set[str]
+    independent: bool = False  # on none of the five when it opened
     chain: str | None = None
     hall: str | None = None
     twin_of: int | None = None
@@ -453,9 +459,12 @@ class _Builder:
         return tuple(services)
 
     def _platforms(self, commune: Commune, rng: random.Random) -> set[str]:
+        """The five platforms listing a new shop; empty for an independent shop."""
         probs = PRESENCE[commune.zone]
         chosen = {p for p in PLATFORMS if rng.random() < probs[p]}
         if not chosen:
+            if commune.zone in INDEPENDENT_ZONES and rng.random() < INDEPENDENT_SHARE:
+                return chosen
             best = max(PLATFORMS, key=lambda p: probs[p] * (0.5 + rng.random()))
             chosen.add(best)
         return chosen
@@ -482,11 +491,18 @@ class _Builder:
         slug = slugify(name)[:40]
         has_web = rng.random() < 0.5
         domain = f"{slug.replace('-', '')[:28]}{'-' + slugify(commune.name)[:12] if rng.random() < 0.3 else ''}.fr"
+        # Drawn in the order the fields were always drawn, so a seed keeps its world.
+        legal_form = rng.choice(LEGAL_FORMS) if rng.random() < 0.6 else None
+        phone = self._phone(rng)
+        email = f"contact@{domain}" if rng.random() < 0.5 else None
+        hours = rng.choice(HOURS_TEMPLATES)
+        services = self._services(rng)
+        platforms = self._platforms(commune, rng)
         return Shop(
             index=index,
             entity_id=f"shop:{index:05d}",
             name=name,
-            legal_form=rng.choice(LEGAL_FORMS) if rng.random() < 0.6 else None,
+            legal_form=legal_form,
             trade=trade.key,
             siren=siren,
             siret=make_siret(siren, establishment),
@@ -497,12 +513,13 @@ class _Builder:
             commune=commune.name,
             lat=round(lat, 6),
             lon=round(lon, 6),
-            phone=self._phone(rng),
-            email=f"contact@{domain}" if rng.random() < 0.5 else None,
+            phone=phone,
+            email=email,
             website=f"https://www.{domain}/" if has_web else None,
-            hours=rng.choice(HOURS_TEMPLATES),
-            services=self._services(rng),
-            platforms=self._platforms(commune, rng),
+            hours=hours,
+            services=services,
+            platforms=platforms,
+            independent=not platforms,
             hall=hall,
             opened_epoch=opened_epoch,
             updated_epoch=opened_epoch,

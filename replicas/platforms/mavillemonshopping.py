@@ -14,7 +14,9 @@ cents. The card's ``data-catalogue`` attribute is that endpoint. Public pages:
 ``/boutique/<id>-<slug>`` and ``/produit/<ref>-<slug>``.
 
 Presence (the world has no PRESENCE entry for this platform, so the rule lives
-here): an open shop of the ``toulouse`` or ``metro`` zones is listed when
+here): an open shop of the ``toulouse`` or ``metro`` zones is listed when it is
+one of the world's independents (on none of the five: this platform's own
+shops, found nowhere else) or when
 ``rng_for(seed, "mavillemonshopping", "presence", shop.entity_id)`` draws under
 0.20; an open offer of a listed shop when its own draw (same stream, the
 offer's entity id) is under 0.85. The draws depend on the entity only, so a
@@ -105,7 +107,7 @@ def shops_listed(world: World) -> list[Shop]:
     """Open shops of Toulouse and its metropolis that this platform lists."""
     return [s for s in world.open_shops()
             if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-            and listed(world, s.entity_id, SHOP_RATE)]
+            and (s.independent or listed(world, s.entity_id, SHOP_RATE))]
 
 
 def offers_listed(world: World, shops: Iterable[Shop]) -> list[Offer]:

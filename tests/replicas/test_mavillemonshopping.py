@@ -75,6 +75,16 @@ def test_presence_follows_the_platforms_own_rule(world: World,
     assert not world.shops_on(KEY)  # the world's own PRESENCE table knows nothing of it
 
 
+def test_independent_shops_are_listed_here_and_nowhere_else(world: World,
+                                                            platform: MaVilleMonShopping) -> None:
+    independents = {s.entity_id for s in world.open_shops() if s.independent}
+    assert independents, "the world should have shops none of the five lists"
+    assert all(not s.platforms for s in world.shops if s.entity_id in independents)
+    listed = {r.entity_id for r in platform.records if r.kind == "shop"}
+    assert independents <= listed
+    assert len(listed - independents) > len(independents) / 2  # it also lists shared shops
+
+
 def test_truth_has_one_row_per_record_with_unique_ids(world: World,
                                                       platform: MaVilleMonShopping) -> None:
     truth = list(platform.truth())
