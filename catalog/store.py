@@ -34,6 +34,9 @@ from typing import Any
 from catalog.errors import CatalogLocked, RunNotFound
 
 CATALOG_FILE = "catalog.sqlite"
+# Page cache per connection (KiB): a build rewrites thousands of scattered pages in one
+# transaction; with the 2 MB default they spill to the WAL before the commit.
+CACHE_KIB = 65536
 HEARTBEAT_STALE_SECONDS = 120
 
 
@@ -138,6 +141,7 @@ class Catalog:
         if path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA foreign_keys = ON")
         schema = resources.files("catalog").joinpath("schema.sql").read_text(encoding="utf-8")
         _with_retry(lambda: conn.executescript(schema))

@@ -23,7 +23,13 @@ from typing import Any
 from catalog.store import Catalog, utcnow
 from dedup.blocking import geo_neighbours, product_keys, shop_keys
 from dedup.clustering import Decisions
-from dedup.features import TokenStats, listing_key, product_features, shop_features
+from dedup.features import (
+    ShopFeatures,
+    TokenStats,
+    listing_key,
+    product_features,
+    shop_features,
+)
 from dedup.linker import link
 from dedup.persist import (
     _product_record,
@@ -85,8 +91,9 @@ def mark_linked(catalog: Catalog, keys: Iterable[tuple[str, str]] | None = None)
                 "source_id = ?", list(keys))
 
 
-def _listings_in_blocks(catalog: Catalog, blocks: set[str], max_block: int) -> set[str]:
-    found: set[str] = set()
+def _block_members(catalog: Catalog, blocks: set[str], max_block: int) -> dict[str, set[str]]:
+    """The listings of each stored block, for blocks of at most ``max_block`` listings."""
+    members: dict[str, set[str]] = defaultdict(set)
     items = sorted(blocks)
     for start in range(0, len(items), 400):
         chunk = items[start:start + 400]
@@ -98,10 +105,15 @@ def _listings_in_blocks(catalog: Catalog, blocks: set[str], max_block: int) -> s
         if not usable:
             continue
         marks = ",".join("?" * len(usable))
-        for source, source_id in catalog.conn.execute(
-                f"SELECT source, source_id FROM block_keys WHERE block IN ({marks})", usable):
-            found.add(listing_key(source, source_id))
-    return found
+        for block, source, source_id in catalog.conn.execute(
+                f"SELECT block, source, source_id FROM block_keys WHERE block IN ({marks})",
+                usable):
+            members[block].add(listing_key(source, source_id))
+    return members
+
+
+def _listings_in_blocks(catalog: Catalog, blocks: set[str], max_block: int) -> set[str]:
+    return set().union(*_block_members(catalog, blocks, max_block).values())
 
 
 def _entities_of(catalog: Catalog, keys: Iterable[str]) -> dict[str, str]:
@@ -159,6 +171,56 @@ class _TakenIds:
                                          (entity_id,)).fetchone() is not None
 
 
+def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: MatchSettings,
+                          name_stats: TokenStats, title_stats: TokenStats) -> set[str]:
+    """Stored listings sharing a block with a changed shop (or shopless product) and
+    scoring at least the bottom of the review band against it.
+
+    The blocks of every changed listing are read in one pass and each neighbour is
+    loaded once, however many changed listings share it (the geo cells of a dense
+    quarter are shared by hundreds).
+    """
+    wanted: list[tuple[Any, list[str]]] = []
+    for clean in changed:
+        if clean.kind == "shop":
+            f = shop_features(clean)
+            blocks = shop_keys(f, name_stats)
+            if f.lat is not None and f.lon is not None:
+                blocks += geo_neighbours(f.lat, f.lon, settings.shops.blocking.geo_radius_m)
+            wanted.append((f, blocks))
+        elif not clean.shop_source_id:
+            p = product_features(clean)
+            wanted.append((p, ["~" + b for b in product_keys(p, title_stats)]))
+    shop_blocks = {b for f, bs in wanted for b in bs if not b.startswith("~")}
+    product_blocks = {b[1:] for f, bs in wanted for b in bs if b.startswith("~")}
+    members = _block_members(catalog, shop_blocks, settings.shops.blocking.max_block)
+    members.update({"~" + b: keys for b, keys in _block_members(
+        catalog, product_blocks, settings.products.blocking.max_block).items()})
+    candidates = {f.key: set().union(*(members.get(b, ()) for b in bs)) - {f.key}
+                  for f, bs in wanted}
+    others = _load(catalog, set().union(*candidates.values()))
+    shop_scorer = ShopScorer(settings.shops, name_stats)
+    product_scorer = ProductScorer(settings.products, title_stats)
+    shop_floor, product_floor = settings.shops.review_band[0], settings.products.review_band[0]
+    features: dict[str, Any] = {}
+    neighbours: set[str] = set()
+    for f, _ in wanted:
+        for key in candidates[f.key]:
+            other = others.get(key)
+            if other is None or key in neighbours:
+                continue
+            is_shop = other.kind == "shop"
+            if is_shop != isinstance(f, ShopFeatures) or (not is_shop and other.shop_source_id):
+                continue
+            if key not in features:
+                features[key] = shop_features(other) if is_shop else product_features(other)
+            scorer, floor = ((shop_scorer, shop_floor) if is_shop
+                             else (product_scorer, product_floor))
+            if scorer.score(f, features[key]).total >= floor:
+                neighbours.add(key)
+    return neighbours
+
+
 def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
                       decisions: Decisions) -> dict[str, Any]:
     """Link again only the changed listings and the entities around them."""
@@ -192,30 +254,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
 
     # plausible neighbours: listings sharing a stored blocking key that score at least the
     # bottom of the review band against a changed listing (the others could never join it)
-    shop_scorer = ShopScorer(settings.shops, name_stats)
-    product_scorer = ProductScorer(settings.products, title_stats)
-    neighbours: set[str] = set()
-    for clean in changed_cleans.values():
-        if clean.kind == "shop":
-            f = shop_features(clean)
-            blocks = set(shop_keys(f, name_stats))
-            if f.lat is not None and f.lon is not None:
-                blocks.update(geo_neighbours(f.lat, f.lon,
-                                             settings.shops.blocking.geo_radius_m))
-            found = _listings_in_blocks(catalog, blocks, settings.shops.blocking.max_block)
-            others = _load(catalog, found - {f.key})
-            neighbours.update(k for k, o in others.items() if o.kind == "shop" and
-                              shop_scorer.score(f, shop_features(o)).total
-                              >= settings.shops.review_band[0])
-        elif not clean.shop_source_id:
-            p = product_features(clean)
-            found = _listings_in_blocks(catalog, set(product_keys(p, title_stats)),
-                                        settings.products.blocking.max_block)
-            others = _load(catalog, found - {p.key})
-            neighbours.update(k for k, o in others.items() if o.kind == "product" and
-                              not o.shop_source_id and
-                              product_scorer.score(p, product_features(o)).total
-                              >= settings.products.review_band[0])
+    neighbours = _plausible_neighbours(catalog, changed_cleans.values(), settings,
+                                       name_stats, title_stats)
 
     # the entities touched and all their members; the shops of changed products
     scope = set(changed_keys) | neighbours
@@ -228,8 +268,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     shop_listings = {k for k, c in live.items() if c.kind == "shop"}
     products = _listings_in_blocks(catalog, {"shop:" + k for k in shop_listings}, 10_000_000)
     affected |= set(_entities_of(catalog, products).values())
+    live.update(_load(catalog, products - scope))
     scope |= products
-    live = _load(catalog, scope)
     t1 = time.perf_counter()
 
     previous = _entities_of(catalog, scope | removed_keys)
@@ -237,6 +277,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     result = link(list(live.values()), settings, previous=previous, decisions=decisions,
                   reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats)
     records = entity_records(result, live, settings)
+    t2 = time.perf_counter()
 
     # products compare offers across shops: rebuild those touched, from every offer they
     # have (the narrow product_offers rows for offers outside the scope)
@@ -253,35 +294,43 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
             offers_by_product[rec["product_entity_id"]].append(rec)
     touched_products = old_products | set(offers_by_product)
     representatives: dict[str, dict[str, Any]] = {}
-    for pid in sorted(touched_products):
-        for offer_id, shop_id, pmin, pmax, platforms in catalog.conn.execute(
-                "SELECT offer_id, shop_id, price_min, price_max, platforms FROM product_offers "
-                "WHERE product_id = ?", (pid,)):
+    items = sorted(touched_products)
+    for start in range(0, len(items), 400):
+        chunk = items[start:start + 400]
+        marks = ",".join("?" * len(chunk))
+        for pid, offer_id, shop_id, pmin, pmax, platforms in catalog.conn.execute(
+                "SELECT product_id, offer_id, shop_id, price_min, price_max, platforms "
+                f"FROM product_offers WHERE product_id IN ({marks})", chunk):
             if offer_id not in affected and offer_id not in records:
                 offers_by_product[pid].append({
                     "entity_id": offer_id, "shop_entity_id": shop_id, "price_min": pmin,
                     "price_max": pmax, "platforms": platforms.split(",") if platforms else []})
-        row = catalog.conn.execute("SELECT data FROM entities WHERE entity_id = ?",
-                                   (pid,)).fetchone()
-        if row is not None:
-            representatives[pid] = json.loads(row[0])
+        for pid, data in catalog.conn.execute(
+                f"SELECT entity_id, data FROM entities WHERE entity_id IN ({marks})", chunk):
+            representatives[pid] = json.loads(data)
     for pid in touched_products:
         if offers_by_product.get(pid):
             records[pid] = _product_record(pid, offers_by_product[pid], settings,
                                            representatives.get(pid))
     stale_products = {pid for pid in touched_products if not offers_by_product.get(pid)}
 
+    t3 = time.perf_counter()
     write_build(catalog, result, records, build_id, replace_all=False,
                 removed_entities=affected | stale_products)
+    t4 = time.perf_counter()
     with catalog.transaction():
         conn = catalog.conn
-        gone_keys = sorted(scope | removed_keys)
+        # block keys follow content: only changed and removed listings get new ones
+        rekeyed = sorted(changed_keys | removed_keys)
         conn.executemany("DELETE FROM block_keys WHERE source = ? AND source_id = ?",
-                         [tuple(k.split(":", 1)) for k in gone_keys])
-        conn.executemany("DELETE FROM review_pairs WHERE a = ?", [(k,) for k in gone_keys])
-        conn.executemany("DELETE FROM review_pairs WHERE b = ?", [(k,) for k in gone_keys])
+                         [tuple(k.split(":", 1)) for k in rekeyed])
         conn.executemany("INSERT INTO block_keys(block, source, source_id) VALUES (?, ?, ?)",
-                         block_rows(live.values(), name_stats, title_stats))
+                         block_rows([live[k] for k in changed_keys if k in live],
+                                    name_stats, title_stats))
+        # every pair among the re-linked listings was scored again
+        relinked = sorted(scope | removed_keys)
+        conn.executemany("DELETE FROM review_pairs WHERE a = ?", [(k,) for k in relinked])
+        conn.executemany("DELETE FROM review_pairs WHERE b = ?", [(k,) for k in relinked])
         conn.executemany(
             "INSERT OR REPLACE INTO review_pairs(kind, a, b, score, build_id) "
             "VALUES (?, ?, ?, ?, ?)", [(k, s.a, s.b, s.total, build_id) for k, s in result.review])
@@ -298,5 +347,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stats = result.stats()
     stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
                   "relinked": len(live), "entities_written": len(records),
-                  "entities_replaced": len(affected), "scope_seconds": round(t1 - t0, 3)})
+                  "entities_replaced": len(affected),
+                  "phases_s": {"scope": round(t1 - t0, 3), "link": round(t2 - t1, 3),
+                               "products": round(t3 - t2, 3), "write": round(t4 - t3, 3),
+                               "bookkeeping": round(time.perf_counter() - t4, 3)}})
     return stats

@@ -122,7 +122,7 @@ def write_build(catalog: Catalog, result: LinkResult, records: Mapping[str, dict
             conn.execute("DELETE FROM entity_members")
             conn.execute("DELETE FROM product_offers")
         else:
-            gone = list(removed_entities) + list(records)
+            gone = sorted(set(removed_entities) | records.keys())
             for start in range(0, len(gone), 500):
                 chunk = gone[start:start + 500]
                 marks = ",".join("?" * len(chunk))

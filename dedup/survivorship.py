@@ -33,6 +33,12 @@ def _quality(text: str) -> tuple[int, int, int]:
 def _choose(members: Sequence[Any], key: Callable[[Any], Any], display: Callable[[Any], Any],
             trust: Callable[[Any], int]) -> tuple[Any, Any]:
     """(normalized key, display value) most members agree on; None when no member has one."""
+    if len(members) == 1:  # most entities have one source: nothing to vote on
+        k = key(members[0])
+        if k in (None, "", ()):
+            return None, None
+        shown = display(members[0])
+        return k, (None if shown in (None, "") else shown)
     groups: dict[Any, list[Any]] = defaultdict(list)
     for m in members:
         k = key(m)
