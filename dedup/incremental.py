@@ -23,13 +23,7 @@ from typing import Any
 from catalog.store import Catalog, utcnow
 from dedup.blocking import geo_neighbours, product_keys, shop_keys
 from dedup.clustering import Decisions
-from dedup.features import (
-    ShopFeatures,
-    TokenStats,
-    listing_key,
-    product_features,
-    shop_features,
-)
+from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import link
 from dedup.persist import (
     _product_record,
@@ -180,44 +174,42 @@ def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: Ma
     loaded once, however many changed listings share it (the geo cells of a dense
     quarter are shared by hundreds).
     """
-    wanted: list[tuple[Any, list[str]]] = []
+    shops: list[tuple[Any, list[str]]] = []
+    products: list[tuple[Any, list[str]]] = []
     for clean in changed:
         if clean.kind == "shop":
             f = shop_features(clean)
             blocks = shop_keys(f, name_stats)
             if f.lat is not None and f.lon is not None:
                 blocks += geo_neighbours(f.lat, f.lon, settings.shops.blocking.geo_radius_m)
-            wanted.append((f, blocks))
+            shops.append((f, blocks))
         elif not clean.shop_source_id:
             p = product_features(clean)
-            wanted.append((p, ["~" + b for b in product_keys(p, title_stats)]))
-    shop_blocks = {b for f, bs in wanted for b in bs if not b.startswith("~")}
-    product_blocks = {b[1:] for f, bs in wanted for b in bs if b.startswith("~")}
-    members = _block_members(catalog, shop_blocks, settings.shops.blocking.max_block)
-    members.update({"~" + b: keys for b, keys in _block_members(
-        catalog, product_blocks, settings.products.blocking.max_block).items()})
-    candidates = {f.key: set().union(*(members.get(b, ()) for b in bs)) - {f.key}
-                  for f, bs in wanted}
+            products.append((p, product_keys(p, title_stats)))
+    candidates: dict[Any, set[str]] = {}
+    for wanted, max_block in ((shops, settings.shops.blocking.max_block),
+                              (products, settings.products.blocking.max_block)):
+        members = _block_members(catalog, {b for _, bs in wanted for b in bs}, max_block)
+        for f, bs in wanted:
+            candidates[f.key] = set().union(*(members.get(b, ()) for b in bs)) - {f.key}
     others = _load(catalog, set().union(*candidates.values()))
-    shop_scorer = ShopScorer(settings.shops, name_stats)
-    product_scorer = ProductScorer(settings.products, title_stats)
-    shop_floor, product_floor = settings.shops.review_band[0], settings.products.review_band[0]
-    features: dict[str, Any] = {}
     neighbours: set[str] = set()
-    for f, _ in wanted:
-        for key in candidates[f.key]:
-            other = others.get(key)
-            if other is None or key in neighbours:
-                continue
-            is_shop = other.kind == "shop"
-            if is_shop != isinstance(f, ShopFeatures) or (not is_shop and other.shop_source_id):
-                continue
-            if key not in features:
-                features[key] = shop_features(other) if is_shop else product_features(other)
-            scorer, floor = ((shop_scorer, shop_floor) if is_shop
-                             else (product_scorer, product_floor))
-            if scorer.score(f, features[key]).total >= floor:
-                neighbours.add(key)
+    for wanted, scorer, featurize, floor, comparable in (
+            (shops, ShopScorer(settings.shops, name_stats), shop_features,
+             settings.shops.review_band[0], lambda o: o.kind == "shop"),
+            (products, ProductScorer(settings.products, title_stats), product_features,
+             settings.products.review_band[0],
+             lambda o: o.kind == "product" and not o.shop_source_id)):
+        features: dict[str, Any] = {}
+        for f, _ in wanted:
+            for key in candidates[f.key] - neighbours:
+                other = others.get(key)
+                if other is None or not comparable(other):
+                    continue
+                if key not in features:
+                    features[key] = featurize(other)
+                if scorer.score(f, features[key]).total >= floor:
+                    neighbours.add(key)
     return neighbours
 
 
