@@ -151,6 +151,11 @@ def format_price_fr(cents: int, *, symbol: str = " €") -> str:
     return f"{whole},{rest:02d}{symbol}"
 
 
+def format_price_dot(cents: int) -> str:
+    """1290 -> '12.90': cents as the decimal text APIs and schema.org carry."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 def platform_price(cents: int, rng: random.Random, *, drift_rate: float = 0.25) -> int:
     """A platform's price for an offer: sometimes a little off the shop's own."""
     if rng.random() >= drift_rate:

@@ -38,6 +38,7 @@ from replicas.faults import FaultProfile, WSGIApp
 from replicas.noise import (
     DAY_ORDER,
     fold_accents,
+    format_price_dot,
     format_price_fr,
     hours_osm,
     jitter,
@@ -79,11 +80,6 @@ def decode_cursor(cursor: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError(f"invalid cursor {cursor!r}")
     return key
-
-
-def cents_text(cents: int) -> str:
-    """1290 -> '12.90' (the listing's price, as the connector derives it from cents)."""
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def hours_entries(hours: Hours) -> list[dict[str, str]]:
@@ -270,7 +266,7 @@ class ClickAndCo(Platform):
             "title": title,
             "brand": product.brand,
             "gtin": product.gtin,
-            "price": cents_text(cents),
+            "price": format_price_dot(cents),  # as the connector derives it
             "currency": "EUR",
             "availability": STOCK[offer.availability],
             "category": category,

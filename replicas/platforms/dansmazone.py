@@ -49,6 +49,7 @@ from flask import Flask, Response, abort, redirect
 from replicas.faults import WSGIApp
 from replicas.noise import (
     fold_accents,
+    format_price_dot,
     hours_french,
     hours_schema,
     jitter,
@@ -119,10 +120,6 @@ def _rubrique_path(label: str) -> list[tuple[str, str]]:
 def _script(obj: Any) -> str:
     text = json.dumps(obj, ensure_ascii=False, indent=1).replace("</", "<\\/")
     return f'<script type="application/ld+json">\n{text}\n</script>'
-
-
-def _price_dot(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _price_fr(cents: int) -> str:
@@ -303,7 +300,7 @@ class DansMaZone(Platform):
             ld["category"] = rubrique
         avail_url = {"https": "https://schema.org/", "http": "http://schema.org/",
                      "bare": ""}[avail_style] + availability
-        offer_ld = {"@type": "Offer", "price": _price_dot(cents), "priceCurrency": "EUR",
+        offer_ld = {"@type": "Offer", "price": format_price_dot(cents), "priceCurrency": "EUR",
                     "availability": avail_url, "url": BASE + path,
                     "seller": {"@type": "LocalBusiness",
                                "@id": BASE + shop_path + ("#business" if seller_fragment
@@ -313,7 +310,7 @@ class DansMaZone(Platform):
 
         fields: dict[str, Any] = {
             "url": path, "title": title, "brand": brand, "gtin": gtin,
-            "price": _price_dot(cents), "currency": "EUR", "availability": availability,
+            "price": format_price_dot(cents), "currency": "EUR", "availability": availability,
             "category": rubrique if has_category else None, "description": description,
             "image_url": image, "shop_source_id": shop_rec.source_id,
         }

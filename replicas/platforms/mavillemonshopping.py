@@ -63,6 +63,7 @@ from replicas.faults import WSGIApp
 from replicas.geo import COMMUNES_BY_NAME
 from replicas.noise import (
     fold_accents,
+    format_price_dot,
     format_price_fr,
     hours_schema,
     jitter,
@@ -119,11 +120,6 @@ def offers_listed(world: World, shops: Iterable[Shop]) -> list[Offer]:
 
 def shop_number(shop: Shop) -> int:
     return SHOP_ID_BASE + shop.index
-
-
-def cents_text(cents: int) -> str:
-    """1290 -> '12.90', what the catalogue's cents read as."""
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def spaced_siret(siret: str) -> str:
@@ -218,7 +214,7 @@ class MaVilleMonShopping(Platform):
             "title": title,
             "brand": product.brand,
             "gtin": product.gtin,
-            "price": cents_text(cents),
+            "price": format_price_dot(cents),
             "currency": "EUR",
             "availability": AVAILABILITY[offer.availability],
             "category": category,

@@ -11,11 +11,10 @@ import pytest
 from werkzeug.test import Client
 
 from replicas.faults import FaultProfile
-from replicas.noise import hours_osm
+from replicas.noise import format_price_dot, hours_osm
 from replicas.platforms.clickandco import (
     MAX_LIMIT,
     ClickAndCo,
-    cents_text,
     decode_cursor,
     encode_cursor,
     hours_entries,
@@ -55,7 +54,7 @@ def test_cursor_round_trip_and_helpers() -> None:
     for wrong in ("%%%", encode_cursor("anything else"), "\u00e9t\u00e9"):
         with pytest.raises(ValueError):
             decode_cursor(wrong)
-    assert cents_text(1290) == "12.90" and cents_text(5) == "0.05"
+    assert format_price_dot(1290) == "12.90" and format_price_dot(5) == "0.05"
     for hours in HOURS_TEMPLATES:
         entries = hours_entries(hours)
         assert all(set(e) == {"day", "opens", "closes"} for e in entries)
@@ -78,7 +77,7 @@ def test_truth_has_one_row_per_record_with_unique_ids(platform: ClickAndCo,
         if record.kind == "product":
             assert record.fields["shop_source_id"] in shop_ids
             assert record.entity_id.startswith("offer:")
-            assert record.fields["price"] == cents_text(record.native["price_cents"])
+            assert record.fields["price"] == format_price_dot(record.native["price_cents"])
         else:
             assert record.entity_id.startswith("shop:")
     listing = next(platform.expected_listings())
