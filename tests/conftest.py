@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from replicas.server import ReplicaCluster
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 - shared fixtures
 from tests.search_node import (  # noqa: F401 - shared fixtures: real search engines
     elasticsearch_server,
     opensearch_server,

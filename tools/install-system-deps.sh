@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs when they are missing:
-# chromium (browser tests) and, for the search-server test node, a JDK and Maven.
+# chromium (browser tests), a JDK and Maven (the search-server test node) and
+# postgresql (the catalog's second engine, started by the tests in a temporary folder).
 # Never downloads a browser by itself: only Debian's package.
 set -u
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+  || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
