@@ -1,5 +1,9 @@
 -- The catalog: sources' crawl runs, raw listings as published, and what later
 -- stages derive from them. One SQLite file in WAL mode under AGORA_HOME.
+--
+-- Migration 1: the schema as it stood before migrations were numbered. Every
+-- statement is IF NOT EXISTS, so a catalog created before then is upgraded in
+-- place (catalog.migrate records it as version 1 and applies the later ones).
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
