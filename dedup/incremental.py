@@ -168,6 +168,10 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     scope |= {listing_key(c.source, c.shop_source_id) for c in changed_cleans.values()
               if c.kind == "product" and c.shop_source_id}
     affected = set(catalog.entities.entities_of(scope | removed_keys).values())
+    # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
+    # shop would keep the id of an offer that went)
+    offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
+    affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
     scope |= catalog.entities.members_of(affected)
     # every product of every shop listing in scope (their offers are linked again)
     live = _load(catalog, scope)
