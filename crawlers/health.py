@@ -1,4 +1,4 @@
-"""Source health: did a run's extraction fall, and how is each source doing.
+"""Source health: did a run's extraction fall against the source's last good run.
 
 A platform that changes its layout rarely fails loudly: pages still answer 200,
 but a selector finds nothing, and a run "completes" with far fewer listings or
