@@ -24,13 +24,16 @@ demo: install
 	$(BIN)/agora demo
 
 test: install system-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m "not browser and not elasticsearch and not slow"
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python benchmarks/crawl.py

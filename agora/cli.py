@@ -21,6 +21,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from agora import settings
@@ -177,6 +178,7 @@ def summary_table(reports: list[Any]) -> Table:
 @friendly_errors
 def crawl(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) -> None:
     """Crawl the named sources (default: every enabled one) into the catalog."""
+    from catalog.store import Catalog  # noqa: PLC0415
     from crawlers.config import load_sources  # noqa: PLC0415
     from crawlers.orchestrator import crawl_sources  # noqa: PLC0415
 
@@ -185,6 +187,8 @@ def crawl(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) -> N
     if unknown:
         raise CrawlError(f"unknown source(s) {', '.join(unknown)}; known: "
                          f"{', '.join(configs)}")
+    with Catalog.open(settings.catalog_path()) as cat:  # what the web app may know of them
+        cat.register_sources(configs.values())
     chosen = [configs[s] for s in sources] if sources else [
         c for c in configs.values() if c.enabled]
     if quiet or as_json or not console.is_terminal:
@@ -244,8 +248,16 @@ def import_group() -> None:
 def import_listings_cmd(path: str, partial: bool) -> None:
     """Load listings in the contract as a run of their sources, as if crawled."""
     from agora.importing import import_listings  # noqa: PLC0415
+    from crawlers.config import load_sources  # noqa: PLC0415
 
-    reports = import_listings(path, settings.catalog_path(), complete=not partial)
+    try:
+        configs = load_sources(settings.sources_file())
+    except CrawlError as exc:  # the file's listings stand on their own
+        err_console.print("[yellow]warning:[/] sources not registered: " + escape(str(exc)),
+                          highlight=False)
+        configs = None
+    reports = import_listings(path, settings.catalog_path(), complete=not partial,
+                              sources=configs.values() if configs is not None else None)
     table = Table("source", "run", "status", "listings", "new", "updated", "unchanged", "gone",
                   "invalid", title="Import")
     for r in reports:

@@ -190,7 +190,10 @@ def run_demo(home: str | os.PathLike[str] | None = None, *, shops: int = 1500, s
         os.environ["AGORA_HOME"] = str(home_path)
         os.environ["AGORA_SOURCES"] = str(sources)
         t0 = time.perf_counter()
-        configs = [c for c in load_sources(sources).values() if c.enabled]
+        every = load_sources(sources)
+        with Catalog.open(home_path / "catalog.sqlite") as catalog:
+            catalog.register_sources(every.values())
+        configs = [c for c in every.values() if c.enabled]
         runs = crawl_sources(configs, home_path, sources_file=str(sources))
         listings = sum(r.run.listings for r in runs)
         failed = [r.source for r in runs if r.run.status == "failed"]

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
+from catalog.sources import SourceEntry
 from catalog.store import Catalog
 from crawlers.listing import PageResult
 from crawlers.orchestrator import RunReport
@@ -23,8 +25,13 @@ BATCH = 500
 
 
 def import_listings(path: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
-                    complete: bool = True) -> list[RunReport]:
-    """Import the file; return one report per source found in it."""
+                    complete: bool = True,
+                    sources: Iterable[SourceEntry] | None = None) -> list[RunReport]:
+    """Import the file; return one report per source found in it.
+
+    ``sources``: the sources file's entries, registered in the catalog (as a crawl
+    does) so that the web app knows the platforms' names and order.
+    """
     by_source: dict[str, list[tuple[int, Any]]] = defaultdict(list)
     orphans: list[tuple[int, str]] = []
     with open(path, encoding="utf-8") as fh:
@@ -43,6 +50,8 @@ def import_listings(path: str | os.PathLike[str], catalog_path: str | os.PathLik
             by_source[source].append((lineno, item))
     reports = []
     with Catalog.open(catalog_path) as catalog:
+        if sources is not None:
+            catalog.register_sources(sources)
         for source, items in sorted(by_source.items()):
             run_id = catalog.begin_run(source, kind="import",
                                        mode="full" if complete else "incremental")

@@ -15,15 +15,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.store import Catalog, utcnow
+from catalog.store import Catalog
 from crawlers.errors import InvalidListing
 from crawlers.listing import validate_listing
 from dedup.errors import ReviewConflict, UnknownListing
-from dedup.features import TokenStats, listing_key, product_features, shop_features
+from dedup.features import listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
+from dedup.persist import load_token_stats
 from dedup.scoring import OfferScorer, PairScore, ProductScorer, ShopScorer
 from dedup.settings import MatchSettings
-from normalizer import Territory, normalize_listing
+from normalizer import Territory, clean_from_dict, normalize_listing
 
 
 @dataclass
@@ -75,22 +76,14 @@ def parse_listing_ref(ref: str) -> tuple[str, str]:
 
 
 def _clean(catalog: Catalog, ref: str) -> Any:
-    from normalizer import clean_from_dict  # noqa: PLC0415
-
     source, source_id = parse_listing_ref(ref)
-    row = catalog.conn.execute("SELECT data FROM clean_listings WHERE source = ? AND "
-                               "source_id = ?", (source, source_id)).fetchone()
-    if row is None:
+    stored = catalog.clean.get(source, source_id)
+    if stored is None:
         raw = catalog.listing(source, source_id)
         if raw is None:
             raise UnknownListing(f"no listing {ref} in the catalog (crawl or import it first)")
         return normalize_listing(raw)
-    return clean_from_dict(json.loads(row[0]))
-
-
-def _stats(catalog: Catalog, key: str) -> TokenStats:
-    row = catalog.conn.execute("SELECT value FROM match_state WHERE key = ?", (key,)).fetchone()
-    return TokenStats.from_dict(json.loads(row[0])) if row else TokenStats()
+    return clean_from_dict(stored)
 
 
 @dataclass
@@ -112,7 +105,7 @@ def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
     if a.kind != b.kind:
         raise UnknownListing(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}: they never match")
     if a.kind == "shop":
-        scorer: Any = ShopScorer(settings.shops, _stats(catalog, "name_stats"))
+        scorer: Any = ShopScorer(settings.shops, load_token_stats(catalog, "name_stats"))
         fa, fb = shop_features(a), shop_features(b)
         kind, threshold = "shop", settings.shops.threshold
     else:
@@ -121,43 +114,29 @@ def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
             scorer, kind, threshold = OfferScorer(settings.offers), "offer", \
                 settings.offers.threshold
         else:
-            scorer = ProductScorer(settings.products, _stats(catalog, "title_stats"))
+            scorer = ProductScorer(settings.products, load_token_stats(catalog, "title_stats"))
             kind, threshold = "product", settings.products.threshold
     score = scorer.score(fa, fb, explain=True)
-    review = catalog.conn.execute(
-        "SELECT decision FROM review_decisions WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)",
-        (fa.key, fb.key, fb.key, fa.key)).fetchone()
+    review = catalog.matching.decision(fa.key, fb.key)
     if review:
-        decision = f"{review[0]} (reviewer's decision)"
+        decision = f"{review} (reviewer's decision)"
     elif score.hard:
         decision = "apart (hard evidence against)"
     elif score.total >= threshold:
         decision = "match"
     else:
         decision = "no match"
-    rows = {r[0]: r[1] for r in catalog.conn.execute(
-        "SELECT source || ':' || source_id, entity_id FROM entity_members WHERE "
-        "(source = ? AND source_id = ?) OR (source = ? AND source_id = ?)",
-        (a.source, a.source_id, b.source, b.source_id))}
+    rows = catalog.entities.entities_of([fa.key, fb.key])
     same = (rows[fa.key] == rows[fb.key]) if fa.key in rows and fb.key in rows else None
-    return Explanation(kind, a, b, score, threshold, decision, same,
-                       review[0] if review else None)
+    return Explanation(kind, a, b, score, threshold, decision, same, review)
 
 
 # --------------------------------------------------------------------------- review
 def review_pairs(catalog: Catalog, *, kind: str | None = None,
                  limit: int = 50) -> list[dict[str, Any]]:
     """Pairs of the last build in the uncertain band, without a decision yet."""
-    sql = ("SELECT kind, a, b, score FROM review_pairs p WHERE NOT EXISTS (SELECT 1 FROM "
-           "review_decisions d WHERE (d.a = p.a AND d.b = p.b) OR (d.a = p.b AND d.b = p.a))")
-    args: list[Any] = []
-    if kind:
-        sql += " AND kind = ?"
-        args.append(kind)
-    sql += " ORDER BY abs(score - 6) ASC, a, b LIMIT ?"
-    args.append(limit)
     out = []
-    for k, a, b, score in catalog.conn.execute(sql, args):
+    for k, a, b, score in catalog.matching.pending_review_pairs(kind=kind, limit=limit):
         labels = []
         for ref in (a, b):
             source, _, source_id = ref.partition(":")
@@ -177,12 +156,6 @@ def record_decision(catalog: Catalog, ref_a: str, ref_b: str, decision: str,
         source, source_id = parse_listing_ref(ref)
         if catalog.listing(source, source_id) is None:
             raise UnknownListing(f"no listing {ref} in the catalog")
-    a, b = sorted((ref_a, ref_b))
-    if a == b:
+    if ref_a == ref_b:
         raise ReviewConflict("a listing is always the same as itself")
-    existing = catalog.conn.execute("SELECT decision FROM review_decisions WHERE a = ? AND "
-                                    "b = ?", (a, b)).fetchone()
-    if existing and existing[0] != decision:
-        catalog.conn.execute("DELETE FROM review_decisions WHERE a = ? AND b = ?", (a, b))
-    catalog.conn.execute("INSERT OR REPLACE INTO review_decisions(a, b, decision, note, at) "
-                         "VALUES (?, ?, ?, ?, ?)", (a, b, decision, note, utcnow()))
+    catalog.matching.record_decision(ref_a, ref_b, decision, note)

@@ -38,8 +38,7 @@ def _truth(seed: int, shops: int, epoch: int) -> tuple[dict[str, str], dict[str,
 
 
 def _membership(catalog: Catalog) -> dict[str, str]:
-    return {f"{s}:{i}": e for s, i, e in catalog.conn.execute(
-        "SELECT source, source_id, entity_id FROM entity_members")}
+    return catalog.entities.membership()
 
 
 def _write(path: Path, listings: list[dict]) -> None:

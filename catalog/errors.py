@@ -2,6 +2,7 @@
 
     CatalogError
     ├── CatalogLocked        another process holds the catalog too long
+    ├── SchemaTooOld         a read-only connection to a catalog not yet migrated
     ├── RunNotFound          no crawl run with that id
     ├── ListingNotFound      no listing SOURCE:ID in the catalog
     └── BackendError         a search backend failed
@@ -17,6 +18,13 @@ class CatalogError(Exception):
 
 class CatalogLocked(CatalogError):
     pass
+
+
+class SchemaTooOld(CatalogError):
+    def __init__(self, current: int, latest: int) -> None:
+        super().__init__(f"the catalog's schema is version {current}, this code needs "
+                         f"{latest}: run any writing command (e.g. `agora build`) to upgrade it")
+        self.current, self.latest = current, latest
 
 
 class RunNotFound(CatalogError):

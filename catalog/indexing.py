@@ -19,6 +19,7 @@ from typing import Any
 
 from catalog.backends import open_backend
 from catalog.documents import catalog_documents
+from catalog.reports import StageReport
 
 
 def index_stage(catalog: Any, build_id: int, backend: Any = None) -> Any:
@@ -29,11 +30,9 @@ def index_stage(catalog: Any, build_id: int, backend: Any = None) -> Any:
         build_id: the build the entities belong to (kept with the index).
         backend: a search backend to index into (default: ``open_backend(catalog)``).
     Returns:
-        an ``agora.pipeline.StageReport`` named "index" with the documents indexed,
+        a ``catalog.reports.StageReport`` named "index" with the documents indexed,
         documents per second, the index name and the backend's name.
     """
-    from agora.pipeline import StageReport  # noqa: PLC0415 - the pipeline imports this module
-
     t0 = time.perf_counter()
     owned = backend is None
     backend = backend or open_backend(catalog)

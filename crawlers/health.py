@@ -1,4 +1,4 @@
-"""Source health: did a run's extraction fall, and how is each source doing.
+"""Source health: did a run's extraction fall against the source's last good run.
 
 A platform that changes its layout rarely fails loudly: pages still answer 200,
 but a selector finds nothing, and a run "completes" with far fewer listings or
@@ -10,8 +10,9 @@ marked gone, the run's updates are put back, and the operator is told. The
 thresholds come from the source's ``health:`` entry in sources.yaml (``HEALTH_KEYS``),
 validated by ``parse_rules``.
 
-``source_statuses`` gathers, per source, what ``agora sources status`` and the
-operator page ``/sources`` show: state, last and next run, figures, last errors.
+What fell is stored with the run as ``catalog.status.Problem`` rows, which the
+catalog's status (``catalog.status.source_statuses``: what ``agora sources
+status`` and the operator page show) reads back without this module.
 
 Example:
     >>> base = RunFigures(kinds={"shop": 100}, fill_rates={"shop.address": 1.0})
@@ -29,9 +30,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.errors import CatalogError
-from catalog.store import HEARTBEAT_STALE_SECONDS, Catalog, Run, pid_alive
+from catalog.status import Problem
+from catalog.store import Catalog, Run
 from crawlers.config import SourceConfig
 from crawlers.errors import SourceConfigError
+
+__all__ = ["HEALTH_KEYS", "HealthReport", "HealthRules", "Problem", "RunFigures",
+           "accept_degraded_run", "check_health", "parse_rules", "rules_for"]
 
 log = logging.getLogger(__name__)
 
@@ -124,25 +129,6 @@ class RunFigures:
                    pages=run.pages, mode=run.mode, status=run.status, run_id=run.id)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One figure that fell: listings of a kind, or the fill rate of a field."""
-
-    check: str  # listings | fill
-    key: str  # "shop" or "shop.address"
-    baseline: float
-    current: float
-    threshold: float
-    example_url: str | None = None
-
-    def describe(self) -> str:
-        if self.check == "listings":
-            return (f"{self.key} listings fell from {self.baseline:g} to {self.current:g} "
-                    f"(under {self.threshold:g})")
-        return (f"{self.key} filled in {self.current:.0%} of listings, was {self.baseline:.0%} "
-                f"(under {self.threshold:.0%})")
-
-
 @dataclass
 class HealthReport:
     """The verdict on one run: ok, degraded (with its problems), no_baseline or off."""
@@ -211,124 +197,6 @@ def check_health(current: RunFigures, baseline: RunFigures | None,
         if rate < threshold:
             problems.append(Problem("fill", key, base_rate, rate, threshold))
     return HealthReport("degraded" if problems else "ok", baseline.run_id, problems)
-
-
-# --------------------------------------------------------------------------- status
-STATES = ("ok", "partial", "degraded", "failing", "interrupted", "running", "never run")
-
-
-@dataclass
-class SourceStatus:
-    """One source as the status command and the operator page show it."""
-
-    key: str
-    name: str
-    enabled: bool
-    schedule: dict[str, Any] | None
-    state: str
-    last_run: dict[str, Any] | None = None  # the last finished crawl run
-    current_run: dict[str, Any] | None = None  # a run in progress
-    last_good_run: dict[str, Any] | None = None
-    next_run_at: str | None = None
-    scheduler: dict[str, Any] | None = None  # the schedule_state row
-    live_listings: int = 0
-    fill: list[dict[str, Any]] = field(default_factory=list)  # per field, with the baseline's
-    problems: list[str] = field(default_factory=list)  # what fell, in words
-    problem_details: list[dict[str, Any]] = field(default_factory=list)  # Problem fields
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _run_dict(catalog: Catalog, run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id, "status": run.status, "mode": run.mode, "started_at": run.started_at,
-        "finished_at": run.finished_at, "duration_s": run.duration_s, "pages": run.pages,
-        "listings": run.listings, "new": run.new, "updated": run.updated, "gone": run.gone,
-        "errors": run.errors, "errors_by_kind": catalog.errors_by_kind(run.id),
-        "kinds": run.stats.get("kinds") or {}, "message": run.message,
-        "resumed": run.resumed,
-    }
-
-
-def _alive(run: Run) -> bool:
-    """A run marked running whose process still beats (not one killed and waiting)."""
-    return run.status == "running" and run.heartbeat_at is not None and not _stale(run)
-
-
-def _stale(run: Run) -> bool:
-    age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at or run.started_at)
-           ).total_seconds()
-    return age >= HEARTBEAT_STALE_SECONDS or not pid_alive(run.pid)
-
-
-def source_status(catalog: Catalog, key: str, config: SourceConfig | None, *,
-                  schedule_row: dict[str, Any] | None = None,
-                  error_limit: int = 10) -> SourceStatus:
-    """Gather one source's status from the catalog (runs, errors, scheduler row)."""
-    runs = [r for r in catalog.runs(key, limit=30) if r.kind == "crawl"]
-    finished = next((r for r in runs if r.finished), None)
-    current = runs[0] if runs and not runs[0].finished else None
-    status = SourceStatus(key=key, name=config.name if config else key,
-                          enabled=config.enabled if config else False,
-                          schedule=config.schedule if config else None, state="never run",
-                          scheduler=schedule_row,
-                          live_listings=catalog.count_listings(key))
-    if finished is not None:
-        status.last_run = _run_dict(catalog, finished)
-        status.state = {"complete": "ok", "partial": "partial", "degraded": "degraded",
-                        "failed": "failing"}.get(finished.status, finished.status)
-        health = finished.stats.get("health") or {}
-        status.problem_details = list(health.get("problems", []))
-        status.problems = [Problem(**p).describe() for p in status.problem_details]
-        status.errors = [
-            {"run_id": e["run_id"], "url": e["url"], "kind": e["kind"], "reason": e["reason"],
-             "at": e["at"]} for e in catalog.errors(finished.id, limit=error_limit)]
-    baseline = catalog.baseline_run(key)
-    if baseline is not None:
-        status.last_good_run = {"id": baseline.id, "finished_at": baseline.finished_at,
-                                "kinds": baseline.stats.get("kinds") or {}}
-    if finished is not None:
-        rates = finished.stats.get("fill_rates") or {}
-        base_rates = (baseline.stats.get("fill_rates") or {}) if baseline else {}
-        fell = {p["key"] for p in (finished.stats.get("health") or {}).get("problems", [])}
-        status.fill = [{"field": k, "rate": v, "baseline": base_rates.get(k),
-                        "fell": k in fell} for k, v in sorted(rates.items())]
-    if current is not None:
-        status.current_run = _run_dict(catalog, current)
-        status.state = "running" if _alive(current) else "interrupted"
-    holder = catalog.lock_holder(f"crawl:{key}")
-    if holder is not None and status.state != "running" and pid_alive(holder["pid"]):
-        status.state = "running"
-    if schedule_row and config and config.enabled and config.schedule:
-        status.next_run_at = schedule_row.get("next_run_at")
-    return status
-
-
-def source_statuses(catalog: Catalog, configs: Mapping[str, SourceConfig] | None = None, *,
-                    error_limit: int = 10) -> list[SourceStatus]:
-    """Every configured source, then any other source the catalog has crawl runs of."""
-    configs = configs or {}
-    rows = catalog.schedule_states()
-    keys = list(configs)
-    for (source,) in catalog.conn.execute(
-            "SELECT DISTINCT source FROM runs WHERE kind = 'crawl' ORDER BY source"):
-        if source not in configs:
-            keys.append(source)
-    return [source_status(catalog, key, configs.get(key), schedule_row=rows.get(key),
-                          error_limit=error_limit) for key in keys]
-
-
-def scheduler_status(catalog: Catalog) -> dict[str, Any]:
-    """Whether an ``agora schedule`` process holds the catalog, and since when."""
-    holder = catalog.lock_holder("scheduler")
-    if holder is None:
-        return {"running": False}
-    age = (datetime.now(UTC) - datetime.fromisoformat(holder["heartbeat_at"])).total_seconds()
-    alive = pid_alive(holder["pid"]) and age < 600
-    return {"running": alive, "pid": holder["pid"], "host": holder["host"],
-            "since": holder["acquired_at"], "heartbeat_at": holder["heartbeat_at"]}
 
 
 def accept_degraded_run(catalog: Catalog, source: str) -> Run:

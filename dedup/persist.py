@@ -1,9 +1,11 @@
 """Storing what the linker found: entities, members, review pairs, and state for next time.
 
-The linker is pure; this module is its adapter to the catalog. ``full_dedup``
-replaces every entity in one transaction (readers never see half a build);
-``entity_records`` builds the merged records (survivorship) for a set of
-clusters, and is shared with the incremental build.
+The linker is pure; this module is its adapter to the catalog, through the
+catalog's entity and match stores (``catalog.entities``, ``catalog.matching``).
+``full_dedup`` replaces every entity in one transaction (readers never see half
+a build). ``entity_records`` builds the merged records (survivorship) for a set
+of clusters, ``product_record`` a product from its offers, ``write_build`` stores
+them: all three are shared with the incremental build (``dedup.incremental``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,49 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from catalog.store import Catalog, utcnow
+from catalog.entities import Member, ProductOffer
+from catalog.matching import ReviewPair
+from catalog.store import Catalog
+from dedup.blocking import geo_cell, product_keys, shop_keys
 from dedup.clustering import Decisions
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
 from dedup.settings import MatchSettings
 from dedup.survivorship import merge_offer, merge_shop, product_key_of
+from normalizer import clean_from_dict
 
 
 def product_entity_id(product_key: str) -> str:
     return "product-" + hashlib.blake2b(product_key.encode(), digest_size=6).hexdigest()
 
 
+def settings_fingerprint(settings: MatchSettings) -> str:
+    """A short digest of the settings: a build under other settings must be a full one."""
+    return hashlib.blake2b(repr(settings).encode(), digest_size=8).hexdigest()
+
+
+# --------------------------------------------------------------------------- reading
+def load_cleans(catalog: Catalog, keys: Iterable[tuple[str, str]] | None = None) -> list[Any]:
+    """Clean listings of the catalog (all, or those of the (source, source_id) ``keys``)."""
+    return [clean_from_dict(d) for d in catalog.clean.load(keys)]
+
+
+def load_decisions(catalog: Catalog) -> Decisions:
+    """Every reviewer's decision, for the linker."""
+    decisions = Decisions()
+    for d in catalog.matching.decisions():
+        (decisions.merge if d.decision == "merge" else decisions.split).add(
+            frozenset((d.a, d.b)))
+    return decisions
+
+
+def load_token_stats(catalog: Catalog, key: str) -> TokenStats:
+    """The word frequencies of the last build (``name_stats`` or ``title_stats``)."""
+    stored = catalog.matching.state(key)
+    return TokenStats.from_dict(json.loads(stored)) if stored else TokenStats()
+
+
+# --------------------------------------------------------------------------- records
 def entity_records(result: LinkResult, cleans: Mapping[str, Any],
                    settings: MatchSettings) -> dict[str, dict[str, Any]]:
     """Merged records of every entity of ``result`` (shops, offers, products)."""
@@ -50,7 +83,7 @@ def entity_records(result: LinkResult, cleans: Mapping[str, Any],
             products[offer["product_entity_id"]].append(offer)
         records[entity_id] = offer
     for product_id, offers in products.items():
-        records[product_id] = _product_record(product_id, offers, settings)
+        records[product_id] = product_record(product_id, offers, settings)
     for entity_id, members in result.clusters["product"].items():
         loose = merge_offer(entity_id, None, [cleans[k] for k in members], settings)
         loose["kind"] = "product"
@@ -59,9 +92,9 @@ def entity_records(result: LinkResult, cleans: Mapping[str, Any],
     return records
 
 
-def _product_record(product_id: str, offers: Sequence[dict[str, Any]],
-                    settings: MatchSettings, representative: dict[str, Any] | None = None,
-                    ) -> dict[str, Any]:
+def product_record(product_id: str, offers: Sequence[Mapping[str, Any]],
+                   settings: MatchSettings,
+                   representative: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A product from its offers: price range, platforms and shops across all of them.
 
     ``offers`` need entity_id, platforms, price_min, price_max and shop_entity_id; the
@@ -83,18 +116,30 @@ def _product_record(product_id: str, offers: Sequence[dict[str, Any]],
     }
 
 
-def product_offer_rows(records: Mapping[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows of product_offers for the offers among ``records``."""
-    return [(r["entity_id"], r["product_entity_id"], r.get("shop_entity_id"), r.get("price_min"),
-             r.get("price_max"), ",".join(r["platforms"]))
+def product_offers(records: Mapping[str, Mapping[str, Any]]) -> list[ProductOffer]:
+    """The product side of the offers among ``records`` (those that have a product)."""
+    return [ProductOffer(r["entity_id"], r["product_entity_id"], r.get("shop_entity_id"),
+                         r.get("price_min"), r.get("price_max"), list(r["platforms"]))
             for r in records.values() if r["kind"] == "offer" and r.get("product_entity_id")]
+
+
+def members(result: LinkResult, wanted: Iterable[str]) -> list[Member]:
+    """The listings of the ``wanted`` entities of ``result``."""
+    keep = set(wanted)
+    out = []
+    for kind in ("shop", "offer", "product"):
+        for entity_id, keys in result.clusters[kind].items():
+            if entity_id not in keep:
+                continue
+            for key in keys:
+                source, _, source_id = key.partition(":")
+                out.append(Member(source, source_id, kind, entity_id))
+    return out
 
 
 def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
                title_stats: TokenStats) -> list[tuple[str, str, str]]:
     """(block, source, source_id) of every clean listing, for incremental builds."""
-    from dedup.blocking import geo_cell, product_keys, shop_keys  # noqa: PLC0415
-
     rows = []
     for c in cleans:
         if c.kind == "shop":
@@ -110,57 +155,22 @@ def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
     return rows
 
 
+# --------------------------------------------------------------------------- writing
 def write_build(catalog: Catalog, result: LinkResult, records: Mapping[str, dict[str, Any]],
-                build_id: int, *, replace_all: bool, removed_entities: Iterable[str] = (),
-                ) -> None:
-    """Store entities and members (all of them, or only those given) in one transaction."""
-    now = utcnow()
-    conn = catalog.conn
-    with catalog.transaction():
-        if replace_all:
-            conn.execute("DELETE FROM entities")
-            conn.execute("DELETE FROM entity_members")
-            conn.execute("DELETE FROM product_offers")
-        else:
-            gone = sorted(set(removed_entities) | records.keys())
-            for start in range(0, len(gone), 500):
-                chunk = gone[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM entities WHERE entity_id IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM entity_members WHERE entity_id IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM product_offers WHERE offer_id IN ({marks})", chunk)
-        conn.executemany(
-            "INSERT OR REPLACE INTO entities(entity_id, kind, data, build_id, updated_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(eid, rec["kind"], json.dumps(rec, ensure_ascii=False), build_id, now)
-             for eid, rec in records.items()])
-        conn.executemany("INSERT OR REPLACE INTO product_offers(offer_id, product_id, shop_id, "
-                         "price_min, price_max, platforms) VALUES (?, ?, ?, ?, ?, ?)",
-                         product_offer_rows(records))
-        member_rows = []
-        for kind in ("shop", "offer", "product"):
-            for entity_id, members in result.clusters[kind].items():
-                if entity_id not in records:
-                    continue
-                for key in members:
-                    source, _, source_id = key.partition(":")
-                    member_rows.append((source, source_id, kind, entity_id))
-        conn.executemany("INSERT OR REPLACE INTO entity_members(source, source_id, kind, "
-                         "entity_id) VALUES (?, ?, ?, ?)", member_rows)
-        conn.execute("DELETE FROM review_pairs" if replace_all else "SELECT 1")
-        conn.executemany(
-            "INSERT OR REPLACE INTO review_pairs(kind, a, b, score, build_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(kind, s.a, s.b, s.total, build_id) for kind, s in result.review])
+                build_id: int, *, relinked: Iterable[str] | None = None,
+                removed_entities: Iterable[str] = ()) -> None:
+    """Store entities, members and review pairs in one transaction.
 
-
-def record_presence(catalog: Catalog, build_id: int) -> None:
-    """Snapshot which platforms list each shop at this build (overlap over time)."""
+    ``relinked`` None: ``records`` are every entity (a full build). Else they replace
+    themselves and ``removed_entities``, and the review pairs of the ``relinked``
+    listings are replaced by the result's.
+    """
+    pairs = [ReviewPair(kind, s.a, s.b, s.total) for kind, s in result.review]
     with catalog.transaction():
-        catalog.conn.execute(
-            "INSERT INTO build_presence(build_id, kind, platform, entity_id) "
-            "SELECT DISTINCT ?, kind, source, entity_id FROM entity_members "
-            "WHERE kind = 'shop'", (build_id,))
+        catalog.entities.write_build(build_id, records, members(result, records),
+                                     product_offers(records), replace_all=relinked is None,
+                                     removed=removed_entities)
+        catalog.matching.replace_review_pairs(pairs, build_id, relinked=relinked)
 
 
 def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, TokenStats]:
@@ -169,32 +179,23 @@ def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, Tok
     title_stats = TokenStats(c.title_tokens for c in cleans if c.kind == "product")
     rows = block_rows(cleans, name_stats, title_stats)
     with catalog.transaction():
-        catalog.conn.execute("DELETE FROM block_keys")
-        catalog.conn.executemany("INSERT INTO block_keys(block, source, source_id) "
-                                 "VALUES (?, ?, ?)", rows)
-        for key, stats in (("name_stats", name_stats), ("title_stats", title_stats)):
-            catalog.conn.execute("INSERT OR REPLACE INTO match_state(key, value) VALUES (?, ?)",
-                                 (key, json.dumps(stats.to_dict())))
+        catalog.matching.replace_block_keys(rows)
+        catalog.matching.save_state({"name_stats": json.dumps(name_stats.to_dict()),
+                                     "title_stats": json.dumps(title_stats.to_dict())})
     return name_stats, title_stats
 
 
 def full_dedup(catalog: Catalog, settings: MatchSettings, build_id: int, cleans: Sequence[Any],
                decisions: Decisions) -> dict[str, Any]:
     """Link everything again; keep ids of entities whose members barely changed."""
-    previous = {f"{s}:{i}": e for s, i, e in catalog.conn.execute(
-        "SELECT source, source_id, entity_id FROM entity_members")}
-    result = link(cleans, settings, previous=previous, decisions=decisions)
+    result = link(cleans, settings, previous=catalog.entities.membership(), decisions=decisions)
     by_key = {listing_key(c.source, c.source_id): c for c in cleans}
     records = entity_records(result, by_key, settings)
-    write_build(catalog, result, records, build_id, replace_all=True)
+    write_build(catalog, result, records, build_id)
     save_state(catalog, cleans)
-    from dedup.incremental import mark_linked, settings_fingerprint  # noqa: PLC0415
-
-    with catalog.transaction():
-        catalog.conn.execute("INSERT OR REPLACE INTO match_state(key, value) "
-                             "VALUES ('settings', ?)", (settings_fingerprint(settings),))
-    mark_linked(catalog)
-    record_presence(catalog, build_id)
+    catalog.matching.save_state({"settings": settings_fingerprint(settings)})
+    catalog.clean.mark_linked()
+    catalog.entities.record_presence(build_id)
     stats = result.stats()
     stats["entities_written"] = len(records)
     stats["products"] = sum(1 for r in records.values() if r["kind"] == "product")

@@ -10,7 +10,6 @@ page (HTML, or JSON under ``/api/``) without a stack trace. Debug is always off.
 App configuration read (besides Flask's own):
 
 - ``AGORA_CATALOG``: the catalog file (default ``settings.catalog_path()``).
-- ``AGORA_SOURCES``: the sources file, for the platforms' names and order.
 - ``AGORA_OPERATOR_TOKEN``: the operator pages' token (see ``search_ui.operator``).
 - ``AGORA_RATE_LIMIT``: API requests per client, e.g. ``"120/minute"``; ``"off"``.
 - ``AGORA_BACKEND``: a ``SearchBackend`` to use instead of ``open_backend(catalog)``
@@ -69,7 +68,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         AGORA_CATALOG=None,
-        AGORA_SOURCES=None,
         AGORA_OPERATOR_TOKEN=settings.get("AGORA_OPERATOR_TOKEN"),
         AGORA_RATE_LIMIT=settings.get("AGORA_RATE_LIMIT"),
         AGORA_BACKEND=None,
@@ -82,8 +80,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config["AGORA_CATALOG"]:
         app.config["AGORA_CATALOG"] = str(settings.catalog_path())
-    if not app.config["AGORA_SOURCES"]:
-        app.config["AGORA_SOURCES"] = str(settings.sources_file())
     # Scraped data is shown here: never the interactive debugger, whatever the config says.
     app.debug = False
     app.config["DEBUG"] = False

@@ -5,22 +5,24 @@
   request would cost more than most searches, so the app opens one on first use
   and lends it to every request through ``g`` (the backends keep a connection
   per thread themselves).
-- ``get_catalog()``: a read-only connection to the catalog file (the web app never
-  writes), for the place finder and the overlap figures.
-- ``platforms()``: the platforms' keys, names and home pages from the sources
-  file, in its order (the order pages list them in).
+- ``get_catalog()``: a read-only connection to the catalog (the web app never
+  writes), for the entity pages, the place finder and the overlap figures.
+- ``platforms()``: the platforms' keys, names and home pages as the crawl side
+  registered them in the catalog (``catalog.sources``), in the sources file's
+  order (the order pages list them in). The web app never reads the sources
+  file: a platform not registered is shown by its key, last.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g
 
+from catalog.backends import open_backend
 from catalog.errors import CatalogError
 from catalog.search import SearchBackend
 from catalog.store import Catalog
@@ -54,8 +56,6 @@ def _app_backend() -> SearchBackend:
         with _lock:
             backend = current_app.extensions.get("agora_backend")
             if backend is None:
-                from catalog.backends import open_backend  # noqa: PLC0415
-
                 backend = open_backend(current_app.config["AGORA_CATALOG"])
                 current_app.extensions["agora_backend"] = backend
     return backend  # type: ignore[no-any-return]
@@ -69,32 +69,23 @@ def close_backend(app: Any) -> None:
 
 
 def get_catalog() -> Catalog:
-    """A read-only connection to the catalog, opened on first use in the request."""
+    """A read-only connection to the catalog, opened on first use in the request.
+
+    Raises:
+        CatalogError: the catalog cannot be read (or is not migrated yet).
+    """
     if "agora_catalog" not in g:
-        path = str(current_app.config["AGORA_CATALOG"])
-        if path == ":memory:":  # an empty catalog (examples, tests)
-            g.agora_catalog = Catalog.open(":memory:")
-            return g.agora_catalog  # type: ignore[no-any-return]
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute("SELECT 1 FROM entities LIMIT 1")
-        except sqlite3.Error as exc:
-            raise CatalogError(f"cannot read the catalog {path}: {exc}") from exc
-        g.agora_catalog = Catalog(conn, path)
+        g.agora_catalog = Catalog.open_read_only(str(current_app.config["AGORA_CATALOG"]))
     return g.agora_catalog  # type: ignore[no-any-return]
 
 
 def build_id() -> int | None:
     """The last complete build of the catalog (caches are keyed on it), None if none."""
     try:
-        row = get_catalog().conn.execute(
-            "SELECT max(id) FROM builds WHERE status = 'complete'").fetchone()
-    except (CatalogError, sqlite3.Error):
+        last = get_catalog().entities.last_complete_build()
+    except CatalogError:
         return None
-    return row[0] if row else None
+    return last.id if last else None
 
 
 def close_resources(_exc: BaseException | None = None) -> None:
@@ -103,28 +94,24 @@ def close_resources(_exc: BaseException | None = None) -> None:
     if catalog is not None:
         catalog.close()
     g.pop("agora_backend", None)
+    g.pop("agora_platforms", None)
 
 
 def platforms() -> dict[str, Platform]:
-    """key -> Platform, in the sources file's order (cached on the app)."""
-    cached = current_app.extensions.get("agora_platforms")
-    if cached is None:
-        cached = load_platforms(current_app.config.get("AGORA_SOURCES"))
-        current_app.extensions["agora_platforms"] = cached
-    return cached  # type: ignore[no-any-return]
+    """key -> Platform, in the sources file's order (read once per request)."""
+    if "agora_platforms" not in g:
+        try:
+            g.agora_platforms = load_platforms(get_catalog())
+        except CatalogError as exc:
+            log.warning("catalog unreadable, platforms shown by key: %s", exc)
+            g.agora_platforms = {}
+    return g.agora_platforms  # type: ignore[no-any-return]
 
 
-def load_platforms(path: Any) -> dict[str, Platform]:
-    from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.errors import CrawlError  # noqa: PLC0415
-
-    try:
-        configs = load_sources(path)
-    except (CrawlError, OSError) as exc:
-        log.warning("sources file unreadable, platforms shown by key: %s", exc)
-        return {}
-    return {key: Platform(key, c.name, c.homepage, i)
-            for i, (key, c) in enumerate(configs.items())}
+def load_platforms(catalog: Catalog) -> dict[str, Platform]:
+    """The platforms registered in the catalog, in order."""
+    return {s.key: Platform(s.key, s.name, s.homepage, i)
+            for i, s in enumerate(catalog.registered_sources())}
 
 
 def platform(key: str) -> Platform:

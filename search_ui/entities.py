@@ -13,9 +13,7 @@ pages work the same whichever engine serves the search.
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from typing import Any
 
 from flask import Blueprint, abort, render_template, url_for
@@ -72,11 +70,9 @@ def load_entities(ids: list[str]) -> list[dict[str, Any]]:
 
 def _catalog_record(entity_id: str) -> dict[str, Any] | None:
     try:
-        row = get_catalog().conn.execute("SELECT data FROM entities WHERE entity_id = ?",
-                                         (entity_id,)).fetchone()
-    except (CatalogError, sqlite3.Error):
+        return get_catalog().entities.get(entity_id)
+    except CatalogError:
         return None
-    return json.loads(row[0]) if row else None
 
 
 # --------------------------------------------------------------------------- views

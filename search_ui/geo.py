@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.sqlite import SQLiteEngine
+from catalog.store import Catalog
 from normalizer.text import words
 from search_ui.params import Place
 
@@ -90,12 +93,15 @@ class Gazetteer:
         return gaz
 
     @classmethod
-    def from_catalog(cls, conn: Any) -> Gazetteer:
-        rows = conn.execute(
-            "SELECT json_extract(data, '$.city'), json_extract(data, '$.postcode'), "
-            "json_extract(data, '$.address'), json_extract(data, '$.lat'), "
-            "json_extract(data, '$.lon') FROM entities WHERE kind = 'shop'")
-        return cls.from_shops(rows)
+    def from_catalog(cls, catalog: Catalog | sqlite3.Connection) -> Gazetteer:
+        """From the catalog's shop entities.
+
+        A bare SQLite connection (how ``search_ui.search`` still calls it) is read as
+        the catalog it opens; pass the ``Catalog``.
+        """
+        if isinstance(catalog, sqlite3.Connection):
+            catalog = Catalog(SQLiteEngine(catalog), "")
+        return cls.from_shops(catalog.entities.shop_places())
 
     def commune_names(self) -> list[str]:
         """Communes by number of shops (most first)."""

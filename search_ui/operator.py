@@ -3,7 +3,8 @@
 Per source: state, last and next run, pages, listings, errors by kind, duration,
 fill rates (those that fell against the last good run marked), and the last
 errors with their URLs, as ``agora sources status`` shows them
-(``crawlers.health.source_statuses``).
+(``catalog.status.source_statuses``: the sources registered in the catalog by
+the crawl side, and any other source with runs).
 
 Every page of the blueprint requires the operator token, ``AGORA_OPERATOR_TOKEN``
 (``app.config`` first, else the environment): sent as ``Authorization: Bearer
@@ -15,7 +16,6 @@ HTML page) and never the data.
 
 App configuration read:
     AGORA_CATALOG: path of the catalog file (default: ``settings.catalog_path()``).
-    AGORA_SOURCES: the sources file (default: ``settings.sources_file()``).
     AGORA_OPERATOR_TOKEN: overrides the environment variable of the same name.
 
 Register with ``app.register_blueprint(operator_bp)`` (any ``url_prefix``).
@@ -41,6 +41,8 @@ from flask import (
 )
 
 from agora import settings
+from catalog.status import scheduler_status, source_statuses
+from catalog.store import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -117,24 +119,12 @@ def no_store(response: Response) -> Response:
 
 # --------------------------------------------------------------------------- data
 def _statuses() -> dict[str, Any]:
-    from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.errors import CrawlError  # noqa: PLC0415
-    from crawlers.health import scheduler_status, source_statuses  # noqa: PLC0415
-
-    config_error = None
-    try:
-        configs = load_sources(current_app.config.get("AGORA_SOURCES")
-                               or settings.sources_file())
-    except CrawlError as exc:
-        configs, config_error = {}, str(exc)
     path = current_app.config.get("AGORA_CATALOG") or settings.catalog_path()
-    with Catalog.open(path) as catalog:
-        statuses = source_statuses(catalog, configs)
+    with Catalog.open_read_only(path) as catalog:
+        statuses = source_statuses(catalog)
         scheduler = scheduler_status(catalog)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "scheduler": scheduler, "config_error": config_error,
-            "sources": [s.to_dict() for s in statuses]}
+            "scheduler": scheduler, "sources": [s.to_dict() for s in statuses]}
 
 
 # --------------------------------------------------------------------------- views

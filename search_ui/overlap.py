@@ -2,7 +2,7 @@
 (SVG plots from ``dedup.overlap_plots``), the tables with the sentence saying how
 each was computed, and a CSV per table (``/overlap/<table>.csv``, same filters).
 
-The report is computed from the catalog's last build (``search_ui.overlap_data``)
+The report is computed from the catalog's last build (``dedup.overlap_data``)
 once per build and filter set, and kept in a small per-process cache.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from dedup.overlap import OverlapTable, tables
+from dedup.overlap_data import OverlapData, overlap_report
 from search_ui import present
 from search_ui.context import build_id, get_catalog, platforms
-from search_ui.overlap_data import OverlapData, overlap_report
 from search_ui.params import BadParameter
 
 overlap_bp = Blueprint("overlap", __name__)
@@ -76,7 +76,7 @@ def _data(commune: str | None, category: str | None) -> OverlapData:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]  # type: ignore[no-any-return]
-    data = overlap_report(get_catalog().conn, list(platforms()), commune=commune,
+    data = overlap_report(get_catalog(), list(platforms()), commune=commune,
                           category=category)
     with _lock:
         cache[key] = data

@@ -24,8 +24,7 @@ def _write(path: Path, items: list[dict]) -> Path:
 
 
 def _members(cat: Catalog) -> dict[str, str]:
-    return {f"{s}:{i}": e for s, i, e in cat.conn.execute(
-        "SELECT source, source_id, entity_id FROM entity_members")}
+    return cat.entities.membership()
 
 
 @pytest.fixture
@@ -41,8 +40,7 @@ def test_full_then_incremental_build_keeps_ids_and_quality(world_catalog: Path,
         first = build(cat, index=False)
         assert first.mode == "full"
         before = _members(cat)
-        entities = cat.conn.execute("SELECT count(*) FROM entities").fetchone()[0]
-        assert entities > 0
+        assert cat.entities.count() > 0
         again = build(cat, index=False)  # nothing changed
         assert again.mode == "incremental"
         assert again.stage("dedup").figures["changed"] == 0
@@ -114,7 +112,7 @@ def test_stages_can_be_rerun_alone(world_catalog: Path) -> None:
     again = run_agora(["dedup"], env).stdout
     assert "changed 0" in " ".join(again.split())
     with Catalog.open(world_catalog) as cat:
-        assert cat.conn.execute("SELECT count(*) FROM entities").fetchone()[0] > 0
+        assert cat.entities.count() > 0
 
 
 def test_explain_names_an_unknown_listing_clearly(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,14 +83,9 @@ class FakeBuild:
 
     def __call__(self, catalog: Catalog) -> Any:
         self.calls += 1
-        cur = catalog.conn.execute("INSERT INTO builds(mode, status, started_at, finished_at) "
-                                   "VALUES ('full', 'complete', ?, ?)",
-                                   (datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()))
-
-        class Report:
-            build_id = cur.lastrowid
-            mode = "full"
-        return Report()
+        build_id = catalog.entities.begin_build("full")
+        catalog.entities.complete_build(build_id, "full", {})
+        return SimpleNamespace(build_id=build_id, mode="full")
 
 
 @pytest.fixture

@@ -12,15 +12,17 @@ only the entities of that commune or category. The command is ``overlap_cmd``;
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agora import settings
+from catalog.errors import CatalogError
+from catalog.store import Catalog
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,8 +46,8 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     from crawlers.config import load_sources  # noqa: PLC0415
     from crawlers.errors import CrawlError  # noqa: PLC0415
     from dedup.overlap import tables  # noqa: PLC0415
+    from dedup.overlap_data import overlap_report  # noqa: PLC0415
     from dedup.overlap_export import write_tables  # noqa: PLC0415
-    from search_ui.overlap_data import overlap_report  # noqa: PLC0415
 
     path = settings.catalog_path()
     if not path.exists():
@@ -56,15 +58,12 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
         known = list(load_sources(settings.sources_file()))
     except CrawlError:
         known = []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        data = overlap_report(conn, known, commune=commune, category=category)
-    except sqlite3.Error as exc:
-        err_console.print(f"[bold red]error:[/] cannot read the catalog {path}: {exc}",
-                          highlight=False)
+        with Catalog.open_read_only(path) as catalog:
+            data = overlap_report(catalog, known, commune=commune, category=category)
+    except CatalogError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
-    finally:
-        conn.close()
     report = data.report
     if report.total_shops == 0 and report.total_offers == 0:
         err_console.print("[yellow]no shop or offer matches[/] (has `agora build` run? are the "

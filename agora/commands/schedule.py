@@ -73,6 +73,7 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
                  sources_file: str | None) -> None:
     """Crawl each source on its schedule (default: every enabled source with one)."""
     from agora.scheduler import Scheduler, default_build  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
     from crawlers.config import load_sources  # noqa: PLC0415
 
     path = Path(sources_file) if sources_file else settings.sources_file()
@@ -87,6 +88,8 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
               else [c for c in configs.values() if c.enabled and c.schedule])
     if not chosen:
         raise CrawlError(f"no enabled source has a schedule: entry in {path}")
+    with Catalog.open(settings.catalog_path()) as catalog:  # what the web app may know of them
+        catalog.register_sources(configs.values())
     for name in ("agora.scheduler", "crawlers.health"):  # each run is logged, whatever -v says
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:

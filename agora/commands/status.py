@@ -9,7 +9,7 @@
   run as its new baseline.
 
 The commands are ``status_cmd`` and ``accept_cmd``; ``agora/cli.py`` attaches
-them to the ``sources`` group. Figures come from ``crawlers.health``.
+them to the ``sources`` group. Figures come from ``catalog.status``.
 """
 
 from __future__ import annotations
@@ -80,12 +80,14 @@ def _configs(sources_file: str | None) -> tuple[dict[str, Any], str | None]:
 def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check: bool,
                sources_file: str | None) -> None:
     """Each source's state, last and next run, figures and last errors."""
+    from catalog.status import scheduler_status, source_statuses  # noqa: PLC0415
     from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.health import scheduler_status, source_statuses  # noqa: PLC0415
 
     configs, config_error = _configs(sources_file)
     with Catalog.open(settings.catalog_path()) as catalog:
-        statuses = source_statuses(catalog, configs, error_limit=error_limit)
+        if config_error is None:
+            catalog.register_sources(configs.values())
+        statuses = source_statuses(catalog, error_limit=error_limit)
         scheduler = scheduler_status(catalog)
     if sources:
         unknown = set(sources) - {s.key for s in statuses}

@@ -4,7 +4,7 @@ Playwright never downloads a browser here: it launches ``/usr/bin/chromium``
 (``tools/install-system-deps.sh`` installs Debian's package). Without it the
 tests are skipped with a message, unless ``AGORA_REQUIRE_BROWSER=1`` (then they
 fail). The site runs in-process (werkzeug, threaded) on a replica world built by
-the real pipeline, with the hostile listings of ``search_ui.testing``.
+the real pipeline, with the hostile listings of ``tests.search_ui.helpers``.
 Screenshots go to ``test-output/screenshots/``.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from search_ui.testing import World, build_world
+from tests.search_ui.helpers import World, build_world
 
 CHROMIUM = Path(os.environ.get("AGORA_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]

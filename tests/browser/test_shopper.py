@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from search_ui.testing import XSS_NAME, XSS_TITLE
+from tests.search_ui.helpers import XSS_NAME, XSS_TITLE
 
 from .conftest import Site, Watched
 

@@ -14,6 +14,7 @@ from flask import Flask
 
 from agora.commands.status import accept_cmd, status_cmd
 from catalog.errors import CatalogError
+from catalog.status import source_statuses
 from catalog.store import Catalog
 from crawlers.config import load_sources
 from crawlers.errors import SourceConfigError
@@ -23,7 +24,6 @@ from crawlers.health import (
     accept_degraded_run,
     check_health,
     parse_rules,
-    source_statuses,
 )
 from crawlers.listing import PageResult
 from crawlers.orchestrator import crawl_sources
@@ -288,8 +288,7 @@ def test_a_changed_layout_degrades_the_source_and_loses_nothing(tmp_path: Path,
 
     # ... and on /sources
     app = Flask("operator-test")
-    app.config.update(AGORA_CATALOG=str(home / "catalog.sqlite"), AGORA_SOURCES=str(SOURCES),
-                      AGORA_OPERATOR_TOKEN="s3cret")
+    app.config.update(AGORA_CATALOG=str(home / "catalog.sqlite"), AGORA_OPERATOR_TOKEN="s3cret")
     app.register_blueprint(operator_bp)
     page = app.test_client().get("/sources", headers={"Authorization": "Bearer s3cret"})
     html = page.get_data(as_text=True)

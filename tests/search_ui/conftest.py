@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from search_ui.app import create_app
 from search_ui.context import close_backend
-from search_ui.testing import World, build_world
+from tests.search_ui.helpers import World, build_world
 
 
 @pytest.fixture(scope="module")

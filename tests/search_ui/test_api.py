@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from search_ui.testing import CONFLICT_NAME, XSS_NAME, World
+from tests.search_ui.helpers import CONFLICT_NAME, XSS_NAME, World
 
 
 def get(client: FlaskClient, url: str, status: int = 200) -> Any:

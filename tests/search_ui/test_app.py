@@ -1,13 +1,11 @@
 """The app as a whole: factory, security headers, errors mapped in one place, rate limits.
 
-These run on an in-memory search double (``search_ui.testing.MemoryBackend``) over
+These run on an in-memory search double (``tests.search_ui.helpers.MemoryBackend``) over
 the records of a small replica world, so a backend can be made to fail at will.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from catalog.errors import BackendError
+from catalog.store import Catalog
 from search_ui.app import CSP, create_app
-from search_ui.testing import XSS_NAME, MemoryBackend, World, build_world
+from tests.search_ui.helpers import XSS_NAME, MemoryBackend, World, build_world
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +25,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 @pytest.fixture
 def backend(world: World) -> MemoryBackend:
-    conn = sqlite3.connect(world.catalog)
-    records = [json.loads(r[0]) for r in conn.execute("SELECT data FROM entities")]
-    conn.close()
-    return MemoryBackend.from_records(records)
+    with Catalog.open_read_only(world.catalog) as catalog:
+        return MemoryBackend.from_records(list(catalog.entities.records()))
 
 
 @pytest.fixture

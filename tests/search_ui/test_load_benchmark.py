@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search_ui.testing import World, build_world
+from tests.search_ui.helpers import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from catalog.store import Catalog
+from crawlers.config import load_sources
 from crawlers.listing import PageResult
 from crawlers.sink import CatalogSink
 from search_ui.operator import COOKIE, operator_bp
@@ -31,6 +32,7 @@ def shops(n: int, *, phone: bool = True) -> list[dict[str, Any]]:
 def catalog_path(tmp_path: Path) -> Path:
     path = tmp_path / "catalog.sqlite"
     with Catalog.open(path) as catalog:
+        catalog.register_sources(load_sources(ROOT / "config" / "sources.yaml").values())
         for listings, errors in ((shops(30), []),
                                  (shops(30, phone=False), [(EVIL_URL, "invalid_record",
                                                             EVIL_REASON)])):
@@ -51,8 +53,7 @@ def catalog_path(tmp_path: Path) -> Path:
 def app(catalog_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     monkeypatch.delenv("AGORA_OPERATOR_TOKEN", raising=False)
     app = Flask("operator-test")
-    app.config.update(AGORA_CATALOG=str(catalog_path),
-                      AGORA_SOURCES=str(ROOT / "config" / "sources.yaml"))
+    app.config.update(AGORA_CATALOG=str(catalog_path))
     app.register_blueprint(operator_bp)
     return app
 

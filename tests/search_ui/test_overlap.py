@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,41 +13,14 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from agora.commands.overlap import overlap_cmd
+from agora.pipeline import build
+from catalog.store import Catalog
+from dedup.overlap_data import overlap_report
 from search_ui.app import create_app
-from search_ui.overlap_data import memberships, overlap_report, platform_order, snapshots
-from search_ui.testing import World
+from tests.search_ui.helpers import World
 
 PLATFORMS = ["tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31",
              "mavillemonshopping"]
-
-
-def test_memberships_from_the_catalog(world: World) -> None:
-    conn = sqlite3.connect(world.catalog)
-    ms = memberships(conn)
-    conflict = [m for m in ms if m.source_id in ("conflict-a", "conflict-b")]
-    assert len(conflict) == 2 and conflict[0].entity_id == conflict[1].entity_id
-    assert {m.phone for m in conflict} == {"+33561112233", "+33562998877"}
-    assert all(m.commune == "Toulouse" and m.category == "fromagerie" for m in conflict)
-    offer = next(m for m in ms if m.source_id == "xss-product")
-    assert offer.kind == "offer" and offer.price_cents == 990 and offer.shop_entity_id
-    assert {m.kind for m in ms} == {"shop", "offer"}
-    assert platform_order(PLATFORMS, ["geolocal31", "zz", "clickandco"]) == [
-        "clickandco", "geolocal31", "zz"]
-    assert len(snapshots(conn)) == 1
-    conn.close()
-
-
-def test_report_and_filters(world: World) -> None:
-    conn = sqlite3.connect(world.catalog)
-    data = overlap_report(conn, PLATFORMS)
-    toulouse = overlap_report(conn, PLATFORMS, commune="toulouse")
-    fromagerie = overlap_report(conn, PLATFORMS, category="fromagerie")
-    conn.close()
-    assert list(data.report.platform_keys) == PLATFORMS
-    assert 0 < toulouse.report.total_shops < data.report.total_shops
-    assert 0 < fromagerie.report.total_shops < data.report.total_shops
-    assert "Toulouse" in data.communes and "fromagerie" in data.categories
-    assert data.changes is None  # one build: nothing to compare yet
 
 
 def test_page_shows_figures_tables_methods_and_csv_links(client: FlaskClient) -> None:
@@ -129,11 +102,6 @@ def test_cli_without_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_changes_between_builds(world: World, tmp_path: Path) -> None:
-    import shutil
-
-    from agora.pipeline import build
-    from catalog.store import Catalog
-
     path = tmp_path / "catalog.sqlite"
     shutil.copy(world.catalog, path)
     with Catalog.open(path) as catalog:  # a shop leaves Click'n Co between two builds
@@ -141,9 +109,8 @@ def test_changes_between_builds(world: World, tmp_path: Path) -> None:
         assert catalog.mark_gone(run, "clickandco", ["xss-shop"]) == 1
         catalog.finish_run(run, "complete")
         build(catalog, index=False)
-    conn = sqlite3.connect(path)
-    data = overlap_report(conn, PLATFORMS)
-    conn.close()
+    with Catalog.open_read_only(path) as catalog:
+        data = overlap_report(catalog, PLATFORMS)
     assert data.changes is not None
     rows = {(c.platform): c for c in data.changes}
     assert rows["clickandco"].shops_left == 1 and rows["clickandco"].shops_joined == 0

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from search_ui.present import highlight
-from search_ui.testing import (
+from tests.search_ui.helpers import (
     CONFLICT_NAME,
     XSS_NAME,
     XSS_TITLE,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from search_ui.testing import World, build_world
+from tests.search_ui.helpers import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
 # the command object itself, so the test does not depend on how agora/cli.py registers it

@@ -5,9 +5,11 @@ hostile listings, and a small in-memory ``SearchBackend`` double.
 ``crafted_listings()``: a shop named ``<script>alert(1)</script>`` with a
 ``javascript:`` link, a product whose title is an ``<img onerror>``, and one shop
 listed on two platforms with two phone numbers) to JSON Lines, imports them with
-``agora.importing.import_listings`` and runs ``agora.pipeline.build`` (normalize,
-dedup, embedded index), exactly as ``agora import listings`` then ``agora build``
-would. Worlds are cached per process, so every test module of a session shares one.
+``agora.importing.import_listings`` (registering the sources of
+``config/sources.yaml``, as ``agora import listings`` does) and runs
+``agora.pipeline.build`` (normalize, dedup, embedded index), exactly as ``agora
+import listings`` then ``agora build`` would. Worlds are cached per process, so
+every test module of a session shares one.
 
 ``MemoryBackend`` answers searches over documents in memory, and can be told to
 fail, for tests of what the app does when the engine breaks.
@@ -18,19 +20,33 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz import process
+
+from agora.importing import import_listings
+from agora.pipeline import build
+from catalog.backends import price_bucket
+from catalog.documents import build_documents
 from catalog.search import (
+    Hit,
     IndexReport,
     SearchBackend,
     SearchQuery,
     SearchResults,
     Suggestion,
 )
+from catalog.store import Catalog
+from crawlers.config import load_sources
+from normalizer.text import words
+from replicas.truth import expected_listings
+
+SOURCES_FILE = Path(__file__).resolve().parents[2] / "config" / "sources.yaml"
 
 XSS_NAME = "<script>alert(1)</script>"
 XSS_TITLE = '<img src=x onerror="alert(2)">Tarte'
@@ -95,13 +111,6 @@ def build_world(folder: str | Path, *, shops: int = 60, seed: int = 7) -> World:
 
 
 def _build(folder: Path, shops: int, seed: int) -> World:
-    import time  # noqa: PLC0415
-
-    from agora.importing import import_listings  # noqa: PLC0415
-    from agora.pipeline import build  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-    from replicas.truth import expected_listings  # noqa: PLC0415
-
     t0 = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     listings = folder / "listings.jsonl"
@@ -111,40 +120,33 @@ def _build(folder: Path, shops: int, seed: int) -> World:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             count += 1
     path = folder / "catalog.sqlite"
-    import_listings(listings, path)
+    import_listings(listings, path, sources=load_sources(SOURCES_FILE).values())
     with Catalog.open(path) as catalog:
         build(catalog, index=True)
-        conn = catalog.conn
+        membership = catalog.entities.membership()
+        shops_ = list(catalog.entities.records("shop"))
+        products = list(catalog.entities.records("product"))
 
-        def member(source: str, source_id: str) -> str:
-            row = conn.execute("SELECT entity_id FROM entity_members WHERE source = ? AND "
-                               "source_id = ?", (source, source_id)).fetchone()
-            if row is None:
-                raise AssertionError(f"{source}:{source_id} is in no entity")
-            return str(row[0])
+    def member(source: str, source_id: str) -> str:
+        if f"{source}:{source_id}" not in membership:
+            raise AssertionError(f"{source}:{source_id} is in no entity")
+        return membership[f"{source}:{source_id}"]
 
-        multi = conn.execute(
-            "SELECT entity_id FROM entities WHERE kind = 'shop' AND "
-            "json_array_length(json_extract(data, '$.platforms')) >= 2 AND "
-            "json_array_length(json_extract(data, '$.offer_ids')) >= 2 "
-            "ORDER BY json_array_length(json_extract(data, '$.platforms')) DESC, entity_id "
-            "LIMIT 1").fetchone()
-        product = conn.execute(
-            "SELECT entity_id FROM entities WHERE kind = 'product' ORDER BY "
-            "json_array_length(json_extract(data, '$.offer_ids')) DESC, entity_id "
-            "LIMIT 1").fetchone()
-        return World(catalog=path, xss_shop=member("clickandco", "xss-shop"),
-                     xss_item=member("clickandco", "xss-product"),
-                     conflict_shop=member("tout_toulouse", "conflict-a"),
-                     multi_platform_shop=multi[0] if multi else "",
-                     product=product[0] if product else "", listings=count,
-                     seconds=time.perf_counter() - t0)
+    multi = min((s for s in shops_ if len(s.get("platforms") or []) >= 2
+                 and len(s.get("offer_ids") or []) >= 2),
+                key=lambda s: (-len(s["platforms"]), s["entity_id"]), default=None)
+    product = min(products, key=lambda p: (-len(p.get("offer_ids") or []), p["entity_id"]),
+                  default=None)
+    return World(catalog=path, xss_shop=member("clickandco", "xss-shop"),
+                 xss_item=member("clickandco", "xss-product"),
+                 conflict_shop=member("tout_toulouse", "conflict-a"),
+                 multi_platform_shop=multi["entity_id"] if multi else "",
+                 product=product["entity_id"] if product else "", listings=count,
+                 seconds=time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------- the double
 def _words(text: str) -> list[str]:
-    from normalizer.text import words  # noqa: PLC0415
-
     return words(text or "")
 
 
@@ -165,8 +167,6 @@ class MemoryBackend(SearchBackend):
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> MemoryBackend:
         """From entity records (as the catalog stores them), through ``catalog.documents``."""
-        from catalog.documents import build_documents  # noqa: PLC0415
-
         return cls(build_documents(list(records)))
 
     def _check(self) -> None:
@@ -225,8 +225,6 @@ class MemoryBackend(SearchBackend):
         return best
 
     def search(self, query: SearchQuery) -> SearchResults:
-        from catalog.search import Hit  # noqa: PLC0415
-
         self._check()
         self.queries.append(query)
         terms = _words(query.text)
@@ -234,8 +232,6 @@ class MemoryBackend(SearchBackend):
         suggestion = None
         if not found and terms:
             vocabulary = {w for d in self.docs.values() for w in self._text(d)}
-            from rapidfuzz import process  # noqa: PLC0415
-
             fixed = [process.extractOne(t, vocabulary) for t in terms]
             if all(f and f[1] >= 70 for f in fixed):
                 suggestion = " ".join(f[0] for f in fixed if f)
@@ -253,8 +249,6 @@ class MemoryBackend(SearchBackend):
                    "commune": "communes", "service": "services"}
         for name in query.facets:
             if name == "price":
-                from catalog.backends import price_bucket  # noqa: PLC0415
-
                 counts = Counter(price_bucket(d.get("price_min")) for d in found
                                  if d.get("price_min") is not None)
             else:
