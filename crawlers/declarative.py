@@ -173,18 +173,25 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawlers.config import SourceConfig
 from crawlers.connectors.base import ApiConnector
-from crawlers.connectors.geolocal31 import (
-    Box,
-    Geolocal31Connector,
-    InvalidFeature,
-    feature_point,
-    format_box,
-    owns,
-    parse_box,
+from crawlers.connectors.geolocal31 import HAUTE_GARONNE_BBOX, Geolocal31Connector
+from crawlers.errors import (
+    CrawlError,
+    ErrorKind,
+    FetchError,
+    InvalidJsonLd,
+    InvalidRecord,
+    MalformedSitemap,
+    PageError,
+    SourceConfigError,
+    SourceLayoutChanged,
 )
-from crawlers.errors import CrawlError, FetchError, SourceConfigError, SourceLayoutChanged
+from crawlers.hosts import same_host
 from crawlers.http import Fetcher
 from crawlers.listing import FIELDS, LIST_FIELDS, PageResult
+from crawlers.parsing.schema_org import find_object, schema_objects
+from crawlers.parsing.schema_types import family
+from crawlers.parsing.sitemaps import parse_sitemap, sitemaps_from_robots
+from crawlers.tiling import Box, feature_point, format_box, owns, parse_box
 from crawlers.transforms import Transform, TransformError, apply_transforms, compile_transforms
 
 log = logging.getLogger(__name__)
@@ -727,18 +734,6 @@ def compile_geojson(w: _Where, raw: Any) -> GeoSpec:
 
 
 # ---------------------------------------------------------------------- sitemap spec
-SCHEMA_FAMILIES = {
-    "LocalBusiness": frozenset({
-        "LocalBusiness", "Store", "Bakery", "BookStore", "Florist", "ClothingStore",
-        "ShoeStore", "JewelryStore", "Optician", "HardwareStore", "ToyStore",
-        "SportingGoodsStore", "HomeGoodsStore", "HealthAndBeautyBusiness", "ComputerStore",
-        "BikeStore", "LiquorStore", "GroceryStore", "ConvenienceStore", "FoodEstablishment",
-        "DepartmentStore", "ElectronicsStore", "FurnitureStore", "GardenStore", "HobbyShop",
-        "OfficeEquipmentStore", "PetStore", "MobilePhoneStore", "MusicStore", "OutletStore",
-        "WholesaleStore", "BeautySalon", "HairSalon", "Pharmacy", "CafeOrCoffeeShop",
-        "Winery", "Restaurant", "Butcher"}),
-    "Product": frozenset({"Product", "IndividualProduct", "ProductModel"}),
-}
 SYNTAXES = ("json-ld", "microdata")
 
 
@@ -786,7 +781,7 @@ def compile_sitemap(w: _Where, raw: Any) -> SitemapSpec:
         for t in types_raw:
             if not isinstance(t, str) or not t:
                 raise w.error((*path, "types"), f"a schema.org type name, got {t!r}")
-            types |= SCHEMA_FAMILIES.get(t, {t})
+            types |= family(t)
         pages.append(SitemapPage(pattern, item, frozenset(types)))
     return SitemapSpec(tuple(pages), raw.get("sitemap", "/sitemap_index.xml"),
                        raw.get("robots", True), tuple(syntaxes),
@@ -1072,7 +1067,7 @@ class DeclarativeApiConnector(ApiConnector):
                 assert pending is not None
                 url = self.absolute(path)
                 pending.failed = True
-                pending.errors.append((url, "incomplete", f"{endpoint.name}: "
+                pending.errors.append(PageError(url, ErrorKind.INCOMPLETE, f"{endpoint.name}: "
                                        f"{len(ids) + len(null_rows)} of {total} records after "
                                        f"{rounds} re-walk(s)"))
             if pending is not None:
@@ -1157,7 +1152,7 @@ class DeclarativeApiConnector(ApiConnector):
                 nxt = value if isinstance(value, str | int) and value != "" else None
                 if pag.style == "next_link" and nxt is not None:
                     nxt = urljoin(url, str(nxt))
-                    if urlsplit(nxt).netloc != urlsplit(self.absolute("/")).netloc:
+                    if not same_host(nxt, self.config.base_url):
                         # never carry the source's credentials to another host
                         result.failed = state["lost"] = True
                         result.errors.append((url, "layout", f"{endpoint.name}: the next "
@@ -1181,8 +1176,6 @@ class DeclarativeGeoJsonConnector(Geolocal31Connector):
         if not isinstance(spec, GeoSpec):
             raise SourceConfigError(f"connector {config.connector!r} is not geojson",
                                     source=config.key)
-        from crawlers.connectors.geolocal31 import HAUTE_GARONNE_BBOX  # noqa: PLC0415
-
         self.spec = spec
         self.root = spec.bbox or parse_box(list(HAUTE_GARONNE_BBOX))
         self.min_tile = spec.min_tile
@@ -1210,14 +1203,14 @@ class DeclarativeGeoJsonConnector(Geolocal31Connector):
             listing = self.spec.item.listing(feature, feature, result.url or self.page_url)
             sid = listing.get("source_id")
             if sid is None:
-                raise InvalidFeature("feature without id")
+                raise InvalidRecord("feature without id")
             lon, lat = feature_point(feature, sid)
             listing.setdefault("lat", lat)
             listing.setdefault("lon", lon)
             problem = self.spec.item.problem(listing)
             if problem:
-                raise InvalidFeature(problem, sid)
-        except (InvalidFeature, TypeError, ValueError) as exc:
+                raise InvalidRecord(problem, source_id=sid)
+        except (InvalidRecord, TypeError, ValueError) as exc:
             sid = getattr(exc, "source_id", None) or sid
             key = sid or _fingerprint(feature)
             if key in reported:  # a point-less feature comes back from every tile it touches
@@ -1238,69 +1231,6 @@ class DeclarativeGeoJsonConnector(Geolocal31Connector):
         result.listings.append(listing)
 
 
-# ====================================================================== schema.org
-def _short_type(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return re.split(r"[/:#]", value)[-1]
-
-
-def microdata_objects(items: list[Any]) -> list[dict[str, Any]]:
-    """extruct microdata items as JSON-LD-like objects (``@type`` short, properties inline)."""
-    def convert(item: Any) -> Any:
-        if isinstance(item, list):
-            return [convert(i) for i in item]
-        if not isinstance(item, dict) or "properties" not in item:
-            return item
-        types = item.get("type")
-        types = types if isinstance(types, list) else [types]
-        short = [t for t in (_short_type(t) for t in types) if t]
-        out: dict[str, Any] = {"@type": short[0] if len(short) == 1 else short}
-        if item.get("id"):
-            out["@id"] = item["id"]
-        for key, value in (item.get("properties") or {}).items():
-            out[key] = convert(value)
-        return out
-    return [convert(i) for i in items if isinstance(i, dict)]
-
-
-def object_types(obj: dict[str, Any]) -> set[str]:
-    raw = obj.get("@type")
-    values = raw if isinstance(raw, list) else [raw]
-    return {t for t in (_short_type(v) for v in values) if t}
-
-
-def schema_objects(text: str, url: str, syntaxes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every schema.org object of a page in the given syntaxes (JSON-LD ``@graph`` flattened).
-
-    Raises ``crawlers.spiders.dansmazone.JsonLdError`` when a JSON-LD block does not parse.
-    """
-    from crawlers.spiders.dansmazone import jsonld_objects  # noqa: PLC0415
-
-    objects: list[dict[str, Any]] = []
-    if "json-ld" in syntaxes:
-        objects.extend(jsonld_objects(text))
-    if "microdata" in syntaxes:
-        from extruct.w3cmicrodata import MicrodataExtractor  # noqa: PLC0415
-
-        objects.extend(microdata_objects(MicrodataExtractor().extract(text, base_url=url)))
-    return objects
-
-
-def _nested(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for obj in objects:
-        yield obj
-        for value in obj.values():
-            for sub in value if isinstance(value, list) else [value]:
-                if isinstance(sub, dict) and "@type" in sub:
-                    yield from _nested([sub])
-
-
-def find_object(objects: list[dict[str, Any]], types: frozenset[str]) -> dict[str, Any] | None:
-    """The first object (nested ones too) of one of the types."""
-    return next((o for o in _nested(objects) if object_types(o) & types), None)
-
-
 # ====================================================================== the spiders
 @lru_cache(maxsize=1)
 def _spider_classes() -> dict[str, type[Any]]:
@@ -1310,12 +1240,6 @@ def _spider_classes() -> dict[str, type[Any]]:
     from twisted.python.failure import Failure  # noqa: PLC0415
 
     from crawlers.spiders.base import CatalogSpider  # noqa: PLC0415
-    from crawlers.spiders.dansmazone import (  # noqa: PLC0415
-        JsonLdError,
-        MalformedSitemap,
-        parse_sitemap,
-        sitemaps_from_robots,
-    )
 
     @dataclass
     class _Chain:
@@ -1373,11 +1297,6 @@ def _spider_classes() -> dict[str, type[Any]]:
             if request.meta.get("chain"):
                 yield from self._chain_lost(request.meta["chain"], request.meta["round"])
 
-        def _same_host(self, url: str) -> bool:
-            """Links are followed on the platform's own host only: a wrong selector must
-            not send the crawler around the web."""
-            return urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
-
         def _count(self, name: str) -> None:
             stats = getattr(getattr(self, "crawler", None), "stats", None)
             if stats is not None:
@@ -1421,7 +1340,7 @@ def _spider_classes() -> dict[str, type[Any]]:
             links = 0
             for follow in rule.follow:
                 for link in _links(follow.pick, root, url):
-                    if not self._same_host(link):
+                    if not same_host(link, self.base_url):
                         self._count("offsite_links_skipped")
                         continue
                     links += 1
@@ -1432,7 +1351,7 @@ def _spider_classes() -> dict[str, type[Any]]:
                                                                                  follow.page))
             next_url = None
             if rule.next is not None:
-                found = [u for u in _links(rule.next, root, url) if self._same_host(u)]
+                found = [u for u in _links(rule.next, root, url) if same_host(u, self.base_url)]
                 next_url = found[0] if found else None
             if chain is not None and rule.total is not None and not result.failed:
                 total = _total(rule.total, root, url)
@@ -1492,7 +1411,7 @@ def _spider_classes() -> dict[str, type[Any]]:
                 log.warning("%s: %s incomplete: %s", self.config.key, chain.key, reason)
                 self._count("incomplete_chains")
                 yield PageResult(url=chain.key, page=False, failed=True,
-                                 errors=[(chain.key, "incomplete_listing", reason)])
+                                 errors=[PageError(chain.key, ErrorKind.INCOMPLETE, reason)])
                 return
             chain.round += 1
             chain.pending = len(chain.pages)
@@ -1523,12 +1442,9 @@ def _spider_classes() -> dict[str, type[Any]]:
             else:
                 yield self.request(self.spec.sitemap, self.parse_sitemap, priority=50)
 
-        def _same_host(self, url: str) -> bool:
-            return urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
-
         def parse_robots(self, response: Response) -> Iterator[Any]:
             text = getattr(response, "text", None) or response.body.decode("utf-8", "replace")
-            found = [u for u in sitemaps_from_robots(text) if self._same_host(u)]
+            found = [u for u in sitemaps_from_robots(text) if same_host(u, self.base_url)]
             for url in found or [self.absolute(self.spec.sitemap)]:
                 yield self.request(url, self.parse_sitemap, priority=50)
 
@@ -1542,7 +1458,7 @@ def _spider_classes() -> dict[str, type[Any]]:
                 yield from self.retry_malformed(response, f"sitemap: {exc}")
                 return
             for entry in entries:
-                if not self._same_host(entry.loc):
+                if not same_host(entry.loc, self.base_url):
                     continue
                 if kind == "index":
                     yield self.request(entry.loc, self.parse_sitemap, priority=50)
@@ -1564,7 +1480,7 @@ def _spider_classes() -> dict[str, type[Any]]:
                 return
             try:
                 objects = schema_objects(text, url, self.spec.syntaxes)
-            except JsonLdError as exc:
+            except InvalidJsonLd as exc:
                 if not response.meta.get("refetched"):
                     yield self.request(url, self.parse_page, dont_filter=True,
                                        meta={**response.meta, "refetched": True})

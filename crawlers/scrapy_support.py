@@ -20,6 +20,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawlers.config import SourceConfig
+from crawlers.errors import ErrorKind, PageError
 from crawlers.http import retry_after_seconds
 from crawlers.listing import PageResult
 from crawlers.sink import CatalogSink
@@ -100,7 +101,8 @@ class CatalogPipeline:
         """A callback crashed on a page: its listings are lost, so the run is partial."""
         if self.sink is not None:
             self.sink.write(PageResult(url=response.url, page=False, failed=True, errors=[
-                (response.url, "parse_error", f"{failure.type.__name__}: {failure.value}")]))
+                PageError(response.url, ErrorKind.PARSE_ERROR,
+                          f"{failure.type.__name__}: {failure.value}")]))
 
 
 class ResumeMiddleware:

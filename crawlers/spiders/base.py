@@ -27,6 +27,7 @@ from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.config import SourceConfig
+from crawlers.errors import ErrorKind, PageError
 from crawlers.listing import PageResult
 from crawlers.scrapy_support import AlreadyDone
 from crawlers.sink import CatalogSink
@@ -69,14 +70,14 @@ class CatalogSpider(scrapy.Spider):
             return
         if failure.check(HttpError):
             status = failure.value.response.status
-            kind, reason = f"http_{status}", f"server answered {status} after retries"
+            kind, reason = ErrorKind.http(status), f"server answered {status} after retries"
         elif failure.check(TimeoutError, TCPTimedOutError):
-            kind, reason = "timeout", "no answer in time after retries"
+            kind, reason = ErrorKind.TIMEOUT, "no answer in time after retries"
         else:
-            kind, reason = "fetch", f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            kind, reason = ErrorKind.FETCH, f"{failure.type.__name__}: {failure.getErrorMessage()}"
         log.warning("%s: lost %s (%s)", self.config.key, request.url, reason)
         yield PageResult(url=request.url, page=False, failed=True,
-                         errors=[(request.url, kind, reason)])
+                         errors=[PageError(request.url, kind, reason)])
 
     def retry_malformed(self, response: Response, reason: str) -> Iterator[Any]:
         """Retry a page that came back malformed; record it when retries run out."""
@@ -86,4 +87,4 @@ class CatalogSpider(scrapy.Spider):
             yield retry
             return
         yield PageResult(url=response.url, page=False, failed=True,
-                         errors=[(response.url, "malformed", reason)])
+                         errors=[PageError(response.url, ErrorKind.MALFORMED, reason)])

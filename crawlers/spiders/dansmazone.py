@@ -37,136 +37,45 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from extruct.jsonld import JsonLdExtractor
-from extruct.utils import parse_html
-from lxml import etree
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.errors import (
+    ErrorKind,
+    InvalidJsonLd,
+    InvalidRecord,
+    MalformedSitemap,
+    PageError,
+    SourceLayoutChanged,
+)
+from crawlers.hosts import same_host
 from crawlers.listing import PageResult
+from crawlers.parsing.schema_org import jsonld_objects
+from crawlers.parsing.schema_types import (
+    BUSINESS_TYPES,
+    NOT_BUSINESS_TYPES,
+    PRODUCT_TYPES,
+    types_of,
+)
+from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX, parse_sitemap, sitemaps_from_robots
 from crawlers.spiders.base import CatalogSpider
 
 log = logging.getLogger(__name__)
 
 FOOTER_MARKER = "<!-- dmz:fin-de-page -->"
-DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
-MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
-SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 SHOP_PATH = re.compile(r"^/commerce/(\d+)(?:-[^/]*)?/?$")
 PRODUCT_PATH = re.compile(r"^/produit/(\d+)(?:-[^/]*)?/?$")
 SOCIAL_HOSTS = ("facebook.com", "instagram.com", "twitter.com", "x.com", "linkedin.com",
                 "tiktok.com", "youtube.com", "pinterest.")
 
-BUSINESS_TYPES = frozenset({
-    "LocalBusiness", "Store", "Bakery", "BookStore", "Florist", "ClothingStore", "ShoeStore",
-    "JewelryStore", "Optician", "HardwareStore", "ToyStore", "SportingGoodsStore",
-    "HomeGoodsStore", "HealthAndBeautyBusiness", "ComputerStore", "BikeStore", "LiquorStore",
-    "GroceryStore", "ConvenienceStore", "FoodEstablishment", "DepartmentStore",
-    "ElectronicsStore", "FurnitureStore", "GardenStore", "HobbyShop", "OfficeEquipmentStore",
-    "PetStore", "MobilePhoneStore", "MusicStore", "OutletStore", "WholesaleStore",
-    "BeautySalon", "HairSalon", "Pharmacy", "CafeOrCoffeeShop", "Winery", "Restaurant",
-})
-NOT_BUSINESS_TYPES = frozenset({
-    "Organization", "Corporation", "WebSite", "WebPage", "BreadcrumbList", "ListItem",
-    "Product", "Offer", "Person", "ItemList", "PostalAddress", "GeoCoordinates",
-})
-PRODUCT_TYPES = frozenset({"Product", "IndividualProduct", "ProductModel"})
 GTIN_KEYS = ("gtin13", "gtin", "gtin14", "gtin12", "gtin8")
 
-_JSONLD = JsonLdExtractor()
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                              remove_comments=True)
-
-
-class MalformedSitemap(ValueError):
-    """A sitemap that came back cut short or is not a sitemap."""
-
-
-class JsonLdError(ValueError):
-    """A page's JSON-LD does not parse."""
-
-
-class InvalidRecord(ValueError):
-    """The page parsed but its record is unusable (e.g. a Product without a name)."""
-
-
-class LayoutChanged(ValueError):
-    """The page parsed but holds no object of the kind expected."""
-
-
-@dataclass(frozen=True)
-class SitemapEntry:
-    loc: str
-    lastmod: str | None = None
-
-
-# ---------------------------------------------------------------------- sitemaps
-def sitemaps_from_robots(text: str) -> list[str]:
-    """The ``Sitemap:`` URLs of a robots.txt, in order."""
-    out = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "sitemap" and value.strip():
-            out.append(value.strip())
-    return out
-
-
-def decode_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> bytes:
-    """The sitemap's XML bytes: gunzipped when gzip (by magic number), bounded in size."""
-    if body[:2] != b"\x1f\x8b":
-        return body
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        out = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise MalformedSitemap(f"bad gzip data: {exc}") from exc
-    if len(out) > max_bytes:
-        raise MalformedSitemap(f"sitemap larger than {max_bytes} bytes uncompressed")
-    if not inflater.eof:
-        raise MalformedSitemap("gzip stream cut short")
-    return out
-
-
-def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
-    """('index' | 'urlset', entries) of a sitemap body (XML or gzip); strict XML.
-
-    >>> parse_sitemap(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-    ...               b'<url><loc> http://x/a </loc></url></urlset>')
-    ('urlset', [SitemapEntry(loc='http://x/a', lastmod=None)])
-    """
-    data = decode_sitemap(body)
-    try:
-        root = etree.fromstring(data, parser=_XML_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise MalformedSitemap(f"not well-formed XML: {exc}") from exc
-    tag = etree.QName(root).localname
-    if tag not in ("sitemapindex", "urlset"):
-        raise MalformedSitemap(f"not a sitemap (root element {tag!r})")
-    child = "sitemap" if tag == "sitemapindex" else "url"
-    entries = []
-    for node in root:
-        if not isinstance(node.tag, str) or etree.QName(node).localname != child:
-            continue
-        loc = lastmod = None
-        for part in node:
-            if not isinstance(part.tag, str):
-                continue
-            name = etree.QName(part).localname
-            if name == "loc":
-                loc = (part.text or "").strip()
-            elif name == "lastmod":
-                lastmod = (part.text or "").strip() or None
-        if loc:
-            entries.append(SitemapEntry(loc, lastmod))
-    return ("index" if tag == "sitemapindex" else "urlset"), entries
 
 
 def page_kind(url: str) -> str | None:
@@ -194,37 +103,6 @@ def page_is_complete(text: str) -> bool:
     """Whether a page arrived whole: the footer marker, then the closing tag."""
     end = text.rfind(FOOTER_MARKER)
     return end >= 0 and "</html>" in text[end:]
-
-
-def jsonld_objects(page: str | bytes) -> list[dict[str, Any]]:
-    """Every JSON-LD object of a page (UTF-8), ``@graph`` members flattened.
-
-    Raises JsonLdError when any block does not parse.
-    """
-    data = page.encode("utf-8") if isinstance(page, str) else page
-    try:
-        items = _JSONLD.extract_items(parse_html(data, encoding="UTF-8"))
-    except (ValueError, TypeError) as exc:
-        raise JsonLdError(f"JSON-LD does not parse: {exc}") from exc
-    out: list[dict[str, Any]] = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        graph = item.get("@graph")
-        if isinstance(graph, list):
-            out.extend(g for g in graph if isinstance(g, dict))
-        elif isinstance(graph, dict):
-            out.append(graph)
-        if "@type" in item or graph is None:
-            out.append(item)
-    return out
-
-
-def types_of(obj: dict[str, Any]) -> set[str]:
-    """Its @type names, without 'https://schema.org/' or 'schema:' prefixes."""
-    raw = obj.get("@type")
-    values = raw if isinstance(raw, list) else [raw]
-    return {re.split(r"[/:#]", v)[-1] for v in values if isinstance(v, str) and v}
 
 
 def _text(value: Any) -> str | None:
@@ -345,10 +223,10 @@ def shop_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """
     sid = source_id_for(url)
     if sid is None or not sid.startswith("commerce-"):
-        raise LayoutChanged(f"not a shop page: {url}")
+        raise SourceLayoutChanged(f"not a shop page: {url}")
     business = find_business(objects, url)
     if business is None:
-        raise LayoutChanged("no LocalBusiness in the page's JSON-LD")
+        raise SourceLayoutChanged("no LocalBusiness in the page's JSON-LD")
     name = _text(business.get("name"))
     if not name:
         raise InvalidRecord("LocalBusiness without a name")
@@ -407,10 +285,10 @@ def product_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """The product listing (contract) of a product page's JSON-LD objects."""
     sid = source_id_for(url)
     if sid is None or not sid.startswith("produit-"):
-        raise LayoutChanged(f"not a product page: {url}")
+        raise SourceLayoutChanged(f"not a product page: {url}")
     product = next((o for o in objects if types_of(o) & PRODUCT_TYPES), None)
     if product is None:
-        raise LayoutChanged("no Product in the page's JSON-LD")
+        raise SourceLayoutChanged("no Product in the page's JSON-LD")
     title = _text(product.get("name"))
     if not title:
         raise InvalidRecord("Product without a name")
@@ -454,13 +332,10 @@ class DansMaZoneSpider(CatalogSpider):
     def sitemap_index(self) -> str:
         return self.absolute(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
 
-    def _same_host(self, url: str) -> bool:
-        return urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
-
     def parse_robots(self, response: Response) -> Iterator[Any]:
         text = response.text if hasattr(response, "text") else response.body.decode("utf-8",
                                                                                     "replace")
-        sitemaps = [u for u in sitemaps_from_robots(text) if self._same_host(u)]
+        sitemaps = [u for u in sitemaps_from_robots(text) if same_host(u, self.base_url)]
         for url in sitemaps or [self.sitemap_index]:
             yield self.request(url, self.parse_sitemap, priority=50)
 
@@ -479,7 +354,7 @@ class DansMaZoneSpider(CatalogSpider):
         stats = self.crawler.stats
         stats.inc_value("dansmazone/sitemaps")
         for entry in entries:
-            if not self._same_host(entry.loc):
+            if not same_host(entry.loc, self.base_url):
                 stats.inc_value("dansmazone/offsite_entries")
                 continue
             if kind == "index":
@@ -507,7 +382,7 @@ class DansMaZoneSpider(CatalogSpider):
             return
         try:
             listing = extract(url, jsonld_objects(text))
-        except JsonLdError as exc:
+        except InvalidJsonLd as exc:
             if not response.meta.get("dmz_jsonld_refetched"):
                 # complete yet unparsable: fetch once more before calling it broken
                 yield self.request(url, response.request.callback, dont_filter=True,
@@ -518,9 +393,9 @@ class DansMaZoneSpider(CatalogSpider):
         except InvalidRecord as exc:
             yield self._broken(url, str(exc))
             return
-        except LayoutChanged as exc:
+        except SourceLayoutChanged as exc:
             log.warning("%s: %s on %s", self.config.key, exc, url)
-            yield PageResult(url=url, page=False, failed=True, errors=[(url, "layout", str(exc))])
+            yield PageResult(url=url, page=False, failed=True, errors=[PageError.of(exc, url)])
             return
         yield PageResult(url=url, listings=[listing], done=True)
 
@@ -528,6 +403,6 @@ class DansMaZoneSpider(CatalogSpider):
         """A permanently broken record: an error, its id kept live, the page done."""
         self.crawler.stats.inc_value("dansmazone/invalid_records")
         sid = source_id_for(url)
-        return PageResult(url=url, errors=[(url, "invalid_record", reason)],
+        return PageResult(url=url, errors=[PageError(url, ErrorKind.INVALID_RECORD, reason)],
                           touched=[sid] if sid else [], done=True)
 

@@ -46,6 +46,7 @@ from parsel import Selector
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.errors import ErrorKind, PageError
 from crawlers.listing import PageResult
 from crawlers.spiders.base import CatalogSpider
 
@@ -376,7 +377,7 @@ class ToulouseBoutiquesSpider(CatalogSpider):
             log.warning("%s: %s incomplete: %s", self.config.key, state.url, reason)
             self._count("incomplete_categories")
             yield PageResult(url=state.url, page=False, failed=True,
-                             errors=[(state.url, "incomplete_listing", reason)])
+                             errors=[PageError(state.url, ErrorKind.INCOMPLETE, reason)])
             return
         state.round += 1
         self.repaged += 1
@@ -407,8 +408,8 @@ class ToulouseBoutiquesSpider(CatalogSpider):
                 yield self.request(url, self.parse_product)
         if page.listing is None:
             slug = shop_slug(response.url)
-            yield PageResult(url=response.url, errors=[(response.url, "invalid_record",
-                                                        page.error or "unreadable shop")],
+            yield PageResult(url=response.url, errors=[PageError(
+                response.url, ErrorKind.INVALID_RECORD, page.error or "unreadable shop")],
                              touched=[slug] if slug else [], done=not page.products)
             return
         # not done: a resumed run must fetch this page again to reach its products
@@ -421,8 +422,8 @@ class ToulouseBoutiquesSpider(CatalogSpider):
         listing, error = parse_product(response.text, response.url)
         if listing is None:
             pid = product_id(response.url)
-            yield PageResult(url=response.url, errors=[(response.url, "invalid_record",
-                                                        error or "unreadable product")],
+            yield PageResult(url=response.url, errors=[PageError(
+                response.url, ErrorKind.INVALID_RECORD, error or "unreadable product")],
                              touched=[pid] if pid else [], done=True)
             return
         yield PageResult(url=response.url, listings=[listing], done=True)

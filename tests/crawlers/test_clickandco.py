@@ -18,7 +18,6 @@ from catalog.store import Catalog
 from crawlers.config import SourceConfig, load_sources
 from crawlers.connectors.clickandco import (
     ClickAndCoConnector,
-    InvalidRecord,
     Pacer,
     opening_hours_text,
     price_from_cents,
@@ -26,6 +25,7 @@ from crawlers.connectors.clickandco import (
     read_page,
     shop_listing,
 )
+from crawlers.errors import InvalidRecord, SourceLayoutChanged
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import crawl_sources
@@ -118,7 +118,7 @@ def test_read_page() -> None:
     assert read_page({"data": [1, 2], "next_cursor": "abc"}) == ([1, 2], "abc")
     assert read_page({"data": [], "next_cursor": None}) == ([], None)
     for wrong in ({"items": []}, [], {"data": {}}, {"data": [], "next_cursor": 3}):
-        with pytest.raises(InvalidRecord):
+        with pytest.raises(SourceLayoutChanged):
             read_page(wrong)
 
 

@@ -17,24 +17,18 @@ from werkzeug.test import Client
 
 from catalog.store import Catalog
 from crawlers.config import SourceConfig, load_sources
+from crawlers.errors import InvalidJsonLd, InvalidRecord, SourceLayoutChanged
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import RunReport, crawl_sources
+from crawlers.parsing.schema_org import jsonld_objects
 from crawlers.spiders.dansmazone import (
     FOOTER_MARKER,
     DansMaZoneSpider,
-    InvalidRecord,
-    JsonLdError,
-    LayoutChanged,
-    MalformedSitemap,
-    SitemapEntry,
-    jsonld_objects,
     page_is_complete,
     page_kind,
-    parse_sitemap,
     product_listing,
     rubrique_from_breadcrumb,
     shop_listing,
-    sitemaps_from_robots,
     source_id_for,
 )
 from replicas.faults import FaultProfile
@@ -60,36 +54,7 @@ def urlset(*locs: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset {NS}>{urls}</urlset>'.encode()
 
 
-# ---------------------------------------------------------------------- sitemaps
-def test_sitemaps_from_robots_reads_every_sitemap_line() -> None:
-    text = "User-agent: *\nDisallow: /panier\nsitemap: http://a/x.xml\nSitemap:  http://a/y.xml \n"
-    assert sitemaps_from_robots(text) == ["http://a/x.xml", "http://a/y.xml"]
-    assert sitemaps_from_robots("User-agent: *\n") == []
-
-
-def test_parse_sitemap_reads_indexes_urlsets_and_gzip() -> None:
-    index = (f'<sitemapindex {NS}><sitemap><loc>http://a/sitemaps/produits-1.xml.gz</loc>'
-             "<lastmod>2026-01-12</lastmod></sitemap></sitemapindex>").encode()
-    assert parse_sitemap(index) == ("index", [SitemapEntry("http://a/sitemaps/produits-1.xml.gz",
-                                                           "2026-01-12")])
-    body = urlset("http://a/produit/1-x", "http://a/commerce/2-y")
-    kind, entries = parse_sitemap(gzip.compress(body))
-    assert kind == "urlset" and [e.loc for e in entries] == ["http://a/produit/1-x",
-                                                            "http://a/commerce/2-y"]
-
-
-@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
-def test_parse_sitemap_rejects_a_cut_sitemap_plain_or_gzip(cut: float) -> None:
-    body = urlset(*(f"http://a/produit/{i}-x" for i in range(200)))
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(body[: int(len(body) * cut)])
-    packed = gzip.compress(body)
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(packed[: int(len(packed) * cut)] + b'<div class="<')
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(b"<html><body>Erreur</body></html>")
-
-
+# ---------------------------------------------------------------------- URLs
 def test_page_kind_and_source_ids_come_from_the_url() -> None:
     assert page_kind("http://a/commerce/1023-boulangerie-martin") == "shop"
     assert page_kind("http://a/produit/10230097-l-etranger") == "product"
@@ -166,7 +131,7 @@ def test_shop_listing_in_separate_blocks_and_unknown_subtypes() -> None:
 
 
 def test_shop_listing_without_a_business_is_a_layout_change() -> None:
-    with pytest.raises(LayoutChanged):
+    with pytest.raises(SourceLayoutChanged):
         shop_listing(SHOP_URL, jsonld_objects(page(CRUMBS, ORG)))
 
 
@@ -213,9 +178,9 @@ def test_product_without_name_is_an_invalid_record_and_bad_json_does_not_parse()
     with pytest.raises(InvalidRecord):
         product_listing(PRODUCT_URL, jsonld_objects(page(nameless)))
     broken = json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90')
-    with pytest.raises(JsonLdError):
+    with pytest.raises(InvalidJsonLd):
         jsonld_objects(page(broken))
-    with pytest.raises(LayoutChanged):
+    with pytest.raises(SourceLayoutChanged):
         product_listing(PRODUCT_URL, jsonld_objects(page(CRUMBS)))
 
 

@@ -22,12 +22,9 @@ from crawlers.declarative import (
     PreviewSink,
     api_connector_class,
     compile_spec,
-    find_object,
     is_html_type,
-    microdata_objects,
     preview_source,
     read_items,
-    schema_objects,
     select_nodes,
 )
 from crawlers.errors import FetchError
@@ -155,32 +152,6 @@ def test_json_items_without_id_are_reported_once() -> None:
                                 "shop_source_id": "boutique-1"}]
     assert result.errors == [(result.url, "invalid_record", "product without source_id")]
     assert select_nodes(rule.select, {"items": []}, "u") is None  # no list: a layout change
-
-
-def test_microdata_and_json_ld_become_the_same_objects() -> None:
-    html = """<html><body><div itemscope itemtype="https://schema.org/Bakery">
-      <h1 itemprop="name">Au Pain</h1><div itemprop="address" itemscope
-      itemtype="https://schema.org/PostalAddress"><span itemprop="postalCode">31000</span>
-      </div><meta itemprop="openingHours" content="Mo-Sa 09:00-19:00"></div>
-      <script type="application/ld+json">{"@context": "https://schema.org",
-      "@type": "Product", "name": "Chocolatine", "offers": {"@type": "Offer",
-      "price": "1.20"}}</script></body></html>"""
-    objects = schema_objects(html, "http://x/commerce/7", ("json-ld", "microdata"))
-    shop = find_object(objects, compile_spec(config_of("""\
-        sources:
-          demo:
-            name: D
-            connector: sitemap_jsonld
-            base_url: http://x
-            extract:
-              pages: [{match: "/commerce/", kind: shop, fields: {source_id: name}}]
-        """)).pages[0].types)
-    assert shop == {"@type": "Bakery", "name": "Au Pain", "openingHours": "Mo-Sa 09:00-19:00",
-                    "address": {"@type": "PostalAddress", "postalCode": "31000"}}
-    product = find_object(objects, frozenset({"Product"}))
-    assert product is not None and product["offers"]["price"] == "1.20"
-    assert microdata_objects([{"type": ["http://schema.org/Store"], "properties": {
-        "name": ["A", "B"]}}]) == [{"@type": "Store", "name": ["A", "B"]}]
 
 
 # ---------------------------------------------------------------------- json_api, mocked
@@ -682,7 +653,7 @@ def test_the_html_spider_reports_layout_changes_and_short_chains() -> None:
     [again] = [o for o in out if isinstance(o, scrapy.Request) and o.dont_filter]
     out = list(spider.parse_page(spider_response(spider, again, list_page([2, 3], 9))))
     [lost] = [o for o in out if isinstance(o, PageResult) and o.failed]
-    assert lost.errors[0][1] == "incomplete_listing"
+    assert lost.errors[0][1] == "incomplete"
     assert "2 of 9 announced items" in lost.errors[0][2]
 
 

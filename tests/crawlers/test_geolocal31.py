@@ -16,17 +16,8 @@ import yaml
 
 from catalog.store import Catalog
 from crawlers.config import SourceConfig, load_sources
-from crawlers.connectors.geolocal31 import (
-    Geolocal31Connector,
-    InvalidFeature,
-    feature_listing,
-    format_box,
-    owns,
-    parse_box,
-    read_collection,
-    split_box,
-)
-from crawlers.errors import SourceConfigError
+from crawlers.connectors.geolocal31 import Geolocal31Connector, feature_listing
+from crawlers.errors import InvalidRecord, SourceConfigError
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult
 from crawlers.orchestrator import crawl_sources
@@ -89,37 +80,9 @@ def test_feature_listing_without_sign_or_optional_values() -> None:
 ])
 def test_unusable_features_raise_with_their_id(broken: Any, reason: str,
                                                sid: str | None) -> None:
-    with pytest.raises(InvalidFeature, match=reason) as info:
+    with pytest.raises(InvalidRecord, match=reason) as info:
         feature_listing(broken, PAGE)
     assert info.value.source_id == sid
-
-
-def test_read_collection_tells_a_capped_answer() -> None:
-    fs = [feature(str(i), 1, 43) for i in range(3)]
-    base = {"type": "FeatureCollection", "features": fs}
-    assert read_collection({**base, "numberMatched": 3, "numberReturned": 3}) == (fs, False)
-    assert read_collection({**base, "numberMatched": 9, "numberReturned": 3}) == (fs, True)
-    assert read_collection(base) == (fs, False)
-    assert read_collection(base, cap=3) == (fs, True)  # no numberMatched: trust the cap
-    for bad in ({"features": fs}, {"type": "FeatureCollection"}, [], None):
-        with pytest.raises(ValueError):
-            read_collection(bad)
-
-
-def test_boxes_split_and_own_every_point_once() -> None:
-    root = (0.0, 0.0, 8.0, 8.0)
-    quads = split_box(root)
-    assert quads == [(0, 0, 4, 4), (4, 0, 8, 4), (0, 4, 4, 8), (4, 4, 8, 8)]
-    for point in [(4, 4), (0, 0), (8, 8), (8, 0), (0, 8), (4, 8), (8, 4), (2, 4), (4, 1)]:
-        assert sum(owns(q, root, *point) for q in quads) == 1, point
-    assert not owns(root, root, 8.5, 4)
-    assert parse_box("0.44,42.69,2.05,43.92") == (0.44, 42.69, 2.05, 43.92)
-    assert parse_box([1, 2, 3, 4]) == (1.0, 2.0, 3.0, 4.0)
-    for bad in ("1,2,3", [3, 2, 1, 4], "a,b,c,d", 7):
-        with pytest.raises(ValueError):
-            parse_box(bad)
-    box = (1 / 3, 43.1 / 7, 2.05, 43.92)
-    assert parse_box(format_box(box)) == box  # the server sees exactly our floats
 
 
 # ---------------------------------------------------------------------- a fake server
@@ -179,7 +142,7 @@ def test_replica_shops_on_the_first_midline_and_on_the_far_edges() -> None:
     first = platform.records[0].fields
     lats = [r.fields["lat"] for r in platform.records]
     root = (first["lon"] - 0.5, min(lats), first["lon"] + 0.5, max(lats))
-    assert split_box(root)[0][2] == first["lon"]  # the shop sits on the first midline
+    assert (root[0] + root[2]) / 2 == first["lon"]  # the shop sits on the first midline
     inside = {e["source_id"]: {k: v for k, v in e.items() if k != "source"}
               for e in platform.expected_listings()
               if root[0] <= e["lon"] <= root[2] and root[1] <= e["lat"] <= root[3]}

@@ -253,7 +253,7 @@ def test_a_category_that_never_adds_up_is_recorded_and_lost(small: tuple) -> Non
     requests, results = _drive_category(spider, client, cat, lambda path, n: -1)
     assert len(requests) == 3  # the first pass and two more
     [lost] = results
-    assert lost.failed and lost.errors[0][1] == "incomplete_listing"
+    assert lost.failed and lost.errors[0][1] == "incomplete"
     assert len(spider.shops_requested) == len(shops) - 1
 
 

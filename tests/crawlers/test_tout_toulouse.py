@@ -24,7 +24,7 @@ from crawlers.connectors.tout_toulouse import (
     product_listing,
     shop_listing,
 )
-from crawlers.errors import FetchError, InvalidListing
+from crawlers.errors import FetchError, InvalidListing, InvalidRecord
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import RunReport, crawl_sources
@@ -92,7 +92,7 @@ def test_product_listing_keeps_the_price_number() -> None:
         "availability": "stock_limite", "category": "Boulangerie", "description": "Croustade.",
         "image_url": "https://m.fr/8.jpg", "shop_source_id": "boutique-1074",
     }
-    with pytest.raises(ValueError, match="without a shop"):
+    with pytest.raises(InvalidRecord, match="without a shop"):
         product_listing({**PRODUCT, "boutique_id": None}, absolute)
 
 
