@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from crawlers.errors import InvalidListing, PageError
 
@@ -147,3 +147,10 @@ class PageResult:
     page: bool = True
     failed: bool = False  # the page itself was lost: the run cannot be complete
     high_water: str | None = None  # the platform's latest updated_at seen (ISO 8601)
+
+
+class PageSink(Protocol):
+    """Where a crawler's PageResults go: the catalog (``CatalogSink``) or a preview."""
+
+    def write(self, result: PageResult) -> object:
+        """Take one page's result."""

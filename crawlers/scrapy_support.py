@@ -19,11 +19,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from crawlers.config import SourceConfig
 from crawlers.errors import ErrorKind, PageError
 from crawlers.http import retry_after_seconds
-from crawlers.listing import PageResult
-from crawlers.sink import CatalogSink
+from crawlers.listing import PageResult, PageSink
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +76,11 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
 
 
 class CatalogPipeline:
-    """Stores each PageResult item through the run's CatalogSink."""
+    """Stores each PageResult item through the run's PageSink."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.sink: CatalogSink | None = None
+        self.sink: PageSink | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogPipeline:

@@ -9,7 +9,6 @@ process of its own. The worker resumes a killed run from what the catalog holds
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -17,38 +16,21 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from scrapy.crawler import CrawlerProcess
 
 from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
-from crawlers.connectors import CONNECTORS, SPIDERS
+from crawlers import registry
+from crawlers.config import load_sources
 from crawlers.errors import CrawlError
 from crawlers.http import make_client
+from crawlers.scrapy_support import scrapy_settings
 from crawlers.sink import CatalogSink
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
-
-
-def load_object(path: str) -> Any:
-    module_name, _, name = path.partition(":")
-    return getattr(importlib.import_module(module_name), name)
-
-
-def crawler_kind(config: SourceConfig) -> str:
-    """'api' or 'spider' for built-in connectors; 'declarative' otherwise."""
-    if config.connector in CONNECTORS:
-        return "api"
-    if config.connector in SPIDERS:
-        return "spider"
-    try:
-        from crawlers.declarative import DECLARATIVE_TYPES  # noqa: PLC0415
-    except ModuleNotFoundError:
-        DECLARATIVE_TYPES = ()  # noqa: N806
-    if config.connector in DECLARATIVE_TYPES:
-        return "declarative"
-    raise CrawlError(f"unknown connector {config.connector!r}", source=config.key)
 
 
 def _since(catalog: Catalog, run_id: int) -> datetime | None:
@@ -62,19 +44,14 @@ def _heartbeat(catalog_path: str, run_id: int, stop: threading.Event) -> None:
             catalog.heartbeat(run_id)
 
 
-def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
-    """Crawl an API source with its httpx connector."""
+def run_api(config: SourceConfig, connector_class: type, catalog: Catalog,
+            run_id: int) -> None:
+    """Crawl a source with its httpx connector."""
     run = catalog.get_run(run_id)
     sink = CatalogSink(catalog, run_id, config.key, health=config.health)
-    if config.connector in CONNECTORS:
-        connector_cls = load_object(CONNECTORS[config.connector])
-    else:
-        from crawlers.declarative import api_connector_class  # noqa: PLC0415
-
-        connector_cls = api_connector_class(config)
     fatal = None
     with make_client(config) as client:
-        connector = connector_cls(config, client)
+        connector = connector_class(config, client)
         since = _since(catalog, run_id) if run.mode == "incremental" else None
         try:
             for result in connector.pages(run.checkpoint, since=since):
@@ -88,24 +65,15 @@ def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
     sink.finish(fatal=fatal, extra_stats=stats)
 
 
-def run_spider(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> None:
-    """Crawl an HTML source with its Scrapy spider."""
-    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - heavy, spider sources only
-
-    from crawlers.scrapy_support import scrapy_settings  # noqa: PLC0415
-
-    if config.connector in SPIDERS:
-        spider_cls = load_object(SPIDERS[config.connector])
-    else:
-        from crawlers.declarative import spider_class  # noqa: PLC0415
-
-        spider_cls = spider_class(config)
+def run_spider(config: SourceConfig, spider_class: type, catalog: Catalog, run_id: int,
+               log_file: str) -> None:
+    """Crawl a source with its Scrapy spider."""
     sink = CatalogSink(catalog, run_id, config.key, health=config.health)
     done = catalog.done_pages(run_id)
     # Scrapy logs to the run's log file through its own root handler
     logging.getLogger().handlers.clear()
     process = CrawlerProcess(scrapy_settings(config, log_file=log_file))
-    crawler = process.create_crawler(spider_cls)
+    crawler = process.create_crawler(spider_class)
     process.crawl(crawler, source_config=config, sink=sink, done_pages=done)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -149,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
                             daemon=True)
     beat.start()
     try:
-        kind = crawler_kind(config)
-        if kind == "spider" or (kind == "declarative" and _declarative_is_html(config)):
-            run_spider(config, catalog, args.run_id, log_file)
+        crawler_type = registry.resolve(config)
+        if crawler_type.engine == "spider":
+            run_spider(config, crawler_type.load(), catalog, args.run_id, log_file)
         else:
-            run_api(config, catalog, args.run_id)
+            run_api(config, crawler_type.load(), catalog, args.run_id)
     except Exception as exc:  # the run must end recorded, whatever happened
         log.exception("%s: worker crashed", args.source)
         catalog.finish_run(args.run_id, "failed", message=f"worker crashed: "
@@ -162,12 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop.set()
     return 0
-
-
-def _declarative_is_html(config: SourceConfig) -> bool:
-    from crawlers.declarative import is_html_type  # noqa: PLC0415
-
-    return is_html_type(config)
 
 
 if __name__ == "__main__":

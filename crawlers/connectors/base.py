@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from crawlers.config import SourceConfig
+from crawlers.hosts import same_host
 from crawlers.http import Fetcher
 from crawlers.listing import PageResult
+from crawlers.source import SourceConfig
 
 
 class ApiConnector(ABC):
@@ -35,6 +36,10 @@ class ApiConnector(ABC):
     @property
     def source(self) -> str:
         return self.config.key
+
+    def on_platform(self, url: str) -> bool:
+        """Whether a URL is on the platform's own host (credentials go nowhere else)."""
+        return same_host(url, self.config.base_url)
 
     def absolute(self, path: str) -> str:
         """A path on the platform as an absolute URL."""

@@ -36,7 +36,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from crawlers.config import SourceConfig
 from crawlers.connectors.base import ApiConnector
 from crawlers.errors import (
     CrawlError,
@@ -48,6 +47,7 @@ from crawlers.errors import (
 )
 from crawlers.http import Fetched, Fetcher
 from crawlers.listing import PageResult
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 

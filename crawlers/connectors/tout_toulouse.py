@@ -40,8 +40,6 @@ sources.yaml): ``page_size`` (100, the API's maximum), ``overlap`` (5),
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -58,6 +56,7 @@ from crawlers.errors import (
     SourceLayoutChanged,
 )
 from crawlers.listing import PageResult
+from crawlers.parsing.records import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +81,6 @@ CHECKPOINT_VERSION = 1
 
 
 # --------------------------------------------------------------------------- parsing
-def fingerprint(raw: Any) -> str:
-    """A short digest of a row's content: tells id-less rows apart."""
-    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
 def native_id(value: Any) -> int | None:
     """The platform's integer id, or None when the value cannot be one."""
     if isinstance(value, bool):

@@ -1,10 +1,11 @@
-"""The base of every Scrapy spider: run bookkeeping, errors, malformed pages.
+"""The base of every Scrapy spider: run bookkeeping, errors, malformed pages, the platform's host.
 
 A spider yields ``PageResult`` items (one per page with listings) and requests.
-Every request it makes should go through ``self.request`` so that a page lost
-after Scrapy's retries is recorded (URL, kind, reason) and makes the run
+Every request it makes goes through ``self.request`` (the one place a request
+is built, so per-source headers or credentials belong there) so that a page
+lost after Scrapy's retries is recorded (URL, kind, reason) and makes the run
 partial, while pages skipped by robots.txt or already stored by a killed run are
-not errors. A page that arrives cut short or unparsable is retried with
+not errors. Links are followed only when ``self.on_platform(url)``. A page that arrives cut short or unparsable is retried with
 ``self.retry_malformed``; after the retries it is recorded and skipped.
 
 Mark a page ``done=True`` only when a resumed run needs nothing more from it: a
@@ -26,11 +27,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
-from crawlers.config import SourceConfig
 from crawlers.errors import ErrorKind, PageError
-from crawlers.listing import PageResult
+from crawlers.hosts import same_host
+from crawlers.listing import PageResult, PageSink
 from crawlers.scrapy_support import AlreadyDone
-from crawlers.sink import CatalogSink
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 class CatalogSpider(scrapy.Spider):
     """A spider crawling one source into one catalog run."""
 
-    def __init__(self, *args: Any, source_config: SourceConfig, sink: CatalogSink,
+    def __init__(self, *args: Any, source_config: SourceConfig, sink: PageSink,
                  done_pages: set[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, name=source_config.key, **kwargs)
         self.config = source_config
@@ -54,6 +55,16 @@ class CatalogSpider(scrapy.Spider):
         if path.startswith(("http://", "https://")):
             return path
         return self.base_url + "/" + path.lstrip("/")
+
+    def on_platform(self, url: str) -> bool:
+        """Whether a link is on the platform's own host (the only one crawled)."""
+        return same_host(url, self.base_url)
+
+    def count(self, name: str, n: int = 1) -> None:
+        """A counter ``<source>/<name>`` in Scrapy's stats (kept in the run's stats)."""
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value(f"{self.config.key}/{name}", n)
 
     def request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
         """A request whose loss is recorded rather than silently dropped."""

@@ -1,12 +1,10 @@
 """Dans Ma Zone: walk the sitemaps, read each shop and product page's schema.org JSON-LD.
 
-The spider reads ``/robots.txt`` for its ``Sitemap:`` lines (falling back to
-``options.sitemap_index``, default ``/sitemap_index.xml``), follows the sitemap
-index to its child sitemaps (plain or gzip-compressed: told by the gzip magic
-number, not by the name or the content type) and fetches every listed
-``/commerce/<id>-<slug>`` and ``/produit/<id>-<slug>`` page of the same host;
-other URLs (static pages) are left alone. Sitemaps are parsed strictly, so one
-cut short is retried rather than half read.
+The spider is the generic ``SitemapSpider`` (``crawlers.declarative.sitemap_jsonld``:
+``/robots.txt``'s ``Sitemap:`` lines, else ``options.sitemap_index``, default
+``/sitemap_index.xml``; indexes, gzip children, strict parsing) with two rules:
+listed ``/commerce/<id>-<slug>`` and ``/produit/<id>-<slug>`` pages of the same
+host are read; other URLs (static pages) are left alone.
 
 Contract mapping (the parsing helpers below are pure functions):
 
@@ -37,33 +35,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import scrapy
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
-from crawlers.errors import (
-    ErrorKind,
-    InvalidJsonLd,
-    InvalidRecord,
-    MalformedSitemap,
-    PageError,
-    SourceLayoutChanged,
-)
-from crawlers.hosts import same_host
+from crawlers.declarative.sitemap_jsonld import SitemapSpider
+from crawlers.errors import InvalidRecord, SourceLayoutChanged
 from crawlers.listing import PageResult
-from crawlers.parsing.schema_org import jsonld_objects
 from crawlers.parsing.schema_types import (
     BUSINESS_TYPES,
     NOT_BUSINESS_TYPES,
     PRODUCT_TYPES,
     types_of,
 )
-from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX, parse_sitemap, sitemaps_from_robots
-from crawlers.spiders.base import CatalogSpider
+from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +63,6 @@ SOCIAL_HOSTS = ("facebook.com", "instagram.com", "twitter.com", "x.com", "linked
 
 GTIN_KEYS = ("gtin13", "gtin", "gtin14", "gtin12", "gtin8")
 
-
-
-def page_kind(url: str) -> str | None:
-    """'shop', 'product' or None (not a listing page) for a URL of the platform."""
-    path = urlsplit(url).path
-    if SHOP_PATH.match(path):
-        return "shop"
-    if PRODUCT_PATH.match(path):
-        return "product"
-    return None
 
 
 def source_id_for(url: str) -> str | None:
@@ -316,93 +293,33 @@ def product_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- spider
-class DansMaZoneSpider(CatalogSpider):
+class DansMaZoneSpider(SitemapSpider):
     """Sitemaps → shop and product pages → listings from their JSON-LD."""
 
-    # Scrapy runs each callback's output through CONCURRENT_ITEMS asyncio tasks
-    # (100 by default): with one item per page and a synchronous catalog pipeline
-    # that is pure overhead (~20 % of the crawl's CPU). One at a time.
-    custom_settings = {"CONCURRENT_ITEMS": 1}
+    sitemap_rules = ((SHOP_PATH, "parse_shop"), (PRODUCT_PATH, "parse_product"))
+    syntaxes = ("json-ld",)
+    complete_marker = FOOTER_MARKER
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(self.absolute("/robots.txt"), callback=self.parse_robots,
-                             errback=self.robots_failed, dont_filter=True, priority=100)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sitemap_index = str(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
 
-    @property
-    def sitemap_index(self) -> str:
-        return self.absolute(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
+    def page_complete(self, text: str) -> bool:
+        return page_is_complete(text)
 
-    def parse_robots(self, response: Response) -> Iterator[Any]:
-        text = response.text if hasattr(response, "text") else response.body.decode("utf-8",
-                                                                                    "replace")
-        sitemaps = [u for u in sitemaps_from_robots(text) if same_host(u, self.base_url)]
-        for url in sitemaps or [self.sitemap_index]:
-            yield self.request(url, self.parse_sitemap, priority=50)
-
-    def robots_failed(self, failure: Failure) -> Iterator[Any]:
-        """No robots.txt to read: start from the usual sitemap index."""
-        log.info("%s: robots.txt unavailable (%s), starting from %s", self.config.key,
-                 failure.getErrorMessage(), self.sitemap_index)
-        yield self.request(self.sitemap_index, self.parse_sitemap, priority=50)
-
-    def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        try:
-            kind, entries = parse_sitemap(response.body)
-        except MalformedSitemap as exc:
-            yield from self.retry_malformed(response, f"sitemap: {exc}")
-            return
-        stats = self.crawler.stats
-        stats.inc_value("dansmazone/sitemaps")
-        for entry in entries:
-            if not same_host(entry.loc, self.base_url):
-                stats.inc_value("dansmazone/offsite_entries")
-                continue
-            if kind == "index":
-                yield self.request(entry.loc, self.parse_sitemap, priority=50)
-                continue
-            page = page_kind(entry.loc)
-            if page == "shop":
-                yield self.request(entry.loc, self.parse_shop)
-            elif page == "product":
-                yield self.request(entry.loc, self.parse_product)
-            else:
-                stats.inc_value("dansmazone/other_pages_skipped")
+    def record_id(self, url: str) -> str | None:
+        return source_id_for(url)
 
     def parse_shop(self, response: Response) -> Iterator[Any]:
-        yield from self._parse_page(response, shop_listing)
+        yield from self.read_schema_page(response, _one(shop_listing))
 
     def parse_product(self, response: Response) -> Iterator[Any]:
-        yield from self._parse_page(response, product_listing)
+        yield from self.read_schema_page(response, _one(product_listing))
 
-    def _parse_page(self, response: Response, extract: Any) -> Iterator[Any]:
-        url = response.url
-        text = getattr(response, "text", None)
-        if text is None or not page_is_complete(text):
-            yield from self.retry_malformed(response, "page cut short (no footer marker)")
-            return
-        try:
-            listing = extract(url, jsonld_objects(text))
-        except InvalidJsonLd as exc:
-            if not response.meta.get("dmz_jsonld_refetched"):
-                # complete yet unparsable: fetch once more before calling it broken
-                yield self.request(url, response.request.callback, dont_filter=True,
-                                   meta={"dmz_jsonld_refetched": True})
-                return
-            yield self._broken(url, str(exc))
-            return
-        except InvalidRecord as exc:
-            yield self._broken(url, str(exc))
-            return
-        except SourceLayoutChanged as exc:
-            log.warning("%s: %s on %s", self.config.key, exc, url)
-            yield PageResult(url=url, page=False, failed=True, errors=[PageError.of(exc, url)])
-            return
-        yield PageResult(url=url, listings=[listing], done=True)
 
-    def _broken(self, url: str, reason: str) -> PageResult:
-        """A permanently broken record: an error, its id kept live, the page done."""
-        self.crawler.stats.inc_value("dansmazone/invalid_records")
-        sid = source_id_for(url)
-        return PageResult(url=url, errors=[PageError(url, ErrorKind.INVALID_RECORD, reason)],
-                          touched=[sid] if sid else [], done=True)
-
+def _one(extract: Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+         ) -> Callable[[str, list[dict[str, Any]]], PageResult]:
+    """A page holding one listing, read by ``extract``: a leaf, done once stored."""
+    def read(url: str, objects: list[dict[str, Any]]) -> PageResult:
+        return PageResult(url=url, listings=[extract(url, objects)], done=True)
+    return read

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.config import load_sources, parse_sources
-from crawlers.declarative import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
+from crawlers.declarative.schema import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
 from crawlers.errors import SourceConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +200,7 @@ def test_geojson_and_sitemap_entries() -> None:
             connector: geojson
             base_url: http://demo.test
             extract:
+              endpoint: /api/commerces
               bbox: [1.0, 43.0, 2.0, 44.0]
               fields: {name: properties.nom, categories: "[properties.activite]"}
         """)["demo"]
@@ -213,10 +214,11 @@ def test_geojson_and_sitemap_entries() -> None:
             connector: geojson
             base_url: http://demo.test
             extract:
+              endpoint: /api/commerces
               bbox: [2.0, 43.0, 1.0, 44.0]
               fields: {name: properties.nom}
         """)
-    assert re.search(r"sources.yaml:7: .*extract\.bbox: bbox must have min < max", message)
+    assert re.search(r"sources.yaml:8: .*extract\.bbox: bbox must have min < max", message)
     site = parse("""\
         sources:
           demo:

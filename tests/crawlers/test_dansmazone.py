@@ -25,7 +25,6 @@ from crawlers.spiders.dansmazone import (
     FOOTER_MARKER,
     DansMaZoneSpider,
     page_is_complete,
-    page_kind,
     product_listing,
     rubrique_from_breadcrumb,
     shop_listing,
@@ -55,13 +54,12 @@ def urlset(*locs: str) -> bytes:
 
 
 # ---------------------------------------------------------------------- URLs
-def test_page_kind_and_source_ids_come_from_the_url() -> None:
-    assert page_kind("http://a/commerce/1023-boulangerie-martin") == "shop"
-    assert page_kind("http://a/produit/10230097-l-etranger") == "product"
-    assert page_kind("http://a/mentions-legales") is None
-    assert page_kind("http://a/commerce/abc") is None
-    assert source_id_for("http://a/commerce/1023-x") == "commerce-1023"
-    assert source_id_for("http://a/produit/10230097-x") == "produit-10230097"
+def test_source_ids_come_from_the_url() -> None:
+    assert source_id_for("http://a/commerce/1023-boulangerie-martin") == "commerce-1023"
+    assert source_id_for("http://a/produit/10230097-l-etranger") == "produit-10230097"
+    assert source_id_for("http://a/commerce/1023") == "commerce-1023"
+    assert source_id_for("http://a/mentions-legales") is None
+    assert source_id_for("http://a/commerce/abc") is None
 
 
 # ---------------------------------------------------------------------- JSON-LD
@@ -204,9 +202,9 @@ def test_every_replica_page_parses_to_its_expected_listing() -> None:
 
 
 # ---------------------------------------------------------------------- callbacks
-def spider(retries: int = 2) -> DansMaZoneSpider:
+def spider(retries: int = 2, **options: Any) -> DansMaZoneSpider:
     config = SourceConfig(key=KEY, name="Dans Ma Zone", connector=KEY, base_url=BASE,
-                          retries=retries)
+                          retries=retries, options=options)
     crawler = get_crawler(DansMaZoneSpider)
     return DansMaZoneSpider.from_crawler(crawler, source_config=config, sink=None)
 
@@ -229,7 +227,7 @@ def test_robots_lead_to_the_sitemaps_or_to_the_default_index() -> None:
     assert [r.url for r in out] == [f"{BASE}/sitemap_index.xml"]
     [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
     assert fallback.url == f"{BASE}/sitemap_index.xml"
-    s.config = replace(s.config, options={"sitemap_index": "/plan/index.xml"})
+    s = spider(sitemap_index="/plan/index.xml")
     [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
     assert fallback.url == f"{BASE}/plan/index.xml"
 
@@ -241,6 +239,9 @@ def test_a_gzip_sitemap_yields_listing_pages_of_the_same_host_only() -> None:
     out = list(s.parse_sitemap(response(f"{BASE}/sitemaps/produits-1.xml.gz", body)))
     assert [(r.url, r.callback.__name__) for r in out] == [
         (f"{BASE}/commerce/1-a", "parse_shop"), (f"{BASE}/produit/10010001-b", "parse_product")]
+    stats = s.crawler.stats
+    assert stats.get_value(f"{KEY}/offsite_entries") == 1
+    assert stats.get_value(f"{KEY}/other_pages_skipped") == 1
 
 
 def test_a_cut_sitemap_is_retried_then_recorded_as_lost() -> None:
@@ -262,7 +263,7 @@ def test_page_callbacks_retry_cut_pages_and_record_broken_records() -> None:
 
     broken = page(json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90'))
     [again] = list(s.parse_product(response(PRODUCT_URL, broken)))
-    assert isinstance(again, scrapy.Request) and again.meta["dmz_jsonld_refetched"]
+    assert isinstance(again, scrapy.Request) and again.meta["jsonld_refetched"]
     [bad] = list(s.parse_product(response(PRODUCT_URL, broken, again.meta)))
     assert not bad.failed and bad.done and bad.touched == ["produit-10230097"]
     assert bad.errors[0][:2] == (PRODUCT_URL, "invalid_record")

@@ -11,33 +11,29 @@ from typing import Any
 
 import httpx
 import pytest
+import scrapy
 from parsel import Selector
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
 from catalog.store import Catalog
+from crawlers import registry
 from crawlers.config import SourceConfig, parse_sources
 from crawlers.connectors.tout_toulouse import ToutToulouseConnector
-from crawlers.declarative import (
-    DeclarativeApiConnector,
-    Preview,
-    PreviewSink,
-    api_connector_class,
-    compile_spec,
-    is_html_type,
-    preview_source,
-    read_items,
-    select_nodes,
-)
+from crawlers.declarative.fields import read_items, select_nodes
+from crawlers.declarative.json_api import DeclarativeApiConnector
+from crawlers.declarative.schema import compile_spec
 from crawlers.errors import FetchError
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import crawl_sources
+from crawlers.preview import Preview, PreviewSink, preview_source
 from crawlers.transforms import (
     TransformError,
     apply_transforms,
     cents_to_decimal,
     compile_transforms,
 )
-from crawlers.worker import crawler_kind
 from replicas.faults import FaultProfile
 from replicas.platforms.geolocal31 import Geolocal31
 from replicas.platforms.mavillemonshopping import BAD_ID_BASE, MaVilleMonShopping, render_card
@@ -188,7 +184,7 @@ def api_config(pagination: str) -> SourceConfig:
 
 def run_api(config: SourceConfig, handler: Any) -> list[PageResult]:
     client = make_client(config, transport=httpx.MockTransport(handler))
-    connector = api_connector_class(config)(config, client,
+    connector = registry.resolve(config).load()(config, client,
                                             fetcher=Fetcher(config, client, sleep=lambda s: 0))
     return list(connector.pages())
 
@@ -399,7 +395,8 @@ def test_json_api_config_crawls_tout_toulouse_like_its_connector(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_TEST_TT_TOKEN", "replica-demo-token")
     declarative = config_of(TOUT_TOULOUSE, "tout_toulouse")
-    assert crawler_kind(declarative) == "declarative" and not is_html_type(declarative)
+    crawler_type = registry.resolve(declarative)
+    assert crawler_type.kind == "declarative" and crawler_type.engine == "api"
     platform = ToutToulouse(World.generate(5, 150),
                             faults=FaultProfile.parse("drift=0.3,truncated=0.05,bad=0.05"))
     platform.base_url = BASE
@@ -449,6 +446,7 @@ sources:
     base_url: http://api.test
     extract:
       endpoint: /api/commerces
+      bbox: [0.44, 42.69, 2.05, 43.92]
       fields:
         url: {path: "id || properties.id", transform: [{prefix: /commerce/}]}
         name: "properties.enseigne || properties.nom"
@@ -470,7 +468,7 @@ def test_geojson_config_tiles_geolocal31_like_its_connector() -> None:
     platform.cap = 20  # force the quadtree to split
     platform.base_url = BASE
     client = make_client(config, transport=httpx.WSGITransport(app=platform.wsgi()))
-    results = list(api_connector_class(config)(config, client).pages())
+    results = list(registry.resolve(config).load()(config, client).pages())
     assert collect(results, platform.key) == {i["source_id"]: i
                                               for i in platform.expected_listings()}
     assert len(results) > 4 and not any(r.failed for r in results)
@@ -591,22 +589,14 @@ def list_page(ids: list[int], total: int, next_page: int | None = None) -> str:
 
 
 def spider_response(spider: Any, request: Any, body: str) -> Any:
-    from scrapy.http import HtmlResponse  # noqa: PLC0415
-
     return HtmlResponse(request.url, body=body.encode(), encoding="utf-8", request=request)
 
 
 def test_the_html_spider_pages_a_drifting_chain_again() -> None:
-    import scrapy  # noqa: PLC0415
-    from scrapy.utils.test import get_crawler  # noqa: PLC0415
-
-    from crawlers.declarative import spider_class  # noqa: PLC0415
-
     config = config_of(CHAIN)
-    cls = spider_class(config)
+    cls = registry.resolve(config).load()
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
-    requests = [spider._request("http://shop.test/list?page=1", "list",
-                                chain=spider._chain_for("http://shop.test/list?page=1", "list"))]
+    requests = [spider.page_request("http://shop.test/list?page=1", "list")]
     out = list(spider.parse_page(spider_response(spider, requests[0],
                                                  list_page([1, 2, 99], 5, 2))))
     results = [o for o in out if isinstance(o, PageResult)]
@@ -629,16 +619,11 @@ def test_the_html_spider_pages_a_drifting_chain_again() -> None:
 
 
 def test_the_html_spider_reports_layout_changes_and_short_chains() -> None:
-    import scrapy  # noqa: PLC0415
-    from scrapy.utils.test import get_crawler  # noqa: PLC0415
-
-    from crawlers.declarative import spider_class  # noqa: PLC0415
-
     config = config_of(CHAIN)
-    cls = spider_class(config)
+    cls = registry.resolve(config).load()
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
     start = "http://shop.test/list?page=1"
-    first = spider._request(start, "list", chain=spider._chain_for(start, "list"))
+    first = spider.page_request(start, "list")
     out = list(spider.parse_page(spider_response(spider, first,
                                                  "<html><body><p>Nouveau site !</p></body>"
                                                  "</html>")))
@@ -648,7 +633,7 @@ def test_the_html_spider_reports_layout_changes_and_short_chains() -> None:
     assert isinstance(cut[0], scrapy.Request) and cut[0].meta["retry_times"] == 1
     # a chain still short after its re-paging rounds is recorded as incomplete
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
-    first = spider._request(start, "list", chain=spider._chain_for(start, "list"))
+    first = spider.page_request(start, "list")
     out = list(spider.parse_page(spider_response(spider, first, list_page([2, 3], 9))))
     [again] = [o for o in out if isinstance(o, scrapy.Request) and o.dont_filter]
     out = list(spider.parse_page(spider_response(spider, again, list_page([2, 3], 9))))

@@ -23,7 +23,6 @@ from crawlers.orchestrator import RunReport, crawl_sources
 from crawlers.scrapy_support import scrapy_settings
 from crawlers.spiders.toulouse_boutiques import (
     ToulouseBoutiquesSpider,
-    _Category,
     page_is_complete,
     parse_category,
     parse_home,
@@ -187,9 +186,7 @@ def _drive_category(spider: ToulouseBoutiquesSpider, client: Client, cat: str,
                     drift: Callable[[str, int], int]) -> tuple[list[scrapy.Request],
                                                               list[PageResult]]:
     """Run one category through the spider, serving pages from the replica app."""
-    url = f"{BASE}/categorie/{cat}"
-    spider.categories[url] = _Category(url)
-    queue = [spider._category_request(url, url, 0)]
+    queue = [spider.page_request(f"{BASE}/categorie/{cat}", "category")]
     asked: Counter[str] = Counter()
     category_requests: list[scrapy.Request] = []
     results: list[PageResult] = []
@@ -203,11 +200,15 @@ def _drive_category(spider: ToulouseBoutiquesSpider, client: Client, cat: str,
         response = HtmlResponse(url=request.url, body=answer.data, encoding="utf-8",
                                 request=request)
         for out in request.callback(response):
-            if isinstance(out, scrapy.Request) and out.callback == spider.parse_category:
+            if isinstance(out, scrapy.Request) and out.meta["page"] == "category":
                 queue.append(out)
             elif isinstance(out, PageResult):
                 results.append(out)
     return category_requests, results
+
+
+def _shops_requested(spider: ToulouseBoutiquesSpider) -> list[str]:
+    return sorted(url for url in spider.requested if "/boutique/" in url)
 
 
 def _big_category(platform: ToulouseBoutiques) -> tuple[str, list[str]]:
@@ -226,7 +227,7 @@ def test_drift_is_detected_and_the_category_paged_again(small: tuple) -> None:
         drifts = {f"/categorie/{cat}?page=2": -2, f"/categorie/{cat}?page=3": 1}
         requests, results = _drive_category(
             spider, client, cat, lambda path, n: drifts.get(path, 0) if n == 0 else 0)
-        assert sorted(spider.shops_requested) == sorted(shops)
+        assert _shops_requested(spider) == sorted(shops)
         assert not results
         first = [r for r in requests if r.meta["round"] == 0]
         again = [r for r in requests if r.meta["round"] == 1]
@@ -243,7 +244,7 @@ def test_no_drift_no_second_round(small: tuple) -> None:
     spider = _spider()
     requests, results = _drive_category(spider, client, cat, lambda path, n: 0)
     assert len(requests) == 1 and not results
-    assert sorted(spider.shops_requested) == sorted(shops)
+    assert _shops_requested(spider) == sorted(shops)
 
 
 def test_a_category_that_never_adds_up_is_recorded_and_lost(small: tuple) -> None:
@@ -254,20 +255,24 @@ def test_a_category_that_never_adds_up_is_recorded_and_lost(small: tuple) -> Non
     assert len(requests) == 3  # the first pass and two more
     [lost] = results
     assert lost.failed and lost.errors[0][1] == "incomplete"
-    assert len(spider.shops_requested) == len(shops) - 1
+    assert len(_shops_requested(spider)) == len(shops) - 1
 
 
 def test_a_page_cut_short_is_retried(small: tuple) -> None:
     _, client = small
     spider = _spider()
     url = f"{BASE}/"
-    request = spider.request(url, spider.parse_home)
+    request = spider.page_request(url, "home")
     html = client.get("/").data
     response = HtmlResponse(url=url, body=html[: len(html) // 2], encoding="utf-8",
                             request=request)
-    [retry] = list(spider.parse_home(response))
+    [retry] = list(spider.parse_page(response))
     assert isinstance(retry, scrapy.Request) and retry.dont_filter
-    assert retry.meta["retry_times"] == 1
+    assert retry.meta["retry_times"] == 1 and retry.meta["page"] == "home"
+    response = HtmlResponse(url=url, body=html[: len(html) // 2], encoding="utf-8",
+                            request=retry.replace(meta={**retry.meta, "retry_times": 5}))
+    [lost] = list(spider.parse_page(response))
+    assert lost.failed and lost.errors[0][1:] == ("malformed", "home page cut short")
 
 
 # --------------------------------------------------------------------------- real crawls
@@ -346,7 +351,7 @@ def test_crawl_through_faults(replica_cluster: Callable[..., ReplicaCluster],
     assert injected["timeout"] and injected["slow"]
     scrapy_stats = report.run.stats["scrapy"]
     assert scrapy_stats[f"{KEY}/repaging_rounds"] > 0  # drift was seen and made good
-    assert f"{KEY}/incomplete_categories" not in scrapy_stats
+    assert f"{KEY}/incomplete_chains" not in scrapy_stats
     assert scrapy_stats["retry/reason_count/malformed"] > 0
     with Catalog.in_home(home) as catalog:
         errors = catalog.errors(report.run.id, limit=1000)
