@@ -180,6 +180,7 @@ class _Entry:
         self.keys: dict[str, yaml.Node] = {}  # key -> its key node
         self.nodes: dict[str, yaml.Node] = {}  # key -> its value node
         self.values: dict[str, Any] = dict(defaults or {})
+        self.wrong: set[str] = set()  # keys given, but with a problem
         if not isinstance(node, yaml.MappingNode):
             self.add(self.line, f"source {source!r} must be a mapping")
             return
@@ -188,6 +189,8 @@ class _Entry:
 
     def add(self, line: int, message: str, key: str | None = None) -> None:
         self.problems.add(line, self.source, message, key=key)
+        if key is not None:
+            self.wrong.add(key)
 
     def line_of(self, name: str) -> int:
         return self.keys[name].start_mark.line + 1 if name in self.keys else self.line
@@ -232,7 +235,7 @@ class _Entry:
         """Everything that depends on more than one key, or on the crawler type."""
         values = self.values
         for name, spec in SOURCE_KEYS.items():
-            if spec.required and name not in values:
+            if spec.required and name not in values and name not in self.wrong:
                 self.add(self.line, f"missing required key {name!r} ({spec.help})", name)
         if values.get("concurrency", 1) < 1:
             self.add(self.line_of("concurrency"), "concurrency must be at least 1",

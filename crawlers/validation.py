@@ -105,9 +105,9 @@ class Problems:
         return len(self.items)
 
     def raise_if_any(self) -> None:
-        """One SourceConfigError listing every problem, if there is one."""
-        if self.items:
-            raise SourceConfigError.listing(self.items)
+        """One SourceConfigError listing every problem (by line), if there is one."""
+        if self.items:  # in the file's order
+            raise SourceConfigError.listing(sorted(self.items, key=lambda p: p.line))
 
 
 class RecordedProblem(SourceConfigError):

@@ -48,6 +48,7 @@ from crawlers.errors import (
 from crawlers.http import Fetched, Fetcher
 from crawlers.listing import PageResult
 from crawlers.source import SourceConfig
+from crawlers.transforms import cents_to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +68,10 @@ def price_from_cents(value: Any) -> str:
     >>> price_from_cents(1290), price_from_cents("5")
     ('12.90', '0.05')
     """
-    if isinstance(value, bool):
-        raise InvalidRecord(f"price_cents is not a number: {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 0:
+    text = cents_to_decimal(value)
+    if text is None:
         raise InvalidRecord(f"price_cents is not a number of cents: {value!r}")
-    return f"{value // 100}.{value % 100:02d}"
+    return text
 
 
 def opening_hours_text(entries: Any) -> str | None:
