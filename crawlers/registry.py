@@ -85,7 +85,8 @@ class CrawlerType:
 @cache
 def _load_object(path: str) -> type[Any]:
     module_name, _, name = path.partition(":")
-    return getattr(importlib.import_module(module_name), name)  # type: ignore[no-any-return]
+    crawler_class: type[Any] = getattr(importlib.import_module(module_name), name)
+    return crawler_class
 
 
 class Registry:

@@ -89,7 +89,7 @@ class CatalogPipeline:
         return pipeline
 
     def open_spider(self, spider: Any = None) -> None:
-        self.sink = self.crawler.spider.sink  # type: ignore[union-attr]
+        self.sink = getattr(self.crawler.spider, "sink", None)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, PageResult) and self.sink is not None:
@@ -136,8 +136,8 @@ class RetryAfterMiddleware:
     async def process_response(self, request: Request, response: Response,
                                spider: Any = None) -> Response:
         if response.status in (429, 503):
-            wait = retry_after_seconds(response.headers.get("Retry-After", b"").decode()
-                                       if response.headers.get("Retry-After") else None)
+            header = response.headers.get("Retry-After")
+            wait = retry_after_seconds(header.decode() if header else None)
             if wait:
                 log.info("Retry-After %.2fs on %s", wait, request.url)
                 await asyncio.sleep(wait)  # the asyncio reactor is always installed

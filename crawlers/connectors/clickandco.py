@@ -109,6 +109,10 @@ def _text(value: Any) -> Any:
     return value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def record_id(item: Any) -> str | None:
     """The API id of a shop or product record, or None when it has none."""
     if not isinstance(item, dict):
@@ -126,8 +130,8 @@ def shop_listing(item: dict[str, Any], absolute: Callable[[str], str]) -> dict[s
     sid = record_id(item)
     if sid is None:
         raise InvalidRecord("shop without an id")
-    address = item.get("address") if isinstance(item.get("address"), dict) else {}
-    location = item.get("location") if isinstance(item.get("location"), dict) else {}
+    address = _mapping(item.get("address"))
+    location = _mapping(item.get("location"))
     category = _text(item.get("category"))
     services = [flag for flag in SERVICE_FLAGS if item.get(flag) is True]
     permalink = item.get("permalink")

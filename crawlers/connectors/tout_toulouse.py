@@ -229,7 +229,9 @@ class Coverage:
     total: int | None = None
 
     def is_new(self, ident: int) -> bool:
-        return self.first_id is None or ident < self.first_id or ident > self.last_id  # type: ignore[operator]
+        if self.first_id is None or self.last_id is None:
+            return True
+        return ident < self.first_id or ident > self.last_id
 
     def after_gap(self, ids: list[int]) -> bool:
         """Whether a page going forward leaves a hole after what is covered."""
@@ -351,10 +353,10 @@ class ToutToulouseConnector(ApiConnector):
                                          errors=[PageError.of(exc, url)])
         data = fetched.data
         if not (isinstance(data, dict) and isinstance(data.get("items"), list)):
-            exc = SourceLayoutChanged("answer without an 'items' list", source=self.source,
-                                      url=fetched.url)
+            layout = SourceLayoutChanged("answer without an 'items' list",
+                                         source=self.source, url=fetched.url)
             return fetched.url, None, PageResult(fetched.url, page=False, failed=True,
-                                                 errors=[PageError.of(exc)])
+                                                 errors=[PageError.of(layout)])
         return fetched.url, data, None
 
     def _absorb(self, cov: Coverage, parsed: ParsedPage) -> tuple[list[int], list[str]]:

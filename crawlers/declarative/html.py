@@ -269,12 +269,12 @@ class DeclarativeHtmlSpider(HtmlSpider):
             nodes = select_nodes(item.select, root, url)
             if not nodes and not (item.allow_empty and nodes is not None):
                 what = item.select.expr if item.select else "the page"
-                exc = SourceLayoutChanged(f"no {item.kind} found at {what!r}",
-                                          source=self.config.key, url=url)
-                log.warning("%s: %s on %s", self.config.key, exc, url)
+                layout = SourceLayoutChanged(f"no {item.kind} found at {what!r}",
+                                             source=self.config.key, url=url)
+                log.warning("%s: %s on %s", self.config.key, layout, url)
                 self.count("layout_errors")
                 result.failed = True
-                result.errors.append(PageError.of(exc))
+                result.errors.append(PageError.of(layout))
                 continue
             read_items(item, nodes, root, url, result, seen=self.seen,
                        null_rows=self.null_rows, ids=counted,

@@ -262,9 +262,11 @@ class DeclarativeApiConnector(ApiConnector):
             read_items(endpoint.item, records, data, url, result, seen=seen,
                        null_rows=null_rows, ids=ids)
             for child in children:
+                if child.for_each is None:
+                    continue
                 values = found[child.name]
                 for record in records:
-                    value = child.for_each[1].value(record, data, url)  # type: ignore[index]
+                    value = child.for_each[1].value(record, data, url)
                     if value not in (None, "") and isinstance(value, str | int | float):
                         values[value] = None
                 parents[child.name] = list(values)

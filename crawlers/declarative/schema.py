@@ -299,7 +299,7 @@ def compile_api(w: Where, raw: Any) -> ApiSpec:
     endpoints: list[Endpoint] = []
     names: list[str] = []  # every endpoint named so far, compiled or not
     for i, ep in enumerate(raw["endpoints"]):
-        name = ep.get("name", ep.get("kind")) if isinstance(ep, dict) else None
+        name = str(ep.get("name", ep.get("kind"))) if isinstance(ep, dict) else ""
         with w.guard():
             if name in names:
                 raise w.error(("endpoints", i), f"two endpoints are named {name!r}: give "

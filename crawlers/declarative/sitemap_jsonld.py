@@ -146,7 +146,8 @@ class SitemapSpider(CatalogSpider):
         except InvalidJsonLd as exc:
             if not response.meta.get("jsonld_refetched"):
                 # complete yet unparsable: fetch once more before calling it broken
-                yield self.request(url, response.request.callback, dont_filter=True,
+                callback = response.request.callback if response.request else None
+                yield self.request(url, callback or self.parse_sitemap, dont_filter=True,
                                    meta={"rule": response.meta.get("rule"),
                                          "jsonld_refetched": True})
                 return

@@ -41,7 +41,8 @@ class CatalogSpider(scrapy.Spider):
 
     def __init__(self, *args: Any, source_config: SourceConfig, sink: PageSink,
                  done_pages: set[str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, name=source_config.key, **kwargs)
+        kwargs["name"] = source_config.key
+        super().__init__(*args, **kwargs)
         self.config = source_config
         self.sink = sink
         self.done_pages = done_pages or set()
@@ -92,8 +93,10 @@ class CatalogSpider(scrapy.Spider):
 
     def retry_malformed(self, response: Response, reason: str) -> Iterator[Any]:
         """Retry a page that came back malformed; record it when retries run out."""
-        retry = get_retry_request(response.request, spider=self, reason="malformed",
-                                  max_retry_times=self.config.retries)
+        retry = None
+        if response.request is not None:
+            retry = get_retry_request(response.request, spider=self, reason="malformed",
+                                      max_retry_times=self.config.retries)
         if retry is not None:
             yield retry
             return

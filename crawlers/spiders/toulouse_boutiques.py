@@ -190,10 +190,10 @@ def parse_shop(text: str, url: str) -> ShopPage:
     slug = shop_slug(url)
     if not slug:
         return ShopPage(None, f"not a shop page URL: {url}", products)
-    article = sel.css("article.fiche-boutique")
-    if not article:
+    sheets = sel.css("article.fiche-boutique")
+    if not sheets:
         return ShopPage(None, "no shop sheet (article.fiche-boutique) on the page", products)
-    article = article[0]
+    article = sheets[0]
     name = node_text(article, "h1")
     if not name:
         return ShopPage(None, "shop page without a name", products)
@@ -229,10 +229,10 @@ def parse_product(text: str, url: str) -> tuple[dict[str, Any] | None, str | Non
     pid = product_id(url)
     if not pid:
         return None, f"not a product page URL: {url}"
-    article = sel.css("article.fiche-produit")
-    if not article:
+    sheets = sel.css("article.fiche-produit")
+    if not sheets:
         return None, "no product sheet (article.fiche-produit) on the page"
-    article = article[0]
+    article = sheets[0]
     title = node_text(article, "h1")
     if not title:
         return None, "product page without a title"

@@ -1,26 +1,22 @@
-"""The Dans Ma Zone spider: sitemap and JSON-LD parsing, callbacks, real crawls with faults."""
+"""The Dans Ma Zone spider: JSON-LD mapping and callbacks (real crawls: the platform contract)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 import scrapy
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 from werkzeug.test import Client
 
-from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
 from crawlers.errors import InvalidJsonLd, InvalidRecord, SourceLayoutChanged
 from crawlers.listing import PageResult, validate_listing
-from crawlers.orchestrator import RunReport, crawl_sources
 from crawlers.parsing.schema_org import jsonld_objects
+from crawlers.source import SourceConfig
 from crawlers.spiders.dansmazone import (
     FOOTER_MARKER,
     DansMaZoneSpider,
@@ -30,12 +26,10 @@ from crawlers.spiders.dansmazone import (
     shop_listing,
     source_id_for,
 )
-from replicas.faults import FaultProfile
 from replicas.platforms.dansmazone import DansMaZone
-from replicas.server import ReplicaCluster
 from replicas.world import World
+from tests.crawlers.conftest import html_response
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "dansmazone"
 BASE = "http://dmz.test"
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
@@ -209,13 +203,8 @@ def spider(retries: int = 2, **options: Any) -> DansMaZoneSpider:
     return DansMaZoneSpider.from_crawler(crawler, source_config=config, sink=None)
 
 
-def response(url: str, body: str | bytes, meta: dict[str, Any] | None = None,
-             callback: Any = None) -> Response:
-    request = scrapy.Request(url, meta=meta or {}, callback=callback)
-    data = body.encode() if isinstance(body, str) else body
-    if url.endswith((".gz", ".xml", ".txt")):
-        return Response(url, body=data, request=request)
-    return HtmlResponse(url, body=data, encoding="utf-8", request=request)
+def response(url: str, body: str | bytes, meta: dict[str, Any] | None = None) -> Response:
+    return html_response(scrapy.Request(url, meta=meta or {}), body)
 
 
 def test_robots_lead_to_the_sitemaps_or_to_the_default_index() -> None:
@@ -274,69 +263,3 @@ def test_page_callbacks_retry_cut_pages_and_record_broken_records() -> None:
 
     [lost] = list(s.parse_shop(response(SHOP_URL, page(CRUMBS))))
     assert lost.failed and lost.errors[0][1] == "layout"
-
-
-# ---------------------------------------------------------------------- real crawls
-def crawl(cluster: ReplicaCluster, home: Path, **changes: Any) -> RunReport:
-    config = load_sources(ROOT / "config" / "sources.yaml")[KEY]
-    config = replace(config, base_url=cluster.urls[KEY], **changes)
-    [report] = crawl_sources([config], home)
-    return report
-
-
-def live(home: Path) -> dict[str, dict[str, Any]]:
-    with Catalog.in_home(home) as catalog:
-        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
-
-
-def expected(cluster: ReplicaCluster) -> dict[str, dict[str, Any]]:
-    return {item["source_id"]: item for item in cluster.platforms[KEY].expected_listings()}
-
-
-def test_crawl_recrawl_and_next_epoch(replica_cluster: Any, tmp_path: Path) -> None:
-    cluster = replica_cluster(shops=80, seed=7, platforms=(KEY,))
-    home = tmp_path / "home"
-    first = crawl(cluster, home)
-    before = expected(cluster)
-    assert first.run.status == "complete", first.run.message
-    assert live(home) == before
-    assert first.run.new == len(before) and first.errors_by_kind == {}
-
-    again = crawl(cluster, home)
-    assert again.run.status == "complete"
-    assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-    assert again.run.unchanged == len(before)
-
-    cluster.set_epoch(1)
-    after = expected(cluster)
-    report = crawl(cluster, home)
-    assert report.run.status == "complete", report.run.message
-    assert live(home) == after
-    changed = {sid for sid in set(before) & set(after) if before[sid] != after[sid]}
-    assert report.run.new == len(set(after) - set(before)) > 0
-    assert report.run.gone == len(set(before) - set(after)) > 0
-    assert report.run.updated == len(changed) > 0
-
-
-def test_crawl_through_faults_is_complete_and_records_broken_pages(
-        replica_cluster: Any, tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.08,drift=0.2,slow=0.05,"
-                                "timeout=0.02,timeout_seconds=2.5,bad=0.03")
-    cluster = replica_cluster(shops=100, seed=13, platforms=(KEY,), faults=faults)
-    platform = cluster.platforms[KEY]
-    platform.sitemap_size = 60  # several child sitemaps, gzip ones included
-    platform.set_world(platform.world)
-    home = tmp_path / "home"
-    report = crawl(cluster, home, timeout=1.0)
-    assert report.run.status == "complete", report.run.message
-    assert live(home) == expected(cluster)
-    bad = {platform.base_url + path for _, path in platform.bad_pages()}
-    assert bad
-    with Catalog.in_home(home) as catalog:
-        errors = catalog.errors(report.run.id, limit=1000)
-    assert {e["url"] for e in errors if e["kind"] == "invalid_record"} == bad
-    assert report.errors_by_kind == {"invalid_record": len(bad)}
-    injected = platform.injector.injected
-    assert injected["malformed"] and injected["5xx"] and injected["timeout"]
-    scrapy_stats = report.run.stats["scrapy"]
-    assert scrapy_stats.get("retry/reason_count/malformed", 0) > 0

@@ -4,7 +4,6 @@ that configuration alone crawls the existing replicas as their hand-written conn
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,11 @@ import httpx
 import pytest
 import scrapy
 from parsel import Selector
-from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from catalog.store import Catalog
 from crawlers import registry
-from crawlers.config import SourceConfig, parse_sources
+from crawlers.config import SourceConfig
 from crawlers.connectors.tout_toulouse import ToutToulouseConnector
 from crawlers.declarative.fields import read_items, select_nodes
 from crawlers.declarative.json_api import DeclarativeApiConnector
@@ -41,6 +39,7 @@ from replicas.platforms.tout_toulouse import ToutToulouse
 from replicas.server import ReplicaCluster
 from replicas.world import World
 from tests.conftest import SOURCES_FILE
+from tests.crawlers.conftest import config_of, html_response, listings_of
 
 BASE = "http://api.test"
 
@@ -105,10 +104,6 @@ def test_cents_to_decimal() -> None:
 
 
 # ---------------------------------------------------------------------- selectors
-def config_of(text: str, key: str = "demo") -> SourceConfig:
-    return parse_sources(textwrap.dedent(text))[key]
-
-
 def test_the_sixth_platforms_card_reads_back_as_its_listing() -> None:
     """The repository's entry, applied to one rendered card, gives the record's listing."""
     platform = MaVilleMonShopping(World.generate(7, 200), faults=FaultProfile())
@@ -379,18 +374,6 @@ sources:
 """
 
 
-def collect(results: list[PageResult], key: str) -> dict[str, dict[str, Any]]:
-    out = {}
-    for result in results:
-        for raw in result.listings:
-            try:
-                item = validate_listing({**raw, "source": key})
-            except Exception:  # noqa: BLE001 - the sink records those; not listings
-                continue
-            out[item["source_id"]] = item
-    return out
-
-
 def test_json_api_config_crawls_tout_toulouse_like_its_connector(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_TEST_TT_TOKEN", "replica-demo-token")
@@ -409,7 +392,7 @@ def test_json_api_config_crawls_tout_toulouse_like_its_connector(
     theirs = list(ToutToulouseConnector(hand, client, fetcher=Fetcher(
         hand, client, sleep=lambda s: 0)).pages())
     expected = {i["source_id"]: i for i in platform.expected_listings()}
-    assert collect(ours, platform.key) == collect(theirs, platform.key) == expected
+    assert listings_of(ours, platform.key) == listings_of(theirs, platform.key) == expected
     assert not any(r.failed for r in ours)
     assert platform.injector.injected["drift"] > 0
     bad = {r.source_id for r in platform.records if platform.injector.is_bad_record(r.source_id)}
@@ -469,7 +452,7 @@ def test_geojson_config_tiles_geolocal31_like_its_connector() -> None:
     platform.base_url = BASE
     client = make_client(config, transport=httpx.WSGITransport(app=platform.wsgi()))
     results = list(registry.resolve(config).load()(config, client).pages())
-    assert collect(results, platform.key) == {i["source_id"]: i
+    assert listings_of(results, platform.key) == {i["source_id"]: i
                                               for i in platform.expected_listings()}
     assert len(results) > 4 and not any(r.failed for r in results)
     bad = [r for r in platform.records if platform.injector.is_bad_record(r.source_id)]
@@ -588,17 +571,12 @@ def list_page(ids: list[int], total: int, next_page: int | None = None) -> str:
             f"<ul>{shops}</ul>{nxt}</body></html>")
 
 
-def spider_response(spider: Any, request: Any, body: str) -> Any:
-    return HtmlResponse(request.url, body=body.encode(), encoding="utf-8", request=request)
-
-
 def test_the_html_spider_pages_a_drifting_chain_again() -> None:
     config = config_of(CHAIN)
     cls = registry.resolve(config).load()
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
     requests = [spider.page_request("http://shop.test/list?page=1", "list")]
-    out = list(spider.parse_page(spider_response(spider, requests[0],
-                                                 list_page([1, 2, 99], 5, 2))))
+    out = list(spider.parse_page(html_response(requests[0], list_page([1, 2, 99], 5, 2))))
     results = [o for o in out if isinstance(o, PageResult)]
     followed = [o.url for o in out if isinstance(o, scrapy.Request)]
     assert [item["source_id"] for item in results[0].listings] == ["1", "2", "99"]
@@ -606,13 +584,13 @@ def test_the_html_spider_pages_a_drifting_chain_again() -> None:
     assert followed == ["http://shop.test/s/1", "http://shop.test/s/2",
                         "http://shop.test/list?page=2"]  # the offsite link is not followed
     page2 = next(o for o in out if isinstance(o, scrapy.Request) and "page=2" in o.url)
-    out = list(spider.parse_page(spider_response(spider, page2, list_page([2, 3], 5))))
+    out = list(spider.parse_page(html_response(page2, list_page([2, 3], 5))))
     again = [o for o in out if isinstance(o, scrapy.Request) and "list" in o.url]
     assert [r.url for r in again] == ["http://shop.test/list?page=1",
                                       "http://shop.test/list?page=2"]
     assert all(r.dont_filter and r.meta["round"] == 1 for r in again)
-    list(spider.parse_page(spider_response(spider, again[0], list_page([1, 2, 99], 5, 2))))
-    out = list(spider.parse_page(spider_response(spider, again[1], list_page([3, 4], 5))))
+    list(spider.parse_page(html_response(again[0], list_page([1, 2, 99], 5, 2))))
+    out = list(spider.parse_page(html_response(again[1], list_page([3, 4], 5))))
     new = [i["source_id"] for o in out if isinstance(o, PageResult) for i in o.listings]
     assert new == ["4"] and not any(isinstance(o, PageResult) and o.failed for o in out)
     assert spider.chains["http://shop.test/list?page=1"].finished
@@ -624,19 +602,18 @@ def test_the_html_spider_reports_layout_changes_and_short_chains() -> None:
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
     start = "http://shop.test/list?page=1"
     first = spider.page_request(start, "list")
-    out = list(spider.parse_page(spider_response(spider, first,
-                                                 "<html><body><p>Nouveau site !</p></body>"
-                                                 "</html>")))
+    out = list(spider.parse_page(html_response(first, "<html><body><p>Nouveau site !</p>"
+                                                      "</body></html>")))
     [result] = [o for o in out if isinstance(o, PageResult)]
     assert result.failed and result.errors[0][1] == "layout" and not result.done
-    cut = list(spider.parse_page(spider_response(spider, first, "<html><body><ul><li")))
+    cut = list(spider.parse_page(html_response(first, "<html><body><ul><li")))
     assert isinstance(cut[0], scrapy.Request) and cut[0].meta["retry_times"] == 1
     # a chain still short after its re-paging rounds is recorded as incomplete
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
     first = spider.page_request(start, "list")
-    out = list(spider.parse_page(spider_response(spider, first, list_page([2, 3], 9))))
+    out = list(spider.parse_page(html_response(first, list_page([2, 3], 9))))
     [again] = [o for o in out if isinstance(o, scrapy.Request) and o.dont_filter]
-    out = list(spider.parse_page(spider_response(spider, again, list_page([2, 3], 9))))
+    out = list(spider.parse_page(html_response(again, list_page([2, 3], 9))))
     [lost] = [o for o in out if isinstance(o, PageResult) and o.failed]
     assert lost.errors[0][1] == "incomplete"
     assert "2 of 9 announced items" in lost.errors[0][2]

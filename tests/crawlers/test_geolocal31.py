@@ -1,33 +1,23 @@
-"""The Géo'local31 connector: parsing, quadtree tiling under the cap, resume, real crawls."""
+"""The Géo'local31 connector: mapping, tiling under the cap, resume (real crawls: the contract)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
 from crawlers.connectors.geolocal31 import Geolocal31Connector, feature_listing
 from crawlers.errors import InvalidRecord, SourceConfigError
-from crawlers.http import Fetcher, make_client
+from crawlers.http import Fetcher
 from crawlers.listing import PageResult
-from crawlers.orchestrator import crawl_sources
-from crawlers.sink import CatalogSink
-from replicas.faults import FaultProfile
-from replicas.platforms.geolocal31 import BAD_ID_OFFSET, Geolocal31
-from replicas.server import ReplicaCluster
+from crawlers.source import SourceConfig
+from replicas.platforms.geolocal31 import Geolocal31
 from replicas.world import World
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "geolocal31"
 PAGE = "http://gl/commerce/{id}"
 
@@ -205,106 +195,3 @@ def test_layout_change_and_bad_options() -> None:
     with pytest.raises(SourceConfigError):
         connector(transport, bbox="1,2,3")
     assert connector(transport, bbox="0.5,42.7,2,43.9").root == (0.5, 42.7, 2.0, 43.9)
-
-
-# ---------------------------------------------------------------------- real crawls
-def sources_file(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Path:
-    data = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
-    data["sources"] = {KEY: {**data["sources"][KEY], "base_url": cluster.urls[KEY], **values}}
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def crawl(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Any:
-    path = sources_file(tmp_path, cluster, **values)
-    config = load_sources(path)[KEY]
-    [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
-                             poll_seconds=0.1)
-    return report
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited (a killed worker's)."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def live(tmp_path: Path) -> list[dict[str, Any]]:
-    with Catalog.in_home(tmp_path / "home") as catalog:
-        return list(catalog.listings(source=KEY))
-
-
-def expected(cluster: ReplicaCluster) -> list[dict[str, Any]]:
-    return sorted(cluster.platforms[KEY].expected_listings(), key=lambda x: x["source_id"])
-
-
-def test_crawl_recrawl_and_next_epoch(tmp_path: Path) -> None:
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
-        platform = cluster.platforms[KEY]
-        platform.cap = 8  # a small world must still need splitting
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)
-        assert report.run.new == len(platform.records) and report.run.stats["failed_pages"] == 0
-        assert report.run.pages > 4  # the box was split
-
-        again = crawl(tmp_path, cluster)
-        assert again.run.status == "complete"
-        assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-        assert again.run.unchanged == len(platform.records)
-
-        before = {r.source_id: r.fields for r in platform.records}
-        cluster.set_epoch(1)
-        after = {r.source_id: r.fields for r in platform.records}
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete"
-        assert report.run.new == len(after.keys() - before.keys()) > 0
-        assert report.run.gone == len(before.keys() - after.keys()) > 0
-        assert report.run.updated == sum(before[k] != after[k]
-                                         for k in before.keys() & after.keys()) > 0
-        assert live(tmp_path) == expected(cluster)
-
-
-def test_crawl_under_faults_is_complete_and_records_broken_features(tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
-                                "timeout=0.05,timeout_seconds=2.5,bad=0.05")
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,), faults=faults) as cluster:
-        platform = cluster.platforms[KEY]
-        platform.cap = 8
-        report = crawl(tmp_path, cluster, timeout=1.0)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)
-        bad = {f"GL31-{BAD_ID_OFFSET + r.native['index']:06d}" for r in platform.records
-               if platform.injector.is_bad_record(r.source_id)}
-        assert bad
-        assert report.errors_by_kind == {"invalid_record": len(bad)}
-        with Catalog.in_home(tmp_path / "home") as catalog:
-            reasons = [row["reason"] for row in catalog.errors(report.run.id)]
-        assert {r.rsplit("id=", 1)[1].rstrip(")") for r in reasons} == bad
-        assert sum(platform.injector.injected.values()) > 0
-        assert report.run.stats["http"]["requests"] > report.run.pages  # retried, got through
-
-
-def test_a_killed_crawl_is_resumed_by_the_orchestrator(tmp_path: Path) -> None:
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
-        cluster.platforms[KEY].cap = 8
-        path = sources_file(tmp_path, cluster)
-        config = load_sources(path)[KEY]
-        with Catalog.in_home(tmp_path / "home") as catalog:
-            run_id = catalog.begin_run(KEY, pid=dead_pid())
-            sink = CatalogSink(catalog, run_id, KEY)
-            with make_client(config) as client:
-                for i, result in enumerate(Geolocal31Connector(config, client).pages()):
-                    sink.write(result)
-                    if i == 5:
-                        break  # the worker is killed here
-            assert catalog.get_run(run_id).checkpoint["queue"]
-        [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
-                                 poll_seconds=0.1)
-        assert report.resumed and report.run.id == run_id
-        # the resumed worker fetched only the tiles left in the queue
-        assert report.run.stats["http"]["requests"] == report.run.pages - 6
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)
