@@ -1,9 +1,9 @@
 """A few pages of any source, crawled without touching the catalog (``agora sources test``).
 
-``preview_source`` resolves the source's crawler in the registry, as the worker
-does, runs it until it has fetched the pages asked, and keeps what came out in a
-``Preview``: listings validated against the contract, errors, and per kind how
-many listings filled each contract field.
+``preview_source`` resolves the source's crawler in the registry and runs it as
+the worker does (its engine's ``run``), with a page budget and a sink that keeps
+what came out in a ``Preview``: listings validated against the contract,
+errors, and per kind how many listings filled each contract field.
 """
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
-
 from crawlers import registry
 from crawlers.errors import InvalidListing, PageError
-from crawlers.http import make_client
 from crawlers.listing import FIELDS, PageResult, validate_listing
-from crawlers.scrapy_support import scrapy_settings
 from crawlers.source import SourceConfig
 
 
@@ -92,30 +88,7 @@ def preview_source(config: SourceConfig, *, pages: int = 5,
     Spiders run Scrapy in this process (a process can start Scrapy's reactor
     once: call this from a command, not from a long-lived program).
     """
-    crawler_type = registry.resolve(config)
-    crawler_class = crawler_type.load()
     preview = Preview(config.key, config.connector)
-    sink = PreviewSink(preview)
-    if crawler_type.engine == "api":
-        with make_client(config) as client:
-            results = crawler_class(config, client).pages(None)
-            try:
-                for result in results:
-                    sink.write(result)
-                    if preview.pages >= pages:
-                        break
-            finally:
-                results.close()
-        return preview
-    settings = scrapy_settings(config, log_file=log_file)
-    settings["CLOSESPIDER_PAGECOUNT"] = pages + (1 if config.obey_robots else 0)
-    # few requests in flight, so that the spider stops near the page count
-    settings["CONCURRENT_REQUESTS"] = settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = max(
-        1, min(config.concurrency, pages))
-    settings["LOG_ENABLED"] = log_file is not None
-    settings["LOG_INSTALL_ROOT_HANDLER"] = False
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(crawler_class)
-    process.crawl(crawler, source_config=config, sink=sink, done_pages=set())
-    process.start()
+    registry.resolve(config).load().run(config, PreviewSink(preview), max_pages=pages,
+                                        log_file=log_file)
     return preview

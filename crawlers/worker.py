@@ -17,14 +17,10 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from scrapy.crawler import CrawlerProcess
-
 from catalog.store import Catalog
 from crawlers import registry
 from crawlers.config import load_sources
-from crawlers.errors import CrawlError
-from crawlers.http import make_client
-from crawlers.scrapy_support import scrapy_settings
+from crawlers.runs import RunStart
 from crawlers.sink import CatalogSink
 from crawlers.source import SourceConfig
 
@@ -44,47 +40,19 @@ def _heartbeat(catalog_path: str, run_id: int, stop: threading.Event) -> None:
             catalog.heartbeat(run_id)
 
 
-def run_api(config: SourceConfig, connector_class: type, catalog: Catalog,
-            run_id: int) -> None:
-    """Crawl a source with its httpx connector."""
+def run(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> None:
+    """Crawl the source with the crawler its type names, into the run, and end the run."""
+    crawler_class = registry.resolve(config).load()
     run = catalog.get_run(run_id)
+    start = RunStart(checkpoint=run.checkpoint,
+                     since=_since(catalog, run_id) if run.mode == "incremental" else None,
+                     done_pages=frozenset(catalog.done_pages(run_id)))
     sink = CatalogSink(catalog, run_id, config.key, health=config.health)
-    fatal = None
-    with make_client(config) as client:
-        connector = connector_class(config, client)
-        since = _since(catalog, run_id) if run.mode == "incremental" else None
-        try:
-            for result in connector.pages(run.checkpoint, since=since):
-                sink.write(result)
-        except CrawlError as exc:
-            fatal = f"{exc.kind}: {exc}" + (f" ({exc.url})" if exc.url else "")
-            catalog.record_error(run_id, exc.url, exc.kind, str(exc))
-            log.error("%s: crawl stopped: %s", config.key, fatal)
-        stats = {"http": dict(connector.fetcher.stats),
-                 "connector": dict(getattr(connector, "stats", {}) or {})}
-    sink.finish(fatal=fatal, extra_stats=stats)
-
-
-def run_spider(config: SourceConfig, spider_class: type, catalog: Catalog, run_id: int,
-               log_file: str) -> None:
-    """Crawl a source with its Scrapy spider."""
-    sink = CatalogSink(catalog, run_id, config.key, health=config.health)
-    done = catalog.done_pages(run_id)
-    # Scrapy logs to the run's log file through its own root handler
-    logging.getLogger().handlers.clear()
-    process = CrawlerProcess(scrapy_settings(config, log_file=log_file))
-    crawler = process.create_crawler(spider_class)
-    process.crawl(crawler, source_config=config, sink=sink, done_pages=done)
-    process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    extra = {
-        "scrapy": {k: v for k, v in stats.items()
-                   if isinstance(v, int | float) and not isinstance(v, bool)},
-        "robots_skipped": getattr(crawler.spider, "skipped_by_robots", 0),
-    }
-    finish_reason = stats.get("finish_reason")
-    fatal = None if finish_reason in (None, "finished") else f"spider closed: {finish_reason}"
-    sink.finish(fatal=fatal, extra_stats=extra)
+    outcome = crawler_class.run(config, sink, start=start, log_file=log_file)
+    if outcome.error is not None:
+        error = outcome.error
+        catalog.record_error(run_id, error.url, error.kind, str(error))
+    sink.finish(fatal=outcome.fatal, extra_stats=outcome.stats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                             daemon=True)
     beat.start()
     try:
-        crawler_type = registry.resolve(config)
-        if crawler_type.engine == "spider":
-            run_spider(config, crawler_type.load(), catalog, args.run_id, log_file)
-        else:
-            run_api(config, crawler_type.load(), catalog, args.run_id)
+        run(config, catalog, args.run_id, log_file)
     except Exception as exc:  # the run must end recorded, whatever happened
         log.exception("%s: worker crashed", args.source)
         catalog.finish_run(args.run_id, "failed", message=f"worker crashed: "

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import scrapy
+from scrapy.crawler import CrawlerProcess
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -30,7 +31,8 @@ from twisted.python.failure import Failure
 from crawlers.errors import ErrorKind, PageError
 from crawlers.hosts import same_host
 from crawlers.listing import PageResult, PageSink
-from crawlers.scrapy_support import AlreadyDone
+from crawlers.runs import RunOutcome, RunStart
+from crawlers.scrapy_support import AlreadyDone, scrapy_settings
 from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,36 @@ class CatalogSpider(scrapy.Spider):
         self.sink = sink
         self.done_pages = done_pages or set()
         self.skipped_by_robots = 0
+
+    @classmethod
+    def run(cls, config: SourceConfig, sink: PageSink, *, start: RunStart | None = None,
+            max_pages: int | None = None, log_file: str | None = None) -> RunOutcome:
+        """Crawl the source into ``sink`` with Scrapy, in this process (its reactor runs
+        once per process); stop near ``max_pages``; log to ``log_file`` (else not at all).
+        """
+        settings = scrapy_settings(config, log_file=log_file)
+        if log_file is None:
+            settings["LOG_ENABLED"] = settings["LOG_INSTALL_ROOT_HANDLER"] = False
+        else:  # Scrapy logs to the run's log file through its own root handler
+            logging.getLogger().handlers.clear()
+        if max_pages is not None:
+            settings["CLOSESPIDER_PAGECOUNT"] = max_pages + (1 if config.obey_robots else 0)
+            # few requests in flight, so that the spider stops near the page count
+            settings["CONCURRENT_REQUESTS"] = settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = max(
+                1, min(config.concurrency, max_pages))
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(cls)
+        process.crawl(crawler, source_config=config, sink=sink,
+                      done_pages=set((start or RunStart()).done_pages))
+        process.start()
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        reason = stats.get("finish_reason")
+        stopped = reason not in (None, "finished") and not (
+            max_pages is not None and reason == "closespider_pagecount")
+        return RunOutcome(fatal=f"spider closed: {reason}" if stopped else None, stats={
+            "scrapy": {k: v for k, v in stats.items()
+                       if isinstance(v, int | float) and not isinstance(v, bool)},
+            "robots_skipped": getattr(crawler.spider, "skipped_by_robots", 0)})
 
     @property
     def base_url(self) -> str:
