@@ -52,6 +52,17 @@ DEFAULT_SOURCES_FILE = Path("config") / "sources.yaml"
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 _SOURCE_KEY = re.compile(r"[a-z][a-z0-9_]{1,40}")
 
+def parse_duration(value: str | int) -> float:
+    """'90s', '5m', '6h', '1d' or seconds -> seconds."""
+    if isinstance(value, int):
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+    if not match:
+        raise ValueError(f"bad duration {value!r} (expected e.g. 90s, 5m, 6h, 1d)")
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
 # Keys of a source entry. Crawler settings go under ``options`` (the keys its type
 # declares in the registry), declarative extraction under ``extract``.
 SOURCE_KEYS: dict[str, Key] = {
@@ -82,9 +93,9 @@ AUTH_KEYS: dict[str, Key] = {
     "name": Key((str,), "the header (X-Api-Key) or query parameter (api_key) carrying it"),
 }
 SCHEDULE_KEYS: dict[str, Key] = {
-    "interval": Key((str, int), "run every 90s, 5m, 6h, 1d"),
+    "interval": Key((str, int), "run every 90s, 5m, 6h, 1d", check=parse_duration),
     "cron": Key((str,), "run at these times (crontab syntax)"),
-    "jitter": Key((str, int), "a random delay up to this much"),
+    "jitter": Key((str, int), "a random delay up to this much", check=parse_duration),
 }
 TOP_KEYS = ("sources", "defaults")
 
@@ -225,11 +236,17 @@ class _Entry:
     def _submapping(self, value: dict[str, Any], keys: dict[str, Key], where: str,
                     line: int) -> None:
         for k, v in value.items():
-            if k not in keys:
+            spec = keys.get(k)
+            if spec is None:
                 self.add(line, f"{where}: unknown key {k!r} (known: {', '.join(sorted(keys))})",
                          where)
-            elif not has_type(v, keys[k].types):
-                self.add(line, f"{where}: key {k!r} must be {type_name(keys[k].types)}", where)
+            elif not has_type(v, spec.types):
+                self.add(line, f"{where}: key {k!r} must be {type_name(spec.types)}", where)
+            elif spec.check is not None:
+                try:
+                    spec.check(v)
+                except ValueError as exc:
+                    self.add(line, f"{where}: key {k!r}: {exc}", where)
 
     def check(self, registry: Registry) -> None:
         """Everything that depends on more than one key, or on the crawler type."""
@@ -261,7 +278,7 @@ class _Entry:
                      f"key 'connector': {registry.unknown(values['connector'])}", "connector")
             return
         self._check_options(crawler_type.options, crawler_type.name)
-        self._check_extract(crawler_type.compile_extract, [t.name for t in registry
+        self._check_extract(crawler_type.compile_extract(), [t.name for t in registry
                                                            if t.declarative])
 
     def _check_options(self, keys: Mapping[str, Key], connector: str) -> None:
@@ -305,14 +322,3 @@ class _Entry:
                 values[name] = float(values[name])
         values["options"] = values.get("options") or {}
         return SourceConfig(key=self.source, line=self.line, **values)
-
-
-def parse_duration(value: str | int) -> float:
-    """'90s', '5m', '6h', '1d' or seconds -> seconds."""
-    if isinstance(value, int):
-        return float(value)
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-    if not match:
-        raise ValueError(f"bad duration {value!r} (expected e.g. 90s, 5m, 6h, 1d)")
-    number, unit = float(match.group(1)), match.group(2) or "s"
-    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]

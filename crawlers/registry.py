@@ -9,8 +9,10 @@ Datasette registers its own features through the hooks its plugins use: each
 module of ``DEFAULT_TYPE_MODULES`` has a ``crawler_types()`` hook returning its
 ``CrawlerType`` entries, and ``Registry.register`` takes any other.
 
-A type names its crawler class by ``"module:Class"``, imported when a crawl
-needs it (Scrapy takes seconds to import; loading a sources file must not).
+A type names its crawler class, and a declarative type the function compiling
+its ``extract:`` block, by ``"module:name"``, imported when needed: Scrapy takes
+seconds to import, the selector libraries a good part of one, and a worker
+crawling an API, or a command loading the sources file, needs neither.
 
 Example:
     >>> html = get("html")
@@ -50,9 +52,9 @@ class CrawlerType:
         crawler: ``"module:Class"`` of the connector or spider class.
         help: one line for the documentation and ``agora sources list``.
         options: the keys its ``options:`` accepts (anything else is refused).
-        compile_extract: for a declarative type, validates an ``extract:``
-            block into the spec the crawler reads (problems recorded on the
-            ``Where``); None for a built-in type, which takes no ``extract:``.
+        extract: for a declarative type, ``"module:function"`` validating an
+            ``extract:`` block into the spec its crawler reads (problems recorded
+            on a ``Where``); None for a built-in type, which takes no ``extract:``.
     """
 
     name: str
@@ -60,12 +62,16 @@ class CrawlerType:
     crawler: str
     help: str
     options: Mapping[str, Key] = field(default_factory=dict)
-    compile_extract: Callable[[Where, Any], Any] | None = None
+    extract: str | None = None
 
     @property
     def declarative(self) -> bool:
         """Whether a source of this type is described by its ``extract:`` block."""
-        return self.compile_extract is not None
+        return self.extract is not None
+
+    def compile_extract(self) -> Callable[[Where, Any], Any] | None:
+        """The function compiling this type's ``extract:`` block (None: built in)."""
+        return _load_object(self.extract) if self.extract else None
 
     @property
     def kind(self) -> str:
@@ -74,7 +80,8 @@ class CrawlerType:
 
     def load(self) -> type[Any]:
         """The crawler class (imported on first use)."""
-        return _load_object(self.crawler)
+        crawler_class: type[Any] = _load_object(self.crawler)
+        return crawler_class
 
     def supports_incremental(self) -> bool:
         """Whether its crawler honours an updated-since filter."""
@@ -83,10 +90,9 @@ class CrawlerType:
 
 
 @cache
-def _load_object(path: str) -> type[Any]:
+def _load_object(path: str) -> Any:
     module_name, _, name = path.partition(":")
-    crawler_class: type[Any] = getattr(importlib.import_module(module_name), name)
-    return crawler_class
+    return getattr(importlib.import_module(module_name), name)
 
 
 class Registry:

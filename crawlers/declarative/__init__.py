@@ -20,29 +20,24 @@ so they have the same politeness, retries, resumability and error recording.
 
 from __future__ import annotations
 
-from crawlers.declarative.schema import (
-    compile_api,
-    compile_geojson,
-    compile_html,
-    compile_sitemap,
-)
 from crawlers.registry import CrawlerType
 
 
 def crawler_types() -> list[CrawlerType]:
     """The hook ``crawlers.registry`` calls: the declarative types."""
+    schema = "crawlers.declarative.schema"
     return [
         CrawlerType("html", "spider", "crawlers.declarative.html:DeclarativeHtmlSpider",
                     "HTML (or JSON) pages read by named page rules: CSS/XPath/JMESPath, "
-                    "links, next pages, announced totals", compile_extract=compile_html),
+                    "links, next pages, announced totals", extract=f"{schema}:compile_html"),
         CrawlerType("json_api", "api", "crawlers.declarative.json_api:DeclarativeApiConnector",
                     "JSON endpoints: JMESPath, page/offset/cursor/next_link pagination, "
-                    "for_each", compile_extract=compile_api),
+                    "for_each", extract=f"{schema}:compile_api"),
         CrawlerType("sitemap_jsonld", "spider",
                     "crawlers.declarative.sitemap_jsonld:DeclarativeSitemapSpider",
                     "sitemaps, then each page's schema.org JSON-LD or microdata",
-                    compile_extract=compile_sitemap),
+                    extract=f"{schema}:compile_sitemap"),
         CrawlerType("geojson", "api", "crawlers.declarative.geojson:DeclarativeGeoJsonConnector",
                     "GeoJSON by bounding box, tiles split while the answer is capped",
-                    compile_extract=compile_geojson),
+                    extract=f"{schema}:compile_geojson"),
     ]

@@ -29,8 +29,7 @@ from crawlers.declarative.fields import (
     compile_pick,
 )
 from crawlers.errors import SourceConfigError
-from crawlers.parsing.schema_org import SYNTAXES
-from crawlers.parsing.schema_types import family
+from crawlers.parsing.schema_types import SYNTAXES, family
 from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX
 from crawlers.source import SourceConfig
 from crawlers.tiling import DEFAULT_MIN_TILE, Box, parse_box

@@ -42,7 +42,8 @@ from crawlers.errors import (
     SourceLayoutChanged,
 )
 from crawlers.listing import PageResult
-from crawlers.parsing.schema_org import SYNTAXES, find_object, schema_objects
+from crawlers.parsing.schema_org import find_object, schema_objects
+from crawlers.parsing.schema_types import SYNTAXES
 from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX, parse_sitemap, sitemaps_from_robots
 from crawlers.spiders.base import CatalogSpider
 

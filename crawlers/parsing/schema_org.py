@@ -21,9 +21,7 @@ from extruct.utils import parse_html
 from extruct.w3cmicrodata import MicrodataExtractor
 
 from crawlers.errors import InvalidJsonLd
-from crawlers.parsing.schema_types import short_type, types_of
-
-SYNTAXES = ("json-ld", "microdata")
+from crawlers.parsing.schema_types import SYNTAXES, short_type, types_of
 
 _JSONLD = JsonLdExtractor()
 _MICRODATA = MicrodataExtractor()

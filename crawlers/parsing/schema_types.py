@@ -31,6 +31,9 @@ NOT_BUSINESS_TYPES = frozenset({
 })
 PRODUCT_TYPES = frozenset({"Product", "IndividualProduct", "ProductModel"})
 
+# the syntaxes schema.org objects are read in (crawlers.parsing.schema_org)
+SYNTAXES = ("json-ld", "microdata")
+
 # a type name in a sources file stands for itself and its usual subtypes
 TYPE_FAMILIES: dict[str, frozenset[str]] = {
     "LocalBusiness": BUSINESS_TYPES,

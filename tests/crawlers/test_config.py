@@ -323,3 +323,11 @@ def test_an_environment_variable_that_is_not_set_is_a_problem_on_its_line() -> N
     message = error_of(HTML_SOURCE.replace("http://demo.test", "${AGORA_TEST_UNSET_URL}"))
     assert message == ("sources.yaml:5: source 'demo': key 'base_url': environment variable "
                        "AGORA_TEST_UNSET_URL is not set")
+
+
+def test_a_schedule_that_cannot_be_read_is_refused_at_load() -> None:
+    message = error_of(HTML_SOURCE.replace("    base_url: http://demo.test\n",
+                                           "    base_url: http://demo.test\n"
+                                           "    schedule: {interval: 6 hours, jitter: 5m}\n"))
+    assert message == ("sources.yaml:6: source 'demo': schedule: key 'interval': bad duration "
+                       "'6 hours' (expected e.g. 90s, 5m, 6h, 1d)")
