@@ -1,22 +1,81 @@
-"""Errors of the crawlers.
+"""Errors of the crawlers, the kinds they are recorded under, and a recorded page error.
 
-    CrawlError                 carries ``source`` and ``url``
-    ├── FetchError             a page could not be fetched (after retries)
-    │   ├── RateLimited        the platform kept answering 429
-    │   └── FetchTimeout       no answer in time
-    ├── MalformedPage          a page came back truncated or unparsable
-    ├── SourceLayoutChanged    the page parsed but the expected parts are missing
-    ├── InvalidListing         a record breaks the listing contract
-    └── SourceConfigError      sources.yaml is wrong (names the source and key)
+Every error a crawler raises is a ``CrawlError``; context travels as attributes
+(``source``, ``url``, and per class ``status``, ``source_id``, ``problems``,
+``index``), never only inside the message::
+
+    CrawlError                  where: ``source``, ``url``
+    ├── FetchError              a page could not be fetched after retries (``status``)
+    │   ├── RateLimited         the platform kept answering 429
+    │   └── FetchTimeout        no answer in time
+    ├── MalformedPage           a page came back cut short or unparsable (it is retried)
+    │   └── MalformedSitemap    a sitemap cut short, too large, or not a sitemap
+    ├── SourceLayoutChanged     the page parsed but the expected parts are missing
+    ├── InvalidRecord           one record of a page cannot be a listing (``source_id``
+    │   │                       when its id could be read: it is kept live)
+    │   ├── InvalidJsonLd       a complete page whose JSON-LD does not parse
+    │   └── InvalidListing      a record breaks the listing contract (``crawlers.listing``)
+    └── SourceConfigError       the sources file is wrong (``problems``: every one found,
+        │                       each with its file, line, source and key)
+        └── TransformError      a ``transform:`` written wrong (``index`` in its list)
+
+Lower-level errors are translated at the boundary where they are met (httpx's
+in ``crawlers.http``, Scrapy's in ``CatalogSpider.on_error``); pure value
+parsers (``parse_box``, ``parse_duration``) raise ``ValueError`` like ``float()``
+does, and their callers turn it into one of the above.
+
+What a crawl records is a ``PageError`` (url, kind, reason): ``kind`` is one of
+``ErrorKind``'s constants, the same strings the catalog stores and the operator
+page shows.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class ErrorKind:
+    """The kinds of recorded errors (``crawl_errors.kind``)."""
+
+    FETCH = "fetch"                      # a transport error after retries
+    TIMEOUT = "timeout"                  # no answer in time after retries
+    RATE_LIMITED = "rate_limited"        # 429 after retries
+    MALFORMED = "malformed"              # cut short or unparsable after retries
+    LAYOUT = "layout"                    # parsed, but the expected parts are missing
+    INVALID_RECORD = "invalid_record"    # one record unusable (its id kept live)
+    INVALID_LISTING = "invalid_listing"  # a record breaking the listing contract
+    INCOMPLETE = "incomplete"            # fewer items than the platform announces
+    ABANDONED = "abandoned"              # the rest of an endpoint cannot be reached
+    TILE_CAP = "tile_cap"                # a map tile still capped at the smallest size
+    PARSE_ERROR = "parse_error"          # a spider callback crashed on a page
+    DEGRADED = "degraded"                # extraction fell against the last good run
+    CONFIG = "config"                    # the source's configuration is wrong
+    ERROR = "error"                      # anything else
+
+    @staticmethod
+    def http(status: int) -> str:
+        """``http_404``: a status the platform kept answering."""
+        return f"http_{status}"
+
+
+class PageError(NamedTuple):
+    """An error met on a page, as recorded: where, what kind, why."""
+
+    url: str | None
+    kind: str
+    reason: str
+
+    @classmethod
+    def of(cls, exc: CrawlError, url: str | None = None) -> PageError:
+        """The recorded form of a crawler error (its own URL first, else ``url``)."""
+        return cls(exc.url or url, exc.kind, str(exc))
 
 
 class CrawlError(Exception):
     """Base of every crawler error; ``source`` and ``url`` say where."""
 
-    kind = "error"
+    kind = ErrorKind.ERROR
 
     def __init__(self, message: str, *, source: str | None = None,
                  url: str | None = None) -> None:
@@ -26,35 +85,114 @@ class CrawlError(Exception):
 
 
 class FetchError(CrawlError):
-    kind = "fetch"
+    """A page could not be fetched after retries; ``status`` when the platform answered."""
+
+    kind = ErrorKind.FETCH
 
     def __init__(self, message: str, *, source: str | None = None, url: str | None = None,
                  status: int | None = None) -> None:
         super().__init__(message, source=source, url=url)
         self.status = status
         if status is not None:
-            self.kind = f"http_{status}"
+            self.kind = ErrorKind.http(status)
 
 
 class RateLimited(FetchError):
-    kind = "rate_limited"
+    """The platform kept answering 429."""
+
+    kind = ErrorKind.RATE_LIMITED
 
 
 class FetchTimeout(FetchError):
-    kind = "timeout"
+    """No answer in time, after retries."""
+
+    kind = ErrorKind.TIMEOUT
 
 
 class MalformedPage(CrawlError):
-    kind = "malformed"
+    """A page came back cut short or unparsable."""
+
+    kind = ErrorKind.MALFORMED
+
+
+class MalformedSitemap(MalformedPage):
+    """A sitemap cut short, larger than the protocol allows, or not a sitemap."""
 
 
 class SourceLayoutChanged(CrawlError):
-    kind = "layout"
+    """The page parsed, but the parts the crawler reads are not there."""
+
+    kind = ErrorKind.LAYOUT
 
 
-class InvalidListing(CrawlError):
-    kind = "invalid_listing"
+class InvalidRecord(CrawlError):
+    """One record of a page cannot be a listing; ``source_id`` when its id was read."""
+
+    kind = ErrorKind.INVALID_RECORD
+
+    def __init__(self, message: str, *, source_id: str | None = None,
+                 source: str | None = None, url: str | None = None) -> None:
+        super().__init__(message, source=source, url=url)
+        self.source_id = source_id
+
+
+class InvalidJsonLd(InvalidRecord):
+    """A whole page whose JSON-LD does not parse: its record is broken, the page is not lost."""
+
+
+class InvalidListing(InvalidRecord):
+    """A record that breaks the listing contract."""
+
+    kind = ErrorKind.INVALID_LISTING
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a sources file: where it is and what is wrong."""
+
+    file: str | None
+    line: int
+    source: str | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        head = f"{self.file}:{self.line}: " if self.file else (
+            f"line {self.line}: " if self.line else "")
+        where = f"source {self.source!r}: " if self.source else ""
+        return f"{head}{where}{self.message}"
 
 
 class SourceConfigError(CrawlError):
-    kind = "config"
+    """The sources file is wrong; ``problems`` lists every problem found in it."""
+
+    kind = ErrorKind.CONFIG
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None,
+                 problems: tuple[ConfigProblem, ...] = ()) -> None:
+        super().__init__(message, source=source, url=url)
+        self.problems = problems
+
+    @classmethod
+    def listing(cls, problems: list[ConfigProblem] | tuple[ConfigProblem, ...]
+                ) -> SourceConfigError:
+        """One error listing every problem (one line each), the way Splink reports settings."""
+        problems = tuple(problems)
+        if len(problems) == 1:
+            message = str(problems[0])
+        else:
+            files = sorted({p.file for p in problems if p.file})
+            where = f" in {', '.join(files)}" if files else ""
+            message = f"{len(problems)} problems{where}:\n" + "\n".join(
+                f"  {p}" for p in problems)
+        sources = {p.source for p in problems}
+        return cls(message, source=sources.pop() if len(sources) == 1 else None,
+                   problems=problems)
+
+
+class TransformError(SourceConfigError):
+    """A transform written wrong; ``index`` is its position in the list."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index

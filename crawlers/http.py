@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from crawlers.config import SourceConfig, auth_headers_and_params
 from crawlers.errors import FetchError, FetchTimeout, MalformedPage, RateLimited
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,19 @@ class Fetched:
     headers: httpx.Headers
     text: str
     data: Any = None  # parsed JSON when asked for
+
+
+def auth_headers_and_params(config: SourceConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """HTTP headers and query parameters carrying the source's credentials (``auth:``)."""
+    auth = config.auth
+    if not auth:
+        return {}, {}
+    token = auth.get("token", "")
+    if auth["type"] == "bearer":
+        return {"Authorization": f"Bearer {token}"}, {}
+    if auth["type"] == "header":
+        return {auth.get("name", "X-Api-Key"): token}, {}
+    return {}, {auth.get("name", "api_key"): token}
 
 
 def make_client(config: SourceConfig, **kwargs: Any) -> httpx.Client:

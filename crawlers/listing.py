@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from crawlers.errors import InvalidListing
+from crawlers.errors import InvalidListing, PageError
 
 KINDS = ("shop", "product")
 COMMON_FIELDS = ("kind", "source", "source_id", "url")
@@ -127,7 +127,7 @@ class PageResult:
     """What a crawler got from one page (or API answer).
 
     ``listings`` are raw dicts in the contract (validated when written);
-    ``errors`` are (url, kind, reason) for records or pages it could not use;
+    ``errors`` are ``PageError`` (url, kind, reason) for records or pages it could not use;
     ``touched`` are source_ids seen but unusable (kept live, never marked gone);
     ``done`` marks a page whose listings need not be fetched again when a killed
     run resumes; ``checkpoint`` is an API connector's state after this page;
@@ -139,7 +139,7 @@ class PageResult:
 
     url: str | None
     listings: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[tuple[str | None, str, str]] = field(default_factory=list)
+    errors: list[PageError] = field(default_factory=list)
     touched: list[str] = field(default_factory=list)
     done: bool = False
     checkpoint: Any = None
@@ -147,3 +147,10 @@ class PageResult:
     page: bool = True
     failed: bool = False  # the page itself was lost: the run cannot be complete
     high_water: str | None = None  # the platform's latest updated_at seen (ISO 8601)
+
+
+class PageSink(Protocol):
+    """Where a crawler's PageResults go: the catalog (``CatalogSink``) or a preview."""
+
+    def write(self, result: PageResult) -> object:
+        """Take one page's result."""

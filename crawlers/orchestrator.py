@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.store import Catalog, Run
-from crawlers.config import SourceConfig
+from crawlers import registry
 from crawlers.errors import CrawlError
-from crawlers.worker import crawler_kind, load_object
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,10 @@ def plan_mode(catalog: Catalog, config: SourceConfig, *, full: bool) -> tuple[st
     if full or not config.incremental:
         return "full", None
     try:
-        kind = crawler_kind(config)
+        incremental = registry.resolve(config).supports_incremental()
     except CrawlError:
         return "full", None
-    if kind != "api":
-        return "full", None
-    from crawlers.connectors import CONNECTORS  # noqa: PLC0415
-
-    if not getattr(load_object(CONNECTORS[config.connector]), "supports_incremental", False):
+    if not incremental:
         return "full", None
     last_ok = catalog.last_run(config.key, statuses=("complete",))
     if last_ok is None:

@@ -19,10 +19,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from crawlers.config import SourceConfig
+from crawlers.errors import ErrorKind, PageError
 from crawlers.http import retry_after_seconds
-from crawlers.listing import PageResult
-from crawlers.sink import CatalogSink
+from crawlers.listing import PageResult, PageSink
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,11 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
 
 
 class CatalogPipeline:
-    """Stores each PageResult item through the run's CatalogSink."""
+    """Stores each PageResult item through the run's PageSink."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.sink: CatalogSink | None = None
+        self.sink: PageSink | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogPipeline:
@@ -89,7 +89,7 @@ class CatalogPipeline:
         return pipeline
 
     def open_spider(self, spider: Any = None) -> None:
-        self.sink = self.crawler.spider.sink  # type: ignore[union-attr]
+        self.sink = getattr(self.crawler.spider, "sink", None)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, PageResult) and self.sink is not None:
@@ -100,7 +100,8 @@ class CatalogPipeline:
         """A callback crashed on a page: its listings are lost, so the run is partial."""
         if self.sink is not None:
             self.sink.write(PageResult(url=response.url, page=False, failed=True, errors=[
-                (response.url, "parse_error", f"{failure.type.__name__}: {failure.value}")]))
+                PageError(response.url, ErrorKind.PARSE_ERROR,
+                          f"{failure.type.__name__}: {failure.value}")]))
 
 
 class ResumeMiddleware:
@@ -135,8 +136,8 @@ class RetryAfterMiddleware:
     async def process_response(self, request: Request, response: Response,
                                spider: Any = None) -> Response:
         if response.status in (429, 503):
-            wait = retry_after_seconds(response.headers.get("Retry-After", b"").decode()
-                                       if response.headers.get("Retry-After") else None)
+            header = response.headers.get("Retry-After")
+            wait = retry_after_seconds(header.decode() if header else None)
             if wait:
                 log.info("Retry-After %.2fs on %s", wait, request.url)
                 await asyncio.sleep(wait)  # the asyncio reactor is always installed

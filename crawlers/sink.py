@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog.store import Catalog, PageCounts, Run
-from crawlers.errors import InvalidListing
+from crawlers.errors import ErrorKind, InvalidListing, PageError
 from crawlers.health import HealthReport, HealthRules, RunFigures, check_health, parse_rules
 from crawlers.listing import FIELDS, PageResult, validate_listing
 
@@ -51,7 +51,7 @@ class CatalogSink:
     def write(self, result: PageResult) -> PageCounts:
         """Validate and store one page's listings, errors and checkpoint."""
         listings: list[dict[str, Any]] = []
-        errors = list(result.errors)
+        errors = [PageError(*error) for error in result.errors]
         touched = [(self.source, sid) for sid in result.touched]
         for raw in result.listings:
             try:
@@ -61,15 +61,15 @@ class CatalogSink:
                 item = validate_listing({**raw, "source": self.source})
             except InvalidListing as exc:
                 sid = raw.get("source_id") if isinstance(raw, dict) else None
-                errors.append((raw.get("url") if isinstance(raw, dict) and
-                               isinstance(raw.get("url"), str) else result.url,
-                               "invalid_listing", f"{exc} (source_id={sid!r})"))
+                errors.append(PageError(raw.get("url") if isinstance(raw, dict) and
+                                        isinstance(raw.get("url"), str) else result.url,
+                                        exc.kind, f"{exc} (source_id={sid!r})"))
                 if sid not in (None, ""):
                     touched.append((self.source, str(sid)))
                 continue
             listings.append(item)
-        for _, kind, _ in errors:
-            self.errors[kind] += 1
+        for error in errors:
+            self.errors[error.kind] += 1
         if result.high_water and (self.high_water is None or result.high_water > self.high_water):
             self.high_water = result.high_water
         if result.failed:
@@ -173,7 +173,7 @@ class CatalogSink:
         """Put the run's updates back, tell the operator; how many listings were put back."""
         reverted = self.catalog.revert_run(self.run_id)
         for problem in report.problems:
-            self.catalog.record_error(self.run_id, problem.example_url, "degraded",
+            self.catalog.record_error(self.run_id, problem.example_url, ErrorKind.DEGRADED,
                                       problem.describe())
         log.warning("%s: run %d degraded, %s; %d listing(s) keep their last good version, "
                     "nothing marked gone", self.source, self.run_id, report.message(), reverted)

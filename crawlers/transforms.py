@@ -47,16 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from crawlers.errors import TransformError
+
 __all__ = ["TRANSFORMS", "Transform", "TransformError", "apply_transforms",
            "compile_transforms", "is_empty"]
-
-
-class TransformError(ValueError):
-    """A transform written wrong; ``index`` is its position in the list."""
-
-    def __init__(self, message: str, index: int | None = None) -> None:
-        super().__init__(message)
-        self.index = index
 
 
 @dataclass(frozen=True)

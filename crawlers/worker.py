@@ -9,7 +9,6 @@ process of its own. The worker resumes a killed run from what the catalog holds
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -17,38 +16,17 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
-from crawlers.connectors import CONNECTORS, SPIDERS
-from crawlers.errors import CrawlError
-from crawlers.http import make_client
+from crawlers import registry
+from crawlers.config import load_sources
+from crawlers.runs import RunStart
 from crawlers.sink import CatalogSink
+from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
-
-
-def load_object(path: str) -> Any:
-    module_name, _, name = path.partition(":")
-    return getattr(importlib.import_module(module_name), name)
-
-
-def crawler_kind(config: SourceConfig) -> str:
-    """'api' or 'spider' for built-in connectors; 'declarative' otherwise."""
-    if config.connector in CONNECTORS:
-        return "api"
-    if config.connector in SPIDERS:
-        return "spider"
-    try:
-        from crawlers.declarative import DECLARATIVE_TYPES  # noqa: PLC0415
-    except ModuleNotFoundError:
-        DECLARATIVE_TYPES = ()  # noqa: N806
-    if config.connector in DECLARATIVE_TYPES:
-        return "declarative"
-    raise CrawlError(f"unknown connector {config.connector!r}", source=config.key)
 
 
 def _since(catalog: Catalog, run_id: int) -> datetime | None:
@@ -62,61 +40,19 @@ def _heartbeat(catalog_path: str, run_id: int, stop: threading.Event) -> None:
             catalog.heartbeat(run_id)
 
 
-def run_api(config: SourceConfig, catalog: Catalog, run_id: int) -> None:
-    """Crawl an API source with its httpx connector."""
+def run(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> None:
+    """Crawl the source with the crawler its type names, into the run, and end the run."""
+    crawler_class = registry.resolve(config).load()
     run = catalog.get_run(run_id)
+    start = RunStart(checkpoint=run.checkpoint,
+                     since=_since(catalog, run_id) if run.mode == "incremental" else None,
+                     done_pages=frozenset(catalog.done_pages(run_id)))
     sink = CatalogSink(catalog, run_id, config.key, health=config.health)
-    if config.connector in CONNECTORS:
-        connector_cls = load_object(CONNECTORS[config.connector])
-    else:
-        from crawlers.declarative import api_connector_class  # noqa: PLC0415
-
-        connector_cls = api_connector_class(config)
-    fatal = None
-    with make_client(config) as client:
-        connector = connector_cls(config, client)
-        since = _since(catalog, run_id) if run.mode == "incremental" else None
-        try:
-            for result in connector.pages(run.checkpoint, since=since):
-                sink.write(result)
-        except CrawlError as exc:
-            fatal = f"{exc.kind}: {exc}" + (f" ({exc.url})" if exc.url else "")
-            catalog.record_error(run_id, exc.url, exc.kind, str(exc))
-            log.error("%s: crawl stopped: %s", config.key, fatal)
-        stats = {"http": dict(connector.fetcher.stats),
-                 "connector": dict(getattr(connector, "stats", {}) or {})}
-    sink.finish(fatal=fatal, extra_stats=stats)
-
-
-def run_spider(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> None:
-    """Crawl an HTML source with its Scrapy spider."""
-    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - heavy, spider sources only
-
-    from crawlers.scrapy_support import scrapy_settings  # noqa: PLC0415
-
-    if config.connector in SPIDERS:
-        spider_cls = load_object(SPIDERS[config.connector])
-    else:
-        from crawlers.declarative import spider_class  # noqa: PLC0415
-
-        spider_cls = spider_class(config)
-    sink = CatalogSink(catalog, run_id, config.key, health=config.health)
-    done = catalog.done_pages(run_id)
-    # Scrapy logs to the run's log file through its own root handler
-    logging.getLogger().handlers.clear()
-    process = CrawlerProcess(scrapy_settings(config, log_file=log_file))
-    crawler = process.create_crawler(spider_cls)
-    process.crawl(crawler, source_config=config, sink=sink, done_pages=done)
-    process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    extra = {
-        "scrapy": {k: v for k, v in stats.items()
-                   if isinstance(v, int | float) and not isinstance(v, bool)},
-        "robots_skipped": getattr(crawler.spider, "skipped_by_robots", 0),
-    }
-    finish_reason = stats.get("finish_reason")
-    fatal = None if finish_reason in (None, "finished") else f"spider closed: {finish_reason}"
-    sink.finish(fatal=fatal, extra_stats=extra)
+    outcome = crawler_class.run(config, sink, start=start, log_file=log_file)
+    if outcome.error is not None:
+        error = outcome.error
+        catalog.record_error(run_id, error.url, error.kind, str(error))
+    sink.finish(fatal=outcome.fatal, extra_stats=outcome.stats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                             daemon=True)
     beat.start()
     try:
-        kind = crawler_kind(config)
-        if kind == "spider" or (kind == "declarative" and _declarative_is_html(config)):
-            run_spider(config, catalog, args.run_id, log_file)
-        else:
-            run_api(config, catalog, args.run_id)
+        run(config, catalog, args.run_id, log_file)
     except Exception as exc:  # the run must end recorded, whatever happened
         log.exception("%s: worker crashed", args.source)
         catalog.finish_run(args.run_id, "failed", message=f"worker crashed: "
@@ -162,12 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop.set()
     return 0
-
-
-def _declarative_is_html(config: SourceConfig) -> bool:
-    from crawlers.declarative import is_html_type  # noqa: PLC0415
-
-    return is_html_type(config)
 
 
 if __name__ == "__main__":

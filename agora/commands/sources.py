@@ -75,20 +75,20 @@ def sources_group() -> None:
 @_errors_as_lines
 def list_cmd(sources_file: str | None, as_json: bool) -> None:
     """Every source: key, name, connector, base URL, enabled, schedule."""
+    from crawlers import registry  # noqa: PLC0415
     from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.worker import crawler_kind  # noqa: PLC0415
 
     configs = load_sources(_path(sources_file))
     if as_json:
         click.echo(json.dumps([{
             "key": c.key, "name": c.name, "connector": c.connector,
-            "kind": crawler_kind(c), "base_url": c.base_url, "enabled": c.enabled,
+            "kind": registry.resolve(c).kind, "base_url": c.base_url, "enabled": c.enabled,
             "schedule": c.schedule} for c in configs.values()], indent=2, ensure_ascii=False))
         return
     table = Table("key", "name", "connector", "base URL", "enabled", "schedule",
                   title=f"Sources ({_path(sources_file)})")
     for c in configs.values():
-        connector = c.connector + (" (declarative)" if crawler_kind(c) == "declarative" else "")
+        connector = c.connector + (" (declarative)" if registry.resolve(c).declarative else "")
         table.add_row(c.key, c.name, connector, c.base_url, "yes" if c.enabled else "no",
                       schedule_text(c.schedule))
     console.print(table)
@@ -99,12 +99,12 @@ def list_cmd(sources_file: str | None, as_json: bool) -> None:
 @_errors_as_lines
 def check_cmd(sources_file: str | None) -> None:
     """Validate the sources file; exit 1 with the line of the first error."""
+    from crawlers import registry  # noqa: PLC0415
     from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.worker import crawler_kind  # noqa: PLC0415
 
     path = _path(sources_file)
     configs = load_sources(path)
-    declarative = [c.key for c in configs.values() if crawler_kind(c) == "declarative"]
+    declarative = [c.key for c in configs.values() if registry.resolve(c).declarative]
     click.echo(f"{path}: {len(configs)} source(s) OK"
                + (f" ({len(declarative)} declarative: {', '.join(declarative)})"
                   if declarative else ""))
@@ -123,7 +123,7 @@ def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str 
     Exit 1 when no listing came out at all.
     """
     from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.declarative import preview_source  # noqa: PLC0415
+    from crawlers.preview import preview_source  # noqa: PLC0415
 
     configs = load_sources(_path(sources_file))
     if name not in configs:

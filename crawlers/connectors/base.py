@@ -8,6 +8,7 @@ never writes anywhere itself: the worker hands each result to the catalog sink.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,9 +16,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from crawlers.config import SourceConfig
-from crawlers.http import Fetcher
-from crawlers.listing import PageResult
+from crawlers.errors import CrawlError
+from crawlers.hosts import same_host
+from crawlers.http import Fetcher, make_client
+from crawlers.listing import PageResult, PageSink
+from crawlers.runs import RunOutcome, RunStart
+from crawlers.source import SourceConfig
+
+log = logging.getLogger(__name__)
 
 
 class ApiConnector(ABC):
@@ -32,9 +38,46 @@ class ApiConnector(ABC):
         self.client = client
         self.fetcher = fetcher or Fetcher(config, client)
 
+    @classmethod
+    def run(cls, config: SourceConfig, sink: PageSink, *, start: RunStart | None = None,
+            max_pages: int | None = None, log_file: str | None = None) -> RunOutcome:
+        """Crawl the source into ``sink`` over a client of its own; stop after ``max_pages``.
+
+        A CrawlError that stops the walk (a refused token) ends the run as failed.
+        Connectors log through ``logging`` as the caller set it up (``log_file`` is
+        for the engines that install their own handler, as Scrapy does).
+        """
+        start = start or RunStart()
+        outcome = RunOutcome()
+        with make_client(config) as client:
+            connector = cls(config, client)
+            results = connector.pages(start.checkpoint, since=start.since)
+            fetched = 0
+            try:
+                for result in results:
+                    sink.write(result)
+                    fetched += result.page
+                    if max_pages is not None and fetched >= max_pages:
+                        break
+            except CrawlError as exc:
+                outcome.error = exc
+                outcome.fatal = f"{exc.kind}: {exc}" + (f" ({exc.url})" if exc.url else "")
+                log.error("%s: crawl stopped: %s", config.key, outcome.fatal)
+            finally:
+                close = getattr(results, "close", None)  # a generator cut short
+                if close is not None:
+                    close()
+            outcome.stats = {"http": dict(connector.fetcher.stats),
+                             "connector": dict(getattr(connector, "stats", {}) or {})}
+        return outcome
+
     @property
     def source(self) -> str:
         return self.config.key
+
+    def on_platform(self, url: str) -> bool:
+        """Whether a URL is on the platform's own host (credentials go nowhere else)."""
+        return same_host(url, self.config.base_url)
 
     def absolute(self, path: str) -> str:
         """A path on the platform as an absolute URL."""

@@ -36,11 +36,19 @@ from typing import Any, ClassVar
 
 import httpx
 
-from crawlers.config import SourceConfig
 from crawlers.connectors.base import ApiConnector
-from crawlers.errors import CrawlError, FetchError, RateLimited
+from crawlers.errors import (
+    CrawlError,
+    FetchError,
+    InvalidRecord,
+    PageError,
+    RateLimited,
+    SourceLayoutChanged,
+)
 from crawlers.http import Fetched, Fetcher
 from crawlers.listing import PageResult
+from crawlers.source import SourceConfig
+from crawlers.transforms import cents_to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +61,6 @@ DAY_ORDER = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 SERVICE_FLAGS = ("click_and_collect", "delivery", "local_delivery")
 
 
-class InvalidRecord(ValueError):
-    """A record of the API that cannot be turned into a listing."""
-
-
 # --------------------------------------------------------------------------- parsing
 def price_from_cents(value: Any) -> str:
     """Integer cents as a decimal string: 1290 -> '12.90'; InvalidRecord otherwise.
@@ -64,15 +68,10 @@ def price_from_cents(value: Any) -> str:
     >>> price_from_cents(1290), price_from_cents("5")
     ('12.90', '0.05')
     """
-    if isinstance(value, bool):
-        raise InvalidRecord(f"price_cents is not a number: {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 0:
+    text = cents_to_decimal(value)
+    if text is None:
         raise InvalidRecord(f"price_cents is not a number of cents: {value!r}")
-    return f"{value // 100}.{value % 100:02d}"
+    return text
 
 
 def opening_hours_text(entries: Any) -> str | None:
@@ -110,6 +109,10 @@ def _text(value: Any) -> Any:
     return value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def record_id(item: Any) -> str | None:
     """The API id of a shop or product record, or None when it has none."""
     if not isinstance(item, dict):
@@ -127,8 +130,8 @@ def shop_listing(item: dict[str, Any], absolute: Callable[[str], str]) -> dict[s
     sid = record_id(item)
     if sid is None:
         raise InvalidRecord("shop without an id")
-    address = item.get("address") if isinstance(item.get("address"), dict) else {}
-    location = item.get("location") if isinstance(item.get("location"), dict) else {}
+    address = _mapping(item.get("address"))
+    location = _mapping(item.get("location"))
     category = _text(item.get("category"))
     services = [flag for flag in SERVICE_FLAGS if item.get(flag) is True]
     permalink = item.get("permalink")
@@ -184,12 +187,12 @@ def product_listing(item: dict[str, Any], shop_id: str | None,
 
 
 def read_page(data: Any) -> tuple[list[Any], str | None]:
-    """(items, next cursor) of an API answer; InvalidRecord if it is not a page."""
+    """(items, next cursor) of an API answer; SourceLayoutChanged if it is not a page."""
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise InvalidRecord("answer without a 'data' list")
+        raise SourceLayoutChanged("answer without a 'data' list")
     cursor = data.get("next_cursor")
     if cursor is not None and not isinstance(cursor, str):
-        raise InvalidRecord(f"next_cursor is not text: {cursor!r}")
+        raise SourceLayoutChanged(f"next_cursor is not text: {cursor!r}")
     return data["data"], cursor or None
 
 
@@ -304,15 +307,15 @@ class ClickAndCoConnector(ApiConnector):
             params["cursor"] = cursor
         try:
             fetched = self._get(SHOPS_PATH, params)
-            items, next_cursor = read_page(fetched.data)
         except CrawlError as exc:
             url = exc.url or self._url(SHOPS_PATH, params)
-            return (PageResult(url, page=False, failed=True, errors=[(url, exc.kind, str(exc))]),
+            return (PageResult(url, page=False, failed=True, errors=[PageError.of(exc, url)]),
                     None, [], False)
-        except InvalidRecord as exc:
-            url = fetched.url
-            return (PageResult(url, failed=True, errors=[(url, "layout", str(exc))]),
-                    None, [], False)
+        try:
+            items, next_cursor = read_page(fetched.data)
+        except SourceLayoutChanged as exc:
+            return (PageResult(fetched.url, failed=True,
+                               errors=[PageError.of(exc, fetched.url)]), None, [], False)
         result = PageResult(fetched.url)
         shop_ids: list[str] = []
         for item in items:
@@ -321,8 +324,8 @@ class ClickAndCoConnector(ApiConnector):
             except InvalidRecord as exc:
                 sid = record_id(item)
                 name = item.get("name") if isinstance(item, dict) else None
-                result.errors.append((fetched.url, "invalid_record",
-                                      f"{exc} (name={name!r})" if name else str(exc)))
+                result.errors.append(PageError(fetched.url, exc.kind,
+                                               f"{exc} (name={name!r})" if name else str(exc)))
                 if sid:
                     result.touched.append(sid)
                 continue
@@ -339,29 +342,30 @@ class ClickAndCoConnector(ApiConnector):
             params["cursor"] = cursor
         try:
             fetched = self._get(path, params)
-            items, next_cursor = read_page(fetched.data)
         except FetchError as exc:
             url = exc.url or self._url(path, params)
             if exc.status == 404:  # the shop left between its listing and now: nothing lost
-                return PageResult(url, errors=[(url, exc.kind, f"shop {shop_id} vanished: "
-                                                f"{exc}")]), None, True
+                return PageResult(url, errors=[PageError(url, exc.kind, f"shop {shop_id} "
+                                                         f"vanished: {exc}")]), None, True
             return PageResult(url, page=False, failed=True,
-                              errors=[(url, exc.kind, str(exc))]), None, False
+                              errors=[PageError(url, exc.kind, str(exc))]), None, False
         except CrawlError as exc:
             url = exc.url or self._url(path, params)
             return PageResult(url, page=False, failed=True,
-                              errors=[(url, exc.kind, str(exc))]), None, False
-        except InvalidRecord as exc:
-            url = fetched.url
-            return PageResult(url, failed=True, errors=[(url, "layout", str(exc))]), None, False
+                              errors=[PageError(url, exc.kind, str(exc))]), None, False
+        try:
+            items, next_cursor = read_page(fetched.data)
+        except SourceLayoutChanged as exc:
+            return PageResult(fetched.url, failed=True,
+                              errors=[PageError.of(exc, fetched.url)]), None, False
         result = PageResult(fetched.url)
         for item in items:
             try:
                 result.listings.append(product_listing(item, shop_id, self.absolute))
             except InvalidRecord as exc:
                 sid = record_id(item)
-                result.errors.append((fetched.url, "invalid_record",
-                                      f"product {sid}: {exc}" if sid else str(exc)))
+                result.errors.append(PageError(fetched.url, exc.kind,
+                                               f"product {sid}: {exc}" if sid else str(exc)))
                 if sid:
                     result.touched.append(sid)
         return result, next_cursor, True

@@ -40,8 +40,6 @@ sources.yaml): ``page_size`` (100, the API's maximum), ``overlap`` (5),
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -49,8 +47,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from crawlers.connectors.base import ApiConnector
-from crawlers.errors import CrawlError, FetchError, SourceLayoutChanged
+from crawlers.errors import (
+    CrawlError,
+    ErrorKind,
+    FetchError,
+    InvalidRecord,
+    PageError,
+    SourceLayoutChanged,
+)
 from crawlers.listing import PageResult
+from crawlers.parsing.records import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +81,6 @@ CHECKPOINT_VERSION = 1
 
 
 # --------------------------------------------------------------------------- parsing
-def fingerprint(raw: Any) -> str:
-    """A short digest of a row's content: tells id-less rows apart."""
-    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
 def native_id(value: Any) -> int | None:
     """The platform's integer id, or None when the value cannot be one."""
     if isinstance(value, bool):
@@ -137,13 +137,13 @@ def shop_listing(item: dict[str, Any], absolute: Callable[[str], str]) -> dict[s
 def product_listing(item: dict[str, Any], absolute: Callable[[str], str]) -> dict[str, Any]:
     """A product item of the API as a listing in the contract.
 
-    Raises ValueError when the product names no shop: every product of the
+    Raises InvalidRecord when the product names no shop: every product of the
     federation's app belongs to a shop, so such a row is broken, not shopless.
     """
     ident = native_id(item.get("id"))
     shop = native_id(item.get("boutique_id"))
     if shop is None:
-        raise ValueError(f"product without a shop (boutique_id={item.get('boutique_id')!r})")
+        raise InvalidRecord(f"product without a shop (boutique_id={item.get('boutique_id')!r})")
     return {
         "kind": "product",
         "source_id": source_id_for("product", ident) if ident is not None else None,
@@ -204,7 +204,7 @@ def parse_items(items: list[Any], kind: str, absolute: Callable[[str], str]) -> 
             continue
         try:
             listing = (shop_listing if kind == "shop" else product_listing)(raw, absolute)
-        except ValueError as exc:
+        except InvalidRecord as exc:
             page.items.append(ParsedItem(ident, sid, problem=str(exc)))
             continue
         page.items.append(ParsedItem(ident, sid, listing=listing))
@@ -229,7 +229,9 @@ class Coverage:
     total: int | None = None
 
     def is_new(self, ident: int) -> bool:
-        return self.first_id is None or ident < self.first_id or ident > self.last_id  # type: ignore[operator]
+        if self.first_id is None or self.last_id is None:
+            return True
+        return ident < self.first_id or ident > self.last_id
 
     def after_gap(self, ids: list[int]) -> bool:
         """Whether a page going forward leaves a hole after what is covered."""
@@ -345,16 +347,16 @@ class ToutToulouseConnector(ApiConnector):
             if exc.status in (401, 403):
                 raise  # nothing can be reached: the run fails with this message
             return url, None, PageResult(url, page=False, failed=True,
-                                         errors=[(exc.url or url, exc.kind, str(exc))])
+                                         errors=[PageError.of(exc, url)])
         except CrawlError as exc:
             return url, None, PageResult(url, page=False, failed=True,
-                                         errors=[(exc.url or url, exc.kind, str(exc))])
+                                         errors=[PageError.of(exc, url)])
         data = fetched.data
         if not (isinstance(data, dict) and isinstance(data.get("items"), list)):
-            exc = SourceLayoutChanged("answer without an 'items' list", source=self.source,
-                                      url=fetched.url)
+            layout = SourceLayoutChanged("answer without an 'items' list",
+                                         source=self.source, url=fetched.url)
             return fetched.url, None, PageResult(fetched.url, page=False, failed=True,
-                                                 errors=[(fetched.url, exc.kind, str(exc))])
+                                                 errors=[PageError.of(layout)])
         return fetched.url, data, None
 
     def _absorb(self, cov: Coverage, parsed: ParsedPage) -> tuple[list[int], list[str]]:
@@ -383,13 +385,14 @@ class ToutToulouseConnector(ApiConnector):
             elif item.problem:
                 result.touched.append(item.source_id)
                 page = "/boutique/" if kind == "shop" else "/produit/"
-                result.errors.append((self.absolute(f"{page}{item.ident}"), "invalid_record",
-                                      f"{item.source_id}: {item.problem}"))
+                result.errors.append(PageError(self.absolute(f"{page}{item.ident}"),
+                                               ErrorKind.INVALID_RECORD,
+                                               f"{item.source_id}: {item.problem}"))
             elif item.listing is not None:
                 result.listings.append(item.listing)
         for key, reason in parsed.unreadable:  # each id-less row reported once
             if key in new_nulls:
-                result.errors.append((url, "invalid_record", reason))
+                result.errors.append(PageError(url, ErrorKind.INVALID_RECORD, reason))
         return result
 
     def _walk(self, name: str, path: str, kind: str, state: WalkState,
@@ -411,8 +414,9 @@ class ToutToulouseConnector(ApiConnector):
                     state.phase = "done"
                     if failures >= max_failures and not (
                             cov.total is not None and offset + self.page_size >= cov.total):
-                        failed.errors.append((url, "abandoned", f"{name}: {failures} pages lost "
-                                              "in a row, the rest of the endpoint is skipped"))
+                        failed.errors.append(PageError(
+                            url, ErrorKind.ABANDONED, f"{name}: {failures} pages lost in a "
+                            "row, the rest of the endpoint is skipped"))
                 else:
                     state.offset = offset + self.step
                 failed.checkpoint = checkpoint_of(state)
@@ -506,9 +510,9 @@ class ToutToulouseConnector(ApiConnector):
         if not cov.complete:
             url = self.absolute(path)
             yield PageResult(url, page=False, failed=True, checkpoint=checkpoint_of(state),
-                             errors=[(url, "incomplete",
-                                      f"{name}: {cov.seen} of {cov.total} items "
-                                      f"after {state.rounds} re-paging round(s)")])
+                             errors=[PageError(url, ErrorKind.INCOMPLETE,
+                                               f"{name}: {cov.seen} of {cov.total} items "
+                                               f"after {state.rounds} re-paging round(s)")])
 
 
 def _iso(when: datetime) -> str:

@@ -1,12 +1,10 @@
 """Dans Ma Zone: walk the sitemaps, read each shop and product page's schema.org JSON-LD.
 
-The spider reads ``/robots.txt`` for its ``Sitemap:`` lines (falling back to
-``options.sitemap_index``, default ``/sitemap_index.xml``), follows the sitemap
-index to its child sitemaps (plain or gzip-compressed: told by the gzip magic
-number, not by the name or the content type) and fetches every listed
-``/commerce/<id>-<slug>`` and ``/produit/<id>-<slug>`` page of the same host;
-other URLs (static pages) are left alone. Sitemaps are parsed strictly, so one
-cut short is retried rather than half read.
+The spider is the generic ``SitemapSpider`` (``crawlers.declarative.sitemap_jsonld``:
+``/robots.txt``'s ``Sitemap:`` lines, else ``options.sitemap_index``, default
+``/sitemap_index.xml``; indexes, gzip children, strict parsing) with two rules:
+listed ``/commerce/<id>-<slug>`` and ``/produit/<id>-<slug>`` pages of the same
+host are read; other URLs (static pages) are left alone.
 
 Contract mapping (the parsing helpers below are pure functions):
 
@@ -37,146 +35,34 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import scrapy
-from extruct.jsonld import JsonLdExtractor
-from extruct.utils import parse_html
-from lxml import etree
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
+from crawlers.declarative.sitemap_jsonld import SitemapSpider
+from crawlers.errors import InvalidRecord, SourceLayoutChanged
 from crawlers.listing import PageResult
-from crawlers.spiders.base import CatalogSpider
+from crawlers.parsing.schema_types import (
+    BUSINESS_TYPES,
+    NOT_BUSINESS_TYPES,
+    PRODUCT_TYPES,
+    types_of,
+)
+from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX
 
 log = logging.getLogger(__name__)
 
 FOOTER_MARKER = "<!-- dmz:fin-de-page -->"
-DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
-MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
-SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 SHOP_PATH = re.compile(r"^/commerce/(\d+)(?:-[^/]*)?/?$")
 PRODUCT_PATH = re.compile(r"^/produit/(\d+)(?:-[^/]*)?/?$")
 SOCIAL_HOSTS = ("facebook.com", "instagram.com", "twitter.com", "x.com", "linkedin.com",
                 "tiktok.com", "youtube.com", "pinterest.")
 
-BUSINESS_TYPES = frozenset({
-    "LocalBusiness", "Store", "Bakery", "BookStore", "Florist", "ClothingStore", "ShoeStore",
-    "JewelryStore", "Optician", "HardwareStore", "ToyStore", "SportingGoodsStore",
-    "HomeGoodsStore", "HealthAndBeautyBusiness", "ComputerStore", "BikeStore", "LiquorStore",
-    "GroceryStore", "ConvenienceStore", "FoodEstablishment", "DepartmentStore",
-    "ElectronicsStore", "FurnitureStore", "GardenStore", "HobbyShop", "OfficeEquipmentStore",
-    "PetStore", "MobilePhoneStore", "MusicStore", "OutletStore", "WholesaleStore",
-    "BeautySalon", "HairSalon", "Pharmacy", "CafeOrCoffeeShop", "Winery", "Restaurant",
-})
-NOT_BUSINESS_TYPES = frozenset({
-    "Organization", "Corporation", "WebSite", "WebPage", "BreadcrumbList", "ListItem",
-    "Product", "Offer", "Person", "ItemList", "PostalAddress", "GeoCoordinates",
-})
-PRODUCT_TYPES = frozenset({"Product", "IndividualProduct", "ProductModel"})
 GTIN_KEYS = ("gtin13", "gtin", "gtin14", "gtin12", "gtin8")
 
-_JSONLD = JsonLdExtractor()
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                              remove_comments=True)
-
-
-class MalformedSitemap(ValueError):
-    """A sitemap that came back cut short or is not a sitemap."""
-
-
-class JsonLdError(ValueError):
-    """A page's JSON-LD does not parse."""
-
-
-class InvalidRecord(ValueError):
-    """The page parsed but its record is unusable (e.g. a Product without a name)."""
-
-
-class LayoutChanged(ValueError):
-    """The page parsed but holds no object of the kind expected."""
-
-
-@dataclass(frozen=True)
-class SitemapEntry:
-    loc: str
-    lastmod: str | None = None
-
-
-# ---------------------------------------------------------------------- sitemaps
-def sitemaps_from_robots(text: str) -> list[str]:
-    """The ``Sitemap:`` URLs of a robots.txt, in order."""
-    out = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "sitemap" and value.strip():
-            out.append(value.strip())
-    return out
-
-
-def decode_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> bytes:
-    """The sitemap's XML bytes: gunzipped when gzip (by magic number), bounded in size."""
-    if body[:2] != b"\x1f\x8b":
-        return body
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        out = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise MalformedSitemap(f"bad gzip data: {exc}") from exc
-    if len(out) > max_bytes:
-        raise MalformedSitemap(f"sitemap larger than {max_bytes} bytes uncompressed")
-    if not inflater.eof:
-        raise MalformedSitemap("gzip stream cut short")
-    return out
-
-
-def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
-    """('index' | 'urlset', entries) of a sitemap body (XML or gzip); strict XML.
-
-    >>> parse_sitemap(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-    ...               b'<url><loc> http://x/a </loc></url></urlset>')
-    ('urlset', [SitemapEntry(loc='http://x/a', lastmod=None)])
-    """
-    data = decode_sitemap(body)
-    try:
-        root = etree.fromstring(data, parser=_XML_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise MalformedSitemap(f"not well-formed XML: {exc}") from exc
-    tag = etree.QName(root).localname
-    if tag not in ("sitemapindex", "urlset"):
-        raise MalformedSitemap(f"not a sitemap (root element {tag!r})")
-    child = "sitemap" if tag == "sitemapindex" else "url"
-    entries = []
-    for node in root:
-        if not isinstance(node.tag, str) or etree.QName(node).localname != child:
-            continue
-        loc = lastmod = None
-        for part in node:
-            if not isinstance(part.tag, str):
-                continue
-            name = etree.QName(part).localname
-            if name == "loc":
-                loc = (part.text or "").strip()
-            elif name == "lastmod":
-                lastmod = (part.text or "").strip() or None
-        if loc:
-            entries.append(SitemapEntry(loc, lastmod))
-    return ("index" if tag == "sitemapindex" else "urlset"), entries
-
-
-def page_kind(url: str) -> str | None:
-    """'shop', 'product' or None (not a listing page) for a URL of the platform."""
-    path = urlsplit(url).path
-    if SHOP_PATH.match(path):
-        return "shop"
-    if PRODUCT_PATH.match(path):
-        return "product"
-    return None
 
 
 def source_id_for(url: str) -> str | None:
@@ -194,37 +80,6 @@ def page_is_complete(text: str) -> bool:
     """Whether a page arrived whole: the footer marker, then the closing tag."""
     end = text.rfind(FOOTER_MARKER)
     return end >= 0 and "</html>" in text[end:]
-
-
-def jsonld_objects(page: str | bytes) -> list[dict[str, Any]]:
-    """Every JSON-LD object of a page (UTF-8), ``@graph`` members flattened.
-
-    Raises JsonLdError when any block does not parse.
-    """
-    data = page.encode("utf-8") if isinstance(page, str) else page
-    try:
-        items = _JSONLD.extract_items(parse_html(data, encoding="UTF-8"))
-    except (ValueError, TypeError) as exc:
-        raise JsonLdError(f"JSON-LD does not parse: {exc}") from exc
-    out: list[dict[str, Any]] = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        graph = item.get("@graph")
-        if isinstance(graph, list):
-            out.extend(g for g in graph if isinstance(g, dict))
-        elif isinstance(graph, dict):
-            out.append(graph)
-        if "@type" in item or graph is None:
-            out.append(item)
-    return out
-
-
-def types_of(obj: dict[str, Any]) -> set[str]:
-    """Its @type names, without 'https://schema.org/' or 'schema:' prefixes."""
-    raw = obj.get("@type")
-    values = raw if isinstance(raw, list) else [raw]
-    return {re.split(r"[/:#]", v)[-1] for v in values if isinstance(v, str) and v}
 
 
 def _text(value: Any) -> str | None:
@@ -345,10 +200,10 @@ def shop_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """
     sid = source_id_for(url)
     if sid is None or not sid.startswith("commerce-"):
-        raise LayoutChanged(f"not a shop page: {url}")
+        raise SourceLayoutChanged(f"not a shop page: {url}")
     business = find_business(objects, url)
     if business is None:
-        raise LayoutChanged("no LocalBusiness in the page's JSON-LD")
+        raise SourceLayoutChanged("no LocalBusiness in the page's JSON-LD")
     name = _text(business.get("name"))
     if not name:
         raise InvalidRecord("LocalBusiness without a name")
@@ -407,10 +262,10 @@ def product_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """The product listing (contract) of a product page's JSON-LD objects."""
     sid = source_id_for(url)
     if sid is None or not sid.startswith("produit-"):
-        raise LayoutChanged(f"not a product page: {url}")
+        raise SourceLayoutChanged(f"not a product page: {url}")
     product = next((o for o in objects if types_of(o) & PRODUCT_TYPES), None)
     if product is None:
-        raise LayoutChanged("no Product in the page's JSON-LD")
+        raise SourceLayoutChanged("no Product in the page's JSON-LD")
     title = _text(product.get("name"))
     if not title:
         raise InvalidRecord("Product without a name")
@@ -438,96 +293,33 @@ def product_listing(url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- spider
-class DansMaZoneSpider(CatalogSpider):
+class DansMaZoneSpider(SitemapSpider):
     """Sitemaps → shop and product pages → listings from their JSON-LD."""
 
-    # Scrapy runs each callback's output through CONCURRENT_ITEMS asyncio tasks
-    # (100 by default): with one item per page and a synchronous catalog pipeline
-    # that is pure overhead (~20 % of the crawl's CPU). One at a time.
-    custom_settings = {"CONCURRENT_ITEMS": 1}
+    sitemap_rules = ((SHOP_PATH, "parse_shop"), (PRODUCT_PATH, "parse_product"))
+    syntaxes = ("json-ld",)
+    complete_marker = FOOTER_MARKER
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(self.absolute("/robots.txt"), callback=self.parse_robots,
-                             errback=self.robots_failed, dont_filter=True, priority=100)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sitemap_index = str(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
 
-    @property
-    def sitemap_index(self) -> str:
-        return self.absolute(self.config.option("sitemap_index", DEFAULT_SITEMAP_INDEX))
+    def page_complete(self, text: str) -> bool:
+        return page_is_complete(text)
 
-    def _same_host(self, url: str) -> bool:
-        return urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
-
-    def parse_robots(self, response: Response) -> Iterator[Any]:
-        text = response.text if hasattr(response, "text") else response.body.decode("utf-8",
-                                                                                    "replace")
-        sitemaps = [u for u in sitemaps_from_robots(text) if self._same_host(u)]
-        for url in sitemaps or [self.sitemap_index]:
-            yield self.request(url, self.parse_sitemap, priority=50)
-
-    def robots_failed(self, failure: Failure) -> Iterator[Any]:
-        """No robots.txt to read: start from the usual sitemap index."""
-        log.info("%s: robots.txt unavailable (%s), starting from %s", self.config.key,
-                 failure.getErrorMessage(), self.sitemap_index)
-        yield self.request(self.sitemap_index, self.parse_sitemap, priority=50)
-
-    def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        try:
-            kind, entries = parse_sitemap(response.body)
-        except MalformedSitemap as exc:
-            yield from self.retry_malformed(response, f"sitemap: {exc}")
-            return
-        stats = self.crawler.stats
-        stats.inc_value("dansmazone/sitemaps")
-        for entry in entries:
-            if not self._same_host(entry.loc):
-                stats.inc_value("dansmazone/offsite_entries")
-                continue
-            if kind == "index":
-                yield self.request(entry.loc, self.parse_sitemap, priority=50)
-                continue
-            page = page_kind(entry.loc)
-            if page == "shop":
-                yield self.request(entry.loc, self.parse_shop)
-            elif page == "product":
-                yield self.request(entry.loc, self.parse_product)
-            else:
-                stats.inc_value("dansmazone/other_pages_skipped")
+    def record_id(self, url: str) -> str | None:
+        return source_id_for(url)
 
     def parse_shop(self, response: Response) -> Iterator[Any]:
-        yield from self._parse_page(response, shop_listing)
+        yield from self.read_schema_page(response, _one(shop_listing))
 
     def parse_product(self, response: Response) -> Iterator[Any]:
-        yield from self._parse_page(response, product_listing)
+        yield from self.read_schema_page(response, _one(product_listing))
 
-    def _parse_page(self, response: Response, extract: Any) -> Iterator[Any]:
-        url = response.url
-        text = getattr(response, "text", None)
-        if text is None or not page_is_complete(text):
-            yield from self.retry_malformed(response, "page cut short (no footer marker)")
-            return
-        try:
-            listing = extract(url, jsonld_objects(text))
-        except JsonLdError as exc:
-            if not response.meta.get("dmz_jsonld_refetched"):
-                # complete yet unparsable: fetch once more before calling it broken
-                yield self.request(url, response.request.callback, dont_filter=True,
-                                   meta={"dmz_jsonld_refetched": True})
-                return
-            yield self._broken(url, str(exc))
-            return
-        except InvalidRecord as exc:
-            yield self._broken(url, str(exc))
-            return
-        except LayoutChanged as exc:
-            log.warning("%s: %s on %s", self.config.key, exc, url)
-            yield PageResult(url=url, page=False, failed=True, errors=[(url, "layout", str(exc))])
-            return
-        yield PageResult(url=url, listings=[listing], done=True)
 
-    def _broken(self, url: str, reason: str) -> PageResult:
-        """A permanently broken record: an error, its id kept live, the page done."""
-        self.crawler.stats.inc_value("dansmazone/invalid_records")
-        sid = source_id_for(url)
-        return PageResult(url=url, errors=[(url, "invalid_record", reason)],
-                          touched=[sid] if sid else [], done=True)
-
+def _one(extract: Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+         ) -> Callable[[str, list[dict[str, Any]]], PageResult]:
+    """A page holding one listing, read by ``extract``: a leaf, done once stored."""
+    def read(url: str, objects: list[dict[str, Any]]) -> PageResult:
+        return PageResult(url=url, listings=[extract(url, objects)], done=True)
+    return read

@@ -7,27 +7,30 @@ shops (source_id = the slug of ``/boutique/<slug>``) and products (source_id =
 the numeric id of ``/produit/<id>-<slug>``, its ``shop_source_id`` the slug its
 "Vendu par" link points to).
 
-Quirks handled here:
+The spider is the generic ``HtmlSpider`` (``crawlers.declarative.html``) with
+four page rules (home, category, shop, product) read by the pure helpers below.
+Quirks handled:
 
 - pagination drift: shops move between pages while we page through a category,
-  so some are seen twice and others never. Shop links are deduplicated, and when
-  a category's pages yield fewer distinct shops than it announces, its pages are
-  fetched again (``dont_filter``) until the count is reached or
-  ``options.max_repage_rounds`` rounds are spent (then the category is recorded
-  as incomplete and the run ends partial: nothing is wrongly marked gone).
+  so some are seen twice and others never. Categories are the spider's "next"
+  chains: shop links are deduplicated, and when a category's pages yield fewer
+  distinct shops than it announces, its pages are fetched again until the count
+  is reached or ``options.max_repage_rounds`` rounds are spent (then the
+  category is recorded as ``incomplete`` and the run ends partial: nothing is
+  wrongly marked gone).
 - pages cut short or garbled: every page ends with ``<footer id="pied">`` and
-  ``</html>``; a page without them is retried (``retry_malformed``).
+  ``</html>``; a page without them is retried, then recorded as ``malformed``.
 - broken shop pages (no name): recorded as ``invalid_record`` errors.
 - the address comes on one line, "12 bis r. de Metz, 31000 Toulouse":
   ``split_address`` cuts it at the last ", " into street line, postcode and city.
 - cart, account, search and review links are never followed (robots.txt
   disallows them, and the link patterns below never match them anyway).
 
-Shop pages are stored with ``done=False`` (a resumed run fetches them again to
-reach their product links); product pages, the leaves, with ``done=True``.
+Shop pages with products stay not done (a resumed run fetches them again to
+reach their product links); product pages, the leaves, are done once stored.
 Options (``sources.yaml`` ``options:``): ``max_repage_rounds`` (default 4).
 Counters in the run's Scrapy stats: ``toulouse_boutiques/repaging_rounds`` and
-``toulouse_boutiques/incomplete_categories``.
+``toulouse_boutiques/incomplete_chains``.
 
 The parsing helpers are pure functions of the HTML text, tested on strings.
 """
@@ -36,18 +39,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import scrapy
 from parsel import Selector
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
+from crawlers.declarative.html import HtmlSpider, PageRead
+from crawlers.errors import ErrorKind, MalformedPage, PageError
 from crawlers.listing import PageResult
-from crawlers.spiders.base import CatalogSpider
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,10 @@ def parse_shop(text: str, url: str) -> ShopPage:
     slug = shop_slug(url)
     if not slug:
         return ShopPage(None, f"not a shop page URL: {url}", products)
-    article = sel.css("article.fiche-boutique")
-    if not article:
+    sheets = sel.css("article.fiche-boutique")
+    if not sheets:
         return ShopPage(None, "no shop sheet (article.fiche-boutique) on the page", products)
-    article = article[0]
+    article = sheets[0]
     name = node_text(article, "h1")
     if not name:
         return ShopPage(None, "shop page without a name", products)
@@ -228,10 +229,10 @@ def parse_product(text: str, url: str) -> tuple[dict[str, Any] | None, str | Non
     pid = product_id(url)
     if not pid:
         return None, f"not a product page URL: {url}"
-    article = sel.css("article.fiche-produit")
-    if not article:
+    sheets = sel.css("article.fiche-produit")
+    if not sheets:
         return None, "no product sheet (article.fiche-produit) on the page"
-    article = article[0]
+    article = sheets[0]
     title = node_text(article, "h1")
     if not title:
         return None, "product page without a title"
@@ -266,168 +267,44 @@ def _drop_empty(listing: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the spider
-@dataclass
-class _Category:
-    """Paging state of one category."""
-
-    url: str
-    total: int | None = None
-    seen: set[str] = field(default_factory=set)  # shop URLs listed on its pages
-    pages: list[str] = field(default_factory=list)  # page URLs, in paging order
-    round: int = 0
-    pending: int = 0  # pages of the current re-paging round still awaited
-    finished: bool = False
-
-
-class ToulouseBoutiquesSpider(CatalogSpider):
+class ToulouseBoutiquesSpider(HtmlSpider):
     """Home -> categories (paged, drift-proof) -> shops -> products."""
 
-    # Two Scrapy defaults that cost more CPU than our parsing on a 1,500-shop world:
-    # CONCURRENT_ITEMS (100) starts that many asyncio tasks per response to handle a
-    # handful of items; WARN_ON_GENERATOR_RETURN_VALUE re-reads and parses the
-    # callback's source for every response (its cache is keyed by bound methods).
-    custom_settings = {"CONCURRENT_ITEMS": 8, "WARN_ON_GENERATOR_RETURN_VALUE": False}
+    start_pages = (("/", "home"),)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.max_rounds = int(self.config.option("max_repage_rounds",
-                                                 DEFAULT_MAX_REPAGE_ROUNDS))
-        self.categories: dict[str, _Category] = {}
-        self.shops_requested: set[str] = set()
-        self.products_requested: set[str] = set()
-        self.repaged = 0
+        self.repage_rounds = int(self.config.option("max_repage_rounds",
+                                                    DEFAULT_MAX_REPAGE_ROUNDS))
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield self.request("/", self.parse_home)
+    def chained(self, page: str) -> bool:
+        return page == "category"
 
-    # ------------------------------------------------------------ pages
-    def parse_home(self, response: Response) -> Iterator[Any]:
-        if not page_is_complete(response.text):
-            yield from self.retry_malformed(response, "home page cut short")
-            return
-        for url in parse_home(response.text, response.url):
-            if url in self.categories:
-                continue
-            self.categories[url] = _Category(url)
-            yield self._category_request(url, url, 0)
-
-    def _category_request(self, category: str, url: str, round_: int) -> scrapy.Request:
-        request = self.request(url, self.parse_category, dont_filter=round_ > 0,
-                               meta={"category": category, "round": round_})
-        return request.replace(errback=self.on_category_error)
-
-    def parse_category(self, response: Response) -> Iterator[Any]:
-        state = self.categories[response.meta["category"]]
-        round_ = response.meta["round"]
-        if not page_is_complete(response.text):
-            retried = False
-            for item in self.retry_malformed(response, "category page cut short"):
-                retried = retried or isinstance(item, scrapy.Request)
-                yield item
-            if not retried:
-                yield from self._page_lost(state, round_)
-            return
-        page = parse_category(response.text, response.url)
-        if page.total is not None:
-            state.total = page.total
-        if response.url not in state.pages:
-            state.pages.append(response.url)
-        for shop_url in page.shops:
-            state.seen.add(shop_url)
-            if shop_url not in self.shops_requested:
-                self.shops_requested.add(shop_url)
-                yield self.request(shop_url, self.parse_shop)
-        if round_ == 0:
-            if page.next_url and page.next_url not in state.pages:
-                yield self._category_request(state.url, page.next_url, 0)
-            else:
-                yield from self._round_over(state)
-        else:
-            state.pending -= 1
-            if state.pending == 0:
-                yield from self._round_over(state)
-
-    def on_category_error(self, failure: Failure) -> Iterator[Any]:
-        yield from self.on_error(failure)
-        request = failure.request  # type: ignore[attr-defined]
-        state = self.categories[request.meta["category"]]
-        yield from self._page_lost(state, request.meta["round"])
-
-    def _page_lost(self, state: _Category, round_: int) -> Iterator[Any]:
-        """A category page is lost for good (already recorded): close its round."""
-        if round_ == 0:
-            state.finished = True  # the paging chain is cut: the run is partial anyway
-            return
-        state.pending -= 1
-        if state.pending == 0:
-            yield from self._round_over(state)
-
-    def _round_over(self, state: _Category) -> Iterator[Any]:
-        """Every page of the round answered: page again if shops are still missing."""
-        if state.finished:
-            return
-        if state.total is None or len(state.seen) >= state.total:
-            state.finished = True
-            return
-        if state.round >= self.max_rounds:
-            state.finished = True
-            reason = (f"{len(state.seen)} of {state.total} announced shops found after "
-                      f"{state.round + 1} passes over {len(state.pages)} page(s)")
-            log.warning("%s: %s incomplete: %s", self.config.key, state.url, reason)
-            self._count("incomplete_categories")
-            yield PageResult(url=state.url, page=False, failed=True,
-                             errors=[(state.url, "incomplete_listing", reason)])
-            return
-        state.round += 1
-        self.repaged += 1
-        self._count("repaging_rounds")
-        # "Page suivante" is computed from the nominal position, so the chain of
-        # round 0 visited every page even when drift moved the shops between them
-        pages = list(state.pages)
-        state.pending = len(pages)
-        log.info("%s: %s lists %d of %d shops: paging it again (round %d)", self.config.key,
-                 state.url, len(state.seen), state.total, state.round)
-        for url in pages:
-            yield self._category_request(state.url, url, state.round)
-
-    def _count(self, name: str) -> None:
-        """A counter in Scrapy's stats (kept in the run's stats by the worker)."""
-        stats = getattr(getattr(self, "crawler", None), "stats", None)
-        if stats is not None:
-            stats.inc_value(f"{self.config.key}/{name}")
-
-    def parse_shop(self, response: Response) -> Iterator[Any]:
-        if not page_is_complete(response.text):
-            yield from self.retry_malformed(response, "shop page cut short")
-            return
-        page = parse_shop(response.text, response.url)
-        for url in page.products:
-            if url not in self.products_requested:
-                self.products_requested.add(url)
-                yield self.request(url, self.parse_product)
-        if page.listing is None:
-            slug = shop_slug(response.url)
-            yield PageResult(url=response.url, errors=[(response.url, "invalid_record",
-                                                        page.error or "unreadable shop")],
-                             touched=[slug] if slug else [], done=not page.products)
-            return
-        # not done: a resumed run must fetch this page again to reach its products
-        yield PageResult(url=response.url, listings=[page.listing], done=False)
-
-    def parse_product(self, response: Response) -> Iterator[Any]:
-        if not page_is_complete(response.text):
-            yield from self.retry_malformed(response, "product page cut short")
-            return
-        listing, error = parse_product(response.text, response.url)
+    def read_page(self, page: str, response: Response, url: str) -> PageRead:
+        text = response.text
+        if not page_is_complete(text):
+            raise MalformedPage(f"{page} page cut short", source=self.config.key, url=url)
+        if page == "home":
+            return PageRead(links=[(u, "category") for u in parse_home(text, url)])
+        if page == "category":
+            category = parse_category(text, url)
+            return PageRead(links=[(u, "shop") for u in category.shops],
+                            next_url=category.next_url, total=category.total,
+                            counted=set(category.shops))
+        if page == "shop":
+            shop = parse_shop(text, url)
+            links = [(u, "product") for u in shop.products]
+            if shop.listing is None:
+                slug = shop_slug(url)
+                return PageRead(PageResult(url=url, touched=[slug] if slug else [], errors=[
+                    PageError(url, ErrorKind.INVALID_RECORD, shop.error or "unreadable shop")]),
+                    links)
+            # a shop page with products stays not done: a resumed run must fetch it
+            # again to reach them
+            return PageRead(PageResult(url=url, listings=[shop.listing]), links)
+        listing, error = parse_product(text, url)
         if listing is None:
-            pid = product_id(response.url)
-            yield PageResult(url=response.url, errors=[(response.url, "invalid_record",
-                                                        error or "unreadable product")],
-                             touched=[pid] if pid else [], done=True)
-            return
-        yield PageResult(url=response.url, listings=[listing], done=True)
-
-    def closed(self, reason: str) -> None:
-        log.info("%s: %d categories, %d shop pages, %d product pages, %d re-paging rounds",
-                 self.config.key, len(self.categories), len(self.shops_requested),
-                 len(self.products_requested), self.repaged)
+            pid = product_id(url)
+            return PageRead(PageResult(url=url, touched=[pid] if pid else [], errors=[
+                PageError(url, ErrorKind.INVALID_RECORD, error or "unreadable product")]))
+        return PageRead(PageResult(url=url, listings=[listing]))

@@ -1,24 +1,16 @@
-"""The Click'n Co connector: parsing, pacing, resume, and real crawls of the replica."""
+"""The Click'n Co connector: parsing, pacing, resume, errors (real crawls: the platform contract)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
 from crawlers.connectors.clickandco import (
     ClickAndCoConnector,
-    InvalidRecord,
     Pacer,
     opening_hours_text,
     price_from_cents,
@@ -26,18 +18,17 @@ from crawlers.connectors.clickandco import (
     read_page,
     shop_listing,
 )
+from crawlers.errors import InvalidRecord, SourceLayoutChanged
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, validate_listing
-from crawlers.orchestrator import crawl_sources
-from crawlers.sink import CatalogSink
+from crawlers.source import SourceConfig
 from replicas.faults import FaultProfile
 from replicas.noise import hours_osm
 from replicas.platforms.clickandco import ClickAndCo, hours_entries
-from replicas.server import ReplicaCluster
 from replicas.world import HOURS_TEMPLATES, World
+from tests.crawlers.conftest import expected, listings_of, repository_config
 
 KEY = "clickandco"
-ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://cc.test"
 
 SHOP_JSON = """{"id": "shp_0a1b2c3d4e5f", "name": "BOULANGERIE MARTIN SARL",
@@ -118,7 +109,7 @@ def test_read_page() -> None:
     assert read_page({"data": [1, 2], "next_cursor": "abc"}) == ([1, 2], "abc")
     assert read_page({"data": [], "next_cursor": None}) == ([], None)
     for wrong in ({"items": []}, [], {"data": {}}, {"data": [], "next_cursor": 3}):
-        with pytest.raises(InvalidRecord):
+        with pytest.raises(SourceLayoutChanged):
             read_page(wrong)
 
 
@@ -141,9 +132,7 @@ def test_pacer_spaces_requests_after_the_burst() -> None:
 
 # ---------------------------------------------------------------------- in-process crawls
 def config(**values: Any) -> SourceConfig:
-    base = load_sources(ROOT / "config" / "sources.yaml")[KEY]
-    options = values.pop("options", {})
-    return replace(base, base_url=BASE, options={**base.options, **options}, **values)
+    return repository_config(KEY, BASE, **values)
 
 
 def connector_on(platform: ClickAndCo, **values: Any) -> ClickAndCoConnector:
@@ -159,19 +148,6 @@ def connector_on(platform: ClickAndCo, **values: Any) -> ClickAndCoConnector:
     return ClickAndCoConnector(cfg, client, fetcher=Fetcher(cfg, client, sleep=lambda s: None))
 
 
-def collect(results: list[PageResult]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for result in results:
-        for raw in result.listings:
-            item = validate_listing({**raw, "source": KEY})
-            out[item["source_id"]] = item
-    return out
-
-
-def expected(platform: ClickAndCo) -> dict[str, dict[str, Any]]:
-    return {item["source_id"]: item for item in platform.expected_listings()}
-
-
 @pytest.fixture(scope="module")
 def small_world() -> World:
     return World.generate(5, 100)
@@ -181,7 +157,7 @@ def test_connector_gets_exactly_the_expected_listings(small_world: World) -> Non
     platform = ClickAndCo(small_world, rate_limit=0)
     connector = connector_on(platform, options={"page_size": 7})
     results = list(connector.pages())
-    assert collect(results) == expected(platform)
+    assert listings_of(results, KEY) == expected(platform)
     assert not any(r.failed or r.errors for r in results)
     per_shop = Counter(r.fields.get("shop_source_id") for r in platform.records)
     shops = [r.source_id for r in platform.records if r.kind == "shop"]
@@ -205,7 +181,7 @@ def test_a_killed_crawl_resumes_from_its_checkpoint(small_world: World) -> None:
     assert checkpoint["cursor"] and checkpoint["pending"]
     platform.requests.clear()
     rest = list(connector_on(platform, options={"page_size": 5}).pages(checkpoint))
-    assert collect(first) | collect(rest) == expected(platform)
+    assert listings_of(first, KEY) | listings_of(rest, KEY) == expected(platform)
     refetched = [p for p in platform.requests if "/products" in p]
     assert len(refetched) == len(set(refetched))
     done_before = {r.listings[0]["shop_source_id"] for r in first
@@ -219,7 +195,7 @@ def test_broken_records_are_errors_and_touched(small_world: World) -> None:
     bad = [r for r in platform.records if platform.injector.is_bad_record(r.source_id)]
     assert {r.kind for r in bad} == {"shop", "product"}
     results = list(connector_on(platform).pages())
-    assert collect(results) == expected(platform)
+    assert listings_of(results, KEY) == expected(platform)
     errors = [e for r in results for e in r.errors]
     assert len(errors) == len(bad) and {e[1] for e in errors} == {"invalid_record"}
     assert sum("shop without an id" in e[2] for e in errors) == sum(r.kind == "shop" for r in bad)
@@ -245,7 +221,7 @@ def test_lost_pages_fail_and_the_rest_is_crawled(small_world: World) -> None:
     failed = [r for r in results if r.failed]
     assert len(failed) == 1 and failed[0].errors[0][1] == "http_503"
     assert failed[0].page is False and victim in failed[0].errors[0][0]
-    got = collect(results)
+    got = listings_of(results, KEY)
     lost = {k for k, v in expected(platform).items() if v.get("shop_source_id") == victim}
     assert got == {k: v for k, v in expected(platform).items() if k not in lost}
     assert victim in results[-1].checkpoint["pending"]  # a resumed run would try again
@@ -272,7 +248,7 @@ def test_429s_are_waited_out_and_the_crawl_is_complete() -> None:
     cfg = config(options={"rate_limit": 100, "rate_burst": 100}, concurrency=3)
     client = make_client(cfg, transport=httpx.WSGITransport(app=platform.wsgi()))
     results = list(ClickAndCoConnector(cfg, client).pages())
-    assert collect(results) == expected(platform)
+    assert listings_of(results, KEY) == expected(platform)
     assert not any(r.failed for r in results)
     assert platform.rate_limited > 0
 
@@ -282,92 +258,3 @@ def test_the_connector_follows_the_announced_rate(small_world: World) -> None:
     connector = connector_on(platform)
     next(iter(connector.pages()))
     assert connector.pacer.rate == pytest.approx(7 * 0.95) and connector.pacer.burst == 2
-
-
-# ---------------------------------------------------------------------- real crawls
-def sources_file(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Path:
-    data = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
-    data["sources"] = {KEY: {**data["sources"][KEY], "base_url": cluster.urls[KEY], **values}}
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def crawl(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Any:
-    path = sources_file(tmp_path, cluster, **values)
-    [report] = crawl_sources([load_sources(path)[KEY]], tmp_path / "home",
-                             sources_file=str(path), poll_seconds=0.1)
-    return report
-
-
-def live(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    with Catalog.in_home(tmp_path / "home") as catalog:
-        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
-
-
-def test_crawl_recrawl_and_next_epoch(tmp_path: Path) -> None:
-    with ReplicaCluster(7, 80, ports={}, platforms=(KEY,)) as cluster:
-        platform = cluster.platforms[KEY]
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(platform)
-        assert report.run.new == len(platform.records) and report.errors_by_kind == {}
-
-        again = crawl(tmp_path, cluster)
-        assert again.run.status == "complete"
-        assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-        assert again.run.unchanged == len(platform.records)
-
-        before = {r.source_id: r.fields for r in platform.records}
-        cluster.set_epoch(2)  # two steps: this small world opens shops here only then
-        after = {r.source_id: r.fields for r in platform.records}
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete", report.run.message
-        assert report.run.new == len(after.keys() - before.keys()) > 0
-        assert report.run.gone == len(before.keys() - after.keys()) > 0
-        assert report.run.updated == sum(before[k] != after[k]
-                                         for k in before.keys() & after.keys()) > 0
-        assert live(tmp_path) == expected(platform)
-
-
-def test_crawl_under_faults_is_complete_and_records_broken_records(tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
-                                "timeout=0.03,timeout_seconds=2.5,bad=0.05")
-    with ReplicaCluster(7, 100, ports={}, platforms=(KEY,), faults=faults) as cluster:
-        platform = cluster.platforms[KEY]
-        report = crawl(tmp_path, cluster, timeout=1.0)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(platform)
-        bad = [r for r in platform.records if platform.injector.is_bad_record(r.source_id)]
-        assert bad
-        assert report.errors_by_kind == {"invalid_record": len(bad)}
-        injected = platform.injector.injected
-        assert injected["5xx"] + injected["truncated"] + injected["timeout"] > 0
-        http = report.run.stats["http"]  # every fault was retried and got through
-        assert http.get("retry_5xx", 0) == injected["5xx"]
-        assert http.get("retry_malformed", 0) == injected["truncated"]
-        assert http.get("retry_timeout", 0) >= injected["timeout"]
-
-
-def test_a_killed_crawl_is_resumed_by_the_orchestrator(tmp_path: Path) -> None:
-    with ReplicaCluster(7, 80, ports={}, platforms=(KEY,)) as cluster:
-        platform = cluster.platforms[KEY]
-        path = sources_file(tmp_path, cluster, options={"page_size": 5})
-        cfg = load_sources(path)[KEY]
-        with Catalog.in_home(tmp_path / "home") as catalog:
-            proc = subprocess.Popen([sys.executable, "-c", "pass"])
-            proc.wait()  # a worker that is gone
-            run_id = catalog.begin_run(KEY, pid=proc.pid)
-            sink = CatalogSink(catalog, run_id, KEY)
-            with make_client(cfg) as client:
-                for i, result in enumerate(ClickAndCoConnector(cfg, client).pages()):
-                    sink.write(result)
-                    if i == 8:
-                        break  # killed here
-            assert catalog.get_run(run_id).checkpoint["pending"]
-        [report] = crawl_sources([cfg], tmp_path / "home", sources_file=str(path),
-                                 poll_seconds=0.1)
-        assert report.resumed and report.run.id == run_id
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(platform)
-        assert report.run.gone == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.config import load_sources, parse_sources
-from crawlers.declarative import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
+from crawlers.declarative.schema import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
 from crawlers.errors import SourceConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +200,7 @@ def test_geojson_and_sitemap_entries() -> None:
             connector: geojson
             base_url: http://demo.test
             extract:
+              endpoint: /api/commerces
               bbox: [1.0, 43.0, 2.0, 44.0]
               fields: {name: properties.nom, categories: "[properties.activite]"}
         """)["demo"]
@@ -213,10 +214,11 @@ def test_geojson_and_sitemap_entries() -> None:
             connector: geojson
             base_url: http://demo.test
             extract:
+              endpoint: /api/commerces
               bbox: [2.0, 43.0, 1.0, 44.0]
               fields: {name: properties.nom}
         """)
-    assert re.search(r"sources.yaml:7: .*extract\.bbox: bbox must have min < max", message)
+    assert re.search(r"sources.yaml:8: .*extract\.bbox: bbox must have min < max", message)
     site = parse("""\
         sources:
           demo:
@@ -265,3 +267,67 @@ def test_top_level_keys_still_name_their_line() -> None:
     message = error_of(HTML_SOURCE.replace("    base_url:", "    enabled: sometimes\n"
                                            "    base_url:"))
     assert "key 'enabled' must be true/false" in message
+
+
+def test_every_problem_is_listed_in_one_error() -> None:
+    text = textwrap.dedent("""\
+        sources:
+          demo:
+            name: Demo
+            connector: html
+            base_url: http://demo.test
+            concurency: 3
+            extract:
+              start: [/list]
+              pages:
+                list:
+                  items:
+                    - kind: shop
+                      select: "article.shop"
+                      fields:
+                        source_id: ":scope::attr(data-id)"
+                        titel: "h2"
+                        name: "h2[class="
+                  follow:
+                    - {css: "a::attr(href)", page: detial}
+          other:
+            name: Other
+            connector: clickandco
+            base_url: http://other.test
+            options: {page_size: 500}
+            health: {min_listing_ratio: 2}
+          third:
+            connector: scrapy_magic
+        """)
+    with pytest.raises(SourceConfigError) as info:
+        parse(text)
+    problems = info.value.problems
+    assert [(p.line, p.source) for p in problems] == [
+        (6, "demo"), (16, "demo"), (17, "demo"), (19, "demo"), (24, "other"), (25, "other"),
+        (26, "third"), (26, "third"), (27, "third")]
+    assert [p.key for p in problems][:4] == [
+        "concurency", "extract.pages.list.items[0].fields.titel",
+        "extract.pages.list.items[0].fields.name.css",
+        "extract.pages.list.follow[0].page"]
+    message = str(info.value)
+    assert message.splitlines()[0] == "9 problems in sources.yaml:"
+    assert "  sources.yaml:27: source 'third': key 'connector': unknown connector " \
+        "'scrapy_magic'" in message
+    assert "sources.yaml:26: source 'third': missing required key 'name'" in message
+    assert "sources.yaml:25: source 'other': health: key 'min_listing_ratio' must be " \
+        "between 0 and 1" in message
+    assert info.value.source is None  # several sources
+
+
+def test_an_environment_variable_that_is_not_set_is_a_problem_on_its_line() -> None:
+    message = error_of(HTML_SOURCE.replace("http://demo.test", "${AGORA_TEST_UNSET_URL}"))
+    assert message == ("sources.yaml:5: source 'demo': key 'base_url': environment variable "
+                       "AGORA_TEST_UNSET_URL is not set")
+
+
+def test_a_schedule_that_cannot_be_read_is_refused_at_load() -> None:
+    message = error_of(HTML_SOURCE.replace("    base_url: http://demo.test\n",
+                                           "    base_url: http://demo.test\n"
+                                           "    schedule: {interval: 6 hours, jitter: 5m}\n"))
+    assert message == ("sources.yaml:6: source 'demo': schedule: key 'interval': bad duration "
+                       "'6 hours' (expected e.g. 90s, 5m, 6h, 1d)")

@@ -1,48 +1,35 @@
-"""The Dans Ma Zone spider: sitemap and JSON-LD parsing, callbacks, real crawls with faults."""
+"""The Dans Ma Zone spider: JSON-LD mapping and callbacks (real crawls: the platform contract)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 import scrapy
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 from werkzeug.test import Client
 
-from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
+from crawlers.errors import InvalidJsonLd, InvalidRecord, SourceLayoutChanged
 from crawlers.listing import PageResult, validate_listing
-from crawlers.orchestrator import RunReport, crawl_sources
+from crawlers.parsing.schema_org import jsonld_objects
+from crawlers.source import SourceConfig
 from crawlers.spiders.dansmazone import (
     FOOTER_MARKER,
     DansMaZoneSpider,
-    InvalidRecord,
-    JsonLdError,
-    LayoutChanged,
-    MalformedSitemap,
-    SitemapEntry,
-    jsonld_objects,
     page_is_complete,
-    page_kind,
-    parse_sitemap,
     product_listing,
     rubrique_from_breadcrumb,
     shop_listing,
-    sitemaps_from_robots,
     source_id_for,
 )
-from replicas.faults import FaultProfile
 from replicas.platforms.dansmazone import DansMaZone
-from replicas.server import ReplicaCluster
 from replicas.world import World
+from tests.crawlers.conftest import html_response
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "dansmazone"
 BASE = "http://dmz.test"
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
@@ -60,43 +47,13 @@ def urlset(*locs: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset {NS}>{urls}</urlset>'.encode()
 
 
-# ---------------------------------------------------------------------- sitemaps
-def test_sitemaps_from_robots_reads_every_sitemap_line() -> None:
-    text = "User-agent: *\nDisallow: /panier\nsitemap: http://a/x.xml\nSitemap:  http://a/y.xml \n"
-    assert sitemaps_from_robots(text) == ["http://a/x.xml", "http://a/y.xml"]
-    assert sitemaps_from_robots("User-agent: *\n") == []
-
-
-def test_parse_sitemap_reads_indexes_urlsets_and_gzip() -> None:
-    index = (f'<sitemapindex {NS}><sitemap><loc>http://a/sitemaps/produits-1.xml.gz</loc>'
-             "<lastmod>2026-01-12</lastmod></sitemap></sitemapindex>").encode()
-    assert parse_sitemap(index) == ("index", [SitemapEntry("http://a/sitemaps/produits-1.xml.gz",
-                                                           "2026-01-12")])
-    body = urlset("http://a/produit/1-x", "http://a/commerce/2-y")
-    kind, entries = parse_sitemap(gzip.compress(body))
-    assert kind == "urlset" and [e.loc for e in entries] == ["http://a/produit/1-x",
-                                                            "http://a/commerce/2-y"]
-
-
-@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
-def test_parse_sitemap_rejects_a_cut_sitemap_plain_or_gzip(cut: float) -> None:
-    body = urlset(*(f"http://a/produit/{i}-x" for i in range(200)))
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(body[: int(len(body) * cut)])
-    packed = gzip.compress(body)
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(packed[: int(len(packed) * cut)] + b'<div class="<')
-    with pytest.raises(MalformedSitemap):
-        parse_sitemap(b"<html><body>Erreur</body></html>")
-
-
-def test_page_kind_and_source_ids_come_from_the_url() -> None:
-    assert page_kind("http://a/commerce/1023-boulangerie-martin") == "shop"
-    assert page_kind("http://a/produit/10230097-l-etranger") == "product"
-    assert page_kind("http://a/mentions-legales") is None
-    assert page_kind("http://a/commerce/abc") is None
-    assert source_id_for("http://a/commerce/1023-x") == "commerce-1023"
-    assert source_id_for("http://a/produit/10230097-x") == "produit-10230097"
+# ---------------------------------------------------------------------- URLs
+def test_source_ids_come_from_the_url() -> None:
+    assert source_id_for("http://a/commerce/1023-boulangerie-martin") == "commerce-1023"
+    assert source_id_for("http://a/produit/10230097-l-etranger") == "produit-10230097"
+    assert source_id_for("http://a/commerce/1023") == "commerce-1023"
+    assert source_id_for("http://a/mentions-legales") is None
+    assert source_id_for("http://a/commerce/abc") is None
 
 
 # ---------------------------------------------------------------------- JSON-LD
@@ -166,7 +123,7 @@ def test_shop_listing_in_separate_blocks_and_unknown_subtypes() -> None:
 
 
 def test_shop_listing_without_a_business_is_a_layout_change() -> None:
-    with pytest.raises(LayoutChanged):
+    with pytest.raises(SourceLayoutChanged):
         shop_listing(SHOP_URL, jsonld_objects(page(CRUMBS, ORG)))
 
 
@@ -213,9 +170,9 @@ def test_product_without_name_is_an_invalid_record_and_bad_json_does_not_parse()
     with pytest.raises(InvalidRecord):
         product_listing(PRODUCT_URL, jsonld_objects(page(nameless)))
     broken = json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90')
-    with pytest.raises(JsonLdError):
+    with pytest.raises(InvalidJsonLd):
         jsonld_objects(page(broken))
-    with pytest.raises(LayoutChanged):
+    with pytest.raises(SourceLayoutChanged):
         product_listing(PRODUCT_URL, jsonld_objects(page(CRUMBS)))
 
 
@@ -239,20 +196,15 @@ def test_every_replica_page_parses_to_its_expected_listing() -> None:
 
 
 # ---------------------------------------------------------------------- callbacks
-def spider(retries: int = 2) -> DansMaZoneSpider:
+def spider(retries: int = 2, **options: Any) -> DansMaZoneSpider:
     config = SourceConfig(key=KEY, name="Dans Ma Zone", connector=KEY, base_url=BASE,
-                          retries=retries)
+                          retries=retries, options=options)
     crawler = get_crawler(DansMaZoneSpider)
     return DansMaZoneSpider.from_crawler(crawler, source_config=config, sink=None)
 
 
-def response(url: str, body: str | bytes, meta: dict[str, Any] | None = None,
-             callback: Any = None) -> Response:
-    request = scrapy.Request(url, meta=meta or {}, callback=callback)
-    data = body.encode() if isinstance(body, str) else body
-    if url.endswith((".gz", ".xml", ".txt")):
-        return Response(url, body=data, request=request)
-    return HtmlResponse(url, body=data, encoding="utf-8", request=request)
+def response(url: str, body: str | bytes, meta: dict[str, Any] | None = None) -> Response:
+    return html_response(scrapy.Request(url, meta=meta or {}), body)
 
 
 def test_robots_lead_to_the_sitemaps_or_to_the_default_index() -> None:
@@ -264,7 +216,7 @@ def test_robots_lead_to_the_sitemaps_or_to_the_default_index() -> None:
     assert [r.url for r in out] == [f"{BASE}/sitemap_index.xml"]
     [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
     assert fallback.url == f"{BASE}/sitemap_index.xml"
-    s.config = replace(s.config, options={"sitemap_index": "/plan/index.xml"})
+    s = spider(sitemap_index="/plan/index.xml")
     [fallback] = list(s.robots_failed(Failure(ConnectionRefusedError("refused"))))
     assert fallback.url == f"{BASE}/plan/index.xml"
 
@@ -276,6 +228,9 @@ def test_a_gzip_sitemap_yields_listing_pages_of_the_same_host_only() -> None:
     out = list(s.parse_sitemap(response(f"{BASE}/sitemaps/produits-1.xml.gz", body)))
     assert [(r.url, r.callback.__name__) for r in out] == [
         (f"{BASE}/commerce/1-a", "parse_shop"), (f"{BASE}/produit/10010001-b", "parse_product")]
+    stats = s.crawler.stats
+    assert stats.get_value(f"{KEY}/offsite_entries") == 1
+    assert stats.get_value(f"{KEY}/other_pages_skipped") == 1
 
 
 def test_a_cut_sitemap_is_retried_then_recorded_as_lost() -> None:
@@ -297,7 +252,7 @@ def test_page_callbacks_retry_cut_pages_and_record_broken_records() -> None:
 
     broken = page(json.dumps(PRODUCT).replace('"price": "4.90"', '"price": 4,90'))
     [again] = list(s.parse_product(response(PRODUCT_URL, broken)))
-    assert isinstance(again, scrapy.Request) and again.meta["dmz_jsonld_refetched"]
+    assert isinstance(again, scrapy.Request) and again.meta["jsonld_refetched"]
     [bad] = list(s.parse_product(response(PRODUCT_URL, broken, again.meta)))
     assert not bad.failed and bad.done and bad.touched == ["produit-10230097"]
     assert bad.errors[0][:2] == (PRODUCT_URL, "invalid_record")
@@ -308,69 +263,3 @@ def test_page_callbacks_retry_cut_pages_and_record_broken_records() -> None:
 
     [lost] = list(s.parse_shop(response(SHOP_URL, page(CRUMBS))))
     assert lost.failed and lost.errors[0][1] == "layout"
-
-
-# ---------------------------------------------------------------------- real crawls
-def crawl(cluster: ReplicaCluster, home: Path, **changes: Any) -> RunReport:
-    config = load_sources(ROOT / "config" / "sources.yaml")[KEY]
-    config = replace(config, base_url=cluster.urls[KEY], **changes)
-    [report] = crawl_sources([config], home)
-    return report
-
-
-def live(home: Path) -> dict[str, dict[str, Any]]:
-    with Catalog.in_home(home) as catalog:
-        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
-
-
-def expected(cluster: ReplicaCluster) -> dict[str, dict[str, Any]]:
-    return {item["source_id"]: item for item in cluster.platforms[KEY].expected_listings()}
-
-
-def test_crawl_recrawl_and_next_epoch(replica_cluster: Any, tmp_path: Path) -> None:
-    cluster = replica_cluster(shops=80, seed=7, platforms=(KEY,))
-    home = tmp_path / "home"
-    first = crawl(cluster, home)
-    before = expected(cluster)
-    assert first.run.status == "complete", first.run.message
-    assert live(home) == before
-    assert first.run.new == len(before) and first.errors_by_kind == {}
-
-    again = crawl(cluster, home)
-    assert again.run.status == "complete"
-    assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-    assert again.run.unchanged == len(before)
-
-    cluster.set_epoch(1)
-    after = expected(cluster)
-    report = crawl(cluster, home)
-    assert report.run.status == "complete", report.run.message
-    assert live(home) == after
-    changed = {sid for sid in set(before) & set(after) if before[sid] != after[sid]}
-    assert report.run.new == len(set(after) - set(before)) > 0
-    assert report.run.gone == len(set(before) - set(after)) > 0
-    assert report.run.updated == len(changed) > 0
-
-
-def test_crawl_through_faults_is_complete_and_records_broken_pages(
-        replica_cluster: Any, tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.08,drift=0.2,slow=0.05,"
-                                "timeout=0.02,timeout_seconds=2.5,bad=0.03")
-    cluster = replica_cluster(shops=100, seed=13, platforms=(KEY,), faults=faults)
-    platform = cluster.platforms[KEY]
-    platform.sitemap_size = 60  # several child sitemaps, gzip ones included
-    platform.set_world(platform.world)
-    home = tmp_path / "home"
-    report = crawl(cluster, home, timeout=1.0)
-    assert report.run.status == "complete", report.run.message
-    assert live(home) == expected(cluster)
-    bad = {platform.base_url + path for _, path in platform.bad_pages()}
-    assert bad
-    with Catalog.in_home(home) as catalog:
-        errors = catalog.errors(report.run.id, limit=1000)
-    assert {e["url"] for e in errors if e["kind"] == "invalid_record"} == bad
-    assert report.errors_by_kind == {"invalid_record": len(bad)}
-    injected = platform.injector.injected
-    assert injected["malformed"] and injected["5xx"] and injected["timeout"]
-    scrapy_stats = report.run.stats["scrapy"]
-    assert scrapy_stats.get("retry/reason_count/malformed", 0) > 0

@@ -4,43 +4,34 @@ that configuration alone crawls the existing replicas as their hand-written conn
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import scrapy
 from parsel import Selector
+from scrapy.utils.test import get_crawler
 
 from catalog.store import Catalog
-from crawlers.config import SourceConfig, parse_sources
+from crawlers import registry
+from crawlers.config import SourceConfig
 from crawlers.connectors.tout_toulouse import ToutToulouseConnector
-from crawlers.declarative import (
-    DeclarativeApiConnector,
-    Preview,
-    PreviewSink,
-    api_connector_class,
-    compile_spec,
-    find_object,
-    is_html_type,
-    microdata_objects,
-    preview_source,
-    read_items,
-    schema_objects,
-    select_nodes,
-)
+from crawlers.declarative.fields import read_items, select_nodes
+from crawlers.declarative.json_api import DeclarativeApiConnector
+from crawlers.declarative.schema import compile_spec
 from crawlers.errors import FetchError
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import crawl_sources
+from crawlers.preview import Preview, PreviewSink, preview_source
 from crawlers.transforms import (
     TransformError,
     apply_transforms,
     cents_to_decimal,
     compile_transforms,
 )
-from crawlers.worker import crawler_kind
 from replicas.faults import FaultProfile
 from replicas.platforms.geolocal31 import Geolocal31
 from replicas.platforms.mavillemonshopping import BAD_ID_BASE, MaVilleMonShopping, render_card
@@ -48,6 +39,7 @@ from replicas.platforms.tout_toulouse import ToutToulouse
 from replicas.server import ReplicaCluster
 from replicas.world import World
 from tests.conftest import SOURCES_FILE
+from tests.crawlers.conftest import config_of, html_response, listings_of
 
 BASE = "http://api.test"
 
@@ -112,10 +104,6 @@ def test_cents_to_decimal() -> None:
 
 
 # ---------------------------------------------------------------------- selectors
-def config_of(text: str, key: str = "demo") -> SourceConfig:
-    return parse_sources(textwrap.dedent(text))[key]
-
-
 def test_the_sixth_platforms_card_reads_back_as_its_listing() -> None:
     """The repository's entry, applied to one rendered card, gives the record's listing."""
     platform = MaVilleMonShopping(World.generate(7, 200), faults=FaultProfile())
@@ -157,32 +145,6 @@ def test_json_items_without_id_are_reported_once() -> None:
     assert select_nodes(rule.select, {"items": []}, "u") is None  # no list: a layout change
 
 
-def test_microdata_and_json_ld_become_the_same_objects() -> None:
-    html = """<html><body><div itemscope itemtype="https://schema.org/Bakery">
-      <h1 itemprop="name">Au Pain</h1><div itemprop="address" itemscope
-      itemtype="https://schema.org/PostalAddress"><span itemprop="postalCode">31000</span>
-      </div><meta itemprop="openingHours" content="Mo-Sa 09:00-19:00"></div>
-      <script type="application/ld+json">{"@context": "https://schema.org",
-      "@type": "Product", "name": "Chocolatine", "offers": {"@type": "Offer",
-      "price": "1.20"}}</script></body></html>"""
-    objects = schema_objects(html, "http://x/commerce/7", ("json-ld", "microdata"))
-    shop = find_object(objects, compile_spec(config_of("""\
-        sources:
-          demo:
-            name: D
-            connector: sitemap_jsonld
-            base_url: http://x
-            extract:
-              pages: [{match: "/commerce/", kind: shop, fields: {source_id: name}}]
-        """)).pages[0].types)
-    assert shop == {"@type": "Bakery", "name": "Au Pain", "openingHours": "Mo-Sa 09:00-19:00",
-                    "address": {"@type": "PostalAddress", "postalCode": "31000"}}
-    product = find_object(objects, frozenset({"Product"}))
-    assert product is not None and product["offers"]["price"] == "1.20"
-    assert microdata_objects([{"type": ["http://schema.org/Store"], "properties": {
-        "name": ["A", "B"]}}]) == [{"@type": "Store", "name": ["A", "B"]}]
-
-
 # ---------------------------------------------------------------------- json_api, mocked
 API = """\
 sources:
@@ -217,7 +179,7 @@ def api_config(pagination: str) -> SourceConfig:
 
 def run_api(config: SourceConfig, handler: Any) -> list[PageResult]:
     client = make_client(config, transport=httpx.MockTransport(handler))
-    connector = api_connector_class(config)(config, client,
+    connector = registry.resolve(config).load()(config, client,
                                             fetcher=Fetcher(config, client, sleep=lambda s: 0))
     return list(connector.pages())
 
@@ -412,23 +374,12 @@ sources:
 """
 
 
-def collect(results: list[PageResult], key: str) -> dict[str, dict[str, Any]]:
-    out = {}
-    for result in results:
-        for raw in result.listings:
-            try:
-                item = validate_listing({**raw, "source": key})
-            except Exception:  # noqa: BLE001 - the sink records those; not listings
-                continue
-            out[item["source_id"]] = item
-    return out
-
-
 def test_json_api_config_crawls_tout_toulouse_like_its_connector(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_TEST_TT_TOKEN", "replica-demo-token")
     declarative = config_of(TOUT_TOULOUSE, "tout_toulouse")
-    assert crawler_kind(declarative) == "declarative" and not is_html_type(declarative)
+    crawler_type = registry.resolve(declarative)
+    assert crawler_type.kind == "declarative" and crawler_type.engine == "api"
     platform = ToutToulouse(World.generate(5, 150),
                             faults=FaultProfile.parse("drift=0.3,truncated=0.05,bad=0.05"))
     platform.base_url = BASE
@@ -441,7 +392,7 @@ def test_json_api_config_crawls_tout_toulouse_like_its_connector(
     theirs = list(ToutToulouseConnector(hand, client, fetcher=Fetcher(
         hand, client, sleep=lambda s: 0)).pages())
     expected = {i["source_id"]: i for i in platform.expected_listings()}
-    assert collect(ours, platform.key) == collect(theirs, platform.key) == expected
+    assert listings_of(ours, platform.key) == listings_of(theirs, platform.key) == expected
     assert not any(r.failed for r in ours)
     assert platform.injector.injected["drift"] > 0
     bad = {r.source_id for r in platform.records if platform.injector.is_bad_record(r.source_id)}
@@ -478,6 +429,7 @@ sources:
     base_url: http://api.test
     extract:
       endpoint: /api/commerces
+      bbox: [0.44, 42.69, 2.05, 43.92]
       fields:
         url: {path: "id || properties.id", transform: [{prefix: /commerce/}]}
         name: "properties.enseigne || properties.nom"
@@ -499,8 +451,8 @@ def test_geojson_config_tiles_geolocal31_like_its_connector() -> None:
     platform.cap = 20  # force the quadtree to split
     platform.base_url = BASE
     client = make_client(config, transport=httpx.WSGITransport(app=platform.wsgi()))
-    results = list(api_connector_class(config)(config, client).pages())
-    assert collect(results, platform.key) == {i["source_id"]: i
+    results = list(registry.resolve(config).load()(config, client).pages())
+    assert listings_of(results, platform.key) == {i["source_id"]: i
                                               for i in platform.expected_listings()}
     assert len(results) > 4 and not any(r.failed for r in results)
     bad = [r for r in platform.records if platform.injector.is_bad_record(r.source_id)]
@@ -619,25 +571,12 @@ def list_page(ids: list[int], total: int, next_page: int | None = None) -> str:
             f"<ul>{shops}</ul>{nxt}</body></html>")
 
 
-def spider_response(spider: Any, request: Any, body: str) -> Any:
-    from scrapy.http import HtmlResponse  # noqa: PLC0415
-
-    return HtmlResponse(request.url, body=body.encode(), encoding="utf-8", request=request)
-
-
 def test_the_html_spider_pages_a_drifting_chain_again() -> None:
-    import scrapy  # noqa: PLC0415
-    from scrapy.utils.test import get_crawler  # noqa: PLC0415
-
-    from crawlers.declarative import spider_class  # noqa: PLC0415
-
     config = config_of(CHAIN)
-    cls = spider_class(config)
+    cls = registry.resolve(config).load()
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
-    requests = [spider._request("http://shop.test/list?page=1", "list",
-                                chain=spider._chain_for("http://shop.test/list?page=1", "list"))]
-    out = list(spider.parse_page(spider_response(spider, requests[0],
-                                                 list_page([1, 2, 99], 5, 2))))
+    requests = [spider.page_request("http://shop.test/list?page=1", "list")]
+    out = list(spider.parse_page(html_response(requests[0], list_page([1, 2, 99], 5, 2))))
     results = [o for o in out if isinstance(o, PageResult)]
     followed = [o.url for o in out if isinstance(o, scrapy.Request)]
     assert [item["source_id"] for item in results[0].listings] == ["1", "2", "99"]
@@ -645,44 +584,38 @@ def test_the_html_spider_pages_a_drifting_chain_again() -> None:
     assert followed == ["http://shop.test/s/1", "http://shop.test/s/2",
                         "http://shop.test/list?page=2"]  # the offsite link is not followed
     page2 = next(o for o in out if isinstance(o, scrapy.Request) and "page=2" in o.url)
-    out = list(spider.parse_page(spider_response(spider, page2, list_page([2, 3], 5))))
+    out = list(spider.parse_page(html_response(page2, list_page([2, 3], 5))))
     again = [o for o in out if isinstance(o, scrapy.Request) and "list" in o.url]
     assert [r.url for r in again] == ["http://shop.test/list?page=1",
                                       "http://shop.test/list?page=2"]
     assert all(r.dont_filter and r.meta["round"] == 1 for r in again)
-    list(spider.parse_page(spider_response(spider, again[0], list_page([1, 2, 99], 5, 2))))
-    out = list(spider.parse_page(spider_response(spider, again[1], list_page([3, 4], 5))))
+    list(spider.parse_page(html_response(again[0], list_page([1, 2, 99], 5, 2))))
+    out = list(spider.parse_page(html_response(again[1], list_page([3, 4], 5))))
     new = [i["source_id"] for o in out if isinstance(o, PageResult) for i in o.listings]
     assert new == ["4"] and not any(isinstance(o, PageResult) and o.failed for o in out)
     assert spider.chains["http://shop.test/list?page=1"].finished
 
 
 def test_the_html_spider_reports_layout_changes_and_short_chains() -> None:
-    import scrapy  # noqa: PLC0415
-    from scrapy.utils.test import get_crawler  # noqa: PLC0415
-
-    from crawlers.declarative import spider_class  # noqa: PLC0415
-
     config = config_of(CHAIN)
-    cls = spider_class(config)
+    cls = registry.resolve(config).load()
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
     start = "http://shop.test/list?page=1"
-    first = spider._request(start, "list", chain=spider._chain_for(start, "list"))
-    out = list(spider.parse_page(spider_response(spider, first,
-                                                 "<html><body><p>Nouveau site !</p></body>"
-                                                 "</html>")))
+    first = spider.page_request(start, "list")
+    out = list(spider.parse_page(html_response(first, "<html><body><p>Nouveau site !</p>"
+                                                      "</body></html>")))
     [result] = [o for o in out if isinstance(o, PageResult)]
     assert result.failed and result.errors[0][1] == "layout" and not result.done
-    cut = list(spider.parse_page(spider_response(spider, first, "<html><body><ul><li")))
+    cut = list(spider.parse_page(html_response(first, "<html><body><ul><li")))
     assert isinstance(cut[0], scrapy.Request) and cut[0].meta["retry_times"] == 1
     # a chain still short after its re-paging rounds is recorded as incomplete
     spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
-    first = spider._request(start, "list", chain=spider._chain_for(start, "list"))
-    out = list(spider.parse_page(spider_response(spider, first, list_page([2, 3], 9))))
+    first = spider.page_request(start, "list")
+    out = list(spider.parse_page(html_response(first, list_page([2, 3], 9))))
     [again] = [o for o in out if isinstance(o, scrapy.Request) and o.dont_filter]
-    out = list(spider.parse_page(spider_response(spider, again, list_page([2, 3], 9))))
+    out = list(spider.parse_page(html_response(again, list_page([2, 3], 9))))
     [lost] = [o for o in out if isinstance(o, PageResult) and o.failed]
-    assert lost.errors[0][1] == "incomplete_listing"
+    assert lost.errors[0][1] == "incomplete"
     assert "2 of 9 announced items" in lost.errors[0][2]
 
 

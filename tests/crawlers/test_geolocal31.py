@@ -1,42 +1,23 @@
-"""The Géo'local31 connector: parsing, quadtree tiling under the cap, resume, real crawls."""
+"""The Géo'local31 connector: mapping, tiling under the cap, resume (real crawls: the contract)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
-from crawlers.connectors.geolocal31 import (
-    Geolocal31Connector,
-    InvalidFeature,
-    feature_listing,
-    format_box,
-    owns,
-    parse_box,
-    read_collection,
-    split_box,
-)
-from crawlers.errors import SourceConfigError
-from crawlers.http import Fetcher, make_client
+from crawlers.connectors.geolocal31 import Geolocal31Connector, feature_listing
+from crawlers.errors import InvalidRecord, SourceConfigError
+from crawlers.http import Fetcher
 from crawlers.listing import PageResult
-from crawlers.orchestrator import crawl_sources
-from crawlers.sink import CatalogSink
-from replicas.faults import FaultProfile
-from replicas.platforms.geolocal31 import BAD_ID_OFFSET, Geolocal31
-from replicas.server import ReplicaCluster
+from crawlers.source import SourceConfig
+from replicas.platforms.geolocal31 import Geolocal31
 from replicas.world import World
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "geolocal31"
 PAGE = "http://gl/commerce/{id}"
 
@@ -89,37 +70,9 @@ def test_feature_listing_without_sign_or_optional_values() -> None:
 ])
 def test_unusable_features_raise_with_their_id(broken: Any, reason: str,
                                                sid: str | None) -> None:
-    with pytest.raises(InvalidFeature, match=reason) as info:
+    with pytest.raises(InvalidRecord, match=reason) as info:
         feature_listing(broken, PAGE)
     assert info.value.source_id == sid
-
-
-def test_read_collection_tells_a_capped_answer() -> None:
-    fs = [feature(str(i), 1, 43) for i in range(3)]
-    base = {"type": "FeatureCollection", "features": fs}
-    assert read_collection({**base, "numberMatched": 3, "numberReturned": 3}) == (fs, False)
-    assert read_collection({**base, "numberMatched": 9, "numberReturned": 3}) == (fs, True)
-    assert read_collection(base) == (fs, False)
-    assert read_collection(base, cap=3) == (fs, True)  # no numberMatched: trust the cap
-    for bad in ({"features": fs}, {"type": "FeatureCollection"}, [], None):
-        with pytest.raises(ValueError):
-            read_collection(bad)
-
-
-def test_boxes_split_and_own_every_point_once() -> None:
-    root = (0.0, 0.0, 8.0, 8.0)
-    quads = split_box(root)
-    assert quads == [(0, 0, 4, 4), (4, 0, 8, 4), (0, 4, 4, 8), (4, 4, 8, 8)]
-    for point in [(4, 4), (0, 0), (8, 8), (8, 0), (0, 8), (4, 8), (8, 4), (2, 4), (4, 1)]:
-        assert sum(owns(q, root, *point) for q in quads) == 1, point
-    assert not owns(root, root, 8.5, 4)
-    assert parse_box("0.44,42.69,2.05,43.92") == (0.44, 42.69, 2.05, 43.92)
-    assert parse_box([1, 2, 3, 4]) == (1.0, 2.0, 3.0, 4.0)
-    for bad in ("1,2,3", [3, 2, 1, 4], "a,b,c,d", 7):
-        with pytest.raises(ValueError):
-            parse_box(bad)
-    box = (1 / 3, 43.1 / 7, 2.05, 43.92)
-    assert parse_box(format_box(box)) == box  # the server sees exactly our floats
 
 
 # ---------------------------------------------------------------------- a fake server
@@ -179,7 +132,7 @@ def test_replica_shops_on_the_first_midline_and_on_the_far_edges() -> None:
     first = platform.records[0].fields
     lats = [r.fields["lat"] for r in platform.records]
     root = (first["lon"] - 0.5, min(lats), first["lon"] + 0.5, max(lats))
-    assert split_box(root)[0][2] == first["lon"]  # the shop sits on the first midline
+    assert (root[0] + root[2]) / 2 == first["lon"]  # the shop sits on the first midline
     inside = {e["source_id"]: {k: v for k, v in e.items() if k != "source"}
               for e in platform.expected_listings()
               if root[0] <= e["lon"] <= root[2] and root[1] <= e["lat"] <= root[3]}
@@ -242,106 +195,3 @@ def test_layout_change_and_bad_options() -> None:
     with pytest.raises(SourceConfigError):
         connector(transport, bbox="1,2,3")
     assert connector(transport, bbox="0.5,42.7,2,43.9").root == (0.5, 42.7, 2.0, 43.9)
-
-
-# ---------------------------------------------------------------------- real crawls
-def sources_file(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Path:
-    data = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
-    data["sources"] = {KEY: {**data["sources"][KEY], "base_url": cluster.urls[KEY], **values}}
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def crawl(tmp_path: Path, cluster: ReplicaCluster, **values: Any) -> Any:
-    path = sources_file(tmp_path, cluster, **values)
-    config = load_sources(path)[KEY]
-    [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
-                             poll_seconds=0.1)
-    return report
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited (a killed worker's)."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def live(tmp_path: Path) -> list[dict[str, Any]]:
-    with Catalog.in_home(tmp_path / "home") as catalog:
-        return list(catalog.listings(source=KEY))
-
-
-def expected(cluster: ReplicaCluster) -> list[dict[str, Any]]:
-    return sorted(cluster.platforms[KEY].expected_listings(), key=lambda x: x["source_id"])
-
-
-def test_crawl_recrawl_and_next_epoch(tmp_path: Path) -> None:
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
-        platform = cluster.platforms[KEY]
-        platform.cap = 8  # a small world must still need splitting
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)
-        assert report.run.new == len(platform.records) and report.run.stats["failed_pages"] == 0
-        assert report.run.pages > 4  # the box was split
-
-        again = crawl(tmp_path, cluster)
-        assert again.run.status == "complete"
-        assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-        assert again.run.unchanged == len(platform.records)
-
-        before = {r.source_id: r.fields for r in platform.records}
-        cluster.set_epoch(1)
-        after = {r.source_id: r.fields for r in platform.records}
-        report = crawl(tmp_path, cluster)
-        assert report.run.status == "complete"
-        assert report.run.new == len(after.keys() - before.keys()) > 0
-        assert report.run.gone == len(before.keys() - after.keys()) > 0
-        assert report.run.updated == sum(before[k] != after[k]
-                                         for k in before.keys() & after.keys()) > 0
-        assert live(tmp_path) == expected(cluster)
-
-
-def test_crawl_under_faults_is_complete_and_records_broken_features(tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
-                                "timeout=0.05,timeout_seconds=2.5,bad=0.05")
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,), faults=faults) as cluster:
-        platform = cluster.platforms[KEY]
-        platform.cap = 8
-        report = crawl(tmp_path, cluster, timeout=1.0)
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)
-        bad = {f"GL31-{BAD_ID_OFFSET + r.native['index']:06d}" for r in platform.records
-               if platform.injector.is_bad_record(r.source_id)}
-        assert bad
-        assert report.errors_by_kind == {"invalid_record": len(bad)}
-        with Catalog.in_home(tmp_path / "home") as catalog:
-            reasons = [row["reason"] for row in catalog.errors(report.run.id)]
-        assert {r.rsplit("id=", 1)[1].rstrip(")") for r in reasons} == bad
-        assert sum(platform.injector.injected.values()) > 0
-        assert report.run.stats["http"]["requests"] > report.run.pages  # retried, got through
-
-
-def test_a_killed_crawl_is_resumed_by_the_orchestrator(tmp_path: Path) -> None:
-    with ReplicaCluster(5, 100, ports={}, platforms=(KEY,)) as cluster:
-        cluster.platforms[KEY].cap = 8
-        path = sources_file(tmp_path, cluster)
-        config = load_sources(path)[KEY]
-        with Catalog.in_home(tmp_path / "home") as catalog:
-            run_id = catalog.begin_run(KEY, pid=dead_pid())
-            sink = CatalogSink(catalog, run_id, KEY)
-            with make_client(config) as client:
-                for i, result in enumerate(Geolocal31Connector(config, client).pages()):
-                    sink.write(result)
-                    if i == 5:
-                        break  # the worker is killed here
-            assert catalog.get_run(run_id).checkpoint["queue"]
-        [report] = crawl_sources([config], tmp_path / "home", sources_file=str(path),
-                                 poll_seconds=0.1)
-        assert report.resumed and report.run.id == run_id
-        # the resumed worker fetched only the tiles left in the queue
-        assert report.run.stats["http"]["requests"] == report.run.pages - 6
-        assert report.run.status == "complete", report.run.message
-        assert live(tmp_path) == expected(cluster)

@@ -1,12 +1,10 @@
-"""The Toulouse Boutiques spider: parsing helpers, drift-proof paging, real crawls."""
+"""The Toulouse Boutiques spider: parsing helpers, drift-proof paging (real crawls: the contract)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,14 +14,10 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 from werkzeug.test import Client
 
-from catalog.store import Catalog
-from crawlers.config import load_sources
 from crawlers.listing import PageResult
-from crawlers.orchestrator import RunReport, crawl_sources
 from crawlers.scrapy_support import scrapy_settings
 from crawlers.spiders.toulouse_boutiques import (
     ToulouseBoutiquesSpider,
-    _Category,
     page_is_complete,
     parse_category,
     parse_home,
@@ -34,14 +28,11 @@ from crawlers.spiders.toulouse_boutiques import (
     shop_slug,
     split_address,
 )
-from replicas.faults import FaultProfile
 from replicas.platforms.toulouse_boutiques import ToulouseBoutiques
-from replicas.server import ReplicaCluster
 from replicas.world import World
+from tests.crawlers.conftest import repository_config
 
 KEY = "toulouse_boutiques"
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "config" / "sources.yaml"
 BASE = "http://tb.test"
 DISALLOWED = re.compile(r"^/(panier|compte|recherche)|^/boutique/[^/]+/avis")
 
@@ -157,7 +148,7 @@ def test_parse_shop_reports_a_page_without_a_name(small: tuple) -> None:
 
 def test_robots_txt_blocks_every_disallowed_link_the_pages_carry(small: tuple) -> None:
     platform, client = small
-    agent = load_sources(SOURCES)[KEY].agent
+    agent = repository_config(KEY, BASE).agent
     robots = Protego.parse(client.get("/robots.txt").get_data(as_text=True))
     shop = next(r for r in platform.records if r.kind == "shop"
                 and platform._index.products_of[r.source_id])
@@ -178,7 +169,7 @@ def test_robots_txt_blocks_every_disallowed_link_the_pages_carry(small: tuple) -
 
 # --------------------------------------------------------------------------- paging logic
 def _spider(**options: Any) -> ToulouseBoutiquesSpider:
-    config = dataclasses.replace(load_sources(SOURCES)[KEY], base_url=BASE, options=options)
+    config = repository_config(KEY, BASE, options=options)
     crawler = get_crawler(ToulouseBoutiquesSpider, scrapy_settings(config))
     return ToulouseBoutiquesSpider.from_crawler(crawler, source_config=config, sink=None)
 
@@ -187,9 +178,7 @@ def _drive_category(spider: ToulouseBoutiquesSpider, client: Client, cat: str,
                     drift: Callable[[str, int], int]) -> tuple[list[scrapy.Request],
                                                               list[PageResult]]:
     """Run one category through the spider, serving pages from the replica app."""
-    url = f"{BASE}/categorie/{cat}"
-    spider.categories[url] = _Category(url)
-    queue = [spider._category_request(url, url, 0)]
+    queue = [spider.page_request(f"{BASE}/categorie/{cat}", "category")]
     asked: Counter[str] = Counter()
     category_requests: list[scrapy.Request] = []
     results: list[PageResult] = []
@@ -203,11 +192,15 @@ def _drive_category(spider: ToulouseBoutiquesSpider, client: Client, cat: str,
         response = HtmlResponse(url=request.url, body=answer.data, encoding="utf-8",
                                 request=request)
         for out in request.callback(response):
-            if isinstance(out, scrapy.Request) and out.callback == spider.parse_category:
+            if isinstance(out, scrapy.Request) and out.meta["page"] == "category":
                 queue.append(out)
             elif isinstance(out, PageResult):
                 results.append(out)
     return category_requests, results
+
+
+def _shops_requested(spider: ToulouseBoutiquesSpider) -> list[str]:
+    return sorted(url for url in spider.requested if "/boutique/" in url)
 
 
 def _big_category(platform: ToulouseBoutiques) -> tuple[str, list[str]]:
@@ -226,7 +219,7 @@ def test_drift_is_detected_and_the_category_paged_again(small: tuple) -> None:
         drifts = {f"/categorie/{cat}?page=2": -2, f"/categorie/{cat}?page=3": 1}
         requests, results = _drive_category(
             spider, client, cat, lambda path, n: drifts.get(path, 0) if n == 0 else 0)
-        assert sorted(spider.shops_requested) == sorted(shops)
+        assert _shops_requested(spider) == sorted(shops)
         assert not results
         first = [r for r in requests if r.meta["round"] == 0]
         again = [r for r in requests if r.meta["round"] == 1]
@@ -243,7 +236,7 @@ def test_no_drift_no_second_round(small: tuple) -> None:
     spider = _spider()
     requests, results = _drive_category(spider, client, cat, lambda path, n: 0)
     assert len(requests) == 1 and not results
-    assert sorted(spider.shops_requested) == sorted(shops)
+    assert _shops_requested(spider) == sorted(shops)
 
 
 def test_a_category_that_never_adds_up_is_recorded_and_lost(small: tuple) -> None:
@@ -253,103 +246,22 @@ def test_a_category_that_never_adds_up_is_recorded_and_lost(small: tuple) -> Non
     requests, results = _drive_category(spider, client, cat, lambda path, n: -1)
     assert len(requests) == 3  # the first pass and two more
     [lost] = results
-    assert lost.failed and lost.errors[0][1] == "incomplete_listing"
-    assert len(spider.shops_requested) == len(shops) - 1
+    assert lost.failed and lost.errors[0][1] == "incomplete"
+    assert len(_shops_requested(spider)) == len(shops) - 1
 
 
 def test_a_page_cut_short_is_retried(small: tuple) -> None:
     _, client = small
     spider = _spider()
     url = f"{BASE}/"
-    request = spider.request(url, spider.parse_home)
+    request = spider.page_request(url, "home")
     html = client.get("/").data
     response = HtmlResponse(url=url, body=html[: len(html) // 2], encoding="utf-8",
                             request=request)
-    [retry] = list(spider.parse_home(response))
+    [retry] = list(spider.parse_page(response))
     assert isinstance(retry, scrapy.Request) and retry.dont_filter
-    assert retry.meta["retry_times"] == 1
-
-
-# --------------------------------------------------------------------------- real crawls
-def _crawl(cluster: ReplicaCluster, home: Path, **overrides: Any) -> RunReport:
-    config = dataclasses.replace(load_sources(SOURCES)[KEY], base_url=cluster.urls[KEY],
-                                 **overrides)
-    [report] = crawl_sources([config], home, poll_seconds=0.2)
-    return report
-
-
-def _live(home: Path) -> dict[str, dict[str, Any]]:
-    with Catalog.in_home(home) as catalog:
-        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
-
-
-def _expected(cluster: ReplicaCluster) -> dict[str, dict[str, Any]]:
-    return {item["source_id"]: item for item in cluster.platforms[KEY].expected_listings()}
-
-
-@pytest.fixture
-def cluster(replica_cluster: Callable[..., ReplicaCluster]) -> Iterator[ReplicaCluster]:
-    cluster = replica_cluster(shops=100, seed=7, platforms=(KEY,))
-    cluster.platforms[KEY].page_size = 3  # small world: several pages per category
-    yield cluster
-
-
-def test_crawl_recrawl_and_next_epoch(cluster: ReplicaCluster, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    platform = cluster.platforms[KEY]
-    report = _crawl(cluster, home)
-    assert report.run.status == "complete", report.run.message
-    expected = _expected(cluster)
-    assert _live(home) == expected
-    assert report.run.new == len(expected) and report.errors_by_kind == {}
-    assert report.run.stats["robots_skipped"] == 0
-
-    # robots.txt read first; nothing it disallows was ever asked for
-    assert platform.requests[0] == "/robots.txt"
-    assert not [p for p in platform.requests if DISALLOWED.match(p)]
-    assert all(re.match(r"^/($|robots\.txt$|categorie/|boutique/[^/]+$|produit/\d+-)", p)
-               for p in platform.requests)
-
-    again = _crawl(cluster, home)
-    assert again.run.status == "complete"
-    assert (again.run.new, again.run.updated, again.run.gone) == (0, 0, 0)
-    assert again.run.unchanged == len(expected)
-
-    cluster.set_epoch(1)
-    after = _expected(cluster)
-    added = set(after) - set(expected)
-    removed = set(expected) - set(after)
-    changed = {k for k in set(after) & set(expected) if after[k] != expected[k]}
-    assert added and removed and changed
-    third = _crawl(cluster, home)
-    assert third.run.status == "complete"
-    assert (third.run.new, third.run.updated, third.run.gone) == (
-        len(added), len(changed), len(removed))
-    assert _live(home) == after
-
-
-def test_crawl_through_faults(replica_cluster: Callable[..., ReplicaCluster],
-                              tmp_path: Path) -> None:
-    faults = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
-                                "timeout=0.02,timeout_seconds=2.5,bad=0.1")
-    cluster = replica_cluster(shops=100, seed=11, platforms=(KEY,), faults=faults)
-    platform = cluster.platforms[KEY]
-    platform.page_size = 3
-    bad_urls = {f"{cluster.urls[KEY]}/boutique/{slug}" for slug in platform._index.bad_shops}
-    assert bad_urls, "the test world needs a broken record"
-    home = tmp_path / "home"
-    report = _crawl(cluster, home, timeout=1.0)
-    assert report.run.status == "complete", report.run.message
-    assert _live(home) == _expected(cluster)
-    injected = platform.injector.injected
-    assert injected["drift"] and injected["malformed"] and injected["5xx"]
-    assert injected["timeout"] and injected["slow"]
-    scrapy_stats = report.run.stats["scrapy"]
-    assert scrapy_stats[f"{KEY}/repaging_rounds"] > 0  # drift was seen and made good
-    assert f"{KEY}/incomplete_categories" not in scrapy_stats
-    assert scrapy_stats["retry/reason_count/malformed"] > 0
-    with Catalog.in_home(home) as catalog:
-        errors = catalog.errors(report.run.id, limit=1000)
-    assert {e["url"] for e in errors if e["kind"] == "invalid_record"} == bad_urls
-    assert {e["kind"] for e in errors} == {"invalid_record"}
-    assert not [p for p in platform.requests if DISALLOWED.match(p)]
+    assert retry.meta["retry_times"] == 1 and retry.meta["page"] == "home"
+    response = HtmlResponse(url=url, body=html[: len(html) // 2], encoding="utf-8",
+                            request=retry.replace(meta={**retry.meta, "retry_times": 5}))
+    [lost] = list(spider.parse_page(response))
+    assert lost.failed and lost.errors[0][1:] == ("malformed", "home page cut short")

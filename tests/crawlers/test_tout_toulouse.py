@@ -1,20 +1,18 @@
-"""The Tout Toulouse connector: parsing, drift-proof paging, resume, incremental, end to end."""
+"""The Tout Toulouse connector: parsing, drift-proof paging, resume, incremental runs."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from catalog.store import Catalog
-from crawlers.config import SourceConfig, load_sources
 from crawlers.connectors.tout_toulouse import (
     Coverage,
     ToutToulouseConnector,
@@ -24,18 +22,19 @@ from crawlers.connectors.tout_toulouse import (
     product_listing,
     shop_listing,
 )
-from crawlers.errors import FetchError, InvalidListing
+from crawlers.errors import FetchError, InvalidListing, InvalidRecord
 from crawlers.http import Fetcher, make_client
-from crawlers.listing import PageResult, validate_listing
-from crawlers.orchestrator import RunReport, crawl_sources
+from crawlers.listing import validate_listing
+from crawlers.orchestrator import RunReport
 from crawlers.sink import CatalogSink
+from crawlers.source import SourceConfig
 from replicas.faults import FaultProfile
 from replicas.platforms.tout_toulouse import ToutToulouse
 from replicas.server import ReplicaCluster
 from replicas.world import World
+from tests.crawlers.conftest import crawl_once, expected, listings_of, live, repository_config
 
 KEY = "tout_toulouse"
-ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://tt.test"
 
 
@@ -92,7 +91,7 @@ def test_product_listing_keeps_the_price_number() -> None:
         "availability": "stock_limite", "category": "Boulangerie", "description": "Croustade.",
         "image_url": "https://m.fr/8.jpg", "shop_source_id": "boutique-1074",
     }
-    with pytest.raises(ValueError, match="without a shop"):
+    with pytest.raises(InvalidRecord, match="without a shop"):
         product_listing({**PRODUCT, "boutique_id": None}, absolute)
 
 
@@ -133,9 +132,7 @@ def test_coverage_counts_a_contiguous_run() -> None:
 
 # --------------------------------------------------------------------------- in process
 def source_config(**options: Any) -> SourceConfig:
-    config = load_sources(ROOT / "config" / "sources.yaml")[KEY]
-    return dataclasses.replace(config, base_url=BASE,
-                               options={"page_size": 20, "overlap": 4, **options})
+    return repository_config(KEY, BASE, options={"page_size": 20, "overlap": 4, **options})
 
 
 def connector_for(platform: ToutToulouse | None, config: SourceConfig | None = None,
@@ -154,23 +151,6 @@ def in_process(world: World, faults: str = "none") -> ToutToulouse:
     return platform
 
 
-def apply(store: dict[str, dict[str, Any]], results: list[PageResult]) -> None:
-    """What the catalog does with the results, in a dict."""
-    for result in results:
-        for raw in result.listings:
-            try:
-                item = validate_listing({**raw, "source": KEY})
-            except InvalidListing:
-                continue
-            store[item["source_id"]] = item
-        for gone in result.gone:
-            store.pop(gone, None)
-
-
-def expected(platform: ToutToulouse) -> dict[str, dict[str, Any]]:
-    return {item["source_id"]: item for item in platform.expected_listings()}
-
-
 @pytest.fixture(scope="module")
 def world() -> World:
     return World.generate(12, 150)
@@ -182,9 +162,7 @@ def test_drift_is_caught_and_re_paged(world: World, overlap: int) -> None:
     connector = connector_for(platform, source_config(overlap=overlap))
     results = list(connector.pages())
     assert not any(r.failed for r in results)
-    store: dict[str, dict[str, Any]] = {}
-    apply(store, results)
-    assert store == expected(platform)
+    assert listings_of(results, KEY) == expected(platform)
     assert platform.injector.injected["drift"] > 5
     if overlap == 1:  # a window shifted by more than the overlap leaves a gap, re-paged
         assert connector.fetcher.stats["drift_gaps"] > 0
@@ -242,8 +220,7 @@ def test_the_final_check_after_a_resume_re_pages_the_head(world: World) -> None:
     assert not any(r.failed for r in results)
     first = [raw["source_id"] for raw in results[0].listings]
     assert first == [shops[0].source_id, shops[1].source_id]
-    store: dict[str, dict[str, Any]] = {}
-    apply(store, results)
+    store = listings_of(results, KEY)
     assert {k for k in store if k.startswith("boutique-")} == {s.source_id for s in shops[:2]}
 
 
@@ -265,8 +242,7 @@ def test_broken_rows_are_errors_not_listings(world: World, tmp_path: Path) -> No
 
 def test_incremental_crawl_gets_changes_and_tombstones() -> None:
     platform = in_process(World.generate(12, 150), "drift=0.2")
-    store: dict[str, dict[str, Any]] = {}
-    apply(store, list(connector_for(platform).pages()))
+    full = list(connector_for(platform).pages())
     since = datetime.now(UTC)
     quiet = list(connector_for(platform).pages(since=since))
     assert not any(r.listings or r.gone for r in quiet)
@@ -274,8 +250,7 @@ def test_incremental_crawl_gets_changes_and_tombstones() -> None:
     platform.set_world(World.generate(12, 150, 1))
     changes = list(connector_for(platform).pages(since=since))
     assert sum(len(r.gone) for r in changes) > 0
-    apply(store, changes)
-    assert store == expected(platform)
+    assert listings_of(full + changes, KEY) == expected(platform)
     # a full crawl ignores tombstones
     assert not any(r.gone for r in connector_for(platform).pages())
 
@@ -300,95 +275,50 @@ def test_lost_pages_are_reported_and_the_rest_is_crawled(world: World) -> None:
     results = list(connector_for(None, config, httpx.MockTransport(handler)).pages())
     failed = [r for r in results if r.failed]
     assert len(failed) == 1 and failed[0].errors[0][1] == "http_503"
-    store: dict[str, dict[str, Any]] = {}
-    apply(store, results)
-    missing = set(expected(platform)) - set(store)
+    missing = set(expected(platform)) - set(listings_of(results, KEY))
     assert 0 < len(missing) <= 16  # only what the lost window alone held (page - overlap)
 
 
 # --------------------------------------------------------------------------- over HTTP
-def write_sources(tmp_path: Path, url: str, **values: Any) -> Path:
-    data = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
-    entry = data["sources"][KEY]
-    entry.update({"base_url": url, "options": {"page_size": 20, "overlap": 4}, **values})
-    data["sources"] = {KEY: entry}
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def cluster(replica_cluster: Callable[..., ReplicaCluster]) -> Iterator[Callable[...,
-                                                                                 ReplicaCluster]]:
-    def start(faults: str | FaultProfile | None = None) -> ReplicaCluster:
-        return replica_cluster(shops=150, seed=12, platforms=(KEY,), faults=faults)
-    yield start
-
-
-def run_crawl(sources: Path, home: Path, *, full: bool = False) -> RunReport:
-    config = load_sources(sources)[KEY]
-    [report] = crawl_sources([config], home, sources_file=str(sources), full=full)
-    return report
-
-
-def live(home: Path) -> dict[str, dict[str, Any]]:
-    with Catalog.in_home(home) as catalog:
-        return {item["source_id"]: item for item in catalog.listings(source=KEY)}
-
-
-def test_crawl_lifecycle_over_http(cluster: Callable[..., ReplicaCluster], tmp_path: Path,
-                                   agora_home: Path) -> None:
-    replicas = cluster()
+def test_incremental_crawls_over_http_between_full_ones(
+        replica_cluster: Callable[..., ReplicaCluster], agora_home: Path) -> None:
+    """Runs alternate as the entry says (incremental, every full_every-th full)."""
+    replicas = replica_cluster(shops=150, seed=12, platforms=(KEY,))
     platform = replicas.platforms[KEY]
-    sources = write_sources(tmp_path, replicas.urls[KEY])
+    config = repository_config(KEY, replicas.urls[KEY],
+                               options={"page_size": 20, "overlap": 4})
+    assert config.incremental
     before = expected(platform)
 
-    first = run_crawl(sources, agora_home)
-    assert (first.run.status, first.run.mode) == ("complete", "full")
-    assert first.run.new == len(before) and live(agora_home) == before
+    def run_crawl(full: bool = False) -> RunReport:
+        return crawl_once(config, agora_home, full=full)
 
-    second = run_crawl(sources, agora_home)  # incremental: nothing changed since
+    first = run_crawl()
+    assert (first.run.status, first.run.mode) == ("complete", "full")
+    assert first.run.new == len(before) and live(agora_home, KEY) == before
+
+    second = run_crawl()  # incremental: nothing changed since
     assert (second.run.status, second.run.mode) == ("complete", "incremental")
     # since = the platform's own high-water mark minus a safety margin: what is
     # fetched again inside the margin is unchanged, nothing is new or gone
     assert (second.run.new, second.run.updated, second.run.gone) == (0, 0, 0)
     assert second.run.unchanged == second.run.listings <= len(before)
 
-    third = run_crawl(sources, agora_home, full=True)
+    third = run_crawl(full=True)
     assert third.run.status == "complete"
     assert (third.run.new, third.run.updated, third.run.gone, third.run.unchanged) == \
         (0, 0, 0, len(before))
 
     replicas.set_epoch(1)
     after = expected(platform)
-    fourth = run_crawl(sources, agora_home)
+    fourth = run_crawl()
     assert (fourth.run.status, fourth.run.mode) == ("complete", "incremental")
     assert fourth.run.new == len(set(after) - set(before)) > 0
     assert fourth.run.gone == len(set(before) - set(after)) > 0
     assert fourth.run.updated == sum(1 for k in after if k in before and after[k] != before[k])
-    assert live(agora_home) == after
+    assert live(agora_home, KEY) == after
 
-    fifth = run_crawl(sources, agora_home, full=True)  # the incremental run missed nothing
+    fifth = run_crawl(full=True)  # the incremental run missed nothing
     assert fifth.run.status == "complete"
     assert (fifth.run.new, fifth.run.updated, fifth.run.gone) == (0, 0, 0)
-    assert live(agora_home) == after
-
-
-def test_crawl_with_faults_is_still_complete(cluster: Callable[..., ReplicaCluster],
-                                             tmp_path: Path, agora_home: Path) -> None:
-    profile = FaultProfile.parse("5xx=0.1,truncated=0.05,malformed=0.05,drift=0.2,slow=0.05,"
-                                 "timeout=0.02,timeout_seconds=2.5,bad=0.02")
-    replicas = cluster(profile)
-    platform = replicas.platforms[KEY]
-    sources = write_sources(tmp_path, replicas.urls[KEY], timeout=1.0,
-                            options={"page_size": 10, "overlap": 3})
-    report = run_crawl(sources, agora_home)
-    assert report.run.status == "complete", report.run.message
-    assert live(agora_home) == expected(platform)
-    bad = [r for r in platform.records if platform.injector.is_bad_record(r.source_id)]
-    assert bad
-    errors = report.errors_by_kind
-    assert errors.get("invalid_record", 0) + errors.get("invalid_listing", 0) == len(bad)
-    injected = platform.injector.injected
-    assert injected["drift"] and injected["5xx"] and injected["truncated"]
-    assert injected["timeout"] + injected["slow"] > 0
+    assert live(agora_home, KEY) == after
