@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from crawlers.errors import SourceConfigError
+from crawlers.health import parse_rules
 from crawlers.registry import Registry, default_registry
 from crawlers.source import SourceConfig
 from crawlers.validation import (
@@ -262,10 +263,6 @@ class _Entry:
         if values.get("delay", 0) < 0 or values.get("retries", 0) < 0:
             self.add(self.line, "delay and retries cannot be negative")
         if values.get("health") is not None:
-            # crawlers.health imports this module (SourceConfig); it joins the imports above
-            # once it takes SourceConfig from crawlers.source
-            from crawlers.health import parse_rules  # noqa: PLC0415
-
             try:
                 parse_rules(values["health"])
             except SourceConfigError as exc:

@@ -32,8 +32,8 @@ from typing import Any
 from catalog.errors import CatalogError
 from catalog.status import Problem
 from catalog.store import Catalog, Run
-from crawlers.config import SourceConfig
 from crawlers.errors import SourceConfigError
+from crawlers.source import SourceConfig
 
 __all__ = ["HEALTH_KEYS", "HealthReport", "HealthRules", "Problem", "RunFigures",
            "accept_degraded_run", "check_health", "parse_rules", "rules_for"]
