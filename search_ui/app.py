@@ -74,8 +74,19 @@ MAX_TRUSTED_PROXIES = 5
 ERROR_TITLES = {400: "Requête invalide", 401: "Accès refusé", 403: "Accès interdit",
                 404: "Page introuvable", 405: "Méthode non autorisée",
                 413: "Requête trop grande", 414: "Adresse trop longue",
-                429: "Trop de requêtes", 500: "Erreur interne",
-                503: "Service indisponible"}
+                417: "Attente non satisfaite", 429: "Trop de requêtes",
+                431: "En-têtes trop grands", 500: "Erreur interne",
+                501: "Non pris en charge", 503: "Service indisponible"}
+#: The sentence of an error page when the error says nothing more useful.
+ERROR_MESSAGES = {400: "La requête est mal formée.",
+                  403: "Cette requête n’est pas permise.",
+                  404: "Cette page n’existe pas, ou plus.",
+                  405: "Cette méthode n’est pas acceptée ici.",
+                  413: "La requête est trop grande.",
+                  414: "L’adresse demandée est trop longue.",
+                  431: "Les en-têtes de la requête sont trop grands.",
+                  500: "Une erreur inattendue s’est produite ; elle a été consignée.",
+                  501: "Cette forme de requête n’est pas prise en charge."}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -179,6 +190,14 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def error_page(app: Flask, status: int) -> bytes:
+    """The HTML error page of ``status`` outside any request (gunicorn's own errors)."""
+    with app.test_request_context("/"):
+        return render_template("errors/error.html", status=status,
+                               title=ERROR_TITLES.get(status, "Erreur"),
+                               message=ERROR_MESSAGES.get(status, "Erreur.")).encode()
+
+
 def wants_json() -> bool:
     """Whether the error answer should be JSON (the API, or a client asking for it)."""
     return (request.path.startswith("/api/") or request.path.endswith(".json")
@@ -228,12 +247,9 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        messages = {404: "Cette page n’existe pas, ou plus.",
-                    405: "Cette méthode n’est pas acceptée ici.",
-                    413: "La requête est trop grande.",
-                    414: "L’adresse demandée est trop longue."}
+        message = ERROR_MESSAGES.get(status) if status != 400 else None
         response = error_response(status, (exc.name or "error").lower().replace(" ", "_"),
-                                  messages.get(status, exc.description or "Erreur."))
+                                  message or exc.description or "Erreur.")
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response
