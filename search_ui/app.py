@@ -34,7 +34,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
@@ -165,7 +165,8 @@ class _SessionCookies(SecureCookieSessionInterface):
     """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(super().get_cookie_secure(app) or (request and request.is_secure))
+        return bool(super().get_cookie_secure(app)
+                    or (has_request_context() and request.is_secure))
 
 
 def _session_config(app: Flask) -> None:
