@@ -6,7 +6,9 @@ process, over the catalog of the module's replica world.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,12 +38,25 @@ CLASS_URLS = {
 }
 
 
+@pytest.fixture(scope="module")
+def catalog(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the world's catalog (SQLite's backup API) for this module's counters."""
+    path = tmp_path_factory.mktemp("ratelimit") / "catalog.sqlite"
+    source, copy = sqlite3.connect(world.catalog), sqlite3.connect(path)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return path
+
+
 @pytest.fixture
-def make_app(world: World) -> Iterator[Callable[..., Flask]]:
+def make_app(catalog: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def make(**config: Any) -> Flask:
-        settings = {"AGORA_CATALOG": str(world.catalog), "AGORA_OPERATOR_TOKEN": TOKEN,
+        settings = {"AGORA_CATALOG": str(catalog), "AGORA_OPERATOR_TOKEN": TOKEN,
                     "AGORA_RATE_LIMIT": "100/day", "AGORA_RATE_LIMIT_PAGES": "100/day",
                     "AGORA_RATE_LIMIT_OVERLAP": "100/day",
                     "AGORA_RATE_LIMIT_OPERATOR": "100/day",
@@ -236,10 +251,10 @@ def test_two_apps_on_one_catalog_share_the_budget(make_app: Callable[..., Flask]
 
 
 def test_a_locked_catalog_never_fails_a_request(make_app: Callable[..., Flask],
-                                                world: World) -> None:
+                                                catalog: Path) -> None:
     """A build holding the write lock: the limiter counts in memory meanwhile."""
     client = make_app(AGORA_RATE_LIMIT="3/day").test_client()
-    holder = SQLiteEngine.connect(world.catalog)
+    holder = SQLiteEngine.connect(catalog)
     try:
         with holder.transaction():
             holder.execute("CREATE TABLE IF NOT EXISTS lock_probe (x INTEGER)")

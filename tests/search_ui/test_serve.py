@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.store import Catalog
+from catalog.store import CATALOG_FILE
 from tests.search_ui.helpers import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,10 +40,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture
-def home(world: World) -> Path:
-    with Catalog.open(world.catalog) as catalog:  # counters other tests left in this catalog
-        catalog.db.execute("DELETE FROM rate_limits")
-    return world.catalog.parent
+def home(world: World, tmp_path: Path) -> Path:
+    """An AGORA_HOME of the test's own, with a copy of the world's catalog (SQLite's backup
+    API): the servers write their rate-limit counters there, not where other tests read."""
+    home = tmp_path / "home"
+    home.mkdir()
+    source, copy = sqlite3.connect(world.catalog), sqlite3.connect(home / CATALOG_FILE)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return home
 
 
 def free_port() -> int:
