@@ -119,6 +119,8 @@ def storage_config(value: str | None, catalog: str) -> tuple[str, dict[str, Any]
     if text == "catalog":
         if catalog == ":memory:":  # one process's in-memory catalog: counters in memory too
             return "memory://", {}
+        if "://" in catalog:  # a server catalog's URL, as it is
+            return f"{SCHEME}://", {"catalog": catalog}
         return f"{SCHEME}://", {"catalog": str(Path(catalog).resolve())}
     scheme = urlsplit(text).scheme
     if scheme not in STORAGE_SCHEMES:

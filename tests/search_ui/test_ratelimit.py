@@ -103,6 +103,8 @@ def test_storages(tmp_path: Any) -> None:
     assert uri == "agora+catalog://" and options["catalog"].endswith("/var/catalog.sqlite")
     assert options["catalog"].startswith("/")  # absolute: workers may change folder
     assert storage_config(None, ":memory:") == ("memory://", {})
+    url = "postgresql://web@db.internal/agora"
+    assert storage_config("catalog", url) == ("agora+catalog://", {"catalog": url})
     for uri in ("redis://cache.internal:6379/2", "rediss://c:6380", "memcached://m:11211",
                 "redis+sentinel://s:26379/mymaster", "memory://"):
         assert storage_config(uri, "x.sqlite") == (uri, {})
