@@ -7,7 +7,6 @@ code 1; logging goes to stderr at the level ``-v`` asks for.
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import logging
@@ -28,6 +27,7 @@ from agora import settings
 from catalog.errors import CatalogError
 from crawlers.errors import CrawlError
 from dedup.errors import MatchError
+from dedup.overlap_export import write_csv as write_csv_rows
 
 console = Console()
 err_console = Console(stderr=True)
@@ -449,9 +449,7 @@ def runs_cmd(source: str | None, limit: int) -> None:
 
 def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
+        write_csv_rows(fh, header, rows)
 
 
 def _register_commands() -> None:

@@ -8,7 +8,6 @@ record reviewers' decisions, which every later build respects.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -21,6 +20,7 @@ from crawlers.listing import validate_listing
 from dedup.errors import ReviewConflict, UnknownListing
 from dedup.features import listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
+from dedup.overlap_export import write_csv
 from dedup.persist import load_token_stats
 from dedup.scoring import OfferScorer, PairScore, ProductScorer, ShopScorer
 from dedup.settings import MatchSettings
@@ -59,11 +59,10 @@ def link_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
     t1 = time.perf_counter()
     result = link(cleans, settings)
     with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["kind", "source", "source_id", "cluster_id"])
-        for item in listings:
-            writer.writerow([item["kind"], item["source"], item["source_id"],
-                             result.membership[listing_key(item["source"], item["source_id"])]])
+        write_csv(fh, ["kind", "source", "source_id", "cluster_id"],
+                  ([item["kind"], item["source"], item["source_id"],
+                    result.membership[listing_key(item["source"], item["source_id"])]]
+                   for item in listings))
     return LinkFileReport(len(listings), invalid, result, time.perf_counter() - t0, t1 - t0)
 
 

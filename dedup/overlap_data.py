@@ -5,16 +5,22 @@ values the figures compare (``catalog.entities.overlap_rows``: the merged
 record's commune and category, an offer's shop, and what that platform says: a
 shop's phone, address key and hours; an offer's price). ``snapshots`` reads the
 presence snapshot of each build (which platforms list which entity), for
-``changes_over_time``. ``overlap_report`` computes the whole report for the
-analyst page and ``agora overlap``. Platforms come in the sources file's order.
+``changes_over_time``. ``load_build`` reads all of that once per build
+(``OverlapBuild``, with the communes and categories a filter may name), and
+``report_for`` computes the report for a filter from it without reading the
+catalog again; a filter naming a commune or category the build does not have is
+``UnknownFilterValue``, never a computation. ``overlap_report`` does both, for
+``agora overlap``. Platforms come in the sources file's order.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.store import Catalog
+from dedup.errors import MatchError
 from dedup.overlap import ChangeRow, Membership, OverlapReport, changes_over_time, compute_overlap
 
 MAX_SNAPSHOTS = 12
@@ -55,6 +61,15 @@ def snapshots(catalog: Catalog, limit: int = MAX_SNAPSHOTS,
     return out
 
 
+class UnknownFilterValue(MatchError):
+    """A filter names a commune or category that no entity of the build has."""
+
+    def __init__(self, field: str, value: str, close: Sequence[str] = ()) -> None:
+        hint = f" (close: {', '.join(close)})" if close else ""
+        super().__init__(f"no {field} {value!r} in the last build{hint}")
+        self.field, self.value, self.close = field, value, list(close)
+
+
 @dataclass
 class OverlapData:
     report: OverlapReport
@@ -63,22 +78,74 @@ class OverlapData:
     categories: list[str]
 
 
+@dataclass
+class OverlapBuild:
+    """What every report of one build starts from, read from the catalog once."""
+
+    members: list[Membership]
+    order: list[str]  # the platforms compared, in display order
+    changes: list[ChangeRow] | None
+    everything: OverlapReport  # the unfiltered report
+    communes: list[str]  # the values a filter may take, most shops first
+    categories: list[str]
+
+
+def load_build(catalog: Catalog, known_platforms: Sequence[str]) -> OverlapBuild:
+    """The memberships, platforms, changes and unfiltered report of the last build."""
+    members = memberships(catalog)
+    found = platform_order(known_platforms, list(dict.fromkeys(m.platform for m in members)))
+    order = found or list(known_platforms) or ["aucune"]
+    everything = compute_overlap(members if found else [], platforms=order)
+    snaps = snapshots(catalog)
+    changes = changes_over_time(snaps, platforms=found) if len(snaps) > 1 and found else None
+    return OverlapBuild(members if found else [], order, changes, everything,
+                        communes=[r.key for r in everything.by_commune if r.key],
+                        categories=[r.key for r in everything.by_category if r.key])
+
+
+def resolve_filter(field: str, value: str | None, known: Sequence[str]) -> str | None:
+    """The build's spelling of ``value`` (compared case-insensitively), None for no filter.
+
+    Raises:
+        UnknownFilterValue: no entity of the build has that value.
+
+    Example:
+        >>> resolve_filter("commune", "toulouse", ["Toulouse", "Muret"])
+        'Toulouse'
+    """
+    if value is None or not value.strip():
+        return None
+    wanted = value.strip().casefold()
+    for candidate in known:
+        if candidate.casefold() == wanted:
+            return candidate
+    close = difflib.get_close_matches(value.strip(), list(known), n=3, cutoff=0.75)
+    raise UnknownFilterValue(field, value, close)
+
+
+def report_for(build: OverlapBuild, commune: str | None = None,
+               category: str | None = None) -> OverlapData:
+    """The report of ``build`` for one commune and/or category (both checked first).
+
+    Raises:
+        UnknownFilterValue: the commune or category is none of the build's.
+    """
+    commune = resolve_filter("commune", commune, build.communes)
+    category = resolve_filter("category", category, build.categories)
+    if commune is None and category is None:
+        report = build.everything
+    else:
+        report = compute_overlap(build.members, platforms=build.order, commune=commune,
+                                 category=category)
+    return OverlapData(report=report, changes=build.changes, communes=build.communes,
+                       categories=build.categories)
+
+
 def overlap_report(catalog: Catalog, known_platforms: Sequence[str], *,
                    commune: str | None = None, category: str | None = None) -> OverlapData:
-    """The report of the catalog's last build (with changes between builds when several)."""
-    members = memberships(catalog)
-    order = platform_order(known_platforms, list(dict.fromkeys(m.platform for m in members)))
-    report = compute_overlap(members, platforms=order or None, commune=commune,
-                             category=category) if order else compute_overlap(
-        [], platforms=list(known_platforms) or ["aucune"], commune=commune, category=category)
-    if commune is None and category is None:
-        everything = report
-    else:
-        everything = compute_overlap(members, platforms=order or list(known_platforms) or
-                                     ["aucune"])
-    snaps = snapshots(catalog)
-    changes = changes_over_time(snaps, platforms=order) if len(snaps) > 1 and order else None
-    return OverlapData(
-        report=report, changes=changes,
-        communes=[r.key for r in everything.by_commune if r.key],
-        categories=[r.key for r in everything.by_category if r.key])
+    """The report of the catalog's last build (with changes between builds when several).
+
+    Raises:
+        UnknownFilterValue: the commune or category is none of the build's.
+    """
+    return report_for(load_build(catalog, known_platforms), commune, category)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
 
+from dedup.overlap_export import write_csv
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
 from replicas.world import World
@@ -37,14 +37,8 @@ def expected_listings(seed: int = 42, shops: int = 1500, epoch: int = 0,
 
 
 def write_truth(path: str, **world: int) -> int:
-    count = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["kind", "source", "source_id", "entity_id"])
-        for row in truth_rows(**world):
-            writer.writerow(row)
-            count += 1
-    return count
+        return write_csv(fh, ["kind", "source", "source_id", "entity_id"], truth_rows(**world))
 
 
 def write_expected_listings(path: str, **world: int) -> int:

@@ -11,11 +11,17 @@ App configuration read (besides Flask's own):
 
 - ``AGORA_CATALOG``: the catalog file (default ``settings.catalog_path()``).
 - ``AGORA_OPERATOR_TOKEN``: the operator pages' token (see ``search_ui.operator``).
-- ``AGORA_RATE_LIMIT``: API requests per client, e.g. ``"120/minute"``; ``"off"``.
+- ``AGORA_RATE_LIMIT``, ``AGORA_RATE_LIMIT_PAGES``, ``_OVERLAP``, ``_OPERATOR``,
+  ``_LOGIN_FAILURES`` and ``AGORA_RATE_LIMIT_STORAGE``: requests per client and route
+  class, and where they are counted (see ``search_ui.ratelimit``).
 - ``AGORA_BACKEND``: a ``SearchBackend`` to use instead of ``open_backend(catalog)``
   (tests pass an in-memory one); it is shared and never closed by the app.
-- ``AGORA_TRUST_PROXY``: number of proxies in front whose ``X-Forwarded-For`` is
-  trusted for the client address (default 0: the socket's address).
+- ``AGORA_TRUST_PROXY``: how many reverse proxies in front are trusted (werkzeug's
+  ``ProxyFix``): the client address is then the one they put in ``X-Forwarded-For``
+  and the scheme theirs in ``X-Forwarded-Proto`` (default 0: the socket's address;
+  each proxy hop not trusted would let a client choose its address, and its bucket).
+- ``AGORA_SECRET_KEY``: signs the operator session and CSRF tokens; default a random
+  key per start (sessions end at a restart; several machines must share one key).
 
 Run it with ``agora serve`` (gunicorn), or ``flask --app search_ui.app run`` locally.
 """
@@ -23,16 +29,22 @@ Run it with ``agora serve`` (gunicorn), or ``flask --app search_ui.app run`` loc
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from agora import settings
 from catalog.errors import CatalogError
+from search_ui.operator import COOKIE, SESSION_LIFETIME
 from search_ui.params import BadParameter
+from search_ui.ratelimit import init_limiter
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +55,38 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 #: The operator pages (search_ui.operator, written with a <style> block) need inline
 #: styles; still no inline script there either.
 CSP_OPERATOR = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+#: Sent with every answer, the app's and gunicorn's own error pages alike.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+#: Settings the app reads (``agora.settings``), overridable by ``create_app(config)``.
+SETTINGS = ("AGORA_OPERATOR_TOKEN", "AGORA_RATE_LIMIT", "AGORA_RATE_LIMIT_PAGES",
+            "AGORA_RATE_LIMIT_OVERLAP", "AGORA_RATE_LIMIT_OPERATOR",
+            "AGORA_RATE_LIMIT_LOGIN_FAILURES", "AGORA_RATE_LIMIT_STORAGE", "AGORA_TRUST_PROXY",
+            "AGORA_SECRET_KEY")
+MAX_TRUSTED_PROXIES = 5
 
 ERROR_TITLES = {400: "Requête invalide", 401: "Accès refusé", 403: "Accès interdit",
                 404: "Page introuvable", 405: "Méthode non autorisée",
                 413: "Requête trop grande", 414: "Adresse trop longue",
-                429: "Trop de requêtes", 500: "Erreur interne",
-                503: "Service indisponible"}
+                417: "Attente non satisfaite", 429: "Trop de requêtes",
+                431: "En-têtes trop grands", 500: "Erreur interne",
+                501: "Non pris en charge", 503: "Service indisponible"}
+#: The sentence of an error page when the error says nothing more useful.
+ERROR_MESSAGES = {400: "La requête est mal formée.",
+                  403: "Cette requête n’est pas permise.",
+                  404: "Cette page n’existe pas, ou plus.",
+                  405: "Cette méthode n’est pas acceptée ici.",
+                  413: "La requête est trop grande.",
+                  414: "L’adresse demandée est trop longue.",
+                  431: "Les en-têtes de la requête sont trop grands.",
+                  500: "Une erreur inattendue s’est produite ; elle a été consignée.",
+                  501: "Cette forme de requête n’est pas prise en charge."}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -66,12 +104,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         '/'
     """
     app = Flask(__name__)
+    app.config.from_mapping({name: settings.get(name) for name in SETTINGS})
     app.config.from_mapping(
         AGORA_CATALOG=None,
-        AGORA_OPERATOR_TOKEN=settings.get("AGORA_OPERATOR_TOKEN"),
-        AGORA_RATE_LIMIT=settings.get("AGORA_RATE_LIMIT"),
         AGORA_BACKEND=None,
-        AGORA_TRUST_PROXY=0,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
         TEMPLATES_AUTO_RELOAD=False,
@@ -80,30 +116,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config["AGORA_CATALOG"]:
         app.config["AGORA_CATALOG"] = str(settings.catalog_path())
+    _session_config(app)
     # Scraped data is shown here: never the interactive debugger, whatever the config says.
     app.debug = False
     app.config["DEBUG"] = False
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.jinja_env.autoescape = True
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    trusted = int(app.config["AGORA_TRUST_PROXY"] or 0)
+    trusted = trusted_proxies(app.config["AGORA_TRUST_PROXY"])
     if trusted:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted,  # type: ignore[method-assign]
+                                x_proto=trusted)
 
     from search_ui import context, present  # noqa: PLC0415
     from search_ui.api import api_bp  # noqa: PLC0415
     from search_ui.entities import entities_bp  # noqa: PLC0415
     from search_ui.operator import operator_bp  # noqa: PLC0415
     from search_ui.overlap import overlap_bp  # noqa: PLC0415
-    from search_ui.ratelimit import RateLimiter  # noqa: PLC0415
     from search_ui.search import search_bp  # noqa: PLC0415
 
-    app.extensions["agora_rate_limiter"] = RateLimiter.parse(app.config["AGORA_RATE_LIMIT"])
     app.register_blueprint(search_bp)
     app.register_blueprint(entities_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(overlap_bp)
     app.register_blueprint(operator_bp)
+    init_limiter(app, app.config)
     present.register_filters(app)
     app.teardown_appcontext(context.close_resources)
     app.after_request(_security_headers)
@@ -111,17 +148,55 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def trusted_proxies(value: object) -> int:
+    """``AGORA_TRUST_PROXY`` as a number of hops.
+
+    Raises:
+        ValueError: not a whole number from 0 to ``MAX_TRUSTED_PROXIES``.
+    """
+    text = str(value if value is not None else 0).strip()
+    if not re.fullmatch(r"\d{1,2}", text) or int(text) > MAX_TRUSTED_PROXIES:
+        raise ValueError(f"AGORA_TRUST_PROXY={value!r}: expected the number of reverse "
+                         f"proxies in front, 0 to {MAX_TRUSTED_PROXIES}")
+    return int(text)
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app)
+                    or (has_request_context() and request.is_secure))
+
+
+def _session_config(app: Flask) -> None:
+    """The operator session's cookie (see ``search_ui.operator``): signed, strict, short."""
+    secret = app.config.get("AGORA_SECRET_KEY") or app.config.get("SECRET_KEY")
+    if not secret:
+        secret = secrets.token_hex(32)
+        log.info("AGORA_SECRET_KEY not set: operator sessions last until the server restarts")
+    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_NAME=COOKIE,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+                      SESSION_REFRESH_EACH_REQUEST=False)
+    app.session_interface = _SessionCookies()
+
+
 def _security_headers(response: Response) -> Response:
     """The same protective headers on every answer."""
-    operator = request.blueprint == "operator"
-    response.headers.setdefault("Content-Security-Policy", CSP_OPERATOR if operator else CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy",
-                                "geolocation=(self), camera=(), microphone=()")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.blueprint == "operator":
+        response.headers["Content-Security-Policy"] = CSP_OPERATOR
     return response
+
+
+def error_page(app: Flask, status: int) -> bytes:
+    """The HTML error page of ``status`` outside any request (gunicorn's own errors)."""
+    with app.test_request_context("/"):
+        return render_template("errors/error.html", status=status,
+                               title=ERROR_TITLES.get(status, "Erreur"),
+                               message=ERROR_MESSAGES.get(status, "Erreur.")).encode()
 
 
 def wants_json() -> bool:
@@ -160,15 +235,22 @@ def _register_errors(app: Flask) -> None:
         response.headers["Retry-After"] = "30"
         return response
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded) -> Response:
+        limit = exc.limit.limit
+        if wants_json():
+            message = f"too many requests: at most {limit} per client; retry later"
+        else:
+            message = ("Trop de requêtes venues de votre adresse en peu de temps : "
+                       "patientez un instant avant de réessayer.")
+        return error_response(429, "rate_limited", message)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        messages = {404: "Cette page n’existe pas, ou plus.",
-                    405: "Cette méthode n’est pas acceptée ici.",
-                    413: "La requête est trop grande.",
-                    414: "L’adresse demandée est trop longue."}
+        message = ERROR_MESSAGES.get(status) if status != 400 else None
         response = error_response(status, (exc.name or "error").lower().replace(" ", "_"),
-                                  messages.get(status, exc.description or "Erreur."))
+                                  message or exc.description or "Erreur.")
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response

@@ -1,22 +1,34 @@
-"""Operator pages: ``/sources`` (HTML, in French) and ``/sources.json``.
+"""Operator pages: ``/sources`` (HTML, in French) and ``/sources.json``, and their login.
 
 Per source: state, last and next run, pages, listings, errors by kind, duration,
 fill rates (those that fell against the last good run marked), and the last
 errors with their URLs, as ``agora sources status`` shows them
 (``catalog.status.source_statuses``: the sources registered in the catalog by
-the crawl side, and any other source with runs).
+the crawl side, and any other source with runs). Every string shown goes through
+``catalog.redact`` first: an error URL or message carrying a token, a key or
+``user:password@`` shows ``***`` instead (the crawl side redacts before storing;
+this is the second line).
 
-Every page of the blueprint requires the operator token, ``AGORA_OPERATOR_TOKEN``
-(``app.config`` first, else the environment): sent as ``Authorization: Bearer
-<token>``, or once as ``?token=<token>`` from a browser, which then gets an
-HttpOnly, SameSite=Strict cookie (derived from the token, never the token
-itself) and is redirected to the same URL without it. Without a configured token,
-or with a wrong one, every page answers 401 (JSON for ``.json``, else a short
-HTML page) and never the data.
+Every page requires the operator token, ``AGORA_OPERATOR_TOKEN`` (``app.config``
+first, else the environment), in one of two ways:
+
+- ``Authorization: Bearer <token>`` on each request (scripts, monitoring);
+- the login form (``/sources/connexion``, a POST with a CSRF token), which opens a
+  session: Flask's signed session cookie (``COOKIE``: HttpOnly, SameSite=Strict,
+  Secure over HTTPS, signed with the app's ``SECRET_KEY``) holding a fingerprint of
+  the token keyed by that secret and the login time. It ends after
+  ``SESSION_LIFETIME``, on logout (``/sources/deconnexion``, POST), and when the
+  token changes (the fingerprint no longer matches).
+
+A token in the URL (``?token=``) is never accepted. Without a configured token,
+or with a wrong one, every page answers 401 (JSON for ``.json``, else the login
+form) and never the data; a wrong token sets ``g.agora_operator_token_refused`` so
+the app's limiter counts it (``search_ui.ratelimit``: failed logins per client).
 
 App configuration read:
     AGORA_CATALOG: path of the catalog file (default: ``settings.catalog_path()``).
     AGORA_OPERATOR_TOKEN: overrides the environment variable of the same name.
+    SECRET_KEY: Flask's, for the session cookie and the CSRF tokens.
 
 Register with ``app.register_blueprint(operator_bp)`` (any ``url_prefix``).
 """
@@ -26,29 +38,40 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
+    url_for,
 )
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from wtforms import ValidationError
 
 from agora import settings
+from catalog.redact import redact
 from catalog.status import scheduler_status, source_statuses
 from catalog.store import Catalog
+from search_ui.ratelimit import FAILED_LOGIN_FLAG
 
 log = logging.getLogger(__name__)
 
 operator_bp = Blueprint("operator", __name__, template_folder="templates")
 
 COOKIE = "agora_operator"
+SESSION_LIFETIME = timedelta(hours=8)
+_SESSION_KEY = "operator"
+_OPEN = ("operator.login_form", "operator.login")
 STATE_LABELS = {"ok": "OK", "partial": "partielle", "degraded": "dégradée",
                 "failing": "en échec", "interrupted": "interrompue", "running": "en cours",
                 "never run": "jamais lancée"}
@@ -63,48 +86,136 @@ def _token() -> str | None:
     return token or None
 
 
-def _cookie_value(token: str) -> str:
-    return hmac.new(token.encode(), b"agora-operator-session", hashlib.sha256).hexdigest()
-
-
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _fingerprint(token: str) -> str:
+    """What the session keeps of the token: keyed by the app's secret, so the cookie (signed,
+    not encrypted) says nothing of the token, and a new token ends every session."""
+    secret = current_app.secret_key
+    if not secret:
+        raise RuntimeError("the operator session needs the app's SECRET_KEY")
+    key = secret if isinstance(secret, bytes) else str(secret).encode()
+    return hmac.new(key, b"agora-operator:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def _session_valid(token: str) -> bool:
+    """Whether the session cookie opens the pages; a stale one is emptied."""
+    held = session.get(_SESSION_KEY)
+    if not held:
+        return False
+    since = session.get("since")
+    fresh = isinstance(since, int | float) and 0 <= time.time() - since <= (
+        SESSION_LIFETIME.total_seconds())
+    if fresh and _same(str(held), _fingerprint(token)):
+        return True
+    session.clear()  # expired, or the token changed
+    return False
+
+
+def _refused() -> Response:
+    setattr(g, FAILED_LOGIN_FLAG, True)
+    return _unauthorized(message="Jeton incorrect.")
+
+
 @operator_bp.before_request
 def require_token() -> Response | None:
-    """401 unless the request carries the operator token (header, cookie or ?token=)."""
+    """401 unless the request carries the operator token (header) or a valid session."""
+    if request.endpoint in _OPEN:
+        return None
     token = _token()
     if token is None:
         log.warning("operator pages asked for but AGORA_OPERATOR_TOKEN is not set: 401")
         return _unauthorized()
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and given and _same(given.strip(), token):
+    if "token" in request.args:  # never honoured: URLs end up in logs, history and Referer
+        return _unauthorized(message="Le jeton ne se passe plus dans l’adresse : "
+                                     "connectez-vous avec le formulaire.")
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() == "bearer" and given.strip() and _same(given.strip(), token):
+            return None
+        return _refused()
+    if _session_valid(token):
         return None
-    cookie = request.cookies.get(COOKIE)
-    if cookie and _same(cookie, _cookie_value(token)):
-        return None
-    given = request.args.get("token")
-    if given is not None and _same(given, token):
-        rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
-        target = request.script_root + request.path
-        response = redirect(target + (f"?{urlencode(rest)}" if rest else ""), code=303)
-        response.set_cookie(COOKIE, _cookie_value(token), httponly=True, samesite="Strict",
-                            secure=request.is_secure, path=request.script_root or "/")
-        return response
     return _unauthorized()
 
 
-def _unauthorized() -> Response:
+def _unauthorized(message: str | None = None, status: int = 401) -> Response:
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
         response = jsonify(error="unauthorized",
                            message="operator token missing or wrong (Authorization: Bearer …)")
     else:
-        response = current_app.make_response(render_template("operator/unauthorized.html"))
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer realm="agora-operator"'
+        response = current_app.make_response(_login_page(message))
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="agora-operator"'
     return response
+
+
+def _login_page(message: str | None = None) -> str:
+    target = request.form.get("next") if request.method == "POST" else request.full_path
+    return render_template("operator/login.html", csrf_token=generate_csrf(),
+                           next=_safe_next(target), message=message,
+                           configured=_token() is not None)
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after logging in: an operator page of this site, else ``/sources``."""
+    home = url_for("operator.sources_page")
+    parts = urlsplit(target or "")
+    forms = (url_for("operator.login_form"), url_for("operator.logout"))
+    if parts.scheme or parts.netloc or not parts.path.startswith(home) or parts.path in forms:
+        return home
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("token="))
+    return parts.path + (f"?{query}" if query else "")
+
+
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError as exc:
+        log.info("operator form refused: %s", exc)
+        return False
+    return True
+
+
+@operator_bp.get("/sources/connexion")
+def login_form() -> Response | str:
+    """The login form (or the sources page, for an operator already in)."""
+    token = _token()
+    if token is not None and _session_valid(token):
+        return redirect(url_for("operator.sources_page"), code=303)
+    return _login_page()
+
+
+@operator_bp.post("/sources/connexion")
+def login() -> Response:
+    """Check the token sent by the form and open the session."""
+    if not _csrf_ok():
+        return _unauthorized("Le formulaire a expiré : rechargez la page et recommencez.",
+                             status=400)
+    token = _token()
+    given = request.form.get("token", "")
+    if token is None or not given or not _same(given, token):
+        return _refused()
+    target = _safe_next(request.form.get("next"))
+    session.clear()
+    session[_SESSION_KEY] = _fingerprint(token)
+    session["since"] = time.time()
+    session.permanent = True
+    return redirect(target, code=303)
+
+
+@operator_bp.post("/sources/deconnexion")
+def logout() -> Response:
+    """End the session."""
+    if not _csrf_ok():
+        return _unauthorized("Le formulaire a expiré : rechargez la page et recommencez.",
+                             status=400)
+    session.clear()
+    return redirect(url_for("operator.login_form"), code=303)
 
 
 @operator_bp.after_request
@@ -123,8 +234,9 @@ def _statuses() -> dict[str, Any]:
     with Catalog.open_read_only(path) as catalog:
         statuses = source_statuses(catalog)
         scheduler = scheduler_status(catalog)
-    return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    data = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "scheduler": scheduler, "sources": [s.to_dict() for s in statuses]}
+    return redact(data)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- views
@@ -132,7 +244,9 @@ def _statuses() -> dict[str, Any]:
 def sources_page() -> str:
     """The sources' health, one block per source."""
     return render_template("operator/sources.html", data=_statuses(), states=STATE_LABELS,
-                           runs=RUN_LABELS, kinds=KIND_LABELS)
+                           runs=RUN_LABELS, kinds=KIND_LABELS,
+                           in_session=_SESSION_KEY in session,
+                           csrf_token=generate_csrf() if _SESSION_KEY in session else None)
 
 
 @operator_bp.get("/sources.json")

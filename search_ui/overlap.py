@@ -2,14 +2,17 @@
 (SVG plots from ``dedup.overlap_plots``), the tables with the sentence saying how
 each was computed, and a CSV per table (``/overlap/<table>.csv``, same filters).
 
-The report is computed from the catalog's last build (``dedup.overlap_data``)
-once per build and filter set, and kept in a small per-process cache.
+The catalog's last build is read once per process and build
+(``dedup.overlap_data.load_build``); a filter must name a commune or category of
+that build (compared case-insensitively), else the answer is a 400 naming the
+value, and each filter's report is computed once per build and kept in a small
+per-process cache (``CACHE_SIZE`` filters, the least recently used dropped), as
+are the figures. So no request can make the server compute for a value nobody
+has, and a new build replaces the cached one.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from collections import OrderedDict
@@ -18,7 +21,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from dedup.overlap import OverlapTable, tables
-from dedup.overlap_data import OverlapData, overlap_report
+from dedup.overlap_data import (
+    OverlapBuild,
+    OverlapData,
+    UnknownFilterValue,
+    load_build,
+    report_for,
+)
+from dedup.overlap_export import csv_text
 from search_ui import present
 from search_ui.context import build_id, get_catalog, platforms
 from search_ui.params import BadParameter
@@ -56,11 +66,28 @@ FIELD_LABELS = {"phone": "téléphone", "address": "adresse", "hours": "horaires
 PLATFORM_COLUMNS = ("platform", "platform_a", "platform_b")
 
 _lock = threading.Lock()
+_loading = threading.Lock()  # one reading of a build at a time per process
+PARAMETERS = {"commune": "commune", "category": "categorie"}
+
+
+class UnknownOverlapFilter(BadParameter):
+    """A filter value that no entity of the current build has (a 400 naming it)."""
+
+    def __init__(self, parameter: str, value: str, close: list[str]) -> None:
+        hint = f" (close: {', '.join(close)})" if close else ""
+        hint_fr = f" (proches : {', '.join(close)})" if close else ""
+        self.parameter, self.code = parameter, "unknown_value"
+        self.details = {"value": value, "close": close}
+        self.reason = f"has no value {value!r} in the current build{hint}"
+        self.reason_fr = (f"vaut « {value} », que n’a aucune boutique ni offre des données "
+                          f"actuelles{hint_fr}")
+        Exception.__init__(self, f"parameter '{parameter}' {self.reason}")
 
 
 def _filters() -> tuple[str | None, str | None]:
+    """The commune and category asked for, bounded (not yet checked against the build)."""
     values = []
-    for name in ("commune", "categorie"):
+    for name in PARAMETERS.values():
         value = (request.args.get(name) or "").strip() or None
         if value is not None and len(value) > 100:
             raise BadParameter(name, "too_long", max=100)
@@ -68,38 +95,77 @@ def _filters() -> tuple[str | None, str | None]:
     return values[0], values[1]
 
 
-def _data(commune: str | None, category: str | None) -> OverlapData:
-    key = (str(current_app.config["AGORA_CATALOG"]), build_id(), commune, category)
-    cache: OrderedDict[Any, Any] = current_app.extensions.setdefault("agora_overlap",
-                                                                     OrderedDict())
+def _cache() -> OrderedDict[Any, Any]:
+    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+        "agora_overlap", OrderedDict())
+
+
+def _build() -> tuple[int | None, OverlapBuild]:
+    """The last build as the figures read it, read once per process and build."""
+    key = ("build", str(current_app.config["AGORA_CATALOG"]), build_id())
+    cache = _cache()
     with _lock:
         if key in cache:
-            cache.move_to_end(key)
-            return cache[key]  # type: ignore[no-any-return]
-    data = overlap_report(get_catalog(), list(platforms()), commune=commune,
-                          category=category)
-    with _lock:
-        cache[key] = data
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return data
+            return key[2], cache[key]  # type: ignore[no-any-return]
+    with _loading:
+        with _lock:
+            if key in cache:
+                return key[2], cache[key]  # type: ignore[no-any-return]
+        built = load_build(get_catalog(), list(platforms()))
+        with _lock:
+            for old in [k for k in cache if k[1:3] != key[1:3]]:
+                del cache[old]  # an earlier build's reading, reports and figures
+            cache[key] = built
+    return key[2], built
+
+
+def _data(commune: str | None, category: str | None) -> OverlapData:
+    """The report for the filters, which must name values of the current build."""
+    build, built = _build()
+    try:
+        data = None
+        key = ("report", str(current_app.config["AGORA_CATALOG"]), build,
+               (commune or "").casefold(), (category or "").casefold())
+        cache = _cache()
+        with _lock:
+            if key in cache:
+                cache.move_to_end(key)
+                data = cache[key]
+        if data is None:
+            data = report_for(built, commune, category)
+            with _lock:
+                cache[key] = data
+                reports = [k for k in cache if k[0] == "report"]
+                for old in reports[:max(0, len(reports) - CACHE_SIZE)]:
+                    del cache[old]
+    except UnknownFilterValue as exc:
+        raise UnknownOverlapFilter(PARAMETERS[exc.field], exc.value, exc.close) from exc
+    return data  # type: ignore[no-any-return]
+
+
+def _request_data() -> tuple[OverlapData, str | None, str | None]:
+    """The report of this request's filters, and the filters as the build spells them."""
+    data = _data(*_filters())
+    return data, data.report.filters.get("commune"), data.report.filters.get("category")
 
 
 def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     from dedup.overlap_plots import plot_bytes  # noqa: PLC0415 - matplotlib is slow to import
 
-    key = ("plot", str(current_app.config["AGORA_CATALOG"]), build_id(), commune, category,
-           name)
-    cache: OrderedDict[Any, Any] = current_app.extensions.setdefault("agora_overlap",
-                                                                     OrderedDict())
+    report = _data(commune, category).report  # checks the filters first
+    key = ("plot", str(current_app.config["AGORA_CATALOG"]), build_id(),
+           tuple(report.filters.items()), name)
+    cache = _cache()
     with _lock:
         if key in cache:
+            cache.move_to_end(key)
             return cache[key]  # type: ignore[no-any-return]
-    data = plot_bytes(_data(commune, category).report, name, "svg")
+    data = plot_bytes(report, name, "svg")
     with _lock:
         cache[key] = data
-        while len(cache) > CACHE_SIZE * 4:
-            cache.popitem(last=False)
+        plots = [k for k in cache if k[0] == "plot"]
+        for old in plots[:max(0, len(plots) - CACHE_SIZE * 3)]:
+            del cache[old]
     return data
 
 
@@ -149,8 +215,7 @@ def index() -> str:
     """The overlap between platforms: figures, tables, methods and CSV links."""
     from dedup.overlap_plots import PLOTS, TITLES  # noqa: PLC0415
 
-    commune, category = _filters()
-    data = _data(commune, category)
+    data, commune, category = _request_data()
     report = data.report
     order = list(report.platform_keys)
     all_tables = tables(report, data.changes)
@@ -173,8 +238,7 @@ def index() -> str:
 @overlap_bp.get("/overlap/<name>.csv")
 def table_csv(name: str) -> Response:
     """One table of the report as CSV (stable column names, platform keys)."""
-    commune, category = _filters()
-    data = _data(commune, category)
+    data, commune, category = _request_data()
     all_tables = tables(data.report, data.changes)
     if name == "methods":
         columns, rows = ["table", "method"], [[n, m] for n, m in data.report.methods.items()]
@@ -182,22 +246,11 @@ def table_csv(name: str) -> Response:
         columns, rows = all_tables[name].columns, all_tables[name].rows
     else:
         abort(404)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([_csv_safe(v) for v in row] for row in rows)
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response = Response(csv_text(columns, rows), mimetype="text/csv")
     suffix = "".join(f"-{v}" for v in (commune, category) if v)
     filename = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"{name}{suffix}")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
-
-
-def _csv_safe(value: Any) -> Any:
-    """Scraped text that a spreadsheet would run as a formula is quoted with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @overlap_bp.get("/overlap/figures/<name>.svg")
@@ -221,7 +274,6 @@ def report_json() -> Response:
     """Every table of the report as JSON (as ``agora overlap --format json`` writes it)."""
     from dedup.overlap_export import report_document  # noqa: PLC0415
 
-    commune, category = _filters()
-    data = _data(commune, category)
+    data, _, _ = _request_data()
     return Response(json.dumps(report_document(data.report, data.changes), ensure_ascii=False),
                     mimetype="application/json")

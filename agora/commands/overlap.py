@@ -6,7 +6,10 @@ sentence saying how it was computed, and writes every table (``--format csv``:
 one file per table and ``methods.csv``; ``json``: ``overlap.json``) and the
 figures (PNG and SVG) into ``--out`` (default ``$AGORA_HOME/overlap``).
 ``--commune`` and ``--category`` (a taxonomy key, e.g. ``boulangerie``) keep
-only the entities of that commune or category. The command is ``overlap_cmd``;
+only the entities of that commune or category; a value no entity of the last
+build has is an error naming it (with the close ones), as on ``/overlap``. CSV
+cells that a spreadsheet would run as formulas are neutralised
+(``dedup.overlap_export.csv_safe``). The command is ``overlap_cmd``;
 ``agora/cli.py`` registers it with ``main.add_command``.
 """
 
@@ -46,7 +49,7 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     from crawlers.config import load_sources  # noqa: PLC0415
     from crawlers.errors import CrawlError  # noqa: PLC0415
     from dedup.overlap import tables  # noqa: PLC0415
-    from dedup.overlap_data import overlap_report  # noqa: PLC0415
+    from dedup.overlap_data import UnknownFilterValue, overlap_report  # noqa: PLC0415
     from dedup.overlap_export import write_tables  # noqa: PLC0415
 
     path = settings.catalog_path()
@@ -61,13 +64,12 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     try:
         with Catalog.open_read_only(path) as catalog:
             data = overlap_report(catalog, known, commune=commune, category=category)
-    except CatalogError as exc:
+    except (CatalogError, UnknownFilterValue) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     report = data.report
     if report.total_shops == 0 and report.total_offers == 0:
-        err_console.print("[yellow]no shop or offer matches[/] (has `agora build` run? are the "
-                          "commune and category spelt as in the catalog?)", highlight=False)
+        err_console.print("[yellow]no shop or offer[/] (has `agora build` run?)", highlight=False)
     all_tables = tables(report, data.changes)
     for name in PRINTED:
         if name not in all_tables:

@@ -1,9 +1,13 @@
 """``agora serve``: the search site and its JSON API under gunicorn.
 
 Reads the catalog of ``AGORA_HOME`` (and its search index: run ``agora build``
-first), listens on ``--host``/``--port`` and prints the address. Each worker
-process keeps its own rate-limit buckets (``AGORA_RATE_LIMIT`` per worker).
-The command is ``serve_cmd``; ``agora/cli.py`` registers it with
+first), listens on ``--host``/``--port`` and prints the address. Rate limits
+(``AGORA_RATE_LIMIT*``) are counted per client and route class in the catalog,
+shared by every worker (``search_ui.ratelimit``). Behind reverse proxies,
+``--trust-proxy N`` (or ``AGORA_TRUST_PROXY``) trusts the last N hops'
+``X-Forwarded-For``/``-Proto``, so each client has its own budget instead of all
+sharing the proxy's. A setting the app cannot honour stops the command with one
+line naming it. The command is ``serve_cmd``; ``agora/cli.py`` registers it with
 ``main.add_command``.
 """
 
@@ -13,6 +17,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from agora import settings
 
@@ -28,9 +33,15 @@ err_console = Console(stderr=True)
               help="Worker processes (default: 2 x CPUs + 1, at most 8).")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Threads per worker.")
-@click.option("--access-log", is_flag=True, help="Log every request on stderr.")
-def serve_cmd(host: str, port: int, workers: int | None, threads: int, access_log: bool) -> None:
+@click.option("--trust-proxy", "trust_proxy", default=None,
+              type=click.IntRange(min=0),
+              help="Reverse proxies in front whose X-Forwarded-For/-Proto are trusted "
+                   "(default: AGORA_TRUST_PROXY, else 0).")
+@click.option("--access-log", is_flag=True, help="Log every request on stderr (secrets masked).")
+def serve_cmd(host: str, port: int, workers: int | None, threads: int, trust_proxy: int | None,
+              access_log: bool) -> None:
     """Serve the search pages and the JSON API (gunicorn) until Ctrl-C."""
+    # the web stack takes a second to import: only this command pays for it
     from search_ui.server import port_free, serve  # noqa: PLC0415
 
     catalog = settings.catalog_path()
@@ -42,8 +53,15 @@ def serve_cmd(host: str, port: int, workers: int | None, threads: int, access_lo
         err_console.print(f"[bold red]error:[/] {host}:{port} is already in use; choose "
                           "another with --port", highlight=False)
         sys.exit(1)
-    serve(host, port, workers=workers, threads=threads, access_log=access_log,
-          config={"AGORA_CATALOG": str(catalog)},
-          on_ready=lambda url: console.print(f"Agora is served at [bold]{url}/[/] "
-                                             f"(catalog {catalog}); Ctrl-C to stop.",
-                                             highlight=False))
+    config: dict[str, object] = {"AGORA_CATALOG": str(catalog)}
+    if trust_proxy is not None:
+        config["AGORA_TRUST_PROXY"] = trust_proxy
+    try:
+        serve(host, port, workers=workers, threads=threads, access_log=access_log,
+              config=config,
+              on_ready=lambda url: console.print(f"Agora is served at [bold]{url}/[/] "
+                                                 f"(catalog {catalog}); Ctrl-C to stop.",
+                                                 highlight=False))
+    except ValueError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(1)

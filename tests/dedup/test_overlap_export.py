@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dedup.overlap import Membership, OverlapReport, changes_over_time, compute_overlap
-from dedup.overlap_export import report_document, write_tables
+from dedup.overlap_export import csv_safe, csv_text, report_document, write_csv, write_tables
 from dedup.overlap_plots import plot_bytes, write_plots
 from replicas.world import PLATFORMS, World
 
@@ -155,3 +155,45 @@ def test_plot_bytes_for_the_web_page(report: OverlapReport) -> None:
         plot_bytes(report, "pie")
     with pytest.raises(ValueError, match="format"):
         plot_bytes(report, "upset_shops", "gif")
+
+
+HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+33 5 61", "-2+3", "@SUM(A1)",
+           "\tTAB", "\rCR"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_formula_cells_are_neutralised(value: str) -> None:
+    assert csv_safe(value) == "'" + value
+    assert csv_safe(csv_safe(value)) == "'" + value  # an apostrophe starts no formula
+
+
+@pytest.mark.parametrize("value", ["Fromagerie", "", None, -3, 2.5, "Toulouse = ville"])
+def test_other_cells_are_left_alone(value: object) -> None:
+    assert csv_safe(value) == value
+
+
+def test_agora_overlap_files_neutralise_scraped_communes_and_categories(tmp_path: Path) -> None:
+    members = [Membership("shop", "a", "1", "s1", commune=HOSTILE[0], category=HOSTILE[3]),
+               Membership("shop", "b", "2", "s1", commune=HOSTILE[0], category=HOSTILE[3]),
+               Membership("shop", "b", "3", "s2", commune="Muret", category="=1+1")]
+    written = write_tables(compute_overlap(members, platforms=["a", "b"]), tmp_path, "csv")
+    cells = [cell for path in written for row in read_csv(path)[1] for cell in row]
+    assert "'" + HOSTILE[0] in cells and "'" + HOSTILE[3] in cells and "'=1+1" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")
+                or (c[:1] == "-" and not _number(c))]
+
+
+def test_csv_text_is_the_same_writing(tmp_path: Path) -> None:
+    rows = [[HOSTILE[0], 1, None], ["ok", -3, 0.5]]
+    with (tmp_path / "x.csv").open("w", encoding="utf-8", newline="") as fh:
+        assert write_csv(fh, ["a", "b", "c"], rows) == 2
+    assert (tmp_path / "x.csv").read_bytes().decode() == csv_text(["a", "b", "c"], rows)
+    assert list(csv.reader(csv_text(["a"], [["-x"]]).splitlines())) == [["a"], ["'-x"]]
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

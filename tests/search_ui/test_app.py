@@ -131,6 +131,7 @@ def test_html_400_is_french(client: FlaskClient) -> None:
 def test_api_rate_limit_per_client(world: World, backend: MemoryBackend) -> None:
     app = create_app({"AGORA_CATALOG": str(world.catalog), "AGORA_BACKEND": backend,
                       "AGORA_RATE_LIMIT": "3/minute"})
+    app.extensions["agora_limiter"].reset()  # counters other tests left in this catalog
     client = app.test_client()
     statuses = [client.get("/api/search?q=pain").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -139,7 +140,13 @@ def test_api_rate_limit_per_client(world: World, backend: MemoryBackend) -> None
     assert int(refused.headers["Retry-After"]) >= 1
     other = client.get("/api/search?q=pain", environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other.status_code == 200 and other.headers["X-RateLimit-Remaining"] == "2"
-    assert client.get("/?q=pain").status_code == 200  # pages are not limited
+    assert client.get("/?q=pain").status_code == 200  # pages have their own budget
+    app.extensions["agora_limiter"].storage.close()
+
+
+def test_shoppers_get_no_cookie(client: FlaskClient) -> None:
+    for url in ("/", "/?q=pain", "/api/search?q=pain", "/overlap", "/nowhere"):
+        assert "Set-Cookie" not in client.get(url).headers, url
 
 
 def test_rate_limit_setting_is_validated(world: World) -> None:

@@ -1,7 +1,10 @@
-"""The operator pages: the token (header, cookie, ?token=), 401 without it, escaped data."""
+"""The operator pages: the token (header or login form and session), 401 without it, escaped
+and redacted data; the token is never taken from the URL."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +16,17 @@ from catalog.store import Catalog
 from crawlers.config import load_sources
 from crawlers.listing import PageResult
 from crawlers.sink import CatalogSink
-from search_ui.operator import COOKIE, operator_bp
+from search_ui.app import create_app
+from search_ui.operator import COOKIE, SESSION_LIFETIME
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-3f9a0c"
 KEY = "clickandco"
 EVIL_URL = "javascript:alert(document.cookie)"
 EVIL_REASON = '<script>alert("x")</script> & <b>bold</b>'
+SECRET = "platform-secret-77"
+SECRET_URL = f"https://user:pw-{SECRET}@tt.test/api/shops?page=2&api_key={SECRET}"
+SECRET_REASON = f"HTTP 401 with Authorization: Bearer {SECRET} on /api?token={SECRET}"
 
 
 def shops(n: int, *, phone: bool = True) -> list[dict[str, Any]]:
@@ -41,10 +48,10 @@ def catalog_path(tmp_path: Path) -> Path:
             sink.write(PageResult(url="https://shop.test/list", listings=listings,
                                   errors=errors))
             sink.finish()
-        for n in (40, 5):  # a source whose listings fell
-            run_id = catalog.begin_run("tout_toulouse")
+        for n, errors in ((40, []), (5, [(SECRET_URL, "http_error", SECRET_REASON)])):
+            run_id = catalog.begin_run("tout_toulouse")  # a source whose listings fell
             sink = CatalogSink(catalog, run_id, "tout_toulouse")
-            sink.write(PageResult(url="https://tt.test/list", listings=shops(n)))
+            sink.write(PageResult(url="https://tt.test/list", listings=shops(n), errors=errors))
             sink.finish()
     return path
 
@@ -52,16 +59,26 @@ def catalog_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(catalog_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     monkeypatch.delenv("AGORA_OPERATOR_TOKEN", raising=False)
-    app = Flask("operator-test")
-    app.config.update(AGORA_CATALOG=str(catalog_path))
-    app.register_blueprint(operator_bp)
-    return app
+    return create_app({"AGORA_CATALOG": str(catalog_path), "AGORA_RATE_LIMIT": "off",
+                       "AGORA_OPERATOR_TOKEN": None, "AGORA_BACKEND": object()})
 
 
 @pytest.fixture
 def client(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     monkeypatch.setenv("AGORA_OPERATOR_TOKEN", TOKEN)
     return app.test_client()
+
+
+def csrf(client: FlaskClient, path: str = "/sources/connexion") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def login(client: FlaskClient, token: str = TOKEN, **form: str) -> Any:
+    return client.post("/sources/connexion",
+                       data={"csrf_token": csrf(client), "token": token, **form})
 
 
 def assert_refused(response: Any) -> None:
@@ -98,10 +115,13 @@ def test_a_missing_or_wrong_token_is_401(client: FlaskClient, headers: dict[str,
     assert response.get_json()["error"] == "unauthorized"
 
 
-def test_the_401_page_is_html_for_a_browser(client: FlaskClient) -> None:
-    response = client.get("/sources")
+def test_the_401_page_is_the_login_form(client: FlaskClient) -> None:
+    response = client.get("/sources?tri=etat")
+    html = response.get_data(as_text=True)
     assert response.status_code == 401 and response.mimetype == "text/html"
-    assert "Accès réservé" in response.get_data(as_text=True)
+    assert "Accès réservé" in html and 'action="/sources/connexion"' in html
+    assert 'name="next" value="/sources?tri=etat"' in html
+    assert 'type="password"' in html and 'name="csrf_token"' in html
 
 
 def test_a_bearer_token_opens_the_pages(client: FlaskClient) -> None:
@@ -132,33 +152,123 @@ def test_scraped_strings_are_escaped_and_never_links(client: FlaskClient) -> Non
     assert 'href="https://shop.test/' in html  # real URLs are links
 
 
-def test_a_token_in_the_query_sets_a_strict_cookie_and_leaves_the_url(
-        client: FlaskClient) -> None:
-    response = client.get(f"/sources?token={TOKEN}&tri=etat")
-    assert response.status_code == 303
-    assert response.headers["Location"] == "/sources?tri=etat"  # the token leaves the URL
+def test_a_token_in_the_url_is_never_accepted(client: FlaskClient) -> None:
+    for path in ("/sources", "/sources.json"):
+        response = client.get(f"{path}?token={TOKEN}")
+        assert_refused(response)
+        assert TOKEN not in response.get_data(as_text=True)
+        assert TOKEN not in response.headers.get("Set-Cookie", "")  # (the form's CSRF cookie)
+    assert client.get("/sources").status_code == 401  # no access was opened
+
+
+def test_the_login_form_opens_a_strict_signed_session(client: FlaskClient) -> None:
+    response = login(client, next="/sources?tri=etat")
+    assert response.status_code == 303 and response.headers["Location"] == "/sources?tri=etat"
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{COOKIE}=") and TOKEN not in cookie
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    page = client.get("/sources?tri=etat")  # the test client sends the cookie back
-    assert page.status_code == 200 and "Click&#39;n Co" in page.get_data(as_text=True)
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/", "Expires="):
+        assert attribute in cookie
+    assert "Secure" not in cookie  # plain HTTP here (see the HTTPS test)
+    page = client.get("/sources?tri=etat")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Click&#39;n Co" in html
+    assert 'action="/sources/deconnexion"' in html  # the logout button
     assert client.get("/sources.json").status_code == 200
 
 
-def test_a_wrong_query_token_or_a_forged_cookie_is_401(client: FlaskClient) -> None:
-    assert_refused(client.get(f"/sources?token={TOKEN}0"))
+def test_a_session_cookie_is_not_a_fixed_function_of_the_token(app: Flask,
+                                                               client: FlaskClient) -> None:
+    first = login(client).headers["Set-Cookie"].split(";")[0]
+    other = app.test_client()
+    time.sleep(1.1)  # the signature carries a timestamp: two logins differ in any case
+    second = login(other).headers["Set-Cookie"].split(";")[0]
+    assert first != second
+
+
+def test_the_session_cookie_is_secure_over_https(client: FlaskClient) -> None:
+    token = csrf(client)
+    response = client.post("/sources/connexion", base_url="https://localhost",
+                           data={"csrf_token": token, "token": TOKEN})
+    assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
+
+
+def test_the_form_needs_its_csrf_token(client: FlaskClient, app: Flask) -> None:
+    response = client.post("/sources/connexion", data={"token": TOKEN})
+    assert response.status_code == 400 and "expiré" in response.get_data(as_text=True)
+    stranger = csrf(app.test_client())  # a token of another browser's session
+    response = client.post("/sources/connexion", data={"token": TOKEN, "csrf_token": stranger})
+    assert response.status_code == 400
+    assert client.get("/sources").status_code == 401
+
+
+def test_a_wrong_token_in_the_form_is_401(client: FlaskClient) -> None:
+    response = login(client, token=TOKEN + "x")
+    assert_refused(response)
+    assert "Jeton incorrect" in response.get_data(as_text=True)
+    assert client.get("/sources").status_code == 401
+
+
+def test_logout_ends_the_session(client: FlaskClient) -> None:
+    login(client)
+    html = client.get("/sources").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    assert client.post("/sources/deconnexion", data={}).status_code == 400  # CSRF needed
+    response = client.post("/sources/deconnexion", data={"csrf_token": token.group(1)})
+    assert response.status_code == 303 and response.headers["Location"] == "/sources/connexion"
+    assert_refused(client.get("/sources"))
+
+
+def test_a_forged_cookie_is_401(client: FlaskClient) -> None:
     client.set_cookie(COOKIE, TOKEN)
     assert_refused(client.get("/sources"))
     client.set_cookie(COOKIE, "0" * 64)
     assert_refused(client.get("/sources.json"))
+    other = create_app({"AGORA_CATALOG": ":memory:", "AGORA_RATE_LIMIT": "off",
+                        "AGORA_SECRET_KEY": "another-secret"}).test_client()
+    forged = login(other).headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    client.set_cookie(COOKIE, forged)  # a valid session of a server with another secret
+    assert_refused(client.get("/sources"))
 
 
-def test_a_changed_token_ends_the_cookie(client: FlaskClient,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    client.get(f"/sources?token={TOKEN}")
+def test_a_changed_token_ends_the_session(client: FlaskClient,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    login(client)
     assert client.get("/sources").status_code == 200
     monkeypatch.setenv("AGORA_OPERATOR_TOKEN", "a-new-token")
     assert_refused(client.get("/sources"))
+    monkeypatch.setenv("AGORA_OPERATOR_TOKEN", TOKEN)
+    assert client.get("/sources").status_code == 401  # the stale session was emptied
+
+
+def test_a_session_expires(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    login(client)
+    assert client.get("/sources").status_code == 200
+    later = time.time() + SESSION_LIFETIME.total_seconds() + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert_refused(client.get("/sources"))
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/sources",
+                                    "/elsewhere", "/sources/connexion", ""])
+def test_after_login_only_an_operator_page_is_a_destination(client: FlaskClient,
+                                                           target: str) -> None:
+    assert login(client, next=target).headers["Location"] == "/sources"
+
+
+def test_secrets_in_errors_are_shown_masked(client: FlaskClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    html = client.get("/sources", headers=headers).get_data(as_text=True)
+    body = client.get("/sources.json", headers=headers).get_data(as_text=True)
+    for text in (html, body):
+        assert SECRET not in text and "pw-" not in text
+    assert "https://***@tt.test/api/shops?page=2&amp;api_key=***" in html
+    data = client.get("/sources.json", headers=headers).get_json()
+    [source] = [s for s in data["sources"] if s["key"] == "tout_toulouse"]
+    [error] = [e for e in source["errors"] if e["kind"] == "http_error"]
+    assert error["url"] == "https://***@tt.test/api/shops?page=2&api_key=***"
+    assert error["reason"] == ("HTTP 401 with Authorization: Bearer *** on "
+                               "/api?token=***")
 
 
 def test_the_app_config_token_wins_over_the_environment(app: Flask,

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,9 @@ from flask.testing import FlaskClient
 from agora.commands.overlap import overlap_cmd
 from agora.pipeline import build
 from catalog.store import Catalog
+from dedup import overlap_data
 from dedup.overlap_data import overlap_report
+from search_ui import overlap as search_overlap
 from search_ui.app import create_app
 from tests.search_ui.helpers import World
 
@@ -75,6 +78,72 @@ def test_json_report(client: FlaskClient) -> None:
 
 def test_bad_filter_is_400(client: FlaskClient) -> None:
     assert client.get("/overlap?commune=" + "x" * 101).status_code == 400
+
+
+@pytest.fixture
+def fresh(world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[FlaskClient, dict[str, int]]:
+    """A new app (empty caches) counting how often the catalog is read and a report computed."""
+    calls = {"load": 0, "compute": 0}
+    real_load, real_compute = overlap_data.load_build, overlap_data.compute_overlap
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        calls["load"] += 1
+        return real_load(*args, **kwargs)
+
+    def compute(*args: Any, **kwargs: Any) -> Any:
+        calls["compute"] += 1
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(search_overlap, "load_build", load)
+    monkeypatch.setattr(overlap_data, "compute_overlap", compute)
+    app = create_app({"AGORA_CATALOG": str(world.catalog), "AGORA_RATE_LIMIT": "off"})
+    return app.test_client(), calls
+
+
+@pytest.mark.parametrize("path", ["/overlap", "/overlap/platforms.csv", "/overlap.json",
+                                  "/overlap/figures/upset_shops.svg"])
+def test_an_unknown_filter_value_is_a_400_naming_it_and_computes_nothing(
+        fresh: tuple[FlaskClient, dict[str, int]], path: str) -> None:
+    client, calls = fresh
+    r = client.get(f"{path}?commune=Atlantis")
+    assert r.status_code == 400
+    body = r.get_data(as_text=True)
+    assert "Atlantis" in body and "commune" in body
+    r = client.get(f"{path}?categorie=%3Cscript%3Ezz")
+    assert r.status_code == 400
+    assert r.mimetype == "application/json" or "<script>zz" not in r.get_data(as_text=True)
+    # the build was read once (with its unfiltered report); nothing computed for the values
+    assert calls == {"load": 1, "compute": 1}
+
+
+def test_the_json_error_names_parameter_and_value(fresh: tuple[FlaskClient, dict[str, int]],
+                                                  ) -> None:
+    client, _ = fresh
+    error = client.get("/overlap.json?commune=Toulous").json
+    assert error["error"] == "bad_parameter" and error["parameter"] == "commune"
+    assert "'Toulous'" in error["message"] and "Toulouse" in error["message"]  # close values
+
+
+def test_filters_are_matched_whatever_the_case_and_cached_per_build(
+        fresh: tuple[FlaskClient, dict[str, int]]) -> None:
+    client, calls = fresh
+    html = client.get("/overlap?commune=TOULOUSE").get_data(as_text=True)
+    assert "commune « Toulouse »" in html  # the build's spelling
+    computed = calls["compute"]
+    for path in ("/overlap?commune=toulouse", "/overlap/platforms.csv?commune=Toulouse",
+                 "/overlap.json?commune=TouLouse"):
+        assert client.get(path).status_code == 200
+    assert calls["compute"] == computed and calls["load"] == 1
+
+
+def test_cli_refuses_an_unknown_commune(world: World, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGORA_HOME", str(world.catalog.parent))
+    result = CliRunner().invoke(overlap_cmd, ["--out", str(tmp_path), "--commune", "Tolouse",
+                                              "--no-plots"])
+    assert result.exit_code == 1
+    assert "no commune 'Tolouse'" in result.output and "Toulouse" in result.output
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 def test_cli_prints_and_writes(world: World, tmp_path: Path,
