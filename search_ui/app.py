@@ -15,6 +15,8 @@ App configuration read (besides Flask's own):
 - ``AGORA_RATE_LIMIT``: API requests per client, e.g. ``"120/minute"``; ``"off"``.
 - ``AGORA_BACKEND``: a ``SearchBackend`` to use instead of ``open_backend(catalog)``
   (tests pass an in-memory one); it is shared and never closed by the app.
+- ``AGORA_ELASTICSEARCH_URL``, ``AGORA_ELASTICSEARCH_INDEX``: the search server and
+  alias ``open_backend`` uses (default: Agora's settings; no URL: the embedded index).
 - ``AGORA_TRUST_PROXY``: number of proxies in front whose ``X-Forwarded-For`` is
   trusted for the client address (default 0: the socket's address).
 
@@ -73,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         AGORA_OPERATOR_TOKEN=settings.get("AGORA_OPERATOR_TOKEN"),
         AGORA_RATE_LIMIT=settings.get("AGORA_RATE_LIMIT"),
         AGORA_BACKEND=None,
+        AGORA_ELASTICSEARCH_URL=settings.get("AGORA_ELASTICSEARCH_URL"),
+        AGORA_ELASTICSEARCH_INDEX=settings.get("AGORA_ELASTICSEARCH_INDEX"),
         AGORA_TRUST_PROXY=0,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.search import (
+from catalog.backends import (
     IndexReport,
     SearchBackend,
     SearchQuery,
@@ -165,7 +165,7 @@ class MemoryBackend(SearchBackend):
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> MemoryBackend:
         """From entity records (as the catalog stores them), through ``catalog.documents``."""
-        from catalog.documents import build_documents  # noqa: PLC0415
+        from catalog.backends.documents import build_documents  # noqa: PLC0415
 
         return cls(build_documents(list(records)))
 
@@ -225,7 +225,7 @@ class MemoryBackend(SearchBackend):
         return best
 
     def search(self, query: SearchQuery) -> SearchResults:
-        from catalog.search import Hit  # noqa: PLC0415
+        from catalog.backends import Hit  # noqa: PLC0415
 
         self._check()
         self.queries.append(query)

@@ -15,7 +15,7 @@ import pytest
 
 from agora.demo import DemoStage, run_demo
 from catalog.backends import open_backend
-from catalog.search import SearchQuery
+from catalog.backends.base import SearchQuery
 from catalog.store import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]

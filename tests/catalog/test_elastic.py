@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from catalog.backends import open_backend
-from catalog.elastic import (
+from catalog.backends.base import SearchQuery
+from catalog.backends.elastic import (
     ElasticBackend,
     ElasticsearchAdapter,
     OpenSearchAdapter,
@@ -20,7 +21,6 @@ from catalog.elastic import (
     search_body,
 )
 from catalog.errors import BackendError, BackendNotConfigured
-from catalog.search import SearchQuery
 from tests.catalog.conftest import sample_documents
 
 pytestmark = pytest.mark.elasticsearch
@@ -108,7 +108,7 @@ def test_a_failed_build_leaves_the_live_index_alone(backend: ElasticBackend) -> 
 @pytest.mark.parametrize("text", ['fromagerie AND "x"*', "name:fromagerie^3 OR (a~2)",
                                   "{\"query_string\": 1}"])
 def test_bodies_hold_no_query_syntax(text: str) -> None:
-    from catalog.backends import normalize_query
+    from catalog.backends.base import normalize_query
 
     body = json.dumps(search_body(normalize_query(SearchQuery(text=text))))
     assert "query_string" not in body.replace('\\"query_string\\"', "")

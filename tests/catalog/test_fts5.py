@@ -1,4 +1,4 @@
-"""The embedded backend's own guarantees: tables swapped and dropped safely, FTS5 syntax
+"""The FTS5 engine's own guarantees: tables swapped and dropped safely, FTS5 syntax
 never reaching MATCH, a failed indexing leaving the live index alone, threads."""
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 
-from catalog import french
-from catalog.backends import open_backend
-from catalog.embedded import EmbeddedBackend, match_expression, tables
-from catalog.indexing import index_stage
-from catalog.search import SearchQuery
-from catalog.store import Catalog
-from tests.catalog.conftest import sample_documents, sample_records
+from catalog.backends import BackendSettings, french, open_backend
+from catalog.backends.base import SearchQuery
+from catalog.backends.fts5 import Fts5Backend, match_expression, tables
+from catalog.backends.plan import plan_query
+from tests.catalog.conftest import sample_documents
 
 
 def search_tables(path: Path) -> set[str]:
@@ -28,7 +26,7 @@ def search_tables(path: Path) -> set[str]:
 
 def test_old_tables_are_dropped_after_the_swap(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite"
-    backend = EmbeddedBackend(path)
+    backend = Fts5Backend(path)
     backend.index_build(sample_documents(), 1)
     backend.index_build(sample_documents(), 2)
     names = search_tables(path)
@@ -44,19 +42,19 @@ def test_a_search_under_way_survives_the_swap_and_the_drop(tmp_path: Path,
                                                             monkeypatch: Any) -> None:
     """Reader and writer on two connections: the reader's snapshot keeps the old tables."""
     path = tmp_path / "catalog.sqlite"
-    writer = EmbeddedBackend(path)
+    writer = Fts5Backend(path)
     docs = sample_documents()
     writer.index_build(docs, 1)
-    reader = EmbeddedBackend(path)
+    reader = Fts5Backend(path)
     started, release = threading.Event(), threading.Event()
-    original = EmbeddedBackend._vocabulary
+    original = Fts5Backend._vocabulary
 
-    def slow_vocabulary(self: EmbeddedBackend, conn: sqlite3.Connection, n: int) -> Any:
+    def slow_vocabulary(self: Fts5Backend, conn: sqlite3.Connection, n: int) -> Any:
         started.set()  # the reader has read which tables are live, and waits there
         assert release.wait(30)
         return original(self, conn, n)
 
-    monkeypatch.setattr(EmbeddedBackend, "_vocabulary", slow_vocabulary)
+    monkeypatch.setattr(Fts5Backend, "_vocabulary", slow_vocabulary)
     out: dict[str, Any] = {}
 
     def search() -> None:
@@ -68,7 +66,7 @@ def test_a_search_under_way_survives_the_swap_and_the_drop(tmp_path: Path,
     thread = threading.Thread(target=search)
     thread.start()
     assert started.wait(30)
-    monkeypatch.setattr(EmbeddedBackend, "_vocabulary", original)
+    monkeypatch.setattr(Fts5Backend, "_vocabulary", original)
     renamed = [dict(d, name=d["name"] + " Nouveau") for d in docs if d["kind"] == "shop"]
     writer.index_build(renamed, 2)  # swaps in build 2 and drops build 1's tables
     assert tables(1)["fts"] not in search_tables(path)
@@ -85,7 +83,7 @@ def test_a_search_under_way_survives_the_swap_and_the_drop(tmp_path: Path,
 
 def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite"
-    backend = EmbeddedBackend(path)
+    backend = Fts5Backend(path)
     backend.index_build(sample_documents(), 1)
 
     def broken() -> Any:
@@ -103,15 +101,15 @@ def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ['NEAR(a b) OR "x"*', "fromagerie*", "a:b AND NOT c",
                                   "^fromagerie", '"""', "col : fromagerie + - ( )"])
 def test_match_expressions_hold_quoted_terms_only(text: str) -> None:
-    backend = EmbeddedBackend(":memory:")
     vocab = french.Vocabulary.from_rows([("fromagerie", "fromager", 3), ("andre", "andre", 1)])
-    plan = backend.plan(text, vocab)
+    plan = plan_query(text, vocab)
     if plan is None:
         assert not french.words(text)
         return
     term = r'"[a-z0-9]+"'
     group = rf"\({term}(?: OR {term})*\)"
-    for expression, _ in plan.attempts:
+    for groups, operator in plan.attempts:
+        expression = match_expression(groups, operator)
         assert re.fullmatch(rf"{group}(?: (?:AND|OR) {group})*", expression), expression
 
 
@@ -120,7 +118,7 @@ def test_quoting_doubles_quotes() -> None:
 
 
 def test_threads_search_at_once(tmp_path: Path) -> None:
-    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend = Fts5Backend(tmp_path / "catalog.sqlite")
     backend.index_build(sample_documents(), 1)
     texts = ("fromagerie", "gaillac albi", "chaussure", "")
 
@@ -147,68 +145,8 @@ def test_threads_search_at_once(tmp_path: Path) -> None:
     backend.close()
 
 
-def test_index_stage_in_a_memory_catalog() -> None:
-    import json
-
-    with Catalog.open(":memory:") as cat:
-        cat.conn.executemany(
-            "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
-            "VALUES (?, ?, ?, 1, 'now')",
-            [(r["entity_id"], r["kind"], json.dumps(r)) for r in sample_records()])
-        report = index_stage(cat, 1)
-        assert report.name == "index"
-        assert report.figures["documents"] == len(sample_records())
-        assert report.figures["backend"] == "embedded"
-        backend = open_backend(cat)
-        assert backend.get("shop-andre")["name"] == "Fromagerie André"
-        assert backend.search(SearchQuery(text="andre")).hits[0].entity_id == "shop-andre"
-
-
-def test_open_backend_defaults_to_the_embedded_index(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
-    monkeypatch.setenv("AGORA_HOME", str(tmp_path))
-    backend = open_backend()
-    assert isinstance(backend, EmbeddedBackend)
-    assert backend.path == str(tmp_path / "catalog.sqlite")
-    assert backend.search(SearchQuery(text="x")).total == 0
-
-
-def test_the_search_and_index_commands(tmp_path: Path, monkeypatch: Any) -> None:
-    import json
-
-    from click.testing import CliRunner
-
-    from agora.commands.search import index_cmd, search_cmd
-
-    monkeypatch.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
-    monkeypatch.setenv("AGORA_HOME", str(tmp_path))
-    with Catalog.open(tmp_path / "catalog.sqlite") as cat:
-        cat.conn.executemany(
-            "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
-            "VALUES (?, ?, ?, 3, 'now')",
-            [(r["entity_id"], r["kind"], json.dumps(r)) for r in sample_records()])
-    runner = CliRunner()
-    out = runner.invoke(index_cmd, [])
-    assert out.exit_code == 0, out.output
-    assert f"{len(sample_records())} documents indexed" in out.output
-
-    out = runner.invoke(search_cmd, ["fromagerie", "--filter", "platform=dansmazone",
-                                     "--near", "43.6045,1.444", "--json"])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
-    assert list(data)[-2:] == ["hits", "facets"]
-    distances = [h["distance_km"] for h in data["hits"]]
-    assert distances == sorted(distances)  # --near sorts by distance
-    first = next(h for h in data["hits"] if h["entity_id"] == "shop-andre")
-    assert first["kind"] == "shop"
-    assert first["name"] == "Fromagerie André" and first["distance_km"] < 1
-    assert {"source": "dansmazone", "source_id": "shop-andre-dansmazone",
-            "url": "https://dansmazone.example/shop-andre-dansmazone"} in first["listings"]
-    assert ["dansmazone", data["total"]] in data["facets"]["platform"]
-
-    out = runner.invoke(search_cmd, ["fromagrie", "--kind", "shop"])
-    assert out.exit_code == 0 and "Fromagerie André" in out.output
-    assert "Vouliez-vous dire : fromagerie ?" in out.output
-
-    out = runner.invoke(search_cmd, ["x", "--filter", "colour=red"])
-    assert out.exit_code == 1 and "unknown filter 'colour'" in out.output
+def test_open_backend_gives_fts5_when_asked(tmp_path: Path) -> None:
+    backend = open_backend(tmp_path / "catalog.sqlite", BackendSettings(embedded="fts5"))
+    assert isinstance(backend, Fts5Backend) and backend.name == "fts5"
+    backend.index_build(sample_documents(), 1)
+    assert backend.search(SearchQuery(text="andre")).hits[0].entity_id == "shop-andre"

@@ -24,10 +24,10 @@ import pytest
 
 from agora.importing import import_listings
 from agora.pipeline import build
-from catalog import french
-from catalog.documents import catalog_documents
+from catalog.backends import french
+from catalog.backends.base import SearchBackend, SearchQuery
+from catalog.backends.documents import catalog_documents
 from catalog.indexing import index_stage
-from catalog.search import SearchBackend, SearchQuery
 from catalog.store import Catalog
 from normalizer.text import fold
 from replicas.truth import expected_listings, truth_rows

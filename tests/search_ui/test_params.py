@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from catalog.search import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
+from catalog.backends.base import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
 from search_ui.params import API, HTML, BadParameter, Place, parse_search, query_args
 
 

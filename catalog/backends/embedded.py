@@ -1,0 +1,645 @@
+"""The embedded search backend: a Tantivy index in a folder beside the catalog file.
+
+Tantivy (through its official Python binding) answers what costs most at region
+size in Rust: BM25 over the analysed text, top-k without scoring every match,
+counts and facet aggregations over tens of thousands of matches. Python keeps
+what must stay identical on every engine: the French analysis
+(``catalog.backends.french``, applied before Tantivy sees a word, so its
+tokenizer only splits on spaces), the plan of a text query (all the words, each
+with its one- or two-edit neighbours and its abbreviations, then any of them), the
+exact radius and distance order, highlights and suggestions.
+
+The folder (``<catalog>.search/``) holds one Tantivy index per build
+(``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: each
+document's coordinates) and ``CURRENT``, the number of the live one, replaced
+atomically once a build is whole. A backend object reopens the index when
+``CURRENT`` changes; a search under way keeps its searcher (and the files it
+mapped, which the system keeps until closed even when the next build deletes
+them). A catalog in memory gets an index in memory.
+
+Facet counts keep to the query's time budget (``catalog.backends.budget``): past
+it, they are counted over a fixed sample of the matches (documents by row number
+modulo ``SAMPLE_MODULUS``) and marked approximate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tantivy
+
+from catalog.backends import french
+from catalog.backends.base import (
+    BUCKET_KEYS,
+    EARTH_RADIUS_KM,
+    FACET_SIZE,
+    BaseBackend,
+    IndexReport,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    bounding_box,
+    price_bucket,
+)
+from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget
+from catalog.backends.documents import commune_key
+from catalog.backends.plan import Plan, plan_query
+from catalog.errors import BackendError
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+WRITER_HEAP = 256_000_000
+# analysed text fields, and their weights (name ≫ brand, categories, shop > place > body)
+TEXT_FIELDS = {"name": 10.0, "brand": 4.0, "category": 3.0, "place": 2.0, "shop": 3.0,
+               "body": 1.0}
+SOURCES = {"name": "name", "brand": "brand", "category": "category_text",
+           "place": "place_text", "shop": "shop_name", "body": "description"}
+# keyword fields: filters (indexed) and facets (fast)
+KEYWORDS = {"scope": "scope", "platforms": "platforms", "categories": "categories",
+            "communes": "communes", "commune_keys": "commune_keys", "services": "services",
+            "flags": "flags"}
+FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
+                 "flag": "flags", "commune": "commune_keys"}
+FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
+                "commune": "communes", "service": "services", "flag": "flags",
+                "price": "price"}
+SUGGEST_KINDS = ("shop", "product")
+AGG_SIZE = 10_000  # every value: the page cuts to FACET_SIZE after ordering them
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in KEYWORDS:
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic",
+                          fast=name != "commune_keys")
+    sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("price", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
+    sb.add_unsigned_field("row", fast=True, indexed=True)
+    sb.add_unsigned_field("sample", fast=True, indexed=True)
+    sb.add_integer_field("weight", fast=True)
+    sb.add_integer_field("price_min", fast=True, indexed=True)
+    sb.add_integer_field("price_max", fast=True, indexed=True)
+    sb.add_float_field("lat", fast=True, indexed=True)
+    sb.add_float_field("lon", fast=True, indexed=True)
+    sb.add_bytes_field("doc", stored=True)
+    return sb.build()
+
+
+SCHEMA = _schema()
+
+
+@dataclass
+class Generation:
+    """One live index: its searcher's index, vocabulary and coordinates."""
+
+    number: int
+    index: tantivy.Index
+    vocabulary: french.Vocabulary
+    loc_start: np.ndarray  # row -> first location (and row + 1 -> past its last)
+    lats: np.ndarray
+    lons: np.ndarray
+    build_id: int | None
+    documents: int
+    switched_at: str | None
+
+
+class EmbeddedBackend(BaseBackend):
+    """Tantivy in a folder beside the catalog; nothing to install but the wheel."""
+
+    name = "embedded"
+
+    def __init__(self, catalog: Any, *, budget_ms: float = DEFAULT_BUDGET_MS) -> None:
+        path = str(getattr(catalog, "path", catalog))
+        self.path = path
+        self.folder: Path | None = None
+        if path != ":memory:":
+            p = Path(path)
+            self.folder = p.parent / (p.stem + ".search")
+        self.budget = FacetBudget(budget_ms)
+        self._lock = threading.Lock()
+        self._live: Generation | None = None  # the index in use
+        self._memory: Generation | None = None  # an in-memory catalog's index
+        self._checked = 0.0
+
+    # ------------------------------------------------------------------ generations
+    def _current_number(self) -> int | None:
+        if self.folder is None:
+            return self._memory.number if self._memory else None
+        try:
+            return int((self.folder / "CURRENT").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _generation(self) -> Generation | None:
+        """The live index, reopened when another process (or thread) switched builds."""
+        if self.folder is None:
+            return self._memory
+        live = self._live
+        now = time.monotonic()
+        if live is not None and now - self._checked < 0.5:
+            return live
+        number = self._current_number()
+        self._checked = now
+        if number is None:
+            return None
+        if live is not None and live.number == number:
+            return live
+        with self._lock:
+            if self._live is None or self._live.number != number:
+                try:
+                    self._live = self._open(self.folder / f"index-{number}", number)
+                except (OSError, ValueError) as exc:
+                    raise BackendError(f"cannot open the search index {self.folder}: "
+                                       f"{exc}") from exc
+            return self._live
+
+    @staticmethod
+    def _open(folder: Path, number: int) -> Generation:
+        index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
+        extra = json.loads((folder / "extra.json").read_text(encoding="utf-8"))
+        with np.load(folder / "locations.npz") as arrays:
+            loc_start, lats, lons = arrays["start"], arrays["lat"], arrays["lon"]
+        return Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
+                          loc_start, lats, lons, extra.get("build_id"), extra["documents"],
+                          extra.get("switched_at"))
+
+    # ------------------------------------------------------------------ indexing
+    def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
+        """Write a new index beside the live one, then point CURRENT at it; drop the old."""
+        t0 = time.perf_counter()
+        number = (self._current_number() or 0) + 1
+        if self.folder is None:
+            index = tantivy.Index(SCHEMA)
+            target = None
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            while (self.folder / f"index-{number}").exists():
+                number += 1
+            target = self.folder / f"index-{number}"
+            target.mkdir()
+            index = tantivy.Index(SCHEMA, path=str(target), reuse=False)
+        try:
+            count, words, locations = self._write(index, documents)
+            starts = np.zeros(count + 1, dtype=np.int64)
+            lats: list[float] = []
+            lons: list[float] = []
+            for row, locs in enumerate(locations):
+                starts[row] = len(lats)
+                lats.extend(loc[0] for loc in locs)
+                lons.extend(loc[1] for loc in locs)
+            starts[count] = len(lats)
+            switched = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            extra = {"build_id": build_id, "documents": count, "switched_at": switched,
+                     "words": [[w, s, f] for w, (s, f) in words.items()]}
+            generation = Generation(
+                number, index, french.Vocabulary.from_rows(extra["words"]), starts,
+                np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64),
+                build_id, count, switched)
+            if target is not None:
+                (target / "extra.json").write_text(json.dumps(extra), encoding="utf-8")
+                np.savez(target / "locations.npz", start=generation.loc_start,
+                         lat=generation.lats, lon=generation.lons)
+                self._switch(number)
+        except BaseException:
+            if target is not None:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+        with self._lock:
+            if target is None:
+                self._memory = generation
+            self._live = generation if target is not None else None
+        self._drop_older(number)
+        return IndexReport(count, time.perf_counter() - t0, f"index-{number}")
+
+    def _write(self, index: tantivy.Index, documents: Iterable[dict[str, Any]],
+               ) -> tuple[int, dict[str, tuple[str, int]], list[list[tuple[float, float]]]]:
+        writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        words: dict[str, list[Any]] = {}
+        locations: list[list[tuple[float, float]]] = []
+        seen: set[str] = set()
+        duplicates = 0
+        row = 0
+        docs = iter(documents)
+        try:
+            while True:
+                batch = list(islice(docs, BATCH))
+                if not batch:
+                    break
+                for doc in batch:
+                    if doc["id"] in seen:  # entity ids are unique; a repeat is dropped
+                        duplicates += 1
+                        continue
+                    seen.add(doc["id"])
+                    writer.add_document(_tantivy_document(doc, row))
+                    locations.append([(loc["lat"], loc["lon"])
+                                      for loc in doc.get("locations") or ()])
+                    for w in french.count_words(doc.get(f) for f in SOURCES.values()):
+                        entry = words.get(w)
+                        if entry is None:
+                            words[w] = [french.stem(w), 1]
+                        else:
+                            entry[1] += 1
+                    row += 1
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            try:
+                writer.rollback()
+            except ValueError:
+                pass
+            raise
+        if duplicates:
+            log.warning("%d document(s) repeated an entity id and were dropped", duplicates)
+        index.reload()
+        return row, {w: (s, f) for w, (s, f) in words.items()}, locations
+
+    def _switch(self, number: int) -> None:
+        assert self.folder is not None
+        tmp = self.folder / f"CURRENT.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(f"{number}\n")
+        os.replace(tmp, self.folder / "CURRENT")
+
+    def _drop_older(self, number: int) -> None:
+        """Delete every index folder but the live one and the one before (a reader that
+        opened it just before the switch still finds its files)."""
+        if self.folder is None:
+            return
+        for entry in self.folder.glob("index-*"):
+            try:
+                n = int(entry.name.split("-", 1)[1])
+            except ValueError:
+                continue
+            if n < number - 1 or (n > number and not (entry / "extra.json").exists()):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    # ------------------------------------------------------------------ reading
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        q = self.normalize(query)
+        live = self._generation()
+        if live is None:
+            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+        searcher = live.index.searcher()
+        filters = self._filters(q, live, searcher)
+        plan: Plan | None = None
+        stems: set[str] = set()
+        corrected_from = None
+        if q.text:
+            plan = plan_query(q.text, live.vocabulary, as_typed=q.as_typed)
+            if plan is None:
+                return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+            query_used, total, stems = self._first_matching(searcher, plan.attempts, filters)
+            if plan.corrected and total:
+                corrected_from = q.text
+        else:
+            query_used = _all(filters)
+            total = searcher.search(query_used, 1, count=True).count
+        hits = self._page(searcher, live, q, query_used, total, stems) if total else []
+        facets: dict[str, list[tuple[str, int]]] = {}
+        approximate = False
+        if total and q.facets:
+            facets, approximate = self._facets(searcher, q, query_used, total, started)
+        return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
+                             self.elapsed_ms(started), corrected_from, approximate)
+
+    def _first_matching(self, searcher: tantivy.Searcher,
+                        attempts: list[tuple[list[set[str]], str]],
+                        filters: list[tantivy.Query]) -> tuple[tantivy.Query, int, set[str]]:
+        """The first attempt (all words, then any) that matches, its count and its terms."""
+        found: tuple[tantivy.Query, int, set[str]] | None = None
+        for groups, operator in attempts:
+            tq = _text_query(groups, operator)
+            full = _all([tq, *filters]) if filters else tq
+            count = searcher.search(full, 1, count=True).count
+            found = (full, count, set().union(*groups))
+            if count:
+                break
+        assert found is not None
+        return found
+
+    def _filters(self, q: SearchQuery, live: Generation,
+                 searcher: tantivy.Searcher) -> list[tantivy.Query]:
+        """Non-scoring clauses of the query's filters, its kinds and its radius."""
+        out: list[tantivy.Query] = []
+        if set(q.kinds) != {"shop", "product", "offer"}:
+            out.append(tantivy.Query.term_set_query(SCHEMA, "scope", list(q.kinds)))
+        for key, values in q.filters:
+            field = FILTER_FIELDS.get(key)
+            if field is None:
+                continue
+            if key == "commune":
+                values = tuple(dict.fromkeys(commune_key(v) for v in values))
+            out.append(tantivy.Query.term_set_query(SCHEMA, field, list(values)))
+        if q.price_min is not None or q.price_max is not None:
+            if q.price_min is not None:
+                out.append(tantivy.Query.range_query(SCHEMA, "price_max", tantivy.FieldType.Integer,
+                                                     q.price_min, None))
+            if q.price_max is not None:
+                out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
+                                                     None, q.price_max))
+            else:
+                out.append(tantivy.Query.exists_query("price_min"))
+        if q.near is not None and q.radius_km is not None:
+            rows = self._within(searcher, live, _all(out) if out else None, q.near, q.radius_km)
+            out.append(tantivy.Query.term_set_query(SCHEMA, "row", rows) if rows
+                       else tantivy.Query.empty_query())
+        return [tantivy.Query.const_score_query(f, 0.0) for f in out]
+
+    def _within(self, searcher: tantivy.Searcher, live: Generation,
+                base: tantivy.Query | None, near: tuple[float, float],
+                radius_km: float) -> list[int]:
+        """Rows of the documents with a location within ``radius_km`` of ``near``."""
+        rows = self._rows_in_box(searcher, base, near, radius_km)
+        if not rows:
+            return []
+        distances = self._distances(live, np.asarray(rows, dtype=np.int64), near)
+        return [r for r, d in zip(rows, distances, strict=True) if d <= radius_km]
+
+    @staticmethod
+    def _rows_in_box(searcher: tantivy.Searcher, base: tantivy.Query | None,
+                     near: tuple[float, float], radius_km: float) -> list[int]:
+        lat_min, lat_max, lon_min, lon_max = bounding_box(near, radius_km)
+        box = [tantivy.Query.range_query(SCHEMA, "lat", tantivy.FieldType.Float, lat_min, lat_max),
+               tantivy.Query.range_query(SCHEMA, "lon", tantivy.FieldType.Float, lon_min, lon_max)]
+        query = _all([*box, base] if base is not None else box)
+        count = searcher.search(query, 1, count=True).count
+        if not count:
+            return []
+        found = searcher.search(query, count, count=False).hits
+        return searcher.fast_field_values("row", [address for _, address in found])
+
+    @staticmethod
+    def _distances(live: Generation, rows: np.ndarray, near: tuple[float, float]) -> np.ndarray:
+        """Km from ``near`` to each row's closest location (inf without one)."""
+        starts, ends = live.loc_start[rows], live.loc_start[rows + 1]
+        counts = ends - starts
+        out = np.full(len(rows), np.inf)
+        if not counts.any():
+            return out
+        owner = np.repeat(np.arange(len(rows)), counts)
+        index = _ranges(starts, ends)
+        lat1, lon1 = math.radians(near[0]), math.radians(near[1])
+        lat2, lon2 = np.radians(live.lats[index]), np.radians(live.lons[index])
+        a = (np.sin((lat2 - lat1) / 2) ** 2
+             + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        np.minimum.at(out, owner, km)
+        return out
+
+    def _page(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+              query: tantivy.Query, total: int, stems: set[str]) -> list[Any]:
+        start = (q.page - 1) * q.per_page
+        if start >= total:
+            return []
+        end = min(total, start + q.per_page)
+        if q.sort == "distance" and q.near is not None:
+            addresses = self._nearest(searcher, live, q, query, total, end)
+            scores = [0.0] * len(addresses)
+        elif q.sort in ("price_asc", "price_desc"):
+            addresses = self._by_price(searcher, query, q.sort, end)
+            scores = [0.0] * len(addresses)
+        else:
+            ranked = _top(searcher, query, end, None)
+            weights = searcher.fast_field_values("weight", [a for _, a in ranked])
+            rows = searcher.fast_field_values("row", [a for _, a in ranked])
+            order = sorted(range(len(ranked)), key=lambda i: (-ranked[i][0], -weights[i],
+                                                              rows[i]))
+            addresses = [ranked[i][1] for i in order]
+            scores = [ranked[i][0] for i in order]
+        hits = []
+        for address, score in list(zip(addresses, scores, strict=True))[start:end]:
+            doc = json.loads(searcher.doc(address)["doc"][0])
+            highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
+            hits.append(self.make_hit(doc, score, q, highlights))
+        return hits
+
+    def _by_price(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str,
+                  end: int) -> list[Any]:
+        """Priced documents by price (ties by row), then the unpriced ones by row."""
+        field = "price_min" if sort == "price_asc" else "price_max"
+        priced = _all([query, tantivy.Query.exists_query(field)])
+        order = tantivy.Order.Asc if sort == "price_asc" else tantivy.Order.Desc
+        ranked = _top(searcher, priced, end, (field, order))
+        rows = searcher.fast_field_values("row", [a for _, a in ranked])
+        sign = 1 if sort == "price_asc" else -1
+        keyed = sorted(range(len(ranked)), key=lambda i: (sign * ranked[i][0], rows[i]))
+        out = [ranked[i][1] for i in keyed]
+        if len(out) < end:
+            unpriced = _all([query, tantivy.Query.boolean_query([
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query(field)),
+                (tantivy.Occur.Must, tantivy.Query.all_query())])])
+            out += [a for _, a in _top(searcher, unpriced, end - len(out), ("row",
+                                                                          tantivy.Order.Asc))]
+        return out
+
+    def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+                 query: tantivy.Query, total: int, end: int) -> list[Any]:
+        """The ``end`` closest matches (ties by row), then those without a location."""
+        assert q.near is not None
+        radius = 2.0
+        while True:
+            rows = self._rows_in_box(searcher, query, q.near, radius)
+            arr = np.asarray(rows, dtype=np.int64)
+            distances = self._distances(live, arr, q.near) if rows else np.zeros(0)
+            inside = distances <= radius
+            whole = radius >= 20_000  # the box holds the whole earth: every located match
+            if inside.sum() >= end or whole:
+                keep = arr[inside] if not whole else arr[np.isfinite(distances)]
+                dist = distances[inside] if not whole else distances[np.isfinite(distances)]
+                order = np.lexsort((keep, dist))[:end]
+                chosen = [int(r) for r in keep[order]]
+                break
+            radius *= 4
+        addresses = self._addresses(searcher, chosen)
+        if len(addresses) < end:
+            located = _all([query, tantivy.Query.exists_query("lat")])
+            unlocated = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
+                                                     (tantivy.Occur.MustNot, located)])
+            addresses += [a for _, a in _top(searcher, unlocated, end - len(addresses),
+                                             ("row", tantivy.Order.Asc))]
+        return addresses
+
+    @staticmethod
+    def _addresses(searcher: tantivy.Searcher, rows: list[int]) -> list[Any]:
+        if not rows:
+            return []
+        found = searcher.search(tantivy.Query.term_set_query(SCHEMA, "row", rows), len(rows),
+                                count=False).hits
+        by_row = dict(zip(searcher.fast_field_values("row", [a for _, a in found]),
+                          (a for _, a in found), strict=True))
+        return [by_row[r] for r in rows if r in by_row]
+
+    @staticmethod
+    def _highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
+        out = {"name": french.highlight(doc.get("name"), stems)}
+        if doc.get("shop_name") and "<mark>" in (shop := french.highlight(doc["shop_name"],
+                                                                         stems)):
+            out["shop_name"] = shop
+        described = french.snippet(doc.get("description"), stems)
+        if described:
+            out["description"] = described
+        return out
+
+    def _facets(self, searcher: tantivy.Searcher, q: SearchQuery, query: tantivy.Query,
+                total: int, started: float) -> tuple[dict[str, list[tuple[str, int]]], bool]:
+        """Counts per value; over a sample of the matches when counting all would pass the
+        query's time budget (``catalog.backends.budget``)."""
+        scale = self.budget.scale(total, started)
+        counted = query
+        if scale > 1:
+            counted = _all([query, tantivy.Query.range_query(
+                SCHEMA, "sample", tantivy.FieldType.Unsigned, 0, SAMPLE_MODULUS // scale - 1)])
+        aggs = {facet: {"terms": {"field": FACET_FIELDS[facet], "size": AGG_SIZE,
+                                  "segment_size": AGG_SIZE}}
+                for facet in q.facets if facet in FACET_FIELDS}
+        t0 = time.perf_counter()
+        result = searcher.aggregate(counted, aggs) if aggs else {}
+        self.budget.learn(total, t0, scale)
+        out: dict[str, list[tuple[str, int]]] = {}
+        for facet in q.facets:
+            buckets = (result.get(facet) or {}).get("buckets") or []
+            values = [(str(b["key"]), int(b["doc_count"]) * scale) for b in buckets
+                      if b["doc_count"]]
+            if facet == "kind":
+                values = [(v, c) for v, c in values if v in q.kinds]
+            if facet == "price":
+                counts = dict(values)
+                out[facet] = [(b, counts[b]) for b in BUCKET_KEYS if counts.get(b)]
+            else:
+                out[facet] = sorted(values, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
+        return out, scale > 1
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        key = french.suggest_key(str(prefix or "")[:100])
+        limit = max(1, min(int(limit), 50))
+        live = self._generation()
+        if not key or live is None:
+            return []
+        searcher = live.index.searcher()
+        query = tantivy.Query.regex_query(SCHEMA, "suggest", key + ".*")
+        found = searcher.search(query, limit * 8, count=False, order_by_field="weight").hits
+        best: dict[str, tuple[int, str, str]] = {}
+        for weight, address in found:
+            doc = json.loads(searcher.doc(address)["doc"][0])
+            name = doc.get("name") or ""
+            if name and (name not in best or weight > best[name][0]):
+                best[name] = (int(weight or 0), doc["kind"], doc["id"])
+        ordered = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        return [Suggestion(text, kind, eid) for text, (_w, kind, eid) in ordered]
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        live = self._generation()
+        if live is None:
+            return None
+        searcher = live.index.searcher()
+        found = searcher.search(tantivy.Query.term_query(SCHEMA, "id", str(entity_id)), 1,
+                                count=False).hits
+        return json.loads(searcher.doc(found[0][1])["doc"][0]) if found else None
+
+    def status(self) -> dict[str, Any]:
+        """The live index: its number, build, documents and when it was switched in."""
+        live = self._generation()
+        if live is None:
+            return {"backend": self.name, "index": None, "documents": 0}
+        return {"backend": self.name, "engine": f"tantivy {tantivy.__version__}",
+                "index": f"index-{live.number}", "build_id": live.build_id,
+                "documents": live.documents, "switched_at": live.switched_at}
+
+    def close(self) -> None:
+        with self._lock:
+            self._live = None
+
+
+# --------------------------------------------------------------------------- helpers
+def _tantivy_document(doc: dict[str, Any], row: int) -> tantivy.Document:
+    """The document as Tantivy holds it: analysed text, keywords, numbers, the JSON."""
+    out = tantivy.Document()
+    for name, source in SOURCES.items():
+        terms = french.analyze(doc.get(source))
+        if terms:
+            out.add_text(name, " ".join(terms))
+    out.add_text("id", doc["id"])
+    for name, source in KEYWORDS.items():
+        for value in dict.fromkeys(str(v) for v in doc.get(source) or ()):
+            out.add_text(name, value)
+    bucket = price_bucket(doc.get("price_min"))
+    if bucket:
+        out.add_text("price", bucket)
+    for field in ("price_min", "price_max"):
+        if doc.get(field) is not None:
+            out.add_integer(field, int(doc[field]))
+    for loc in doc.get("locations") or ():
+        out.add_float("lat", float(loc["lat"]))
+        out.add_float("lon", float(loc["lon"]))
+    if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
+        for key in french.suggest_inputs(doc["name"]):
+            out.add_text("suggest", key)
+    out.add_unsigned("row", row)
+    out.add_unsigned("sample", row % SAMPLE_MODULUS)
+    out.add_integer("weight", int(doc.get("weight") or 0))
+    out.add_bytes("doc", json.dumps(doc, ensure_ascii=False).encode())
+    return out
+
+
+def _text_query(groups: list[set[str]], operator: str) -> tantivy.Query:
+    """All (AND) or any (OR) of the groups; a group matches any of its terms in any field,
+    each field weighted."""
+    occur = tantivy.Occur.Must if operator == "AND" else tantivy.Occur.Should
+    clauses = []
+    for group in groups:
+        alternatives = [(tantivy.Occur.Should, tantivy.Query.boost_query(
+            tantivy.Query.term_query(SCHEMA, field, term), weight))
+            for term in sorted(group) for field, weight in TEXT_FIELDS.items()]
+        clauses.append((occur, tantivy.Query.boolean_query(alternatives)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _all(queries: list[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return tantivy.Query.all_query()
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _top(searcher: tantivy.Searcher, query: tantivy.Query, end: int,
+         order: tuple[str, Any] | None) -> list[tuple[Any, Any]]:
+    """The first ``end`` hits, with every hit tied with the last one (so that a re-sort of
+    ties gives the same order whichever page asks)."""
+    limit = end + 8
+    while True:
+        if order is None:
+            found = searcher.search(query, limit, count=False).hits
+        else:
+            found = searcher.search(query, limit, count=False, order_by_field=order[0],
+                                    order=order[1]).hits
+        if len(found) < limit or found[-1][0] != found[end - 1][0]:
+            return found
+        limit *= 4
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenated ranges [start, end) (vectorised)."""
+    lengths = ends - starts
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.arange(lengths.sum()) + offsets

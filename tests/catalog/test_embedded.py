@@ -1,0 +1,203 @@
+"""The embedded (Tantivy) engine's own guarantees: one index folder per build switched in
+atomically, older ones removed, a failed build leaving the live one alone, another
+process's build seen, facet counts kept to the time budget, threads, the index stage
+and the search commands."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from agora.commands.search import index_cmd, search_cmd
+from catalog.backends import BackendSettings, open_backend
+from catalog.backends.base import SearchQuery
+from catalog.backends.budget import FacetBudget
+from catalog.backends.embedded import EmbeddedBackend
+from catalog.indexing import index_stage
+from catalog.store import Catalog
+from tests.catalog.conftest import sample_documents, sample_records
+
+
+def folders(backend: EmbeddedBackend) -> set[str]:
+    assert backend.folder is not None
+    return {p.name for p in backend.folder.glob("index-*")}
+
+
+def test_each_build_is_a_folder_switched_in_and_older_ones_go(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    assert backend.folder == tmp_path / "catalog.search"
+    for build in (1, 2, 3):
+        backend.index_build(sample_documents(), build)
+    assert (backend.folder / "CURRENT").read_text().strip() == "3"
+    assert folders(backend) == {"index-2", "index-3"}  # the live one and the one before
+    status = backend.status()
+    assert status["build_id"] == 3 and status["index"] == "index-3"
+    assert status["documents"] == len(sample_documents())
+
+
+def test_another_process_build_is_seen(tmp_path: Path) -> None:
+    reader = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    assert reader.search(SearchQuery(text="fromagerie")).total == 0
+    writer = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    writer.index_build(sample_documents(), 1)
+    time.sleep(0.6)  # readers look at CURRENT at most twice a second
+    assert reader.search(SearchQuery(text="fromagerie", kinds=("shop",))).total == 2
+    renamed = [dict(d, name=d["name"] + " Nouveau") for d in sample_documents()]
+    writer.index_build(renamed, 2)
+    time.sleep(0.6)
+    hits = reader.search(SearchQuery(text="fromagerie", kinds=("shop",))).hits
+    assert hits and all(h.name.endswith("Nouveau") for h in hits)
+
+
+def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(sample_documents(), 1)
+
+    def broken() -> Any:
+        yield from sample_documents()[:3]
+        raise RuntimeError("the catalog went away")
+
+    with pytest.raises(RuntimeError):
+        backend.index_build(broken(), 2)
+    assert backend.search(SearchQuery(text="fromagerie", kinds=("shop",))).total == 2
+    assert folders(backend) == {"index-1"} and backend.status()["build_id"] == 1
+    backend.index_build(sample_documents(), 3)
+    assert backend.status()["build_id"] == 3
+
+
+def test_a_repeated_entity_is_indexed_once(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(":memory:")
+    docs = sample_documents()
+    report = backend.index_build(docs + docs[:2], 1)
+    assert report.documents == len(docs)
+
+
+def test_threads_search_at_once(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(sample_documents(), 1)
+    texts = ("fromagerie", "gaillac albi", "chaussure", "")
+
+    def ask(text: str) -> list[str]:
+        res = backend.search(SearchQuery(text=text, near=(43.6, 1.44), sort="distance"))
+        return [h.entity_id for h in res.hits]
+
+    expected = {text: ask(text) for text in texts}
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for text in texts * 10:
+                assert ask(text) == expected[text]
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_facets_past_the_budget_are_counted_on_a_sample(tmp_path: Path) -> None:
+    """A large build, a budget no count fits in: the hits and total stay exact, the facet
+    counts are estimates and say so."""
+    base = sample_documents()
+    docs = [dict(d, id=f"{d['id']}-{i}") for i in range(200) for d in base]
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite", budget_ms=1.0)
+    backend.index_build(docs, 1)
+    q = SearchQuery(kinds=("shop", "product", "offer"), per_page=5)
+    for _ in range(6):  # the cost per match is learned from full counts first
+        backend.budget.learned = 0
+        exact = backend.search(q)
+    assert not exact.approximate
+    backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
+    estimated = backend.search(q)
+    assert estimated.approximate and estimated.total == exact.total == len(docs)
+    assert [h.entity_id for h in estimated.hits] == [h.entity_id for h in exact.hits]
+    shops = dict(exact.facets["kind"])["shop"]
+    assert dict(estimated.facets["kind"])["shop"] == pytest.approx(shops, rel=0.5)
+
+
+def test_the_budget_learns_a_cost_per_match() -> None:
+    budget = FacetBudget(10.0)
+    assert budget.scale(10**9, time.perf_counter()) == 1  # nothing learned yet
+    for _ in range(5):
+        budget.learn(1000, time.perf_counter() - 0.001, 1)  # 1 ms for 1,000 matches
+    assert budget.cost_ms == pytest.approx(0.001, rel=0.5)
+    assert budget.scale(1000, time.perf_counter()) == 1
+    assert budget.scale(1_000_000, time.perf_counter()) == 64  # the finest sample
+    budget.learn(1000, time.perf_counter() - 10, 16)  # a sampled count teaches nothing
+    assert budget.cost_ms == pytest.approx(0.001, rel=0.5)
+
+
+def test_index_stage_in_a_memory_catalog() -> None:
+    with Catalog.open(":memory:") as cat:
+        cat.conn.executemany(
+            "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
+            "VALUES (?, ?, ?, 1, 'now')",
+            [(r["entity_id"], r["kind"], json.dumps(r)) for r in sample_records()])
+        backend = open_backend(cat)
+        report = index_stage(cat, 1, backend=backend)
+        assert report.name == "index"
+        assert report.figures["documents"] == len(sample_records())
+        assert report.figures["backend"] == "embedded"
+        assert backend.get("shop-andre")["name"] == "Fromagerie André"
+        assert backend.search(SearchQuery(text="andre")).hits[0].entity_id == "shop-andre"
+
+
+def test_open_backend_defaults_to_the_embedded_index(tmp_path: Path) -> None:
+    backend = open_backend(tmp_path / "catalog.sqlite")
+    assert isinstance(backend, EmbeddedBackend)
+    assert backend.path == str(tmp_path / "catalog.sqlite")
+    assert backend.search(SearchQuery(text="x")).total == 0
+    assert isinstance(open_backend(tmp_path / "catalog.sqlite",
+                                   BackendSettings.from_mapping({})), EmbeddedBackend)
+
+
+def test_the_search_and_index_commands(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
+    monkeypatch.setenv("AGORA_HOME", str(tmp_path))
+    with Catalog.open(tmp_path / "catalog.sqlite") as cat:
+        cat.conn.executemany(
+            "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
+            "VALUES (?, ?, ?, 3, 'now')",
+            [(r["entity_id"], r["kind"], json.dumps(r)) for r in sample_records()])
+    runner = CliRunner()
+    out = runner.invoke(index_cmd, [])
+    assert out.exit_code == 0, out.output
+    assert f"{len(sample_records())} documents indexed" in out.output
+
+    out = runner.invoke(search_cmd, ["fromagerie", "--filter", "platform=dansmazone",
+                                     "--near", "43.6045,1.444", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert list(data)[-2:] == ["hits", "facets"]
+    distances = [h["distance_km"] for h in data["hits"]]
+    assert distances == sorted(distances)  # --near sorts by distance
+    first = next(h for h in data["hits"] if h["entity_id"] == "shop-andre")
+    assert first["kind"] == "shop"
+    assert first["name"] == "Fromagerie André" and first["distance_km"] < 1
+    assert {"source": "dansmazone", "source_id": "shop-andre-dansmazone",
+            "url": "https://dansmazone.example/shop-andre-dansmazone"} in first["listings"]
+    assert ["dansmazone", data["total"]] in data["facets"]["platform"]
+
+    out = runner.invoke(search_cmd, ["fromagrie", "--kind", "shop"])
+    assert out.exit_code == 0 and "Fromagerie André" in out.output
+    assert "Résultats pour : fromagerie" in out.output
+    out = runner.invoke(search_cmd, ["fromagrie", "--kind", "shop", "--as-typed", "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)["total"] == 0
+
+    # the same parser and bounds as the API
+    out = runner.invoke(search_cmd, ["x", "--filter", "colour=red"])
+    assert out.exit_code == 1 and "parameter 'colour' is not a parameter" in out.output
+    out = runner.invoke(search_cmd, ["x", "--near", "43.6,1.44", "--radius", "500"])
+    assert out.exit_code == 1 and "'radius_km' must be between 0.1 and 200" in out.output
+    out = runner.invoke(search_cmd, ["x"] + [f"--filter=platform=p{i}" for i in range(21)])
+    assert out.exit_code == 1 and "takes at most 20 values" in out.output
