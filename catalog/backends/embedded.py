@@ -6,12 +6,20 @@ counts and facet aggregations over tens of thousands of matches. Python keeps
 what must stay identical on every engine: the French analysis
 (``catalog.backends.french``, applied before Tantivy sees a word, so its
 tokenizer only splits on spaces), the plan of a text query (all the words, each
-with its one- or two-edit neighbours and its abbreviations, then any of them), the
-exact radius and distance order, highlights and suggestions.
+with its one- or two-edit neighbours and its abbreviations, then any of them),
+distances, highlights and suggestions.
+
+Documents are stored sorted by weight (how widely listed), so that Tantivy's own
+order (score, then document) breaks ties as the other engines do, and pages cut
+with an offset never repeat or skip a hit. Places: every distinct location is
+numbered, a document indexes the numbers of its locations (``loc``), and a radius
+is the set of numbers whose coordinates (kept in memory) lie within it: an exact
+filter Tantivy applies as terms. The distance order reads the nearest locations
+first and widens until a page is full.
 
 The folder (``<catalog>.search/``) holds one Tantivy index per build
-(``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: each
-document's coordinates) and ``CURRENT``, the number of the live one, replaced
+(``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: the
+locations and each document's) and ``CURRENT``, the number of the live one, replaced
 atomically once a build is whole. A backend object reopens the index when
 ``CURRENT`` changes; a search under way keeps its searcher (and the files it
 mapped, which the system keeps until closed even when the next build deletes
@@ -50,7 +58,6 @@ from catalog.backends.base import (
     SearchQuery,
     SearchResults,
     Suggestion,
-    bounding_box,
     price_bucket,
 )
 from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget
@@ -78,6 +85,7 @@ FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categorie
                 "price": "price"}
 SUGGEST_KINDS = ("shop", "product")
 AGG_SIZE = 10_000  # every value: the page cuts to FACET_SIZE after ordering them
+FIRST_LOCATIONS = 16  # the distance order reads this many nearest locations, then 4 times more
 
 
 def _schema() -> tantivy.Schema:
@@ -95,8 +103,8 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("weight", fast=True)
     sb.add_integer_field("price_min", fast=True, indexed=True)
     sb.add_integer_field("price_max", fast=True, indexed=True)
-    sb.add_float_field("lat", fast=True, indexed=True)
-    sb.add_float_field("lon", fast=True, indexed=True)
+    sb.add_unsigned_field("loc", indexed=True)
+    sb.add_unsigned_field("located", fast=True)
     sb.add_bytes_field("doc", stored=True)
     return sb.build()
 
@@ -111,8 +119,9 @@ class Generation:
     number: int
     index: tantivy.Index
     vocabulary: french.Vocabulary
-    loc_start: np.ndarray  # row -> first location (and row + 1 -> past its last)
-    lats: np.ndarray
+    loc_start: np.ndarray  # row -> its first entry in row_locs (row + 1: past its last)
+    row_locs: np.ndarray  # the location numbers of each row, one after the other
+    lats: np.ndarray  # location number -> latitude
     lons: np.ndarray
     build_id: int | None
     documents: int
@@ -174,10 +183,11 @@ class EmbeddedBackend(BaseBackend):
         index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
         extra = json.loads((folder / "extra.json").read_text(encoding="utf-8"))
         with np.load(folder / "locations.npz") as arrays:
-            loc_start, lats, lons = arrays["start"], arrays["lat"], arrays["lon"]
+            start, row_locs = arrays["start"], arrays["row_locs"]
+            lats, lons = arrays["lat"], arrays["lon"]
         return Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
-                          loc_start, lats, lons, extra.get("build_id"), extra["documents"],
-                          extra.get("switched_at"))
+                          start, row_locs, lats, lons, extra.get("build_id"),
+                          extra["documents"], extra.get("switched_at"))
 
     # ------------------------------------------------------------------ indexing
     def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
@@ -185,7 +195,7 @@ class EmbeddedBackend(BaseBackend):
         t0 = time.perf_counter()
         number = (self._current_number() or 0) + 1
         if self.folder is None:
-            index = tantivy.Index(SCHEMA)
+            index = _new_index(None)
             target = None
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -193,28 +203,18 @@ class EmbeddedBackend(BaseBackend):
                 number += 1
             target = self.folder / f"index-{number}"
             target.mkdir()
-            index = tantivy.Index(SCHEMA, path=str(target), reuse=False)
+            index = _new_index(target)
         try:
-            count, words, locations = self._write(index, documents)
-            starts = np.zeros(count + 1, dtype=np.int64)
-            lats: list[float] = []
-            lons: list[float] = []
-            for row, locs in enumerate(locations):
-                starts[row] = len(lats)
-                lats.extend(loc[0] for loc in locs)
-                lons.extend(loc[1] for loc in locs)
-            starts[count] = len(lats)
+            count, words, places = self._write(index, documents)
             switched = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
             extra = {"build_id": build_id, "documents": count, "switched_at": switched,
                      "words": [[w, s, f] for w, (s, f) in words.items()]}
-            generation = Generation(
-                number, index, french.Vocabulary.from_rows(extra["words"]), starts,
-                np.asarray(lats, dtype=np.float64), np.asarray(lons, dtype=np.float64),
-                build_id, count, switched)
+            generation = Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
+                                    *places.arrays(), build_id, count, switched)
             if target is not None:
                 (target / "extra.json").write_text(json.dumps(extra), encoding="utf-8")
                 np.savez(target / "locations.npz", start=generation.loc_start,
-                         lat=generation.lats, lon=generation.lons)
+                         row_locs=generation.row_locs, lat=generation.lats, lon=generation.lons)
                 self._switch(number)
         except BaseException:
             if target is not None:
@@ -228,10 +228,10 @@ class EmbeddedBackend(BaseBackend):
         return IndexReport(count, time.perf_counter() - t0, f"index-{number}")
 
     def _write(self, index: tantivy.Index, documents: Iterable[dict[str, Any]],
-               ) -> tuple[int, dict[str, tuple[str, int]], list[list[tuple[float, float]]]]:
+               ) -> tuple[int, dict[str, tuple[str, int]], Places]:
         writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
         words: dict[str, list[Any]] = {}
-        locations: list[list[tuple[float, float]]] = []
+        places = Places()
         seen: set[str] = set()
         duplicates = 0
         row = 0
@@ -246,9 +246,7 @@ class EmbeddedBackend(BaseBackend):
                         duplicates += 1
                         continue
                     seen.add(doc["id"])
-                    writer.add_document(_tantivy_document(doc, row))
-                    locations.append([(loc["lat"], loc["lon"])
-                                      for loc in doc.get("locations") or ()])
+                    writer.add_document(_tantivy_document(doc, row, places.add(doc)))
                     for w in french.count_words(doc.get(f) for f in SOURCES.values()):
                         entry = words.get(w)
                         if entry is None:
@@ -267,7 +265,7 @@ class EmbeddedBackend(BaseBackend):
         if duplicates:
             log.warning("%d document(s) repeated an entity id and were dropped", duplicates)
         index.reload()
-        return row, {w: (s, f) for w, (s, f) in words.items()}, locations
+        return row, {w: (s, f) for w, (s, f) in words.items()}, places
 
     def _switch(self, number: int) -> None:
         assert self.folder is not None
@@ -296,21 +294,44 @@ class EmbeddedBackend(BaseBackend):
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         searcher = live.index.searcher()
-        filters = self._filters(q, live, searcher)
+        filters = self._filters(q, live)
         plan: Plan | None = None
         stems: set[str] = set()
-        corrected_from = None
+        attempts: list[tuple[list[set[str]], str] | None] = [None]
         if q.text:
             plan = plan_query(q.text, live.vocabulary, as_typed=q.as_typed)
             if plan is None:
                 return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
-            query_used, total, stems = self._first_matching(searcher, plan.attempts, filters)
-            if plan.corrected and total:
-                corrected_from = q.text
-        else:
-            query_used = _all(filters)
-            total = searcher.search(query_used, 1, count=True).count
-        hits = self._page(searcher, live, q, query_used, total, stems) if total else []
+            attempts = list(plan.attempts)
+        start = (q.page - 1) * q.per_page
+        for attempt in attempts:
+            clauses = list(filters)
+            if attempt is not None:
+                groups, operator = attempt
+                clauses.insert(0, _text_query(groups, operator))
+                stems = set().union(*groups)
+            query_used = _all(clauses)
+            # a relevance page comes with the count; other orders read theirs after
+            if q.sort == "relevance":
+                found = searcher.search(query_used, q.per_page, count=True, offset=start)
+            else:
+                found = searcher.search(query_used, 1, count=True)
+            total = found.count
+            if total:
+                break
+        corrected_from = q.text if plan is not None and plan.corrected and total else None
+        hits = []
+        if total and start < total:
+            if q.sort == "relevance":
+                page = found.hits
+            elif q.sort == "distance" and q.near is not None:
+                page = self._nearest(searcher, live, q, query_used, start)
+            else:
+                order = tantivy.Order.Asc if q.sort == "price_asc" else tantivy.Order.Desc
+                page = searcher.search(query_used, q.per_page, count=False, offset=start,
+                                       order_by_field="price_min" if q.sort == "price_asc"
+                                       else "price_max", order=order).hits
+            hits = self._hits(searcher, q, page, stems)
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
         if total and q.facets:
@@ -318,24 +339,9 @@ class EmbeddedBackend(BaseBackend):
         return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
                              self.elapsed_ms(started), corrected_from, approximate)
 
-    def _first_matching(self, searcher: tantivy.Searcher,
-                        attempts: list[tuple[list[set[str]], str]],
-                        filters: list[tantivy.Query]) -> tuple[tantivy.Query, int, set[str]]:
-        """The first attempt (all words, then any) that matches, its count and its terms."""
-        found: tuple[tantivy.Query, int, set[str]] | None = None
-        for groups, operator in attempts:
-            tq = _text_query(groups, operator)
-            full = _all([tq, *filters]) if filters else tq
-            count = searcher.search(full, 1, count=True).count
-            found = (full, count, set().union(*groups))
-            if count:
-                break
-        assert found is not None
-        return found
-
-    def _filters(self, q: SearchQuery, live: Generation,
-                 searcher: tantivy.Searcher) -> list[tantivy.Query]:
-        """Non-scoring clauses of the query's filters, its kinds and its radius."""
+    @staticmethod
+    def _filters(q: SearchQuery, live: Generation) -> list[tantivy.Query]:
+        """Non-scoring clauses of the query's kinds, filters, prices and radius."""
         out: list[tantivy.Query] = []
         if set(q.kinds) != {"shop", "product", "offer"}:
             out.append(tantivy.Query.term_set_query(SCHEMA, "scope", list(q.kinds)))
@@ -346,144 +352,65 @@ class EmbeddedBackend(BaseBackend):
             if key == "commune":
                 values = tuple(dict.fromkeys(commune_key(v) for v in values))
             out.append(tantivy.Query.term_set_query(SCHEMA, field, list(values)))
-        if q.price_min is not None or q.price_max is not None:
-            if q.price_min is not None:
-                out.append(tantivy.Query.range_query(SCHEMA, "price_max", tantivy.FieldType.Integer,
-                                                     q.price_min, None))
-            if q.price_max is not None:
-                out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
-                                                     None, q.price_max))
-            else:
-                out.append(tantivy.Query.exists_query("price_min"))
+        if q.price_min is not None:  # a price range keeps unpriced documents (shops) out
+            out.append(tantivy.Query.range_query(SCHEMA, "price_max", tantivy.FieldType.Integer,
+                                                 q.price_min, None))
+        if q.price_max is not None:
+            out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
+                                                 None, q.price_max))
         if q.near is not None and q.radius_km is not None:
-            rows = self._within(searcher, live, _all(out) if out else None, q.near, q.radius_km)
-            out.append(tantivy.Query.term_set_query(SCHEMA, "row", rows) if rows
+            km = _km(live, q.near)
+            within = np.flatnonzero(km <= q.radius_km).tolist()
+            out.append(tantivy.Query.term_set_query(SCHEMA, "loc", within) if within
                        else tantivy.Query.empty_query())
         return [tantivy.Query.const_score_query(f, 0.0) for f in out]
 
-    def _within(self, searcher: tantivy.Searcher, live: Generation,
-                base: tantivy.Query | None, near: tuple[float, float],
-                radius_km: float) -> list[int]:
-        """Rows of the documents with a location within ``radius_km`` of ``near``."""
-        rows = self._rows_in_box(searcher, base, near, radius_km)
-        if not rows:
-            return []
-        distances = self._distances(live, np.asarray(rows, dtype=np.int64), near)
-        return [r for r, d in zip(rows, distances, strict=True) if d <= radius_km]
+    def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+                 query: tantivy.Query, start: int) -> list[Any]:
+        """The page of matches by distance (ties by weight and document), then those
+        without a location: the nearest locations first, more until the page is full."""
+        assert q.near is not None
+        end = start + q.per_page
+        km = _km(live, q.near)
+        order = np.argsort(km, kind="stable")
+        if q.radius_km is not None:
+            order = order[:int(np.searchsorted(km[order], q.radius_km, side="right"))]
+        taken = min(len(order), FIRST_LOCATIONS)
+        while True:
+            near = _all([query, tantivy.Query.term_set_query(SCHEMA, "loc",
+                                                             order[:taken].tolist())]) \
+                if taken else tantivy.Query.empty_query()
+            count = searcher.search(near, 1, count=True).count if taken else 0
+            if count >= end or taken >= len(order):
+                break
+            taken = min(len(order), taken * 4)
+        found = searcher.search(near, count, count=False).hits if count else []
+        if found:
+            rows = np.asarray(searcher.fast_field_values("row", [a for _, a in found]),
+                              dtype=np.int64)
+            distance = _row_km(live, rows, km)
+            ranked = np.lexsort((np.arange(len(found)), distance))  # ties: Tantivy's order
+            found = [found[i] for i in ranked if distance[i] <= (q.radius_km or np.inf)]
+        page = [address for _, address in found[start:end]]
+        if len(page) < q.per_page and taken >= len(order) and q.radius_km is None:
+            unlocated = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query("located"))])
+            skip = max(0, start - len(found))
+            page += [a for _, a in searcher.search(unlocated, q.per_page - len(page),
+                                                   count=False, offset=skip).hits]
+        return page
 
-    @staticmethod
-    def _rows_in_box(searcher: tantivy.Searcher, base: tantivy.Query | None,
-                     near: tuple[float, float], radius_km: float) -> list[int]:
-        lat_min, lat_max, lon_min, lon_max = bounding_box(near, radius_km)
-        box = [tantivy.Query.range_query(SCHEMA, "lat", tantivy.FieldType.Float, lat_min, lat_max),
-               tantivy.Query.range_query(SCHEMA, "lon", tantivy.FieldType.Float, lon_min, lon_max)]
-        query = _all([*box, base] if base is not None else box)
-        count = searcher.search(query, 1, count=True).count
-        if not count:
-            return []
-        found = searcher.search(query, count, count=False).hits
-        return searcher.fast_field_values("row", [address for _, address in found])
-
-    @staticmethod
-    def _distances(live: Generation, rows: np.ndarray, near: tuple[float, float]) -> np.ndarray:
-        """Km from ``near`` to each row's closest location (inf without one)."""
-        starts, ends = live.loc_start[rows], live.loc_start[rows + 1]
-        counts = ends - starts
-        out = np.full(len(rows), np.inf)
-        if not counts.any():
-            return out
-        owner = np.repeat(np.arange(len(rows)), counts)
-        index = _ranges(starts, ends)
-        lat1, lon1 = math.radians(near[0]), math.radians(near[1])
-        lat2, lon2 = np.radians(live.lats[index]), np.radians(live.lons[index])
-        a = (np.sin((lat2 - lat1) / 2) ** 2
-             + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-        np.minimum.at(out, owner, km)
-        return out
-
-    def _page(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-              query: tantivy.Query, total: int, stems: set[str]) -> list[Any]:
-        start = (q.page - 1) * q.per_page
-        if start >= total:
-            return []
-        end = min(total, start + q.per_page)
-        if q.sort == "distance" and q.near is not None:
-            addresses = self._nearest(searcher, live, q, query, total, end)
-            scores = [0.0] * len(addresses)
-        elif q.sort in ("price_asc", "price_desc"):
-            addresses = self._by_price(searcher, query, q.sort, end)
-            scores = [0.0] * len(addresses)
-        else:
-            ranked = _top(searcher, query, end, None)
-            weights = searcher.fast_field_values("weight", [a for _, a in ranked])
-            rows = searcher.fast_field_values("row", [a for _, a in ranked])
-            order = sorted(range(len(ranked)), key=lambda i: (-ranked[i][0], -weights[i],
-                                                              rows[i]))
-            addresses = [ranked[i][1] for i in order]
-            scores = [ranked[i][0] for i in order]
+    def _hits(self, searcher: tantivy.Searcher, q: SearchQuery, page: list[Any],
+              stems: set[str]) -> list[Any]:
         hits = []
-        for address, score in list(zip(addresses, scores, strict=True))[start:end]:
+        for item in page:
+            score, address = item if isinstance(item, tuple) else (0.0, item)
             doc = json.loads(searcher.doc(address)["doc"][0])
             highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
-            hits.append(self.make_hit(doc, score, q, highlights))
+            hits.append(self.make_hit(doc, score if q.sort == "relevance" else 0.0, q,
+                                      highlights))
         return hits
-
-    def _by_price(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str,
-                  end: int) -> list[Any]:
-        """Priced documents by price (ties by row), then the unpriced ones by row."""
-        field = "price_min" if sort == "price_asc" else "price_max"
-        priced = _all([query, tantivy.Query.exists_query(field)])
-        order = tantivy.Order.Asc if sort == "price_asc" else tantivy.Order.Desc
-        ranked = _top(searcher, priced, end, (field, order))
-        rows = searcher.fast_field_values("row", [a for _, a in ranked])
-        sign = 1 if sort == "price_asc" else -1
-        keyed = sorted(range(len(ranked)), key=lambda i: (sign * ranked[i][0], rows[i]))
-        out = [ranked[i][1] for i in keyed]
-        if len(out) < end:
-            unpriced = _all([query, tantivy.Query.boolean_query([
-                (tantivy.Occur.MustNot, tantivy.Query.exists_query(field)),
-                (tantivy.Occur.Must, tantivy.Query.all_query())])])
-            out += [a for _, a in _top(searcher, unpriced, end - len(out), ("row",
-                                                                          tantivy.Order.Asc))]
-        return out
-
-    def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-                 query: tantivy.Query, total: int, end: int) -> list[Any]:
-        """The ``end`` closest matches (ties by row), then those without a location."""
-        assert q.near is not None
-        radius = 2.0
-        while True:
-            rows = self._rows_in_box(searcher, query, q.near, radius)
-            arr = np.asarray(rows, dtype=np.int64)
-            distances = self._distances(live, arr, q.near) if rows else np.zeros(0)
-            inside = distances <= radius
-            whole = radius >= 20_000  # the box holds the whole earth: every located match
-            if inside.sum() >= end or whole:
-                keep = arr[inside] if not whole else arr[np.isfinite(distances)]
-                dist = distances[inside] if not whole else distances[np.isfinite(distances)]
-                order = np.lexsort((keep, dist))[:end]
-                chosen = [int(r) for r in keep[order]]
-                break
-            radius *= 4
-        addresses = self._addresses(searcher, chosen)
-        if len(addresses) < end:
-            located = _all([query, tantivy.Query.exists_query("lat")])
-            unlocated = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
-                                                     (tantivy.Occur.MustNot, located)])
-            addresses += [a for _, a in _top(searcher, unlocated, end - len(addresses),
-                                             ("row", tantivy.Order.Asc))]
-        return addresses
-
-    @staticmethod
-    def _addresses(searcher: tantivy.Searcher, rows: list[int]) -> list[Any]:
-        if not rows:
-            return []
-        found = searcher.search(tantivy.Query.term_set_query(SCHEMA, "row", rows), len(rows),
-                                count=False).hits
-        by_row = dict(zip(searcher.fast_field_values("row", [a for _, a in found]),
-                          (a for _, a in found), strict=True))
-        return [by_row[r] for r in rows if r in by_row]
 
     @staticmethod
     def _highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
@@ -567,7 +494,7 @@ class EmbeddedBackend(BaseBackend):
 
 
 # --------------------------------------------------------------------------- helpers
-def _tantivy_document(doc: dict[str, Any], row: int) -> tantivy.Document:
+def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> tantivy.Document:
     """The document as Tantivy holds it: analysed text, keywords, numbers, the JSON."""
     out = tantivy.Document()
     for name, source in SOURCES.items():
@@ -584,9 +511,10 @@ def _tantivy_document(doc: dict[str, Any], row: int) -> tantivy.Document:
     for field in ("price_min", "price_max"):
         if doc.get(field) is not None:
             out.add_integer(field, int(doc[field]))
-    for loc in doc.get("locations") or ():
-        out.add_float("lat", float(loc["lat"]))
-        out.add_float("lon", float(loc["lon"]))
+    for number in locations:
+        out.add_unsigned("loc", number)
+    if locations:
+        out.add_unsigned("located", 1)
     if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
         for key in french.suggest_inputs(doc["name"]):
             out.add_text("suggest", key)
@@ -618,28 +546,53 @@ def _all(queries: list[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
-def _top(searcher: tantivy.Searcher, query: tantivy.Query, end: int,
-         order: tuple[str, Any] | None) -> list[tuple[Any, Any]]:
-    """The first ``end`` hits, with every hit tied with the last one (so that a re-sort of
-    ties gives the same order whichever page asks)."""
-    limit = end + 8
-    while True:
-        if order is None:
-            found = searcher.search(query, limit, count=False).hits
-        else:
-            found = searcher.search(query, limit, count=False, order_by_field=order[0],
-                                    order=order[1]).hits
-        if len(found) < limit or found[-1][0] != found[end - 1][0]:
-            return found
-        limit *= 4
+def _new_index(folder: Path | None) -> tantivy.Index:
+    """An empty index whose documents are kept sorted by weight, most listed first."""
+    return tantivy.Index(SCHEMA, path=None if folder is None else str(folder), reuse=False,
+                         sort_by_field="weight", sort_order=tantivy.Order.Desc)
 
 
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The concatenated ranges [start, end) (vectorised)."""
-    lengths = ends - starts
-    keep = lengths > 0
-    starts, lengths = starts[keep], lengths[keep]
-    if not len(starts):
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return np.arange(lengths.sum()) + offsets
+class Places:
+    """Distinct locations numbered as met, and each row's location numbers."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[float, float], int] = {}
+        self.starts: list[int] = []
+        self.row_locs: list[int] = []
+
+    def add(self, doc: dict[str, Any]) -> list[int]:
+        """The location numbers of the next row."""
+        self.starts.append(len(self.row_locs))
+        found = []
+        for loc in doc.get("locations") or ():
+            key = (float(loc["lat"]), float(loc["lon"]))
+            found.append(self.numbers.setdefault(key, len(self.numbers)))
+        found = list(dict.fromkeys(found))
+        self.row_locs.extend(found)
+        return found
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        starts = np.asarray([*self.starts, len(self.row_locs)], dtype=np.int64)
+        coords = np.asarray(list(self.numbers) or np.zeros((0, 2)), dtype=np.float64)
+        coords = coords.reshape(-1, 2)
+        return (starts, np.asarray(self.row_locs, dtype=np.int64), coords[:, 0].copy(),
+                coords[:, 1].copy())
+
+
+def _km(live: Generation, near: tuple[float, float]) -> np.ndarray:
+    """Haversine km from ``near`` to every location of the index."""
+    lat1, lon1 = math.radians(near[0]), math.radians(near[1])
+    lat2, lon2 = np.radians(live.lats), np.radians(live.lons)
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
+def _row_km(live: Generation, rows: np.ndarray, km: np.ndarray) -> np.ndarray:
+    """Each row's distance: to its nearest location (inf without one)."""
+    out = np.full(len(rows), np.inf)
+    for i, row in enumerate(rows.tolist()):
+        locs = live.row_locs[live.loc_start[row]:live.loc_start[row + 1]]
+        if len(locs):
+            out[i] = km[locs].min()
+    return out

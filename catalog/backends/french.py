@@ -157,18 +157,29 @@ def suggest_inputs(text: str, limit: int = 6) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=20_000)
+def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Each display word of ``text``: where it is, and its term (its last folded word's).
+    Cached: result pages show the same names again and again."""
+    out = []
+    for m in _DISPLAY_WORD.finditer(text):
+        terms = _words(m.group())
+        if terms:
+            out.append((m.start(), m.end(), stem(terms[-1])))
+    return tuple(out)
+
+
 def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
     """``text`` HTML-escaped, with ``<mark>`` around each word whose term is in ``stems``."""
     if not text:
         return ""
     out = []
     last = 0
-    for m in _DISPLAY_WORD.finditer(text):
-        terms = words(m.group())
-        if terms and stem(terms[-1]) in stems:
-            out.append(html.escape(text[last:m.start()]))
-            out.append("<mark>" + html.escape(m.group()) + "</mark>")
-            last = m.end()
+    for start, end, term in _spans(text):
+        if term in stems:
+            out.append(html.escape(text[last:start]))
+            out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+            last = end
     out.append(html.escape(text[last:]))
     return "".join(out)
 
@@ -177,16 +188,15 @@ def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160)
     """A window of ``text`` around its first matching word, highlighted; None without one."""
     if not text:
         return None
-    for m in _DISPLAY_WORD.finditer(text):
-        terms = words(m.group())
-        if terms and stem(terms[-1]) in stems:
-            start = max(0, m.start() - size // 3)
+    for m_start, m_end, term in _spans(text):
+        if term in stems:
+            start = max(0, m_start - size // 3)
             if start:
                 space = text.find(" ", start)
-                start = space + 1 if 0 <= space < m.start() else start
+                start = space + 1 if 0 <= space < m_start else start
             end = min(len(text), start + size)
             if end < len(text):
-                space = text.rfind(" ", m.end(), end)
+                space = text.rfind(" ", m_end, end)
                 end = space if space > 0 else end
             body = highlight(text[start:end], stems)
             return ("…" if start else "") + body + ("…" if end < len(text) else "")

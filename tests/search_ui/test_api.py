@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from search_ui.testing import CONFLICT_NAME, XSS_NAME, World
+
+CONTRACT_EXAMPLES = 40  # per operation and mode: a bounded, repeatable run
 
 
 def get(client: FlaskClient, url: str, status: int = 200) -> Any:
@@ -169,3 +174,55 @@ def test_openapi_document(client: FlaskClient, app: Flask) -> None:
                     assert ref.rsplit("/", 1)[1] in schemas
     assert "400" in doc["paths"]["/api/search"]["get"]["responses"]
     assert "429" in doc["paths"]["/api/search"]["get"]["responses"]
+
+
+# --------------------------------------------------------------------------- the contract
+OPERATIONS = ("GET /api/search", "GET /api/suggest", "GET /api/shops/{id}",
+              "GET /api/products/{id}")
+
+
+def consistent(query: dict[str, Any]) -> bool:
+    """Whether a query keeps the rules the document states between parameters: lat and
+    lon together; radius_km and sort=distance with a position; price_min ≤ price_max."""
+    if ("lat" in query) != ("lon" in query):
+        return False
+    located = "lat" in query or "place" in query
+    if ("radius_km" in query or query.get("sort") == "distance") and not located:
+        return False
+    low, high = query.get("price_min"), query.get("price_max")
+    return low is None or high is None or float(low) <= float(high)
+
+
+def known_place(case: Any) -> Any:
+    """A generated place replaced by a commune of the catalog (any other is a 400)."""
+    if case.query and "place" in case.query:
+        case.query["place"] = "Toulouse"
+    return case
+
+
+@pytest.fixture(scope="module")
+def api_schema(app: Flask) -> Any:
+    """The API's own OpenAPI document, loaded by Schemathesis from the app in process."""
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+
+@pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda m: m.value)
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_the_api_keeps_its_openapi_contract(api_schema: Any, label: str,
+                                            mode: GenerationMode) -> None:
+    """Schemathesis (the field's OpenAPI tester) sends requests valid (positive) and invalid
+    (negative) for the document: no 500, every answer's status, headers and body as
+    documented, invalid requests refused and valid ones accepted."""
+    operation = api_schema.find_operation_by_label(label)
+    assert operation is not None, label
+    cases = operation.as_strategy(generation_mode=mode)
+    if mode is GenerationMode.POSITIVE:  # the rules between parameters, stated in prose
+        cases = cases.map(known_place).filter(lambda case: consistent(case.query or {}))
+
+    @given(case=cases)
+    @settings(max_examples=CONTRACT_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case: Any) -> None:
+        case.call_and_validate()
+
+    check()
