@@ -294,9 +294,13 @@ class BaseBackend(SearchBackend):
 
     @staticmethod
     def make_hit(doc: dict[str, Any], score: float, query: SearchQuery,
-                 highlights: dict[str, str] | None = None) -> Hit:
+                 highlights: dict[str, str] | None = None, *,
+                 distance_km: float | None = None) -> Hit:
+        """A hit; its distance from the document's locations unless the engine gives it."""
+        if distance_km is None:
+            distance_km = distance_to(doc, query.near)
         return Hit(entity_id=doc["id"], kind=doc["kind"], name=doc.get("name") or "",
-                   score=float(score), document=doc, distance_km=distance_to(doc, query.near),
+                   score=float(score), document=doc, distance_km=distance_km,
                    highlights=highlights or {})
 
     @staticmethod

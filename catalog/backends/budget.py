@@ -1,4 +1,5 @@
-"""A query's time budget for facet counts, the same rule for every embedded engine.
+"""A query's time budget for facet counts, and a cache of exact counts, for the embedded
+engines.
 
 Counting facets costs in proportion to the matches. ``FacetBudget`` learns that
 cost per match from the queries it counted in full (a running mean over the
@@ -6,7 +7,9 @@ first ones, then a moving one) and, when a query's time spent so far plus its
 predicted count would pass the budget, answers a power of two: count over that
 fraction of the matches (documents by number modulo ``SAMPLE_MODULUS``) and
 multiply. The hits and the total stay exact; the page says the counts are
-approximate.
+approximate. ``FacetCache`` keeps the exact counts of recent queries for the live
+index: the same search asked again (another page, another order, another shopper)
+does not count again.
 
 Example:
     >>> budget = FacetBudget(50.0)
@@ -19,7 +22,11 @@ Example:
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 # A search page should answer within a tenth of a second to feel immediate; the engine
 # gets half of it.
@@ -27,6 +34,7 @@ DEFAULT_BUDGET_MS = 50.0
 SAMPLE_MODULUS = 64  # the finest sample: one document in 64
 MIN_LEARNED = 5  # queries counted in full before predicting
 WINDOW = 50  # the moving mean's horizon, in queries
+FACET_CACHE_SIZE = 4096  # queries whose counts are kept (a few MB)
 
 
 class FacetBudget:
@@ -55,3 +63,32 @@ class FacetBudget:
         cost = (time.perf_counter() - counting_started) * 1000 / matches
         self.learned += 1
         self.cost_ms += (cost - self.cost_ms) / min(self.learned, WINDOW)
+
+
+class FacetCache:
+    """Exact facet counts of recent queries, per live index (an index never changes: its
+    counts stay true until the next build replaces it). Bounded, least recently used out.
+    Elasticsearch's shard request cache does the same for its aggregations."""
+
+    def __init__(self, size: int = FACET_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

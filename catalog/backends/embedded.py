@@ -60,7 +60,7 @@ from catalog.backends.base import (
     Suggestion,
     price_bucket,
 )
-from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget
+from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget, FacetCache
 from catalog.backends.documents import commune_key
 from catalog.backends.plan import Plan, plan_query
 from catalog.errors import BackendError
@@ -85,7 +85,9 @@ FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categorie
                 "price": "price"}
 SUGGEST_KINDS = ("shop", "product")
 AGG_SIZE = 10_000  # every value: the page cuts to FACET_SIZE after ordering them
-FIRST_LOCATIONS = 16  # the distance order reads this many nearest locations, then 4 times more
+STORED_LISTS = 20  # listings and locations a stored document keeps (see stored_document)
+FIRST_LOCATIONS = 16
+FEW_MATCHES = 2000  # matches the distance order reads all at once  # the distance order reads this many nearest locations, then 4 times more
 
 
 def _schema() -> tantivy.Schema:
@@ -141,6 +143,7 @@ class EmbeddedBackend(BaseBackend):
             p = Path(path)
             self.folder = p.parent / (p.stem + ".search")
         self.budget = FacetBudget(budget_ms)
+        self.facet_cache = FacetCache()
         self._lock = threading.Lock()
         self._live: Generation | None = None  # the index in use
         self._memory: Generation | None = None  # an in-memory catalog's index
@@ -325,17 +328,24 @@ class EmbeddedBackend(BaseBackend):
             if q.sort == "relevance":
                 page = found.hits
             elif q.sort == "distance" and q.near is not None:
-                page = self._nearest(searcher, live, q, query_used, start)
+                page = self._nearest(searcher, live, q, query_used, start, total)
             else:
                 order = tantivy.Order.Asc if q.sort == "price_asc" else tantivy.Order.Desc
                 page = searcher.search(query_used, q.per_page, count=False, offset=start,
                                        order_by_field="price_min" if q.sort == "price_asc"
                                        else "price_max", order=order).hits
-            hits = self._hits(searcher, q, page, stems)
+            hits = self._hits(searcher, live, q, page, stems)
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
         if total and q.facets:
-            facets, approximate = self._facets(searcher, q, query_used, total, started)
+            key = (live.number, attempt and (tuple(tuple(sorted(g)) for g in attempt[0]),
+                                             attempt[1]), q.kinds, q.filters, q.price_min,
+                   q.price_max, q.radius_km and q.near, q.radius_km, q.facets)
+            facets = self.facet_cache.get(key)
+            if facets is None:
+                facets, approximate = self._facets(searcher, q, query_used, total, started)
+                if not approximate:
+                    self.facet_cache.put(key, facets)
         return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
                              self.elapsed_ms(started), corrected_from, approximate)
 
@@ -366,9 +376,10 @@ class EmbeddedBackend(BaseBackend):
         return [tantivy.Query.const_score_query(f, 0.0) for f in out]
 
     def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-                 query: tantivy.Query, start: int) -> list[Any]:
+                 query: tantivy.Query, start: int, total: int) -> list[Any]:
         """The page of matches by distance (ties by weight and document), then those
-        without a location: the nearest locations first, more until the page is full."""
+        without a location: the nearest locations first, more until the page is full
+        (all at once when the matches are few)."""
         assert q.near is not None
         end = start + q.per_page
         km = _km(live, q.near)
@@ -376,6 +387,8 @@ class EmbeddedBackend(BaseBackend):
         if q.radius_km is not None:
             order = order[:int(np.searchsorted(km[order], q.radius_km, side="right"))]
         taken = min(len(order), FIRST_LOCATIONS)
+        if total <= FEW_MATCHES:
+            taken = len(order)
         while True:
             near = _all([query, tantivy.Query.term_set_query(SCHEMA, "loc",
                                                              order[:taken].tolist())]) \
@@ -401,15 +414,21 @@ class EmbeddedBackend(BaseBackend):
                                                    count=False, offset=skip).hits]
         return page
 
-    def _hits(self, searcher: tantivy.Searcher, q: SearchQuery, page: list[Any],
-              stems: set[str]) -> list[Any]:
+    def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+              page: list[Any], stems: set[str]) -> list[Any]:
+        items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
+        distances: list[float | None] = [None] * len(items)
+        if q.near is not None and items:  # from every location, not the few stored
+            rows = np.asarray(searcher.fast_field_values("row", [a for _, a in items]),
+                              dtype=np.int64)
+            distances = [None if math.isinf(d) else round(float(d), 3)
+                         for d in _row_km(live, rows, _km(live, q.near))]
         hits = []
-        for item in page:
-            score, address = item if isinstance(item, tuple) else (0.0, item)
+        for (score, address), distance in zip(items, distances, strict=True):
             doc = json.loads(searcher.doc(address)["doc"][0])
             highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
             hits.append(self.make_hit(doc, score if q.sort == "relevance" else 0.0, q,
-                                      highlights))
+                                      highlights, distance_km=distance))
         return hits
 
     @staticmethod
@@ -521,8 +540,23 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> ta
     out.add_unsigned("row", row)
     out.add_unsigned("sample", row % SAMPLE_MODULUS)
     out.add_integer("weight", int(doc.get("weight") or 0))
-    out.add_bytes("doc", json.dumps(doc, ensure_ascii=False).encode())
+    out.add_bytes("doc", json.dumps(stored_document(doc), ensure_ascii=False).encode())
     return out
+
+
+def stored_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as a hit shows it: a product sold in hundreds of shops keeps a few of
+    its listings (one per platform first) and locations; its counts say how many."""
+    sources = doc.get("sources") or []
+    locations = doc.get("locations") or []
+    if len(sources) <= STORED_LISTS and len(locations) <= STORED_LISTS:
+        return doc
+    first: dict[Any, int] = {}
+    for i, source in enumerate(sources):
+        first.setdefault(source.get("source"), i)
+    keep = sorted(set(first.values()) | set(range(STORED_LISTS)))[:max(STORED_LISTS,
+                                                                        len(first))]
+    return dict(doc, sources=[sources[i] for i in keep], locations=locations[:STORED_LISTS])
 
 
 def _text_query(groups: list[set[str]], operator: str) -> tantivy.Query:

@@ -3,8 +3,9 @@
 The same tables and text search as ``catalog.backends.fts5``; only facet counting
 differs: each facet value's documents are one roaring bitmap, built once per
 index and process from the index's tables; a query's matches become a bitmap and
-each count is an intersection's cardinality. Kept as the benchmark's third
-embedded engine (``benchmarks/search.py --engines fts5-roaring``).
+each count is an intersection's cardinality; exact counts are cached per index
+(``catalog.backends.budget.FacetCache``). The benchmark's third embedded engine
+(``benchmarks/search.py --engines fts5-roaring``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from pyroaring import BitMap64
 
 from catalog.backends.base import BUCKET_KEYS, FACET_SIZE, SearchQuery
-from catalog.backends.budget import SAMPLE_MODULUS
+from catalog.backends.budget import SAMPLE_MODULUS, FacetCache
 from catalog.backends.fts5 import Fts5Backend, tables
 
 
@@ -27,6 +28,7 @@ class Fts5RoaringBackend(Fts5Backend):
 
     def __init__(self, catalog: Any, **kwargs: Any) -> None:
         super().__init__(catalog, **kwargs)
+        self.facet_cache = FacetCache()
         self._bitmaps: tuple[int, dict[str, dict[str, BitMap64]]] | None = None
         self._bitmap_lock = threading.Lock()
 
@@ -49,6 +51,11 @@ class Fts5RoaringBackend(Fts5Backend):
 
     def _facets(self, conn: sqlite3.Connection, n: int, q: SearchQuery,
                 scale: int = 1) -> dict[str, list[tuple[str, int]]]:
+        key = (n, q.text, q.as_typed, q.kinds, q.filters, q.price_min, q.price_max,
+               q.radius_km and q.near, q.radius_km, q.facets)
+        cached = self.facet_cache.get(key) if scale == 1 else None
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         values = self._values(conn, n)
         sample = f" WHERE (doc % {SAMPLE_MODULUS}) < {SAMPLE_MODULUS // scale}" \
             if scale > 1 else ""
@@ -65,4 +72,6 @@ class Fts5RoaringBackend(Fts5Backend):
                 out[name] = [(b, found[b]) for b in BUCKET_KEYS if found.get(b)]
             else:
                 out[name] = sorted(counts, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
+        if scale == 1:
+            self.facet_cache.put(key, out)
         return out

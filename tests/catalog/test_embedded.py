@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from agora.commands.search import index_cmd, search_cmd
 from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery
-from catalog.backends.budget import FacetBudget
-from catalog.backends.embedded import EmbeddedBackend
+from catalog.backends.budget import FacetBudget, FacetCache
+from catalog.backends.embedded import EmbeddedBackend, stored_document
 from catalog.indexing import index_stage
 from catalog.store import Catalog
 from tests.catalog.conftest import sample_documents, sample_records
@@ -71,6 +71,17 @@ def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
     assert backend.status()["build_id"] == 3
 
 
+def test_a_product_sold_everywhere_is_stored_with_a_few_listings() -> None:
+    listings = [{"source": f"p{i % 3}", "source_id": str(i), "url": None, "name": "x"}
+                for i in range(100)]
+    doc = {"id": "product-1", "sources": listings,
+           "locations": [{"lat": 43.0 + i / 100, "lon": 1.4} for i in range(100)]}
+    stored = stored_document(doc)
+    assert len(stored["sources"]) == 20 and len(stored["locations"]) == 20
+    assert {s["source"] for s in stored["sources"]} == {"p0", "p1", "p2"}
+    assert stored_document(sample_documents()[0]) == sample_documents()[0]
+
+
 def test_a_repeated_entity_is_indexed_once(tmp_path: Path) -> None:
     backend = EmbeddedBackend(":memory:")
     docs = sample_documents()
@@ -118,11 +129,26 @@ def test_facets_past_the_budget_are_counted_on_a_sample(tmp_path: Path) -> None:
         exact = backend.search(q)
     assert not exact.approximate
     backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
+    backend.facet_cache = FacetCache()  # the exact counts are not known yet
     estimated = backend.search(q)
     assert estimated.approximate and estimated.total == exact.total == len(docs)
     assert [h.entity_id for h in estimated.hits] == [h.entity_id for h in exact.hits]
     shops = dict(exact.facets["kind"])["shop"]
     assert dict(estimated.facets["kind"])["shop"] == pytest.approx(shops, rel=0.5)
+
+
+def test_exact_counts_are_cached_per_index(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(sample_documents(), 1)
+    first = backend.search(SearchQuery(text="fromagerie", per_page=2))
+    second = backend.search(SearchQuery(text="fromageries", per_page=2, page=2,
+                                        sort="price_asc"))  # the same terms and filters
+    assert backend.facet_cache.hits == 1 and second.facets == first.facets
+    backend.search(SearchQuery(text="fromagerie", filters=(("platform", ("dansmazone",)),)))
+    assert backend.facet_cache.hits == 1  # other filters: counted
+    backend.index_build(sample_documents()[:4], 2)  # a new index: counted again
+    assert backend.search(SearchQuery(text="fromagerie", per_page=2)).facets != first.facets
+    assert backend.facet_cache.hits == 1
 
 
 def test_the_budget_learns_a_cost_per_match() -> None:
