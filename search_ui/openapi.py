@@ -139,7 +139,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       where="path")],
                 "responses": {"200": _json("Shop", "The shop."),
                               "404": _json("Error", "No shop with that id."),
-                              "429": _ERRORS["429"]}}},
+                              "414": _ERRORS["414"], "429": _ERRORS["429"]}}},
             "/api/products/{id}": {"get": {
                 "operationId": "getProduct", "summary": "A product (or a shop's item) and "
                                                        "its offers",
@@ -147,7 +147,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       required=True, where="path")],
                 "responses": {"200": _json("Product", "The product."),
                               "404": _json("Error", "No product with that id."),
-                              "429": _ERRORS["429"]}}},
+                              "414": _ERRORS["414"], "429": _ERRORS["429"]}}},
             "/api/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "The OpenAPI document.",

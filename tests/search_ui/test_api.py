@@ -11,6 +11,16 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from catalog.backends.base import (
+    MAX_FILTER_VALUE_LENGTH,
+    MAX_FILTER_VALUES,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+)
+from catalog.backends.query import MAX_PRICE_EUROS, MAX_SUGGESTIONS
 from search_ui.testing import CONFLICT_NAME, XSS_NAME, World
 
 CONTRACT_EXAMPLES = 40  # per operation and mode: a bounded, repeatable run
@@ -174,6 +184,33 @@ def test_openapi_document(client: FlaskClient, app: Flask) -> None:
                     assert ref.rsplit("/", 1)[1] in schemas
     assert "400" in doc["paths"]["/api/search"]["get"]["responses"]
     assert "429" in doc["paths"]["/api/search"]["get"]["responses"]
+    assert all("414" in path["get"]["responses"] for key, path in doc["paths"].items()
+               if key != "/api/openapi.json")
+
+
+def test_openapi_bounds_are_the_parsers(client: FlaskClient) -> None:
+    """The document states the bounds the parser enforces (the CLI's and the pages' too)."""
+    doc = get(client, "/api/openapi.json")
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
+    assert params["q"]["maxLength"] == MAX_QUERY_LENGTH
+    assert (params["radius_km"]["minimum"], params["radius_km"]["maximum"]) == (
+        MIN_RADIUS_KM, MAX_RADIUS_KM)
+    assert params["platform"]["maxItems"] == MAX_FILTER_VALUES
+    assert params["platform"]["items"]["maxLength"] == MAX_FILTER_VALUE_LENGTH
+    assert (params["page"]["maximum"], params["per_page"]["maximum"]) == (MAX_PAGE,
+                                                                          MAX_PER_PAGE)
+    assert params["price_max"]["maximum"] == MAX_PRICE_EUROS
+    suggest = {p["name"]: p["schema"] for p in doc["paths"]["/api/suggest"]["get"]["parameters"]}
+    assert (suggest["limit"]["maximum"], suggest["q"]["maxLength"]) == (MAX_SUGGESTIONS,
+                                                                        MAX_QUERY_LENGTH)
+    # and the parser refuses just past them, accepts at them
+    assert get(client, f"/api/search?lat=43.6&lon=1.44&radius_km={MAX_RADIUS_KM}")["total"] >= 0
+    get(client, f"/api/search?lat=43.6&lon=1.44&radius_km={MAX_RADIUS_KM + 0.1}", 400)
+    get(client, "/api/search?" + "&".join(f"platform=p{i}" for i in range(MAX_FILTER_VALUES)))
+    get(client, "/api/search?" + "&".join(f"platform=p{i}"
+                                          for i in range(MAX_FILTER_VALUES + 1)), 400)
+    get(client, "/api/suggest?q=" + " " * (MAX_QUERY_LENGTH + 1), 400)
+    get(client, "/api/suggest?q=fro&limit=", 400)
 
 
 # --------------------------------------------------------------------------- the contract
