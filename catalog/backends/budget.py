@@ -7,9 +7,9 @@ first ones, then a moving one) and, when a query's time spent so far plus its
 predicted count would pass the budget, answers a power of two: count over that
 fraction of the matches (documents by number modulo ``SAMPLE_MODULUS``) and
 multiply. The hits and the total stay exact; the page says the counts are
-approximate. ``FacetCache`` keeps the exact counts of recent queries for the live
-index: the same search asked again (another page, another order, another shopper)
-does not count again.
+approximate. ``FacetCache`` keeps the counts of recent queries for the live index:
+the same search asked again (another page, another order, another shopper) does
+not count again.
 
 Example:
     >>> budget = FacetBudget(50.0)
@@ -66,8 +66,9 @@ class FacetBudget:
 
 
 class FacetCache:
-    """Exact facet counts of recent queries, per live index (an index never changes: its
-    counts stay true until the next build replaces it). Bounded, least recently used out.
+    """Facet counts of recent queries, per live index (an index never changes: its counts
+    stay true until the next build replaces it); estimated ones say so, and give way to
+    exact ones when a query has the time to count. Bounded, least recently used out.
     Elasticsearch's shard request cache does the same for its aggregations."""
 
     def __init__(self, size: int = FACET_CACHE_SIZE) -> None:

@@ -40,7 +40,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,16 @@ class Generation:
     switched_at: str | None
 
 
+@dataclass
+class Counted:
+    """What a search of the live index counted: its total, and its facet counts by the
+    facets asked (with whether they were estimated)."""
+
+    total: int
+    facets: dict[tuple[str, ...], tuple[dict[str, list[tuple[str, int]]], bool]] = field(
+        default_factory=dict)
+
+
 class EmbeddedBackend(BaseBackend):
     """Tantivy in a folder beside the catalog; nothing to install but the wheel."""
 
@@ -143,7 +153,7 @@ class EmbeddedBackend(BaseBackend):
             p = Path(path)
             self.folder = p.parent / (p.stem + ".search")
         self.budget = FacetBudget(budget_ms)
-        self.facet_cache = FacetCache()
+        self.counts = FacetCache()  # per query: its total, and its facet counts
         self._lock = threading.Lock()
         self._live: Generation | None = None  # the index in use
         self._memory: Generation | None = None  # an in-memory catalog's index
@@ -297,7 +307,8 @@ class EmbeddedBackend(BaseBackend):
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         searcher = live.index.searcher()
-        filters = self._filters(q, live)
+        filters = self._filters(q)
+        radius = self._radius(q, live)
         plan: Plan | None = None
         stems: set[str] = set()
         attempts: list[tuple[list[set[str]], str] | None] = [None]
@@ -307,28 +318,40 @@ class EmbeddedBackend(BaseBackend):
                 return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
             attempts = list(plan.attempts)
         start = (q.page - 1) * q.per_page
+        found: list[Any] | None = None
         for attempt in attempts:
             clauses = list(filters)
             if attempt is not None:
                 groups, operator = attempt
                 clauses.insert(0, _text_query(groups, operator))
                 stems = set().union(*groups)
-            query_used = _all(clauses)
-            # a relevance page comes with the count; other orders read theirs after
-            if q.sort == "relevance":
-                found = searcher.search(query_used, q.per_page, count=True, offset=start)
+            base = _all(clauses)
+            query_used = _all([base, radius]) if radius is not None else base
+            key = (live.number, attempt and (tuple(tuple(sorted(g)) for g in attempt[0]),
+                                             attempt[1]), q.kinds, q.filters, q.price_min,
+                   q.price_max, q.radius_km and q.near, q.radius_km)
+            known = self.counts.get(key)
+            if known is not None:
+                total = known.total
+            elif q.sort == "relevance":  # the page comes with the count
+                result = searcher.search(query_used, q.per_page, count=True, offset=start)
+                total, found = result.count, result.hits
             else:
-                found = searcher.search(query_used, 1, count=True)
-            total = found.count
+                total = searcher.search(query_used, 1, count=True).count
+            if known is None:
+                known = Counted(total)
+                self.counts.put(key, known)
             if total:
                 break
         corrected_from = q.text if plan is not None and plan.corrected and total else None
         hits = []
         if total and start < total:
             if q.sort == "relevance":
-                page = found.hits
+                # without the count, Tantivy skips what cannot reach the page
+                page = found if found is not None else searcher.search(
+                    query_used, q.per_page, count=False, offset=start).hits
             elif q.sort == "distance" and q.near is not None:
-                page = self._nearest(searcher, live, q, query_used, start, total)
+                page = self._nearest(searcher, live, q, base, start, total)
             else:
                 order = tantivy.Order.Asc if q.sort == "price_asc" else tantivy.Order.Desc
                 page = searcher.search(query_used, q.per_page, count=False, offset=start,
@@ -338,20 +361,30 @@ class EmbeddedBackend(BaseBackend):
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
         if total and q.facets:
-            key = (live.number, attempt and (tuple(tuple(sorted(g)) for g in attempt[0]),
-                                             attempt[1]), q.kinds, q.filters, q.price_min,
-                   q.price_max, q.radius_km and q.near, q.radius_km, q.facets)
-            facets = self.facet_cache.get(key)
-            if facets is None:
+            cached = known.facets.get(q.facets)
+            # estimated counts are kept too, until a query has the time to count in full
+            if cached is None or (cached[1] and self.budget.scale(total, started) == 1):
                 facets, approximate = self._facets(searcher, q, query_used, total, started)
-                if not approximate:
-                    self.facet_cache.put(key, facets)
+                known.facets[q.facets] = (facets, approximate)
+            else:
+                facets, approximate = cached
         return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
                              self.elapsed_ms(started), corrected_from, approximate)
 
     @staticmethod
-    def _filters(q: SearchQuery, live: Generation) -> list[tantivy.Query]:
-        """Non-scoring clauses of the query's kinds, filters, prices and radius."""
+    def _radius(q: SearchQuery, live: Generation) -> tantivy.Query | None:
+        """The documents with a location within the query's radius: an exact filter."""
+        if q.near is None or q.radius_km is None:
+            return None
+        within = np.flatnonzero(_km(live, q.near) <= q.radius_km).tolist()
+        if not within:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_set_query(SCHEMA, "loc", within), 0.0)
+
+    @staticmethod
+    def _filters(q: SearchQuery) -> list[tantivy.Query]:
+        """Non-scoring clauses of the query's kinds, filters and prices."""
         out: list[tantivy.Query] = []
         if set(q.kinds) != {"shop", "product", "offer"}:
             out.append(tantivy.Query.term_set_query(SCHEMA, "scope", list(q.kinds)))
@@ -368,11 +401,6 @@ class EmbeddedBackend(BaseBackend):
         if q.price_max is not None:
             out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
                                                  None, q.price_max))
-        if q.near is not None and q.radius_km is not None:
-            km = _km(live, q.near)
-            within = np.flatnonzero(km <= q.radius_km).tolist()
-            out.append(tantivy.Query.term_set_query(SCHEMA, "loc", within) if within
-                       else tantivy.Query.empty_query())
         return [tantivy.Query.const_score_query(f, 0.0) for f in out]
 
     def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
@@ -527,9 +555,9 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> ta
     bucket = price_bucket(doc.get("price_min"))
     if bucket:
         out.add_text("price", bucket)
-    for field in ("price_min", "price_max"):
-        if doc.get(field) is not None:
-            out.add_integer(field, int(doc[field]))
+    for name in ("price_min", "price_max"):
+        if doc.get(name) is not None:
+            out.add_integer(name, int(doc[name]))
     for number in locations:
         out.add_unsigned("loc", number)
     if locations:

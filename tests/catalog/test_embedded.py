@@ -129,7 +129,7 @@ def test_facets_past_the_budget_are_counted_on_a_sample(tmp_path: Path) -> None:
         exact = backend.search(q)
     assert not exact.approximate
     backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
-    backend.facet_cache = FacetCache()  # the exact counts are not known yet
+    backend.counts = FacetCache()  # the exact counts are not known yet
     estimated = backend.search(q)
     assert estimated.approximate and estimated.total == exact.total == len(docs)
     assert [h.entity_id for h in estimated.hits] == [h.entity_id for h in exact.hits]
@@ -143,12 +143,12 @@ def test_exact_counts_are_cached_per_index(tmp_path: Path) -> None:
     first = backend.search(SearchQuery(text="fromagerie", per_page=2))
     second = backend.search(SearchQuery(text="fromageries", per_page=2, page=2,
                                         sort="price_asc"))  # the same terms and filters
-    assert backend.facet_cache.hits == 1 and second.facets == first.facets
+    assert backend.counts.hits == 1 and second.facets == first.facets
     backend.search(SearchQuery(text="fromagerie", filters=(("platform", ("dansmazone",)),)))
-    assert backend.facet_cache.hits == 1  # other filters: counted
+    assert backend.counts.hits == 1  # other filters: counted
     backend.index_build(sample_documents()[:4], 2)  # a new index: counted again
     assert backend.search(SearchQuery(text="fromagerie", per_page=2)).facets != first.facets
-    assert backend.facet_cache.hits == 1
+    assert backend.counts.hits == 1
 
 
 def test_the_budget_learns_a_cost_per_match() -> None:
