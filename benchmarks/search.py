@@ -3,8 +3,8 @@
 For each world (the default one, 1,500 shops; a large one, 20,000 shops and about
 370,000 documents) a catalog is built once (the replicas' listings imported, then
 normalize and dedup, cached under ``--cache``), then, for each engine (the
-embedded Tantivy index, SQLite FTS5 as it is, FTS5 with facets counted on roaring
-bitmaps, Elasticsearch, OpenSearch), the index stage runs (documents per second,
+embedded Tantivy index, SQLite FTS5, Elasticsearch, OpenSearch), the index stage
+runs (documents per second,
 end to end: entities read, documents built, indexed, swapped in; the index's size
 on disk) and a fixed mix of queries derived from the world (shop names, item +
 commune, trade + commune, typos, filters without text, near a commune sorted by
@@ -20,8 +20,8 @@ machine's load average is printed with the figures: they are only comparable
 within one run.
 
     .venv/bin/python benchmarks/search.py [--worlds default,large] [--clients 8]
-        [--seconds 20] [--engines embedded,fts5,fts5-roaring,elasticsearch,opensearch]
-        [--out FILE]
+        [--seconds 20] [--engines embedded,fts5,elasticsearch,opensearch]
+        [--index-runs N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from catalog.backends.budget import DEFAULT_BUDGET_MS  # noqa: E402
 from catalog.backends.elastic import ElasticBackend  # noqa: E402
 from catalog.backends.embedded import EmbeddedBackend  # noqa: E402
 from catalog.backends.fts5 import Fts5Backend  # noqa: E402
-from catalog.backends.fts5_roaring import Fts5RoaringBackend  # noqa: E402
 from catalog.indexing import index_stage  # noqa: E402
 from catalog.store import Catalog  # noqa: E402
 from replicas.geo import COMMUNES_BY_NAME  # noqa: E402
@@ -68,7 +67,7 @@ TRADE_WORDS = {"boulangerie": "boulangerie", "boucherie": "boucherie",
                "jouets": "jouets", "cosmetiques": "beauté", "velo": "vélo", "cafe_the": "café"}
 
 
-ENGINES = ("embedded", "fts5", "fts5-roaring", "elasticsearch", "opensearch")
+ENGINES = ("embedded", "fts5", "elasticsearch", "opensearch")
 
 
 @dataclass
@@ -175,8 +174,6 @@ def open_engine(engine: str, catalog_path: Path, pool: Any) -> tuple[SearchBacke
         return EmbeddedBackend(catalog_path), f"tantivy {tantivy.__version__}"
     if engine == "fts5":
         return Fts5Backend(catalog_path), f"SQLite FTS5 {sqlite3.sqlite_version}"
-    if engine == "fts5-roaring":
-        return Fts5RoaringBackend(catalog_path), f"FTS5+roaring {sqlite3.sqlite_version}"
     url = os.environ.get("AGORA_ELASTICSEARCH_URL")
     if url:
         backend = ElasticBackend.connect(url, "agora-bench", budget_ms=DEFAULT_BUDGET_MS)
