@@ -115,6 +115,11 @@ class ClientAdapter(ABC):
     def search(self, index: str, body: dict[str, Any], cache: bool = False) -> dict[str, Any]:
         """The engine client's own call (``cache``: the shard request cache may answer)."""
 
+    @abstractmethod
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several searches in one request, each answered from the shard request cache
+        when it can; an answer may be an error (``{"error": ..., "status": ...}``)."""
+
     def force_merge(self, index: str) -> None:
         """One segment: the index is read-only until the next build replaces it."""
         self.client.indices.forcemerge(index=index, max_num_segments=1)
@@ -202,6 +207,12 @@ class ElasticsearchAdapter(ClientAdapter):
             kwargs["source"] = kwargs.pop("_source")
         return dict(self.client.search(index=index, request_cache=cache or None, **kwargs))
 
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        searches: list[dict[str, Any]] = []
+        for body in bodies:
+            searches += [{"index": index, "request_cache": True}, body]
+        return list(self.client.msearch(searches=searches)["responses"])
+
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
             resp = self.client.get(index=index, id=doc_id, source_excludes=HIDDEN)
@@ -243,6 +254,12 @@ class OpenSearchAdapter(ClientAdapter):
     def search(self, index: str, body: dict[str, Any], cache: bool = False) -> dict[str, Any]:
         params = {"request_cache": "true"} if cache else None
         return dict(self.client.search(index=index, body=body, params=params))
+
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        searches: list[dict[str, Any]] = []
+        for body in bodies:
+            searches += [{"index": index, "request_cache": True}, body]
+        return list(self.client.msearch(body=searches)["responses"])
 
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
@@ -383,9 +400,6 @@ def search_body(q: SearchQuery, operator: str = "and", budget_ms: float | None =
         body["timeout"] = f"{max(1, round(budget_ms))}ms"
     if q.sort != "relevance":
         body["track_scores"] = True
-    aggs = aggregations(q)
-    if aggs:
-        body["aggs"] = aggs
     if q.text and q.highlight:
         body["highlight"] = {
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
@@ -404,6 +418,22 @@ def search_body(q: SearchQuery, operator: str = "and", budget_ms: float | None =
             "min_word_length": french.MIN_FUZZY_LENGTH, "prefix_length": 0,
             "sort": "frequency", "size": 1}}}
     return body
+
+
+def facets_body(q: SearchQuery, operator: str = "and",
+                budget_ms: float | None = None) -> dict[str, Any] | None:
+    """The facet counts of a query as a search of its own: no hits (``size`` 0), so the
+    shard request cache keeps it for every page and order of that search until the next
+    build; None when no facet is asked."""
+    aggs = aggregations(q)
+    if not aggs:
+        return None
+    body = search_body(replace(q, highlight=False, page=1), operator)
+    out: dict[str, Any] = {"query": body["query"], "size": 0, "track_total_hits": False,
+                           "aggs": aggs}
+    if budget_ms:
+        out["timeout"] = f"{max(1, round(budget_ms))}ms"
+    return out
 
 
 def did_you_mean(resp: dict[str, Any]) -> str | None:
@@ -543,18 +573,21 @@ class ElasticBackend(BaseBackend):
         sent = replace(q, text=" ".join(words))
         suggestion = corrected_from = None
         try:
-            resp = self._search(search_body(sent, "and", self.budget_ms))
+            found = self._ask(sent, "and")
+            if found is None:  # no index yet
+                return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+            resp, counts = found
             if q.text and not q.as_typed:
                 suggestion = did_you_mean(resp)
             if suggestion:  # the words meant: shown instead when they match
-                meant = self._search(search_body(replace(sent, text=suggestion), "and",
-                                                 self.budget_ms))
-                if meant["hits"]["total"]["value"]:
-                    resp, sent, corrected_from = meant, replace(sent, text=suggestion), q.text
+                meant = self._ask(replace(sent, text=suggestion), "and")
+                if meant is not None and meant[0]["hits"]["total"]["value"]:
+                    (resp, counts), sent = meant, replace(sent, text=suggestion)
+                    corrected_from = q.text
             if q.text and not resp["hits"]["total"]["value"] and len(words) > 1:
-                resp = self._search(search_body(sent, "or", self.budget_ms))
-        except self.adapter.not_found:
-            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+                found = self._ask(sent, "or")
+                if found is not None:
+                    resp, counts = found
         except self.adapter.errors as exc:
             raise BackendError(f"{self.adapter.engine}: search failed: {exc}") from exc
         total = int(resp["hits"]["total"]["value"])
@@ -570,19 +603,37 @@ class ElasticBackend(BaseBackend):
                 if found.get("description"):
                     highlights["description"] = found["description"][0]
             hits.append(self.make_hit(doc, h.get("_score") or 0.0, q, highlights))
-        facets = facets_of(resp, q) if total else {}
+        facets = facets_of(counts, q) if total and counts else {}
+        timed_out = bool(resp.get("timed_out") or (counts or {}).get("timed_out"))
         return SearchResults(q, total, hits, facets, suggestion, self.elapsed_ms(started),
-                             corrected_from, approximate=bool(resp.get("timed_out")))
+                             corrected_from, approximate=timed_out)
 
-    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
-        """One search through the alias; once more if it met the index a build just deleted."""
-        try:
-            resp = self.adapter.search(self.alias, body, cache=True)
-        except self.adapter.not_found:
-            return self.adapter.search(self.alias, body, cache=True)
-        if (resp.get("_shards") or {}).get("failed"):
-            return self.adapter.search(self.alias, body, cache=True)
-        return resp
+    def _ask(self, q: SearchQuery, operator: str,
+             ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The hits and, in the same request, the facet counts (a search of their own, which
+        the shard request cache answers for every page and order); None without an index.
+        Once more if the request met the index a build just deleted."""
+        bodies = [search_body(q, operator, self.budget_ms)]
+        counting = facets_body(q, operator, self.budget_ms)
+        if counting is not None:
+            bodies.append(counting)
+        for attempt in range(2):
+            try:
+                answers = self.adapter.msearch(self.alias, bodies)
+            except self.adapter.not_found:
+                if attempt:
+                    return None
+                continue
+            failed = [a for a in answers if "error" in a or (a.get("_shards") or {}).get(
+                "failed")]
+            if not failed:
+                return answers[0], (answers[1] if counting is not None else None)
+            if attempt and any(a.get("status") == 404 for a in failed):
+                return None
+            if attempt:
+                raise BackendError(f"{self.adapter.engine}: search failed: "
+                                   f"{failed[0].get('error') or failed[0].get('_shards')}")
+        return None
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])

@@ -287,8 +287,9 @@ class EmbeddedBackend(BaseBackend):
         os.replace(tmp, self.folder / "CURRENT")
 
     def _drop_older(self, number: int) -> None:
-        """Delete every index folder but the live one and the one before (a reader that
-        opened it just before the switch still finds its files)."""
+        """Delete the index folders older than the live one and the one before (a reader
+        that opened that one just before the switch still finds its files). A folder past
+        the live one may be another process's build under way: left alone."""
         if self.folder is None:
             return
         for entry in self.folder.glob("index-*"):
@@ -296,7 +297,7 @@ class EmbeddedBackend(BaseBackend):
                 n = int(entry.name.split("-", 1)[1])
             except ValueError:
                 continue
-            if n < number - 1 or (n > number and not (entry / "extra.json").exists()):
+            if n < number - 1:
                 shutil.rmtree(entry, ignore_errors=True)
 
     # ------------------------------------------------------------------ reading

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from catalog.backends import open_backend
+from agora.commands.search import backend_settings
+from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery
 from catalog.backends.elastic import (
     ElasticBackend,
@@ -116,9 +117,12 @@ def test_bodies_hold_no_query_syntax(text: str) -> None:
 
 
 def test_open_backend_follows_the_settings(search_server: Any, monkeypatch: Any) -> None:
+    """The caller resolves the settings (the CLI from Agora's, the app from its config)."""
     monkeypatch.setenv("AGORA_ELASTICSEARCH_URL", search_server.url)
     monkeypatch.setenv("AGORA_ELASTICSEARCH_INDEX", "agora-test-settings")
-    backend = open_backend("unused.sqlite")
+    settings = backend_settings()
+    assert settings == BackendSettings(search_server.url, "agora-test-settings")
+    backend = open_backend("unused.sqlite", settings)
     try:
         assert isinstance(backend, ElasticBackend)
         assert backend.alias == "agora-test-settings"
