@@ -76,6 +76,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_place": ("matches no commune, postcode or street of the catalog",
                       "ne correspond à aucune commune, aucun code postal ni aucune rue connue"),
     "not_point": ("must be LAT,LON", "doit être de la forme LAT,LON"),
+    "empty": ("must not be empty", "ne doit pas être vide"),
     "not_bucket": ("must be a price range in cents, LOW-HIGH",
                    "doit être une tranche de prix en centimes, BAS-HAUT"),
 }
@@ -167,7 +168,10 @@ def _keys(args: Any) -> Iterable[str]:
 
 
 def _single(args: Any, name: str, vocab: Vocabulary, limit: int = MAX_FILTER_VALUE_LENGTH,
-            ) -> str | None:
+            *, typed: bool = False) -> str | None:
+    """The parameter's one value, cleaned; None when absent (or empty, where the surface
+    forgives: a form's empty field). ``typed``: a number or a choice, never empty in a
+    strict vocabulary."""
     values = getlist(args, name)
     if not values:
         return None
@@ -176,10 +180,14 @@ def _single(args: Any, name: str, vocab: Vocabulary, limit: int = MAX_FILTER_VAL
     if len(values[0]) > limit:
         raise BadParameter(name, "too_long", max=limit)
     value = _CONTROL.sub("", values[0]).strip()
+    if not value and typed and vocab.strict:
+        raise BadParameter(name, "empty")
     return value or None
 
 
-def _multi(args: Any, name: str) -> tuple[str, ...]:
+def _multi(args: Any, name: str, vocab: Vocabulary | None = None) -> tuple[str, ...]:
+    """The parameter's values, cleaned, without repeats; ``vocab`` given: values that are
+    choices, never empty in a strict vocabulary."""
     raw = getlist(args, name)
     if len(raw) > MAX_FILTER_VALUES:
         raise BadParameter(name, "too_many", max=MAX_FILTER_VALUES)
@@ -187,6 +195,8 @@ def _multi(args: Any, name: str) -> tuple[str, ...]:
         if len(v) > MAX_FILTER_VALUE_LENGTH:
             raise BadParameter(name, "too_long", max=MAX_FILTER_VALUE_LENGTH)
     values = [_CONTROL.sub("", v).strip() for v in raw]
+    if vocab is not None and vocab.strict and not all(values):
+        raise BadParameter(name, "empty")
     return tuple(dict.fromkeys(v for v in values if v))
 
 
@@ -203,7 +213,7 @@ def parse_int(raw: str | None, name: str, default: int, low: int, high: int) -> 
 
 
 def _float(args: Any, name: str, vocab: Vocabulary, low: float, high: float) -> float | None:
-    raw = _single(args, name, vocab, MAX_NUMBER_LENGTH)
+    raw = _single(args, name, vocab, MAX_NUMBER_LENGTH, typed=True)
     if raw is None:
         return None
     try:
@@ -245,7 +255,7 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
                 raise BadParameter(key, "unknown", known=", ".join(sorted(known)))
     text = _single(args, n["text"], vocab, MAX_QUERY_LENGTH) or ""
 
-    kinds_asked = _multi(args, n["kind"])
+    kinds_asked = _multi(args, n["kind"], vocab)
     kinds: list[str] = []
     for value in kinds_asked:
         kind = vocab.kinds.get(value)
@@ -265,7 +275,7 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
     price_max = _float(args, n["price_max"], vocab, 0, MAX_PRICE_EUROS)
     cents_min = None if price_min is None else round(price_min * 100)
     cents_max = None if price_max is None else round(price_max * 100)
-    bucket = _single(args, n["price"], vocab) if "price" in n else None
+    bucket = _single(args, n["price"], vocab, typed=True) if "price" in n else None
     if bucket is not None:
         try:
             low, high = parse_bucket(bucket)
@@ -299,7 +309,7 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
             raise BadParameter(n["radius"], "needs_position", place=n["place"])
         radius = None
 
-    sort_value = _single(args, n["sort"], vocab)
+    sort_value = _single(args, n["sort"], vocab, typed=True)
     sort = "distance" if sort_value is None and place is not None else "relevance"
     if sort_value is not None:
         if sort_value not in vocab.sorts:
@@ -311,11 +321,11 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
         notices.append("Pour trier par distance, indiquez votre position ou un lieu.")
         sort = "relevance"
 
-    page = parse_int(_single(args, n["page"], vocab, MAX_NUMBER_LENGTH), n["page"], 1, 1,
-                     MAX_PAGE)
-    per_page = parse_int(_single(args, n["per_page"], vocab, MAX_NUMBER_LENGTH), n["per_page"],
-                         default_per_page, 1, MAX_PER_PAGE)
-    as_typed = parse_int(_single(args, n["as_typed"], vocab, MAX_NUMBER_LENGTH),
+    page = parse_int(_single(args, n["page"], vocab, MAX_NUMBER_LENGTH, typed=True), n["page"],
+                     1, 1, MAX_PAGE)
+    per_page = parse_int(_single(args, n["per_page"], vocab, MAX_NUMBER_LENGTH, typed=True),
+                         n["per_page"], default_per_page, 1, MAX_PER_PAGE)
+    as_typed = parse_int(_single(args, n["as_typed"], vocab, MAX_NUMBER_LENGTH, typed=True),
                          n["as_typed"], 0, 0, 1) == 1
 
     query = SearchQuery(
@@ -343,10 +353,8 @@ def parse_suggest(args: Any, vocab: Vocabulary = API) -> tuple[str, int]:
             if key not in ("q", "limit"):
                 raise BadParameter(key, "unknown", known="limit, q")
     text = _single(args, "q", vocab, MAX_QUERY_LENGTH) or ""
-    limit = DEFAULT_SUGGESTIONS
-    if getlist(args, "limit"):  # given, even empty: a whole number
-        raw = _single(args, "limit", vocab, MAX_NUMBER_LENGTH)
-        limit = parse_int(raw or "-", "limit", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
+    limit = parse_int(_single(args, "limit", vocab, MAX_NUMBER_LENGTH, typed=True), "limit",
+                      DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
     return text, limit
 
 

@@ -150,3 +150,19 @@ def test_open_backend_gives_fts5_when_asked(tmp_path: Path) -> None:
     assert isinstance(backend, Fts5Backend) and backend.name == "fts5"
     backend.index_build(sample_documents(), 1)
     assert backend.search(SearchQuery(text="andre")).hits[0].entity_id == "shop-andre"
+
+
+def test_facets_past_the_budget_are_counted_on_a_sample(tmp_path: Path) -> None:
+    base = sample_documents()
+    docs = [dict(d, id=f"{d['id']}-{i}") for i in range(100) for d in base]
+    backend = Fts5Backend(tmp_path / "catalog.sqlite", budget_ms=1.0)
+    backend.index_build(docs, 1)
+    q = SearchQuery(kinds=("shop", "product", "offer"), per_page=5)
+    exact = backend.search(q)
+    assert not exact.approximate
+    backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
+    estimated = backend.search(q)
+    assert estimated.approximate and estimated.total == exact.total == len(docs)
+    assert [h.entity_id for h in estimated.hits] == [h.entity_id for h in exact.hits]
+    shops = dict(exact.facets["kind"])["shop"]
+    assert dict(estimated.facets["kind"])["shop"] == pytest.approx(shops, rel=0.5)

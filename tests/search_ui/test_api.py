@@ -85,6 +85,8 @@ def test_suggestion_when_misspelt(client: FlaskClient) -> None:
     ("kind=shops", "kind"), ("price_min=30&price_max=10", "price_min"),
     ("place=Atlantis", "place"), ("foo=bar", "foo"), ("q=a&q=b", "q"),
     ("radius_km=0&lat=43.6&lon=1.4", "radius_km"),
+    ("sort=", "sort"), ("page=", "page"), ("kind=", "kind"), ("lat=&lon=", "lat"),
+    ("as_typed=", "as_typed"), ("as_typed=2", "as_typed"),
 ])
 def test_bad_parameters_are_400_saying_which_and_why(client: FlaskClient, query: str,
                                                      parameter: str) -> None:
