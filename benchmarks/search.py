@@ -275,8 +275,11 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
             log(f"  {world}/{engine}: indexed {figures.documents:,} documents in "
                 f"{stage.seconds:.1f}s ({figures.docs_per_s:,}/s)")
         figures.size_mb = index_size_mb(backend, catalog_path)
-        for q in queries[:60]:  # warm-up, not measured
-            backend.search(q)
+        for q in queries[:60]:  # warm-up, not measured (a failure is reported by the runs)
+            try:
+                backend.search(q)
+            except Exception as exc:  # noqa: BLE001 - the load runs count them
+                figures.notes.append(f"warm-up: {exc}")
         for n in clients:
             latencies, errors, zero, approximate, wall = load(backend, queries, n, seconds)
             run = Latency(n, len(latencies), errors, round(percentile(latencies, 50), 1),

@@ -380,8 +380,8 @@ def aggregations(q: SearchQuery) -> dict[str, Any]:
 
 def search_body(q: SearchQuery, operator: str = "and", budget_ms: float | None = None,
                 ) -> dict[str, Any]:
-    """The request body of a normalised query (``operator``: all words, or any; past
-    ``budget_ms`` the shards answer with what they have collected, ``timed_out``)."""
+    """The request body of a normalised query's page (``operator``: all words, or any; past
+    ``budget_ms``, if given, the shards answer with what they have collected)."""
     filters = filter_clauses(q)
     fuzziness: Any = 0 if q.as_typed else \
         f"AUTO:{french.MIN_FUZZY_LENGTH},{french.MIN_TWO_EDITS_LENGTH}"
@@ -424,7 +424,8 @@ def facets_body(q: SearchQuery, operator: str = "and",
                 budget_ms: float | None = None) -> dict[str, Any] | None:
     """The facet counts of a query as a search of its own: no hits (``size`` 0), so the
     shard request cache keeps it for every page and order of that search until the next
-    build; None when no facet is asked."""
+    build; past ``budget_ms`` the counts are what the shards have (the hits, a search of
+    their own, are never cut); None when no facet is asked."""
     aggs = aggregations(q)
     if not aggs:
         return None
@@ -434,6 +435,14 @@ def facets_body(q: SearchQuery, operator: str = "and",
     if budget_ms:
         out["timeout"] = f"{max(1, round(budget_ms))}ms"
     return out
+
+
+def _out_of_time(answer: dict[str, Any]) -> bool:
+    """Whether a search failed only because it passed its ``timeout`` (OpenSearch fails a
+    lone shard that timed out before collecting anything, where Elasticsearch answers
+    ``timed_out`` with what it has)."""
+    text = json.dumps(answer.get("error") or answer.get("_shards", {}).get("failures") or "")
+    return "time_exceeded" in text or "timed out" in text.lower()
 
 
 def did_you_mean(resp: dict[str, Any]) -> str | None:
@@ -613,7 +622,7 @@ class ElasticBackend(BaseBackend):
         """The hits and, in the same request, the facet counts (a search of their own, which
         the shard request cache answers for every page and order); None without an index.
         Once more if the request met the index a build just deleted."""
-        bodies = [search_body(q, operator, self.budget_ms)]
+        bodies = [search_body(q, operator)]
         counting = facets_body(q, operator, self.budget_ms)
         if counting is not None:
             bodies.append(counting)
@@ -624,10 +633,15 @@ class ElasticBackend(BaseBackend):
                 if attempt:
                     return None
                 continue
+            counts = answers[1] if counting is not None else None
+            if counts is not None and _out_of_time(counts):
+                # the counts passed the budget on every shard: none, and said so
+                counts = {"timed_out": True, "aggregations": {}}
+            answers = [answers[0]] + ([counts] if counts is not None else [])
             failed = [a for a in answers if "error" in a or (a.get("_shards") or {}).get(
                 "failed")]
             if not failed:
-                return answers[0], (answers[1] if counting is not None else None)
+                return answers[0], counts
             if attempt and any(a.get("status") == 404 for a in failed):
                 return None
             if attempt:

@@ -13,12 +13,14 @@ import pytest
 
 from agora.commands.search import backend_settings
 from catalog.backends import BackendSettings, open_backend
-from catalog.backends.base import SearchQuery
+from catalog.backends.base import SearchQuery, normalize_query
 from catalog.backends.elastic import (
     ElasticBackend,
     ElasticsearchAdapter,
     OpenSearchAdapter,
+    _out_of_time,
     adapter_for,
+    facets_body,
     search_body,
 )
 from catalog.errors import BackendError, BackendNotConfigured
@@ -137,3 +139,15 @@ def test_bad_settings_are_reported() -> None:
         ElasticBackend.connect("http://127.0.0.1:9", "agora")
     with pytest.raises(BackendNotConfigured):
         ElasticBackend(adapter=None, alias="Agora Index")  # type: ignore[arg-type]
+
+
+def test_counts_past_the_budget_are_an_estimate_not_a_failure() -> None:
+    """OpenSearch fails a lone shard that passed its timeout: the counts are then none, and
+    said to be estimated; the hits, a search of their own, have no timeout."""
+    opensearch = {"error": {"root_cause": [{"type": "time_exceeded_exception"}],
+                            "type": "search_phase_execution_exception"}, "status": 500}
+    assert _out_of_time(opensearch)
+    assert not _out_of_time({"hits": {"total": {"value": 3}}, "timed_out": False})
+    q = normalize_query(SearchQuery(text="fromagerie"))
+    assert "timeout" not in search_body(q)
+    assert facets_body(q, "and", 40.0)["timeout"] == "40ms"
