@@ -15,6 +15,9 @@ otherwise be refused after 120 requests a minute, which is the limiter working).
 Usage:
     python benchmarks/load.py                        # builds a world of 1,500 shops first
     python benchmarks/load.py --home var             # an AGORA_HOME already built
+    python benchmarks/load.py --catalog var/bench/search-large-42-20000-21.sqlite
+                                                     # the large world benchmarks/search.py
+                                                     # built and indexed (20,000 shops)
     python benchmarks/load.py --duration 10 --concurrency 8 --out benchmarks/out/load.json
 """
 
@@ -230,6 +233,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="AGORA_HOME holding a built catalog (default: build a "
                         "replica world in a temporary folder)")
+    parser.add_argument("--catalog", help="a built and indexed catalog file (e.g. the large "
+                        "world of benchmarks/search.py, under var/bench/)")
     parser.add_argument("--shops", type=int, default=1500, help="world size when building")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--duration", type=float, default=30.0)
@@ -241,7 +246,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="agora-load-") as tmp:
-        if args.home:
+        if args.catalog:
+            catalog = Path(args.catalog)
+        elif args.home:
             catalog = Path(args.home) / "catalog.sqlite"
         else:
             t0 = time.perf_counter()
@@ -252,6 +259,7 @@ def main() -> None:
                      warmup=args.warmup, workers=args.workers, threads=args.threads,
                      seed=args.seed)
     lat = result["latency_ms"]
+    print(f"load average {os.getloadavg()[0]:.1f} (other processes share the machine)")
     print(f"{result['requests']} requests in {args.duration:.0f} s at "
           f"{args.concurrency} connections ({args.workers} gunicorn workers x "
           f"{args.threads} threads, {result['cpus']} CPUs): "

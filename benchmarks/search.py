@@ -1,20 +1,27 @@
-"""Search figures, each backend side by side: indexing speed, latency and throughput.
+"""Search figures, each engine side by side: index build, size, latency and throughput.
 
 For each world (the default one, 1,500 shops; a large one, 20,000 shops and about
-400,000 offers) a catalog is built once (the replicas' listings imported, then
-normalize and dedup, cached under ``--cache``), then, for each engine (embedded
-FTS5, Elasticsearch, OpenSearch), the index stage runs (documents per second,
-end to end: entities read, documents built, indexed, swapped in) and a fixed mix
-of queries derived from the world (shop names, item + commune, trade + commune,
-typos, filters without text, near a commune sorted by distance; every query asks
-for all facets and highlights, as the web page does) is run by ``--clients``
-concurrent clients for ``--seconds``: latency p50/p95/p99 and queries per second.
+370,000 documents) a catalog is built once (the replicas' listings imported, then
+normalize and dedup, cached under ``--cache``), then, for each engine (the
+embedded Tantivy index, SQLite FTS5, Elasticsearch, OpenSearch), the index stage
+runs (documents per second,
+end to end: entities read, documents built, indexed, swapped in; the index's size
+on disk) and a fixed mix of queries derived from the world (shop names, item +
+commune, trade + commune, typos, filters without text, near a commune sorted by
+distance; every query asks for all facets and highlights, as the web page does)
+is run by 1 client, then by ``--clients`` concurrent clients, for ``--seconds``
+each: latency p50/p95/p99, queries per second, errors, the share of answers whose
+facet counts were estimated (the query passed its time budget), and each engine's
+p99 at ``--clients`` against the fastest engine's in that world.
 
 The search servers are the test nodes of tests/search_node.py (launched here,
-512 MB heap each), or ``AGORA_ELASTICSEARCH_URL`` for one external server.
+512 MB heap each), or ``AGORA_ELASTICSEARCH_URL`` for one external server. The
+machine's load average is printed with the figures: they are only comparable
+within one run.
 
     .venv/bin/python benchmarks/search.py [--worlds default,large] [--clients 8]
-        [--seconds 20] [--engines embedded,elasticsearch,opensearch] [--out FILE]
+        [--seconds 20] [--engines embedded,fts5,elasticsearch,opensearch]
+        [--index-runs N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import argparse
 import json
 import os
 import random
+import re
+import sqlite3
 import sys
 import threading
 import time
@@ -31,13 +40,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tantivy
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agora.importing import import_listings  # noqa: E402
 from agora.pipeline import build  # noqa: E402
+from catalog.backends.base import SearchBackend, SearchQuery  # noqa: E402
+from catalog.backends.budget import DEFAULT_BUDGET_MS  # noqa: E402
+from catalog.backends.elastic import ElasticBackend  # noqa: E402
+from catalog.backends.embedded import EmbeddedBackend  # noqa: E402
+from catalog.backends.fts5 import Fts5Backend  # noqa: E402
 from catalog.indexing import index_stage  # noqa: E402
-from catalog.search import SearchBackend, SearchQuery  # noqa: E402
 from catalog.store import Catalog  # noqa: E402
 from replicas.geo import COMMUNES_BY_NAME  # noqa: E402
 from replicas.truth import expected_listings  # noqa: E402
@@ -52,6 +67,22 @@ TRADE_WORDS = {"boulangerie": "boulangerie", "boucherie": "boucherie",
                "jouets": "jouets", "cosmetiques": "beauté", "velo": "vélo", "cafe_the": "café"}
 
 
+ENGINES = ("embedded", "fts5", "elasticsearch", "opensearch")
+
+
+@dataclass
+class Latency:
+    clients: int
+    queries: int = 0
+    errors: int = 0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    qps: float = 0.0
+    zero_hits: int = 0
+    approximate: int = 0
+
+
 @dataclass
 class Figures:
     world: str
@@ -60,13 +91,8 @@ class Figures:
     documents: int = 0
     index_seconds: float = 0.0
     docs_per_s: float = 0.0
-    queries: int = 0
-    errors: int = 0
-    p50_ms: float = 0.0
-    p95_ms: float = 0.0
-    p99_ms: float = 0.0
-    qps: float = 0.0
-    zero_hits: int = 0
+    size_mb: float = 0.0
+    runs: list[Latency] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -94,7 +120,7 @@ def world_catalog(name: str, cache: Path) -> tuple[Path, int, dict[str, Any]]:
     t2 = time.perf_counter()
     with Catalog.open(path) as cat:
         report = build(cat, mode="full", index=False)
-        kinds = dict(cat.conn.execute("SELECT kind, count(*) FROM entities GROUP BY kind"))
+        kinds = cat.entities.counts()
     t3 = time.perf_counter()
     listings.unlink()
     info = {"build_id": report.build_id, "listings": count, "entities": kinds,
@@ -145,31 +171,50 @@ def query_mix(name: str, n: int = 600) -> list[SearchQuery]:
 # --------------------------------------------------------------------------- engines
 def open_engine(engine: str, catalog_path: Path, pool: Any) -> tuple[SearchBackend, str]:
     if engine == "embedded":
-        import sqlite3
-
-        from catalog.embedded import EmbeddedBackend
-
-        return EmbeddedBackend(catalog_path), f"SQLite {sqlite3.sqlite_version}"
-    from catalog.elastic import ElasticBackend
-
+        return EmbeddedBackend(catalog_path), f"tantivy {tantivy.__version__}"
+    if engine == "fts5":
+        return Fts5Backend(catalog_path), f"SQLite FTS5 {sqlite3.sqlite_version}"
     url = os.environ.get("AGORA_ELASTICSEARCH_URL")
     if url:
-        backend = ElasticBackend.connect(url, "agora-bench")
+        backend = ElasticBackend.connect(url, "agora-bench", budget_ms=DEFAULT_BUDGET_MS)
         if backend.adapter.engine != engine:
             backend.close()
             raise RuntimeError(f"AGORA_ELASTICSEARCH_URL is {backend.adapter.engine}")
     else:
         server = pool.get(engine)
-        backend = ElasticBackend.connect(server.url, "agora-bench")
+        backend = ElasticBackend.connect(server.url, "agora-bench", budget_ms=DEFAULT_BUDGET_MS)
     return backend, f"{backend.adapter.engine} {backend.adapter.version}"
 
 
+def index_size_mb(backend: SearchBackend, catalog_path: Path) -> float:
+    """The live index's size on disk."""
+    if isinstance(backend, EmbeddedBackend):
+        assert backend.folder is not None
+        live = backend.folder / f"index-{backend.status()['index'].split('-')[-1]}"
+        return round(sum(f.stat().st_size for f in live.rglob("*") if f.is_file()) / 1e6, 1)
+    if isinstance(backend, Fts5Backend):
+        number = int(backend.status()["index"].rsplit("_", 1)[1])
+        mine = re.compile(rf"(?:sqlite_autoindex_)?search_[a-z]+_{number}(?:_|$)")
+        with sqlite3.connect(catalog_path) as conn:
+            try:
+                sizes = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")
+                return round(sum(size for name, size in sizes if mine.match(name)) / 1e6, 1)
+            except sqlite3.OperationalError:  # no dbstat in this SQLite
+                return float("nan")
+    assert isinstance(backend, ElasticBackend)
+    index = backend.status()["index"]
+    stats = backend.adapter.client.indices.stats(index=index)
+    return round(stats["_all"]["total"]["store"]["size_in_bytes"] / 1e6, 1)
+
+
 def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
-         seconds: float) -> tuple[list[float], int, int, float]:
-    """Latencies (ms), errors and zero-hit answers of ``clients`` threads for ``seconds``."""
+         seconds: float) -> tuple[list[float], int, int, int, float]:
+    """Latencies (ms), errors, zero-hit and estimated-facet answers of ``clients`` threads
+    for ``seconds``."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     zero = [0] * clients
+    approximate = [0] * clients
     deadline = time.perf_counter() + seconds
     start = threading.Barrier(clients + 1)
 
@@ -183,6 +228,7 @@ def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
             try:
                 res = backend.search(q)
                 zero[k] += res.total == 0
+                approximate[k] += res.approximate
             except Exception:  # noqa: BLE001 - counted and reported
                 errors[k] += 1
             latencies[k].append((time.perf_counter() - t) * 1000)
@@ -195,7 +241,8 @@ def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
-    return [x for lat in latencies for x in lat], sum(errors), sum(zero), wall
+    return ([x for lat in latencies for x in lat], sum(errors), sum(zero), sum(approximate),
+            wall)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -207,11 +254,17 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
-            queries: list[SearchQuery], clients: int, seconds: float, pool: Any,
+            queries: list[SearchQuery], clients: list[int], seconds: float, pool: Any,
             log: Callable[[str], None], index_runs: int = 1) -> Figures:
     backend, version = open_engine(engine, catalog_path, pool)
     figures = Figures(world, engine, version)
     try:
+        if not index_runs:  # the live index of this build, as it is
+            status = backend.status()
+            if status.get("build_id") != build_id:
+                raise RuntimeError(f"{engine}: no live index of build {build_id} to reuse")
+            figures.documents = int(status.get("documents") or 0)
+            figures.notes.append("index reused, not built")
         for run in range(index_runs):  # the last run counts: a node in service is warm
             with Catalog.open(catalog_path) as cat:
                 stage = index_stage(cat, build_id, backend=backend)
@@ -221,22 +274,23 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
             figures.notes.append(f"index run {run + 1}: {stage.seconds:.1f}s")
             log(f"  {world}/{engine}: indexed {figures.documents:,} documents in "
                 f"{stage.seconds:.1f}s ({figures.docs_per_s:,}/s)")
-        for q in queries[:60]:  # warm-up, not measured
-            backend.search(q)
-        latencies, errors, zero, wall = load(backend, queries, clients, seconds)
-        figures.queries = len(latencies)
-        figures.errors = errors
-        figures.zero_hits = zero
-        figures.p50_ms = round(percentile(latencies, 50), 1)
-        figures.p95_ms = round(percentile(latencies, 95), 1)
-        figures.p99_ms = round(percentile(latencies, 99), 1)
-        figures.qps = round(len(latencies) / wall, 1)
-        log(f"  {world}/{engine}: {figures.queries} queries, p50 {figures.p50_ms} ms, "
-            f"p95 {figures.p95_ms} ms, p99 {figures.p99_ms} ms, {figures.qps} q/s")
-        if engine != "embedded":
-            from catalog.elastic import ElasticBackend
-
-            assert isinstance(backend, ElasticBackend)
+        figures.size_mb = index_size_mb(backend, catalog_path)
+        for q in queries[:60]:  # warm-up, not measured (a failure is reported by the runs)
+            try:
+                backend.search(q)
+            except Exception as exc:  # noqa: BLE001 - the load runs count them
+                figures.notes.append(f"warm-up: {exc}")
+        for n in clients:
+            latencies, errors, zero, approximate, wall = load(backend, queries, n, seconds)
+            run = Latency(n, len(latencies), errors, round(percentile(latencies, 50), 1),
+                          round(percentile(latencies, 95), 1),
+                          round(percentile(latencies, 99), 1),
+                          round(len(latencies) / wall, 1), zero, approximate)
+            figures.runs.append(run)
+            log(f"  {world}/{engine} x{n}: {run.queries} queries, p50 {run.p50_ms} ms, "
+                f"p95 {run.p95_ms} ms, p99 {run.p99_ms} ms, {run.qps} q/s, "
+                f"{run.errors} errors, load {os.getloadavg()[0]:.1f}")
+        if isinstance(backend, ElasticBackend):
             for index in backend.adapter.indices("agora-bench-*"):
                 backend.adapter.delete_index(index)
     finally:
@@ -245,25 +299,48 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
 
 
 def table(results: list[Figures]) -> str:
-    head = (f"{'world':8} {'engine':24} {'documents':>10} {'index s':>8} {'docs/s':>8} "
-            f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'q/s':>7} {'errors':>6}")
+    clients = sorted({r.clients for f in results for r in f.runs})
+    head = (f"{'world':8} {'engine':26} {'documents':>9} {'index s':>8} {'docs/s':>7} "
+            f"{'MB':>7}")
+    for n in clients:
+        head += f" | x{n:<2} {'p50':>6} {'p95':>6} {'p99':>6} {'q/s':>6} {'err':>4} {'≈%':>4}"
+    head += f" | {'p99/best':>8}"
     lines = [head, "-" * len(head)]
-    for r in results:
-        lines.append(f"{r.world:8} {r.version:24} {r.documents:>10,} {r.index_seconds:>8.1f} "
-                     f"{r.docs_per_s:>8,.0f} {r.p50_ms:>7.1f} {r.p95_ms:>7.1f} "
-                     f"{r.p99_ms:>7.1f} {r.qps:>7.1f} {r.errors:>6}")
+    top = max(clients) if clients else 0
+    best: dict[str, float] = {}
+    for f in results:
+        p99 = next((r.p99_ms for r in f.runs if r.clients == top), None)
+        if p99:
+            best[f.world] = min(best.get(f.world, p99), p99)
+    for f in results:
+        line = (f"{f.world:8} {f.version:26} {f.documents:>9,} {f.index_seconds:>8.1f} "
+                f"{f.docs_per_s:>7,.0f} {f.size_mb:>7.1f}")
+        for n in clients:
+            r = next((r for r in f.runs if r.clients == n), None)
+            if r is None:
+                line += " |" + " " * 44
+                continue
+            share = 100 * r.approximate / max(1, r.queries)
+            line += (f" |     {r.p50_ms:>6.1f} {r.p95_ms:>6.1f} {r.p99_ms:>6.1f} "
+                     f"{r.qps:>6.1f} {r.errors:>4} {share:>4.0f}")
+        p99 = next((r.p99_ms for r in f.runs if r.clients == top), None)
+        ratio = f"{p99 / best[f.world]:.2f}" if p99 and best.get(f.world) else "-"
+        line += f" | {ratio:>8}"
+        lines.append(line)
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worlds", default="default,large")
-    parser.add_argument("--engines", default="embedded,elasticsearch,opensearch")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--clients", type=int, default=8,
+                        help="Concurrent clients of the second run (the first has one).")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--index-runs", type=int, default=2,
-                        help="Index each world this many times; the last run is reported.")
+                        help="Index each world this many times; the last run is reported "
+                             "(0: search the live index of the world's build, no build).")
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON.")
     args = parser.parse_args(argv)
 
@@ -285,14 +362,15 @@ def main(argv: list[str] | None = None) -> int:
             for engine in args.engines.split(","):
                 try:
                     results.append(run_one(world, engine, catalog_path, build_id, queries,
-                                           args.clients, args.seconds, pool, log,
-                                           max(1, args.index_runs)))
+                                           sorted({1, args.clients}), args.seconds, pool,
+                                           log, max(0, args.index_runs)))
                 except (NodeUnavailable, RuntimeError) as exc:
                     log(f"  {world}/{engine}: skipped: {exc}")
     finally:
         pool.close()
-    print(f"{args.clients} concurrent clients, {args.seconds:.0f} s per engine; "
-          f"{os.cpu_count()} CPU(s)")
+    print(f"1 and {args.clients} concurrent clients, {args.seconds:.0f} s each per engine; "
+          f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at the end; "
+          f"times in ms; ≈%: answers with estimated facet counts")
     print(table(results))
     if args.out:
         args.out.write_text(json.dumps({"worlds": worlds, "clients": args.clients,

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from normalizer.abbreviations import SAINTS, STREET_NAME_ABBREVIATIONS
 from normalizer.text import fix_case, fold, needs_case_fix, plain, words
 
 # Street types: every spelling (folded, lower case, no dot) -> (display, key).
@@ -71,13 +72,8 @@ _type("zone artisanale", "za", "za")
 _type("zone industrielle", "zi", "zi")
 _type("zone d'activités", "zac", "zac", "zae")
 
-# Abbreviations inside a street name, expanded in the key.
-_NAME_ABBREV: dict[str, str] = {
-    "st": "saint", "ste": "sainte", "sts": "saints", "gal": "general", "gen": "general",
-    "gl": "general", "mal": "marechal", "pdt": "president", "dr": "docteur",
-    "cdt": "commandant", "cmdt": "commandant", "lt": "lieutenant", "prof": "professeur",
-    "mgr": "monseigneur", "nd": "notre dame",
-}
+# Abbreviations inside a street name, expanded in the key (the table the search shares).
+_NAME_ABBREV: dict[str, str] = STREET_NAME_ABBREVIATIONS
 # Articles and contractions dropped from street and address keys.
 _STREET_STOP = frozenset("de du des la le les l d au aux".split())
 
@@ -93,7 +89,7 @@ _ARROND = re.compile(
     r"[\s-]+(\d{1,2})\s*(?:e|er|ere|eme|ème|è|°)?\s*(?:arr(?:ondissement|\.|t)?)?\.?\s*$", re.I)
 _ARROND_MARK = re.compile(r"\d\s*(?:e|er|ere|eme|ème|è|°)?\s*arr|\d\s*(?:e|er|eme|ème|è)\s*$",
                           re.I)
-_SAINT_WORDS = {"st": "saint", "ste": "sainte"}
+_SAINT_WORDS = {k: SAINTS[k] for k in ("st", "ste")}
 _ARROND_CITIES = frozenset({"paris", "lyon", "marseille"})
 _POSTCODE_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?!\d)")
 _DEPT_IN_PARENS = re.compile(r"\(\s*\d{2,3}\s*\)")

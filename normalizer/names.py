@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from normalizer.abbreviations import NAME_ABBREVIATIONS
 from normalizer.text import fix_case, needs_case_fix, plain, words
 
 # Canonical legal forms, by their letters without dots.
@@ -33,14 +34,8 @@ AMBIGUOUS_FORMS = frozenset({"SA", "SAS", "EI", "SCA", "SCS", "GIE", "SEM", "SCI
 LEGAL_PHRASES = re.compile(
     r"\b(auto[- ]?entrepreneur|micro[- ]?entreprise|entreprise individuelle)\b", re.I)
 
-# Abbreviations expanded in the matching form.
-ABBREVIATIONS: dict[str, str] = {
-    "ets": "etablissements", "etabs": "etablissements", "etab": "etablissements",
-    "st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes",
-    "mson": "maison", "msn": "maison", "cie": "compagnie", "gds": "grands", "gd": "grand",
-    "gde": "grande", "bd": "boulevard", "av": "avenue", "pl": "place",
-    "frs": "freres",
-}
+# Abbreviations expanded in the matching form (the table the search shares).
+ABBREVIATIONS: dict[str, str] = NAME_ABBREVIATIONS
 # Words dropped from the matching form: articles and contractions.
 STOP_WORDS = frozenset("le la les l de du des d un une au aux a en".split())
 _LEGAL_KEYS = frozenset(k.lower() for k in LEGAL_FORMS if k not in AMBIGUOUS_FORMS)

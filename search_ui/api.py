@@ -1,20 +1,20 @@
 """The JSON API: ``/api/search``, ``/api/suggest``, ``/api/shops/<id>``, ``/api/products/<id>``,
 described by ``/api/openapi.json``.
 
-Parameters are the English vocabulary of ``search_ui.params``; a wrong one gets a
-400 ``{"error": "bad_parameter", "parameter": ..., "reason": ..., "message": ...}``.
+Parameters are the English vocabulary of the one search parser
+(``catalog.backends.query.API``, whose bounds the OpenAPI document states); a wrong one
+gets a 400 ``{"error": "bad_parameter", "parameter": ..., "reason": ..., "message": ...}``.
 Every request spends a token of its client's bucket (``search_ui.ratelimit``);
 without one it gets a 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
-from catalog.search import MAX_QUERY_LENGTH
+from catalog.backends.query import API, parse_search, parse_suggest
 from search_ui import present
 from search_ui.app import error_response
 from search_ui.entities import (
@@ -26,43 +26,13 @@ from search_ui.entities import (
     offer_rows,
 )
 from search_ui.openapi import openapi_document
-from search_ui.params import API, BadParameter, parse_search
 from search_ui.search import find_place
 
 api_bp = Blueprint("api", __name__)
 
-MAX_SUGGESTIONS = 20
-
-
-@api_bp.before_request
-def rate_limit() -> Response | None:
-    """A token per request from the client's bucket, or a 429."""
-    limiter = current_app.extensions.get("agora_rate_limiter")
-    if limiter is None:
-        return None
-    decision = limiter.take(request.remote_addr or "unknown")
-    request.environ["agora.rate"] = decision
-    if decision.allowed:
-        return None
-    response = error_response(429, "rate_limited",
-                              f"too many requests: at most {limiter.limit} per "
-                              f"{_period(limiter.period)} per client; retry later")
-    response.headers["Retry-After"] = limiter.retry_header(decision)
-    response.headers["X-RateLimit-Limit"] = str(limiter.limit)
-    response.headers["X-RateLimit-Remaining"] = "0"
-    return response
-
-
-def _period(seconds: float) -> str:
-    return {1.0: "second", 60.0: "minute", 3600.0: "hour"}.get(seconds, f"{seconds:g} s")
-
 
 @api_bp.after_request
 def api_headers(response: Response) -> Response:
-    decision = request.environ.get("agora.rate")
-    if decision is not None and decision.allowed:
-        response.headers["X-RateLimit-Limit"] = str(decision.limit)
-        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
     response.headers.setdefault("Cache-Control", "no-cache")
     response.headers["Access-Control-Allow-Origin"] = "*"  # public, read-only data
     return response
@@ -93,6 +63,8 @@ def search() -> Response:
         "facets": {key: [{"value": v, "label": present.facet_value_label(key, v), "count": c}
                          for v, c in values] for key, values in results.facets.items()},
         "suggestion": results.suggestion,
+        "corrected_from": results.corrected_from,
+        "facets_approximate": results.approximate,
         "took_ms": round(results.took_ms, 2),
     })
 
@@ -120,18 +92,7 @@ def suggest() -> Response:
     """Completions for what is being typed."""
     from search_ui.context import get_backend  # noqa: PLC0415
 
-    for key in request.args:
-        if key not in ("q", "limit"):
-            raise BadParameter(key, "unknown", known="limit, q")
-    text = (request.args.get("q") or "").strip()
-    if len(text) > MAX_QUERY_LENGTH:
-        raise BadParameter("q", "too_long", max=MAX_QUERY_LENGTH)
-    raw_limit = request.args.get("limit", "8")
-    if not re.fullmatch(r"\d{1,3}", raw_limit):
-        raise BadParameter("limit", "not_integer")
-    limit = int(raw_limit)
-    if not 1 <= limit <= MAX_SUGGESTIONS:
-        raise BadParameter("limit", "out_of_range", min=1, max=MAX_SUGGESTIONS)
+    text, limit = parse_suggest(request.args, API)
     suggestions = get_backend().suggest(text, limit) if text else []
     out = []
     for s in suggestions[:limit]:

@@ -22,6 +22,8 @@ App configuration read (besides Flask's own):
   each proxy hop not trusted would let a client choose its address, and its bucket).
 - ``AGORA_SECRET_KEY``: signs the operator session and CSRF tokens; default a random
   key per start (sessions end at a restart; several machines must share one key).
+- ``AGORA_ELASTICSEARCH_URL``, ``AGORA_ELASTICSEARCH_INDEX``: the search server and
+  alias ``open_backend`` uses (default: Agora's settings; no URL: the embedded index).
 
 Run it with ``agora serve`` (gunicorn), or ``flask --app search_ui.app run`` locally.
 """
@@ -68,7 +70,7 @@ SECURITY_HEADERS = {
 SETTINGS = ("AGORA_OPERATOR_TOKEN", "AGORA_RATE_LIMIT", "AGORA_RATE_LIMIT_PAGES",
             "AGORA_RATE_LIMIT_OVERLAP", "AGORA_RATE_LIMIT_OPERATOR",
             "AGORA_RATE_LIMIT_LOGIN_FAILURES", "AGORA_RATE_LIMIT_STORAGE", "AGORA_TRUST_PROXY",
-            "AGORA_SECRET_KEY")
+            "AGORA_SECRET_KEY", "AGORA_ELASTICSEARCH_URL", "AGORA_ELASTICSEARCH_INDEX")
 MAX_TRUSTED_PROXIES = 5
 
 ERROR_TITLES = {400: "Requête invalide", 401: "Accès refusé", 403: "Accès interdit",

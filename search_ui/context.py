@@ -1,7 +1,8 @@
 """What a request needs, opened lazily on ``g`` and closed on teardown.
 
 - ``get_backend()``: the search backend (``AGORA_BACKEND`` when the app was given
-  one, else ``catalog.backends.open_backend(AGORA_CATALOG)``). Opening it per
+  one, else ``catalog.backends.open_backend(AGORA_CATALOG)`` with the app's
+  ``AGORA_ELASTICSEARCH_*`` settings). Opening it per
   request would cost more than most searches, so the app opens one on first use
   and lends it to every request through ``g`` (the backends keep a connection
   per thread themselves).
@@ -22,9 +23,8 @@ from typing import Any
 
 from flask import current_app, g
 
-from catalog.backends import open_backend
+from catalog.backends import BackendSettings, SearchBackend, open_backend
 from catalog.errors import CatalogError
-from catalog.search import SearchBackend
 from catalog.store import Catalog
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def _app_backend() -> SearchBackend:
         with _lock:
             backend = current_app.extensions.get("agora_backend")
             if backend is None:
-                backend = open_backend(current_app.config["AGORA_CATALOG"])
+                backend = open_backend(current_app.config["AGORA_CATALOG"],
+                                       BackendSettings.from_mapping(current_app.config))
                 current_app.extensions["agora_backend"] = backend
     return backend  # type: ignore[no-any-return]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, url_for
 
+from catalog.backends import SearchQuery
 from catalog.errors import CatalogError
-from catalog.search import SearchQuery
 from search_ui import present
 from search_ui.context import get_backend, get_catalog
 from search_ui.geo import haversine_km, plan

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.sqlite import SQLiteEngine
 from catalog.store import Catalog
 from normalizer.text import words
 from search_ui.params import Place
@@ -93,14 +91,8 @@ class Gazetteer:
         return gaz
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog | sqlite3.Connection) -> Gazetteer:
-        """From the catalog's shop entities.
-
-        A bare SQLite connection (how ``search_ui.search`` still calls it) is read as
-        the catalog it opens; pass the ``Catalog``.
-        """
-        if isinstance(catalog, sqlite3.Connection):
-            catalog = Catalog(SQLiteEngine(catalog), "")
+    def from_catalog(cls, catalog: Catalog) -> Gazetteer:
+        """From the catalog's shop entities."""
         return cls.from_shops(catalog.entities.shop_places())
 
     def commune_names(self) -> list[str]:

@@ -1,11 +1,32 @@
-"""The OpenAPI 3.1 document of the JSON API (served at ``/api/openapi.json``)."""
+"""The OpenAPI 3.1 document of the JSON API (served at ``/api/openapi.json``).
+
+Every bound a parameter states (lengths, counts, ranges, defaults, allowed values)
+is read from the one search parser (``catalog.backends.query``), so that the
+document and the 400s cannot disagree; ``tests/search_ui/test_api.py`` runs
+Schemathesis against it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from catalog.search import KINDS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH, SORTS
-from search_ui.params import MAX_RADIUS_KM, MAX_VALUE_LENGTH, MAX_VALUES
+from catalog.backends.base import (
+    KINDS,
+    MAX_FILTER_VALUE_LENGTH,
+    MAX_FILTER_VALUES,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+    SORTS,
+)
+from catalog.backends.query import (
+    DEFAULT_PER_PAGE,
+    DEFAULT_SUGGESTIONS,
+    MAX_PRICE_EUROS,
+    MAX_SUGGESTIONS,
+)
 
 
 def _param(name: str, description: str, schema: dict[str, Any], *, many: bool = False,
@@ -13,17 +34,19 @@ def _param(name: str, description: str, schema: dict[str, Any], *, many: bool = 
     out: dict[str, Any] = {"name": name, "in": where, "description": description,
                            "required": required}
     if many:
-        out["schema"] = {"type": "array", "items": schema, "maxItems": MAX_VALUES}
+        out["schema"] = {"type": "array", "items": schema, "maxItems": MAX_FILTER_VALUES}
         out["style"], out["explode"] = "form", True
     else:
         out["schema"] = schema
     return out
 
 
-_TEXT = {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+_TEXT = {"type": "string", "maxLength": MAX_FILTER_VALUE_LENGTH}
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$"}
 _ERRORS = {
     "400": {"description": "A parameter is wrong: which one and why.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "414": {"description": "The request line is longer than the server accepts.",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "429": {"description": "Too many requests from this client; see Retry-After.",
             "headers": {"Retry-After": {"schema": {"type": "integer"},
@@ -54,23 +77,30 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         _param("service", "Only with these services (click_collect, delivery, "
                "local_delivery).", _TEXT, many=True),
         _param("flag", "Only entities with these data-quality flags.", _TEXT, many=True),
-        _param("price_min", "Lowest price, in euros (products only; keeps shops out).",
-               {"type": "number", "minimum": 0}),
-        _param("price_max", "Highest price, in euros.", {"type": "number", "minimum": 0}),
+        _param("price_min", "Lowest price, in euros (products only; keeps shops out; not "
+               "above price_max).", {"type": "number", "minimum": 0,
+                                     "maximum": MAX_PRICE_EUROS}),
+        _param("price_max", "Highest price, in euros.", {"type": "number", "minimum": 0,
+                                                         "maximum": MAX_PRICE_EUROS}),
         _param("lat", "Latitude of the shopper (with lon).",
                {"type": "number", "minimum": -90, "maximum": 90}),
         _param("lon", "Longitude of the shopper (with lat).",
                {"type": "number", "minimum": -180, "maximum": 180}),
         _param("place", "A commune, postcode or address of the catalog, instead of lat/lon.",
                _TEXT),
-        _param("radius_km", "Only results within this distance of the position.",
-               {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM}),
+        _param("radius_km", "Only results within this distance of the position (needs lat "
+               "and lon, or place).",
+               {"type": "number", "minimum": MIN_RADIUS_KM, "maximum": MAX_RADIUS_KM}),
         _param("sort", "Order (distance needs a position; default relevance, or distance "
                "when a position is given).", {"type": "string", "enum": list(SORTS)}),
         _param("page", "Page number.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                         "default": 1}),
         _param("per_page", "Results per page.", {"type": "integer", "minimum": 1,
-                                                 "maximum": MAX_PER_PAGE, "default": 20}),
+                                                 "maximum": MAX_PER_PAGE,
+                                                 "default": DEFAULT_PER_PAGE}),
+        _param("as_typed", "1: search the words exactly as typed, never the correction "
+               "the API would otherwise answer for (see corrected_from).",
+               {"type": "integer", "enum": [0, 1], "default": 0}),
     ]
     badge = {"type": "object", "required": ["key", "name"], "properties": {
         "key": {"type": "string"}, "name": {"type": "string"},
@@ -99,7 +129,8 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                     _param("q", "What has been typed so far.",
                            {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
                     _param("limit", "Suggestions wanted.",
-                           {"type": "integer", "minimum": 1, "maximum": 20, "default": 8})],
+                           {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                            "default": DEFAULT_SUGGESTIONS})],
                 "responses": {"200": _json("Suggestions", "Suggestions, best first."),
                               **_ERRORS}}},
             "/api/shops/{id}": {"get": {
@@ -108,7 +139,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       where="path")],
                 "responses": {"200": _json("Shop", "The shop."),
                               "404": _json("Error", "No shop with that id."),
-                              "429": _ERRORS["429"]}}},
+                              "414": _ERRORS["414"], "429": _ERRORS["429"]}}},
             "/api/products/{id}": {"get": {
                 "operationId": "getProduct", "summary": "A product (or a shop's item) and "
                                                        "its offers",
@@ -116,7 +147,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       required=True, where="path")],
                 "responses": {"200": _json("Product", "The product."),
                               "404": _json("Error", "No product with that id."),
-                              "429": _ERRORS["429"]}}},
+                              "414": _ERRORS["414"], "429": _ERRORS["429"]}}},
             "/api/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "The OpenAPI document.",
@@ -167,6 +198,16 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                                       "items": {"$ref": "#/components/schemas/FacetValue"}}},
                                   "suggestion": {"type": ["string", "null"],
                                                  "description": "did you mean"},
+                                  "corrected_from": {
+                                      "type": ["string", "null"],
+                                      "description": "set when the hits are those of "
+                                      "suggestion, the text as typed (q) having found fewer "
+                                      "or weaker ones; as_typed=1 asks for the text as "
+                                      "typed"},
+                                  "facets_approximate": {
+                                      "type": "boolean",
+                                      "description": "the facet counts were estimated on a "
+                                      "sample, the query having passed its time budget"},
                                   "took_ms": {"type": "number"}}},
             "Suggestions": {"type": "object", "properties": {
                 "q": {"type": "string"},

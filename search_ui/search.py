@@ -4,6 +4,10 @@ Both read the query string in French (``search_ui.params.HTML``), ask the search
 backend, and render. With nothing asked, ``/`` shows the box and what can be
 browsed (categories and platforms with their counts); with nothing found, it
 says so, offers the backend's "vouliez-vous dire" and ways to widen the search.
+When the backend answered for the words the shopper meant rather than the words
+typed, the page says « Résultats pour … ; rechercher plutôt … » with a link to the
+text as typed (``tel_quel=1``); when facet counts were estimated (the query passed
+its time budget), they show with « ≈ ».
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from catalog.search import MAX_PAGE, MAX_QUERY_LENGTH, SearchQuery, SearchResults
+from catalog.backends.base import MAX_PAGE, MAX_QUERY_LENGTH, SearchQuery, SearchResults
 from search_ui import present
 from search_ui.context import build_id, get_backend, get_catalog
 from search_ui.geo import Gazetteer
@@ -34,7 +38,7 @@ def gazetteer() -> Gazetteer:
     cache: dict[Any, Gazetteer] = current_app.extensions.setdefault("agora_gazetteer", {})
     found = cache.get(key)
     if found is None:
-        found = Gazetteer.from_catalog(get_catalog().conn)
+        found = Gazetteer.from_catalog(get_catalog())
         cache.clear()
         cache[key] = found
     return found
@@ -156,12 +160,16 @@ def index() -> str:
         "pagination": pagination(parsed, results) if results else None,
         "chosen": chosen_filters(parsed), "sort_choices": SORT_CHOICES,
         "sort_value": HTML.sort_value(parsed.query.sort), "max_query": MAX_QUERY_LENGTH,
-        "radii": RADII, "suggestion_href": None,
+        "radii": RADII, "suggestion_href": None, "as_typed_href": None,
         "clear_href": url_for("search.index", q=parsed.query.text) if parsed.query.text
         else url_for("search.index"),
     }
     if results is not None and results.suggestion:
-        context["suggestion_href"] = search_href(parsed, text=results.suggestion, page=1)
+        context["suggestion_href"] = search_href(parsed, text=results.suggestion, page=1,
+                                                 as_typed=False)
+    if results is not None and results.corrected_from:
+        context["as_typed_href"] = search_href(parsed, text=results.corrected_from, page=1,
+                                               as_typed=True)
     if landing is not None:
         context["browse"] = {
             key: [{"value": v, "label": present.facet_value_label(key, v), "count": c,

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from agora.demo import DemoStage, run_demo
-from catalog.backends import open_backend
-from catalog.search import SearchQuery
+from catalog.backends import SearchQuery, open_backend
 from catalog.store import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,14 +26,6 @@ MIGRATIONS = ROOT / "catalog" / "migrations"
 
 # (file, what) -> how many; each to move behind a catalog function when its owner merges
 PENDING: dict[tuple[str, str], int] = {
-    # `agora index`: catalog.entities.latest_build_id() is the catalog function for it
-    ("agora/commands/search.py", "sql"): 1,
-    ("agora/commands/search.py", "conn"): 1,
-    # the place finder: Gazetteer.from_catalog(get_catalog()) instead of `.conn`
-    ("search_ui/search.py", "conn"): 1,
-    # benchmarks/search.py counts entities per kind: catalog.entities.counts()
-    ("benchmarks/search.py", "sql"): 1,
-    ("benchmarks/search.py", "conn"): 1,
     # benchmarks/load.py samples query words from entities (ORDER BY random())
     ("benchmarks/load.py", "sql"): 2,
 }

@@ -1,12 +1,13 @@
 """``agora search`` and ``agora index``: the search index from the terminal.
 
 - ``search [QUERY...] [--near LAT,LON] [--radius KM] [--filter KEY=VALUE]...
-  [--kind KIND]... [--sort S] [--page N] [--per-page N] [--json]``: query the
-  current index (embedded, or Elasticsearch when ``AGORA_ELASTICSEARCH_URL`` is
-  set). Filters: platform, category, commune, service, flag, kind, price
-  (a facet value such as 1000-2000), price_min/price_max (euros). ``--json``
-  prints each hit (entity id, kind, display name, the listings it merges), then
-  the facet counts.
+  [--kind KIND]... [--sort S] [--page N] [--per-page N] [--as-typed] [--json]``:
+  query the current index (embedded, or Elasticsearch when
+  ``AGORA_ELASTICSEARCH_URL`` is set). Arguments go through the one search parser
+  (``catalog.backends.query``, the API's vocabulary and bounds). Filters:
+  platform, category, commune, service, flag, price (a facet value such as
+  1000-2000), price_min/price_max (euros). ``--json`` prints each hit (entity
+  id, kind, display name, the listings it merges), then the facet counts.
 - ``index``: index the catalog's current entities again (no normalize, no dedup),
   into a new index swapped in atomically.
 
@@ -28,7 +29,11 @@ from rich.table import Table
 from rich.text import Text
 
 from agora import settings
+from catalog.backends import BackendSettings, SearchBackend, open_backend
+from catalog.backends.query import CLI, parse_pairs, parse_point, parse_search
 from catalog.errors import CatalogError
+from catalog.indexing import index_stage
+from catalog.store import Catalog
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,6 +48,15 @@ def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(1)
     return wrapper
+
+
+def backend_settings() -> BackendSettings:
+    """The search backend Agora's settings choose."""
+    return BackendSettings.from_mapping({k: settings.get(k) for k in BackendSettings.KEYS})
+
+
+def open_search_backend() -> SearchBackend:
+    return open_backend(settings.catalog_path(), backend_settings())
 
 
 def _euros(cents: int | None) -> str:
@@ -73,7 +87,8 @@ def results_json(results: Any, backend: str) -> dict[str, Any]:
     return {
         "backend": backend, "query": q.text, "total": results.total, "page": q.page,
         "pages": results.pages, "per_page": q.per_page, "took_ms": results.took_ms,
-        "suggestion": results.suggestion,
+        "suggestion": results.suggestion, "corrected_from": results.corrected_from,
+        "facets_approximate": results.approximate,
         "hits": [hit_json(h) for h in results.hits],
         "facets": {k: [[v, n] for v, n in values] for k, values in results.facets.items()},
     }
@@ -84,7 +99,7 @@ def results_json(results: Any, backend: str) -> dict[str, Any]:
 @click.option("--near", metavar="LAT,LON", help="Distances from this point (and --sort distance).")
 @click.option("--radius", type=float, metavar="KM", help="Only within KM of --near.")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="platform, category, commune, service, flag, kind, price (1000-2000), "
+              help="platform, category, commune, service, flag, price (1000-2000), "
                    "price_min or price_max (euros); repeatable (OR within a key, AND across).")
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["shop", "product", "offer"]),
@@ -93,27 +108,28 @@ def results_json(results: Any, backend: str) -> dict[str, Any]:
               default=None, help="Order (default: relevance; distance when --near is given).")
 @click.option("--page", default=1, show_default=True)
 @click.option("--per-page", default=10, show_default=True)
+@click.option("--as-typed", is_flag=True, help="Search the words as typed, never a correction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits and facets as JSON.")
 @_errors_as_lines
 def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
                filters: tuple[str, ...], kinds: tuple[str, ...], sort: str | None, page: int,
-               per_page: int, as_json: bool) -> None:
+               per_page: int, as_typed: bool, as_json: bool) -> None:
     """Search the current index: shops and products, with filters, facets and distances."""
-    from catalog.backends import open_backend, parse_filters, query_from_args  # noqa: PLC0415
-
-    args: dict[str, Any] = parse_filters(filters)
+    args: dict[str, Any] = parse_pairs(filters)
     args["q"] = " ".join(query)
+    if kinds:
+        args["kind"] = list(kinds)
     if near:
-        args["near"] = near
-        args.setdefault("sort", ["distance"])
+        args["lat"], args["lon"] = parse_point(near)
     if radius is not None:
-        args["radius"] = str(radius)
+        args["radius_km"] = str(radius)
     if sort:
         args["sort"] = sort
+    if as_typed:
+        args["as_typed"] = "1"
     args["page"], args["per_page"] = str(page), str(per_page)
-    extra = {"kinds": kinds} if kinds else {}
-    search_query = query_from_args(args, **extra)
-    backend = open_backend(settings.catalog_path())
+    search_query = parse_search(args, CLI).query
+    backend = open_search_backend()
     try:
         results = backend.search(search_query)
     finally:
@@ -130,7 +146,10 @@ def _print(results: Any, backend: str) -> None:
     title = (f"{results.total} result(s) for {q.text!r}" if q.text else
              f"{results.total} result(s)") + f" — page {q.page}/{results.pages} ({backend}, " \
         f"{results.took_ms:.0f} ms)"
-    if results.suggestion:
+    if results.corrected_from:
+        console.print(Text(f"Résultats pour : {results.suggestion} ; rechercher plutôt "
+                           f"« {results.corrected_from} » : --as-typed", style="yellow"))
+    elif results.suggestion:
         console.print(Text(f"Vouliez-vous dire : {results.suggestion} ?", style="yellow"))
     table = Table("#", "name", "kind", "commune", "price", "listings", "km", title=title)
     start = (q.page - 1) * q.per_page
@@ -151,18 +170,18 @@ def _print(results: Any, backend: str) -> None:
         if values:
             shown = ", ".join(f"{v} {n}" for v, n in values[:12])
             console.print(Text(f"{facet}: {shown}"), highlight=False)
+    if results.approximate:
+        console.print(Text("(facet counts estimated: the query passed its time budget)",
+                           style="dim"))
 
 
 @click.command("index")
 @_errors_as_lines
 def index_cmd() -> None:
     """Index the catalog's current entities again, swapped in atomically."""
-    from catalog.indexing import index_stage  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
     with Catalog.open(settings.catalog_path()) as cat:
-        row = cat.conn.execute("SELECT max(build_id) FROM entities").fetchone()
-        stage = index_stage(cat, int(row[0] or 0))
+        stage = index_stage(cat, cat.entities.latest_build_id() or 0,
+                            settings=backend_settings())
     figures = stage.figures
     console.print(f"{figures['documents']} documents indexed into {figures['index']} "
                   f"({figures['backend']}) in {stage.seconds:.2f}s "

@@ -86,6 +86,27 @@ def test_search_with_suggestions_then_a_facet(site: Site, browser_page: Watched)
     browser_page.shot("search-facet")
 
 
+def test_misspelt_words_show_the_words_meant_with_a_way_back(site: Site,
+                                                          browser_page: Watched) -> None:
+    """Two letters swapped: the results of the word meant, and the text as typed offered."""
+    page = browser_page.page
+    page.goto(site.url + "/")
+    box = page.get_by_role("combobox", name="Boutique, produit, marque ou métier")
+    box.fill("formagerie")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"\?q=formagerie"))
+    notice = page.locator(".did-you-mean.corrected")
+    assert "Résultats pour « fromagerie »" in notice.inner_text()
+    assert int(re.sub(r"\D", "", page.locator("#results-title").inner_text()
+                      .split("résultat")[0])) > 0
+    browser_page.shot("corrected-results")
+    notice.get_by_role("link", name="« formagerie »").click()
+    page.wait_for_url(re.compile(r"tel_quel=1"))
+    assert page.locator(".did-you-mean.corrected").count() == 0
+    assert "Aucun résultat" in page.locator("#results-title").inner_text()
+    browser_page.shot("as-typed-results")
+
+
 def test_near_me_by_place_sorts_by_distance(site: Site, browser_page: Watched) -> None:
     page = browser_page.page
     page.goto(site.url + "/pres-de-moi")

@@ -1,8 +1,9 @@
 """Search backends for the catalog tests, one per engine, and a small hand-made build.
 
-- ``backend_factory`` (module scope, parametrized over embedded, elasticsearch and
-  opensearch): ``.new()`` gives an empty backend of that engine (a fresh catalog
-  file, or a fresh alias on the test node); everything is removed at the end.
+- ``backend_factory`` (module scope, parametrized over embedded (Tantivy), fts5,
+  elasticsearch and opensearch): ``.new()`` gives an empty backend of that engine
+  (a fresh catalog file, or a fresh alias on the test node); everything is removed
+  at the end.
 - ``indexed``: a backend of each engine holding ``sample_documents()``.
 - ``sample_records()``: shops, offers and products shaped as dedup writes them
   (merge_shop, merge_offer, _product_record), with the hard cases the contract
@@ -22,8 +23,11 @@ from typing import Any
 
 import pytest
 
-from catalog.documents import build_documents
-from catalog.search import SearchBackend
+from catalog.backends.base import SearchBackend
+from catalog.backends.documents import build_documents
+from catalog.backends.elastic import ElasticBackend
+from catalog.backends.embedded import EmbeddedBackend
+from catalog.backends.fts5 import Fts5Backend
 from tests.search_node import (  # noqa: F401 - the shared search-node fixtures (one pool)
     elasticsearch_server,
     opensearch_server,
@@ -31,8 +35,9 @@ from tests.search_node import (  # noqa: F401 - the shared search-node fixtures 
     search_server,
 )
 
-ENGINES = ("embedded", "elasticsearch", "opensearch")
-ENGINE_PARAMS = [pytest.param(e, marks=[pytest.mark.elasticsearch] if e != "embedded" else [],
+ENGINES = ("embedded", "fts5", "elasticsearch", "opensearch")
+SERVERS = ("elasticsearch", "opensearch")
+ENGINE_PARAMS = [pytest.param(e, marks=[pytest.mark.elasticsearch] if e in SERVERS else [],
                               id=e) for e in ENGINES]
 CAPITOLE = (43.6045, 1.4440)
 
@@ -156,12 +161,10 @@ class BackendFactory:
 
     def new(self) -> SearchBackend:
         if self.engine == "embedded":
-            from catalog.embedded import EmbeddedBackend
-
             backend: SearchBackend = EmbeddedBackend(self.tmp / f"{uuid.uuid4().hex[:8]}.sqlite")
+        elif self.engine == "fts5":
+            backend = Fts5Backend(self.tmp / f"{uuid.uuid4().hex[:8]}.sqlite")
         else:
-            from catalog.elastic import ElasticBackend
-
             alias = f"agora-test-{uuid.uuid4().hex[:10]}"
             self.aliases.append(alias)
             backend = ElasticBackend.connect(self.server.url, alias)
@@ -170,7 +173,7 @@ class BackendFactory:
 
     def close(self) -> None:
         for backend in self.made:
-            if self.engine != "embedded":
+            if self.engine in SERVERS:
                 adapter = backend.adapter  # type: ignore[attr-defined]
                 for index in adapter.indices(f"{backend.alias}-*"):  # type: ignore[attr-defined]
                     adapter.delete_index(index)
@@ -186,7 +189,7 @@ class BackendFactory:
 def backend_factory(request: pytest.FixtureRequest,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendFactory]:
     server = None
-    if request.param != "embedded":
+    if request.param in SERVERS:
         server = request.getfixturevalue(f"{request.param}_server")
     factory = BackendFactory(request.param, tmp_path_factory.mktemp(request.param), server)
     yield factory

@@ -11,16 +11,19 @@ from typing import Any
 
 import pytest
 
-from catalog.backends import open_backend
-from catalog.elastic import (
+from agora.commands.search import backend_settings
+from catalog.backends import BackendSettings, open_backend
+from catalog.backends.base import SearchQuery, normalize_query
+from catalog.backends.elastic import (
     ElasticBackend,
     ElasticsearchAdapter,
     OpenSearchAdapter,
+    _out_of_time,
     adapter_for,
+    facets_body,
     search_body,
 )
 from catalog.errors import BackendError, BackendNotConfigured
-from catalog.search import SearchQuery
 from tests.catalog.conftest import sample_documents
 
 pytestmark = pytest.mark.elasticsearch
@@ -108,7 +111,7 @@ def test_a_failed_build_leaves_the_live_index_alone(backend: ElasticBackend) -> 
 @pytest.mark.parametrize("text", ['fromagerie AND "x"*', "name:fromagerie^3 OR (a~2)",
                                   "{\"query_string\": 1}"])
 def test_bodies_hold_no_query_syntax(text: str) -> None:
-    from catalog.backends import normalize_query
+    from catalog.backends.base import normalize_query
 
     body = json.dumps(search_body(normalize_query(SearchQuery(text=text))))
     assert "query_string" not in body.replace('\\"query_string\\"', "")
@@ -116,9 +119,12 @@ def test_bodies_hold_no_query_syntax(text: str) -> None:
 
 
 def test_open_backend_follows_the_settings(search_server: Any, monkeypatch: Any) -> None:
+    """The caller resolves the settings (the CLI from Agora's, the app from its config)."""
     monkeypatch.setenv("AGORA_ELASTICSEARCH_URL", search_server.url)
     monkeypatch.setenv("AGORA_ELASTICSEARCH_INDEX", "agora-test-settings")
-    backend = open_backend("unused.sqlite")
+    settings = backend_settings()
+    assert settings == BackendSettings(search_server.url, "agora-test-settings")
+    backend = open_backend("unused.sqlite", settings)
     try:
         assert isinstance(backend, ElasticBackend)
         assert backend.alias == "agora-test-settings"
@@ -133,3 +139,15 @@ def test_bad_settings_are_reported() -> None:
         ElasticBackend.connect("http://127.0.0.1:9", "agora")
     with pytest.raises(BackendNotConfigured):
         ElasticBackend(adapter=None, alias="Agora Index")  # type: ignore[arg-type]
+
+
+def test_counts_past_the_budget_are_an_estimate_not_a_failure() -> None:
+    """OpenSearch fails a lone shard that passed its timeout: the counts are then none, and
+    said to be estimated; the hits, a search of their own, have no timeout."""
+    opensearch = {"error": {"root_cause": [{"type": "time_exceeded_exception"}],
+                            "type": "search_phase_execution_exception"}, "status": 500}
+    assert _out_of_time(opensearch)
+    assert not _out_of_time({"hits": {"total": {"value": 3}}, "timed_out": False})
+    q = normalize_query(SearchQuery(text="fromagerie"))
+    assert "timeout" not in search_body(q)
+    assert facets_body(q, "and", 40.0)["timeout"] == "40ms"

@@ -1,91 +1,62 @@
-"""The embedded backend's own guarantees: tables swapped and dropped safely, FTS5 syntax
-never reaching MATCH, a failed indexing leaving the live index alone, threads."""
+"""The embedded (Tantivy) engine's own guarantees: one index folder per build switched in
+atomically, older ones removed, a failed build leaving the live one alone, another
+process's build seen, facet counts kept to the time budget, threads, the index stage
+and the search commands."""
 
 from __future__ import annotations
 
-import re
-import sqlite3
+import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from catalog import french
-from catalog.backends import open_backend
-from catalog.embedded import EmbeddedBackend, match_expression, tables
+from agora.commands.search import index_cmd, search_cmd
+from catalog.backends import BackendSettings, open_backend
+from catalog.backends.base import SearchQuery
+from catalog.backends.budget import FacetBudget, FacetCache
+from catalog.backends.embedded import EmbeddedBackend, stored_document
 from catalog.indexing import index_stage
-from catalog.search import SearchQuery
 from catalog.store import Catalog
 from tests.catalog.conftest import sample_documents, sample_records
 
 
-def search_tables(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        return {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'search_%' AND type = 'table'")}
+def folders(backend: EmbeddedBackend) -> set[str]:
+    assert backend.folder is not None
+    return {p.name for p in backend.folder.glob("index-*")}
 
 
-def test_old_tables_are_dropped_after_the_swap(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.sqlite"
-    backend = EmbeddedBackend(path)
-    backend.index_build(sample_documents(), 1)
-    backend.index_build(sample_documents(), 2)
-    names = search_tables(path)
-    assert not {n for n in names if re.search(r"_1(_|$)", n)}
-    assert tables(2)["docs"] in names and tables(2)["fts"] in names
-    assert backend.status()["build_id"] == 2
-    with sqlite3.connect(path) as conn:
-        statuses = dict(conn.execute("SELECT id, status FROM search_index_builds"))
-    assert statuses == {1: "dropped", 2: "active"}
+def test_each_build_is_a_folder_switched_in_and_older_ones_go(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    assert backend.folder == tmp_path / "catalog.search"
+    for build in (1, 2, 3):
+        backend.index_build(sample_documents(), build)
+    assert (backend.folder / "CURRENT").read_text().strip() == "3"
+    assert folders(backend) == {"index-2", "index-3"}  # the live one and the one before
+    status = backend.status()
+    assert status["build_id"] == 3 and status["index"] == "index-3"
+    assert status["documents"] == len(sample_documents())
 
 
-def test_a_search_under_way_survives_the_swap_and_the_drop(tmp_path: Path,
-                                                            monkeypatch: Any) -> None:
-    """Reader and writer on two connections: the reader's snapshot keeps the old tables."""
-    path = tmp_path / "catalog.sqlite"
-    writer = EmbeddedBackend(path)
-    docs = sample_documents()
-    writer.index_build(docs, 1)
-    reader = EmbeddedBackend(path)
-    started, release = threading.Event(), threading.Event()
-    original = EmbeddedBackend._vocabulary
-
-    def slow_vocabulary(self: EmbeddedBackend, conn: sqlite3.Connection, n: int) -> Any:
-        started.set()  # the reader has read which tables are live, and waits there
-        assert release.wait(30)
-        return original(self, conn, n)
-
-    monkeypatch.setattr(EmbeddedBackend, "_vocabulary", slow_vocabulary)
-    out: dict[str, Any] = {}
-
-    def search() -> None:
-        try:
-            out["res"] = reader.search(SearchQuery(text="fromagerie", kinds=("shop",)))
-        except BaseException as exc:  # noqa: BLE001
-            out["error"] = exc
-
-    thread = threading.Thread(target=search)
-    thread.start()
-    assert started.wait(30)
-    monkeypatch.setattr(EmbeddedBackend, "_vocabulary", original)
-    renamed = [dict(d, name=d["name"] + " Nouveau") for d in docs if d["kind"] == "shop"]
-    writer.index_build(renamed, 2)  # swaps in build 2 and drops build 1's tables
-    assert tables(1)["fts"] not in search_tables(path)
-    release.set()
-    thread.join(30)
-    assert "error" not in out, out.get("error")
-    assert {h.entity_id for h in out["res"].hits} >= {"shop-andre", "shop-carmes"}
-    assert all("Nouveau" not in h.name for h in out["res"].hits)  # the old build's answer
-    after = reader.search(SearchQuery(text="fromagerie", kinds=("shop",)))
-    assert all(h.name.endswith("Nouveau") for h in after.hits)
-    reader.close()
-    writer.close()
+def test_another_process_build_is_seen(tmp_path: Path) -> None:
+    reader = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    assert reader.search(SearchQuery(text="fromagerie")).total == 0
+    writer = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    writer.index_build(sample_documents(), 1)
+    time.sleep(0.6)  # readers look at CURRENT at most twice a second
+    assert reader.search(SearchQuery(text="fromagerie", kinds=("shop",))).total == 2
+    renamed = [dict(d, name=d["name"] + " Nouveau") for d in sample_documents()]
+    writer.index_build(renamed, 2)
+    time.sleep(0.6)
+    hits = reader.search(SearchQuery(text="fromagerie", kinds=("shop",))).hits
+    assert hits and all(h.name.endswith("Nouveau") for h in hits)
 
 
 def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.sqlite"
-    backend = EmbeddedBackend(path)
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
     backend.index_build(sample_documents(), 1)
 
     def broken() -> Any:
@@ -95,28 +66,27 @@ def test_a_failed_indexing_leaves_the_live_index_alone(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         backend.index_build(broken(), 2)
     assert backend.search(SearchQuery(text="fromagerie", kinds=("shop",))).total == 2
-    assert not {n for n in search_tables(path) if n.endswith("_2")}
-    backend.index_build(sample_documents(), 3)  # and the next one cleans up after it
+    assert folders(backend) == {"index-1"} and backend.status()["build_id"] == 1
+    backend.index_build(sample_documents(), 3)
     assert backend.status()["build_id"] == 3
 
 
-@pytest.mark.parametrize("text", ['NEAR(a b) OR "x"*', "fromagerie*", "a:b AND NOT c",
-                                  "^fromagerie", '"""', "col : fromagerie + - ( )"])
-def test_match_expressions_hold_quoted_terms_only(text: str) -> None:
+def test_a_product_sold_everywhere_is_stored_with_a_few_listings() -> None:
+    listings = [{"source": f"p{i % 3}", "source_id": str(i), "url": None, "name": "x"}
+                for i in range(100)]
+    doc = {"id": "product-1", "sources": listings,
+           "locations": [{"lat": 43.0 + i / 100, "lon": 1.4} for i in range(100)]}
+    stored = stored_document(doc)
+    assert len(stored["sources"]) == 20 and len(stored["locations"]) == 20
+    assert {s["source"] for s in stored["sources"]} == {"p0", "p1", "p2"}
+    assert stored_document(sample_documents()[0]) == sample_documents()[0]
+
+
+def test_a_repeated_entity_is_indexed_once(tmp_path: Path) -> None:
     backend = EmbeddedBackend(":memory:")
-    vocab = french.Vocabulary.from_rows([("fromagerie", "fromager", 3), ("andre", "andre", 1)])
-    plan = backend.plan(text, vocab)
-    if plan is None:
-        assert not french.words(text)
-        return
-    term = r'"[a-z0-9]+"'
-    group = rf"\({term}(?: OR {term})*\)"
-    for expression, _ in plan.attempts:
-        assert re.fullmatch(rf"{group}(?: (?:AND|OR) {group})*", expression), expression
-
-
-def test_quoting_doubles_quotes() -> None:
-    assert match_expression([{'a"b'}], "AND") == '("a""b")'
+    docs = sample_documents()
+    report = backend.index_build(docs + docs[:2], 1)
+    assert report.documents == len(docs)
 
 
 def test_threads_search_at_once(tmp_path: Path) -> None:
@@ -144,42 +114,80 @@ def test_threads_search_at_once(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert not errors
-    backend.close()
+
+
+def test_facets_past_the_budget_are_counted_on_a_sample(tmp_path: Path) -> None:
+    """A large build, a budget no count fits in: the hits and total stay exact, the facet
+    counts are estimates and say so."""
+    base = sample_documents()
+    docs = [dict(d, id=f"{d['id']}-{i}") for i in range(200) for d in base]
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite", budget_ms=1.0)
+    backend.index_build(docs, 1)
+    q = SearchQuery(kinds=("shop", "product", "offer"), per_page=5)
+    for _ in range(6):  # the cost per match is learned from full counts first
+        backend.budget.learned = 0
+        exact = backend.search(q)
+    assert not exact.approximate
+    backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
+    backend.counts = FacetCache()  # the exact counts are not known yet
+    estimated = backend.search(q)
+    assert estimated.approximate and estimated.total == exact.total == len(docs)
+    assert [h.entity_id for h in estimated.hits] == [h.entity_id for h in exact.hits]
+    shops = dict(exact.facets["kind"])["shop"]
+    assert dict(estimated.facets["kind"])["shop"] == pytest.approx(shops, rel=0.5)
+
+
+def test_exact_counts_are_cached_per_index(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(sample_documents(), 1)
+    first = backend.search(SearchQuery(text="fromagerie", per_page=2))
+    second = backend.search(SearchQuery(text="fromageries", per_page=2, page=2,
+                                        sort="price_asc"))  # the same terms and filters
+    assert backend.counts.hits == 1 and second.facets == first.facets
+    backend.search(SearchQuery(text="fromagerie", filters=(("platform", ("dansmazone",)),)))
+    assert backend.counts.hits == 1  # other filters: counted
+    backend.index_build(sample_documents()[:4], 2)  # a new index: counted again
+    assert backend.search(SearchQuery(text="fromagerie", per_page=2)).facets != first.facets
+    assert backend.counts.hits == 1
+
+
+def test_the_budget_learns_a_cost_per_match() -> None:
+    budget = FacetBudget(10.0)
+    assert budget.scale(10**9, time.perf_counter()) == 1  # nothing learned yet
+    for _ in range(5):
+        budget.learn(1000, time.perf_counter() - 0.001, 1)  # 1 ms for 1,000 matches
+    assert budget.cost_ms == pytest.approx(0.001, rel=0.5)
+    assert budget.scale(1000, time.perf_counter()) == 1
+    assert budget.scale(1_000_000, time.perf_counter()) == 64  # the finest sample
+    budget.learn(1000, time.perf_counter() - 10, 16)  # a sampled count teaches nothing
+    assert budget.cost_ms == pytest.approx(0.001, rel=0.5)
 
 
 def test_index_stage_in_a_memory_catalog() -> None:
-    import json
-
     with Catalog.open(":memory:") as cat:
         cat.conn.executemany(
             "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
             "VALUES (?, ?, ?, 1, 'now')",
             [(r["entity_id"], r["kind"], json.dumps(r)) for r in sample_records()])
-        report = index_stage(cat, 1)
+        backend = open_backend(cat)
+        report = index_stage(cat, 1, backend=backend)
         assert report.name == "index"
         assert report.figures["documents"] == len(sample_records())
         assert report.figures["backend"] == "embedded"
-        backend = open_backend(cat)
         assert backend.get("shop-andre")["name"] == "Fromagerie André"
         assert backend.search(SearchQuery(text="andre")).hits[0].entity_id == "shop-andre"
 
 
-def test_open_backend_defaults_to_the_embedded_index(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
-    monkeypatch.setenv("AGORA_HOME", str(tmp_path))
-    backend = open_backend()
+def test_open_backend_defaults_to_the_embedded_index(tmp_path: Path) -> None:
+    backend = open_backend(tmp_path / "catalog.sqlite")
     assert isinstance(backend, EmbeddedBackend)
     assert backend.path == str(tmp_path / "catalog.sqlite")
     assert backend.search(SearchQuery(text="x")).total == 0
+    assert isinstance(open_backend(tmp_path / "catalog.sqlite",
+                                   BackendSettings.from_mapping({})), EmbeddedBackend)
 
 
 def test_the_search_and_index_commands(tmp_path: Path, monkeypatch: Any) -> None:
-    import json
-
-    from click.testing import CliRunner
-
-    from agora.commands.search import index_cmd, search_cmd
-
     monkeypatch.delenv("AGORA_ELASTICSEARCH_URL", raising=False)
     monkeypatch.setenv("AGORA_HOME", str(tmp_path))
     with Catalog.open(tmp_path / "catalog.sqlite") as cat:
@@ -208,7 +216,14 @@ def test_the_search_and_index_commands(tmp_path: Path, monkeypatch: Any) -> None
 
     out = runner.invoke(search_cmd, ["fromagrie", "--kind", "shop"])
     assert out.exit_code == 0 and "Fromagerie André" in out.output
-    assert "Vouliez-vous dire : fromagerie ?" in out.output
+    assert "Résultats pour : fromagerie" in out.output
+    out = runner.invoke(search_cmd, ["fromagrie", "--kind", "shop", "--as-typed", "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)["total"] == 0
 
+    # the same parser and bounds as the API
     out = runner.invoke(search_cmd, ["x", "--filter", "colour=red"])
-    assert out.exit_code == 1 and "unknown filter 'colour'" in out.output
+    assert out.exit_code == 1 and "parameter 'colour' is not a parameter" in out.output
+    out = runner.invoke(search_cmd, ["x", "--near", "43.6,1.44", "--radius", "500"])
+    assert out.exit_code == 1 and "'radius_km' must be between 0.1 and 200" in out.output
+    out = runner.invoke(search_cmd, ["x"] + [f"--filter=platform=p{i}" for i in range(21)])
+    assert out.exit_code == 1 and "takes at most 20 values" in out.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog import french
+from catalog.backends import french
 
 
 @pytest.mark.parametrize("forms", [
@@ -74,9 +74,37 @@ def test_one_edit_on_long_words(typed: str, meant: str) -> None:
     assert french.stem(meant) in alternatives and suggestion == meant
 
 
-def test_short_words_and_two_edits_are_not_corrected() -> None:
+@pytest.mark.parametrize("typed, meant", [
+    ("frmagrie", "fromagerie"),     # two letters missing: a long word takes two edits
+    ("eipcerie", "epicerie"),       # a transposition is one edit (Damerau)
+    ("fromaegire", "fromagerie"),   # two transpositions
+])
+def test_two_edits_on_words_of_eight_letters(typed: str, meant: str) -> None:
+    vocab = french.Vocabulary.from_rows(
+        (w, french.stem(w), 1) for w in ("fromagerie", "epicerie", "cave"))
+    alternatives, suggestion = vocab.expand(french.Term(typed, french.stem(typed)))
+    assert suggestion == meant and french.stem(meant) in alternatives
+
+
+def test_short_words_and_too_many_edits_are_not_corrected() -> None:
     assert VOCAB.expand(french.Term("cafe", french.stem("cafe")))[1] is None
-    assert VOCAB.expand(french.Term("frmagrie", french.stem("frmagrie")))[1] is None
+    assert VOCAB.expand(french.Term("chausre", french.stem("chausre")))[1] is None  # 7: one
+    assert VOCAB.expand(french.Term("frmgerei", french.stem("frmgerei")))[1] is None  # three
     # a word the index holds is never "corrected"; the likeliest neighbour comes first
     assert VOCAB.expand(french.Term("andre", "andre"))[1] is None
     assert VOCAB.neighbours("andrea")[0] == ("andre", 2)
+
+
+def test_one_edit_neighbours_hide_two_edit_ones() -> None:
+    vocab = french.Vocabulary.from_rows(
+        (w, french.stem(w), f) for w, f in [("boulangerie", 1), ("boulangeries", 50)])
+    assert [w for w, _ in vocab.neighbours("boulangerei", 2)] == ["boulangerie"]
+
+
+@pytest.mark.parametrize("typed, forms", [
+    ("st", {"st", "saint"}), ("saint", {"saint", "st"}), ("av", {"av", "avenue"}),
+    ("ets", {"ets", "etab", "etabs", "etablissements"}), ("pl", {"pl", "place"}),
+    ("boulangerie", {"boulangerie"}),
+])
+def test_abbreviations_and_full_forms_meet(typed: str, forms: set[str]) -> None:
+    assert french.query_terms(typed)[0].forms == {french.stem(w) for w in forms}

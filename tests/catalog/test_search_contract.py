@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from catalog.backends import distance_to, haversine_km, price_bucket
-from catalog.documents import commune_key
-from catalog.search import (
+from catalog.backends.base import (
     FACETS,
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -28,6 +27,7 @@ from catalog.search import (
     SearchBackend,
     SearchQuery,
 )
+from catalog.backends.documents import commune_key
 from tests.catalog.conftest import CAPITOLE, sample_documents
 
 DOCS = {d["id"]: d for d in sample_documents()}

@@ -31,16 +31,16 @@ from rapidfuzz import process
 
 from agora.importing import import_listings
 from agora.pipeline import build
-from catalog.backends import price_bucket
-from catalog.documents import build_documents
-from catalog.search import (
+from catalog.backends import (
     Hit,
     IndexReport,
     SearchBackend,
     SearchQuery,
     SearchResults,
     Suggestion,
+    price_bucket,
 )
+from catalog.backends.documents import build_documents
 from catalog.store import Catalog
 from crawlers.config import load_sources
 from normalizer.text import words
@@ -166,7 +166,7 @@ class MemoryBackend(SearchBackend):
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> MemoryBackend:
-        """From entity records (as the catalog stores them), through ``catalog.documents``."""
+        """From entity records (as the catalog stores them), through ``catalog.backends.documents``."""
         return cls(build_documents(list(records)))
 
     def _check(self) -> None:

@@ -5,10 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
+from catalog.backends.base import (
+    MAX_FILTER_VALUE_LENGTH,
+    MAX_FILTER_VALUES,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+)
+from catalog.backends.query import MAX_PRICE_EUROS, MAX_SUGGESTIONS
 from tests.search_ui.helpers import CONFLICT_NAME, XSS_NAME, World
+
+CONTRACT_EXAMPLES = 40  # per operation and mode: a bounded, repeatable run
 
 
 def get(client: FlaskClient, url: str, status: int = 200) -> Any:
@@ -70,6 +85,8 @@ def test_suggestion_when_misspelt(client: FlaskClient) -> None:
     ("kind=shops", "kind"), ("price_min=30&price_max=10", "price_min"),
     ("place=Atlantis", "place"), ("foo=bar", "foo"), ("q=a&q=b", "q"),
     ("radius_km=0&lat=43.6&lon=1.4", "radius_km"),
+    ("sort=", "sort"), ("page=", "page"), ("kind=", "kind"), ("lat=&lon=", "lat"),
+    ("as_typed=", "as_typed"), ("as_typed=2", "as_typed"),
 ])
 def test_bad_parameters_are_400_saying_which_and_why(client: FlaskClient, query: str,
                                                      parameter: str) -> None:
@@ -169,3 +186,82 @@ def test_openapi_document(client: FlaskClient, app: Flask) -> None:
                     assert ref.rsplit("/", 1)[1] in schemas
     assert "400" in doc["paths"]["/api/search"]["get"]["responses"]
     assert "429" in doc["paths"]["/api/search"]["get"]["responses"]
+    assert all("414" in path["get"]["responses"] for key, path in doc["paths"].items()
+               if key != "/api/openapi.json")
+
+
+def test_openapi_bounds_are_the_parsers(client: FlaskClient) -> None:
+    """The document states the bounds the parser enforces (the CLI's and the pages' too)."""
+    doc = get(client, "/api/openapi.json")
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
+    assert params["q"]["maxLength"] == MAX_QUERY_LENGTH
+    assert (params["radius_km"]["minimum"], params["radius_km"]["maximum"]) == (
+        MIN_RADIUS_KM, MAX_RADIUS_KM)
+    assert params["platform"]["maxItems"] == MAX_FILTER_VALUES
+    assert params["platform"]["items"]["maxLength"] == MAX_FILTER_VALUE_LENGTH
+    assert (params["page"]["maximum"], params["per_page"]["maximum"]) == (MAX_PAGE,
+                                                                          MAX_PER_PAGE)
+    assert params["price_max"]["maximum"] == MAX_PRICE_EUROS
+    suggest = {p["name"]: p["schema"] for p in doc["paths"]["/api/suggest"]["get"]["parameters"]}
+    assert (suggest["limit"]["maximum"], suggest["q"]["maxLength"]) == (MAX_SUGGESTIONS,
+                                                                        MAX_QUERY_LENGTH)
+    # and the parser refuses just past them, accepts at them
+    assert get(client, f"/api/search?lat=43.6&lon=1.44&radius_km={MAX_RADIUS_KM}")["total"] >= 0
+    get(client, f"/api/search?lat=43.6&lon=1.44&radius_km={MAX_RADIUS_KM + 0.1}", 400)
+    get(client, "/api/search?" + "&".join(f"platform=p{i}" for i in range(MAX_FILTER_VALUES)))
+    get(client, "/api/search?" + "&".join(f"platform=p{i}"
+                                          for i in range(MAX_FILTER_VALUES + 1)), 400)
+    get(client, "/api/suggest?q=" + " " * (MAX_QUERY_LENGTH + 1), 400)
+    get(client, "/api/suggest?q=fro&limit=", 400)
+
+
+# --------------------------------------------------------------------------- the contract
+OPERATIONS = ("GET /api/search", "GET /api/suggest", "GET /api/shops/{id}",
+              "GET /api/products/{id}")
+
+
+def consistent(query: dict[str, Any]) -> bool:
+    """Whether a query keeps the rules the document states between parameters: lat and
+    lon together; radius_km and sort=distance with a position; price_min ≤ price_max."""
+    if ("lat" in query) != ("lon" in query):
+        return False
+    located = "lat" in query or "place" in query
+    if ("radius_km" in query or query.get("sort") == "distance") and not located:
+        return False
+    low, high = query.get("price_min"), query.get("price_max")
+    return low is None or high is None or float(low) <= float(high)
+
+
+def known_place(case: Any) -> Any:
+    """A generated place replaced by a commune of the catalog (any other is a 400)."""
+    if case.query and "place" in case.query:
+        case.query["place"] = "Toulouse"
+    return case
+
+
+@pytest.fixture(scope="module")
+def api_schema(app: Flask) -> Any:
+    """The API's own OpenAPI document, loaded by Schemathesis from the app in process."""
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+
+@pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda m: m.value)
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_the_api_keeps_its_openapi_contract(api_schema: Any, label: str,
+                                            mode: GenerationMode) -> None:
+    """Schemathesis (the field's OpenAPI tester) sends requests valid (positive) and invalid
+    (negative) for the document: no 500, every answer's status, headers and body as
+    documented, invalid requests refused and valid ones accepted."""
+    operation = api_schema.find_operation_by_label(label)
+    assert operation is not None, label
+    cases = operation.as_strategy(generation_mode=mode)
+    if mode is GenerationMode.POSITIVE:  # the rules between parameters, stated in prose
+        cases = cases.map(known_place).filter(lambda case: consistent(case.query or {}))
+
+    @given(case=cases)
+    @settings(max_examples=CONTRACT_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case: Any) -> None:
+        case.call_and_validate()
+
+    check()

@@ -106,9 +106,23 @@ def test_unknown_place_is_explained(client: FlaskClient) -> None:
     assert "Lieu « Quimper » introuvable" in html
 
 
-def test_did_you_mean(client: FlaskClient) -> None:
+def test_corrected_results_offer_the_text_as_typed(client: FlaskClient) -> None:
+    """A misspelt word: the results of the word meant, and a link back to the typed one."""
     html = page(client, "/?q=fromgerie&plateforme=geolocal31")
-    assert re.search(r'Vouliez-vous dire <a href="/\?q=fromagerie&amp;plateforme=geolocal31">'
+    assert total(html) > 0
+    assert re.search(r"Résultats pour <strong>« fromagerie »</strong> ;\s*rechercher plutôt "
+                     r'<a href="/\?q=fromgerie&amp;plateforme=geolocal31&amp;tel_quel=1">'
+                     r"« fromgerie »</a>", html)
+    typed = page(client, "/?q=fromgerie&plateforme=geolocal31&tel_quel=1")
+    assert total(typed) == 0 and "Résultats pour" not in typed
+    assert 'name="tel_quel" value="1"' in typed  # kept by the search form
+
+
+def test_did_you_mean(client: FlaskClient) -> None:
+    """Nothing found, even for the word meant: the correction is offered, not imposed."""
+    html = page(client, "/?q=fromgerie&plateforme=nulle_part")
+    assert total(html) == 0 and "Résultats pour" not in html
+    assert re.search(r'Vouliez-vous dire <a href="/\?q=fromagerie&amp;plateforme=nulle_part">'
                      r"« fromagerie »</a>", html)
 
 

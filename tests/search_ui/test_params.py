@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from catalog.search import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
+from catalog.backends.base import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
+from catalog.backends.query import CLI
 from search_ui.params import API, HTML, BadParameter, Place, parse_search, query_args
 
 
@@ -86,3 +87,36 @@ def test_api_bad_parameters_say_which_and_why(args: dict, parameter: str, words:
 
 def test_control_characters_are_dropped() -> None:
     assert parse(API, q="pa\x00in\x1b").query.text == "pain"
+
+
+@pytest.mark.parametrize("vocab", [HTML, API, CLI], ids=["pages", "api", "cli"])
+def test_one_parser_one_set_of_bounds(vocab) -> None:  # type: ignore[no-untyped-def]
+    """The pages, the API and the CLI refuse the same values (the old CLI took 1,000 km and
+    30 filter values where the API stopped at 200 and 20)."""
+    n = vocab.names
+    ok = parse(vocab, **{n["lat"]: "43.6", n["lon"]: "1.44", n["radius"]: "200"})
+    assert ok.query.radius_km == 200
+    with pytest.raises(BadParameter) as err:
+        parse(vocab, **{n["lat"]: "43.6", n["lon"]: "1.44", n["radius"]: "1000"})
+    assert err.value.parameter == n["radius"] and err.value.code == "out_of_range"
+    many = [f"p{i}" for i in range(21)]
+    with pytest.raises(BadParameter) as err:
+        parse(vocab, **{n["platform"]: many})
+    assert err.value.code == "too_many"
+    assert len(parse(vocab, **{n["platform"]: many[:20]}).query.filters[0][1]) == 20
+
+
+def test_text_is_bounded_before_it_is_cleaned() -> None:
+    with pytest.raises(BadParameter) as err:
+        parse(API, q=" " * (MAX_QUERY_LENGTH + 1))
+    assert err.value.parameter == "q"
+    assert parse(API, q="\x00pain\x01").query.text == "pain"
+
+
+def test_as_typed_round_trips() -> None:
+    p = parse(HTML, q="fromgerie", tel_quel="1")
+    assert p.query.as_typed
+    assert ("tel_quel", "1") in query_args(p, HTML)
+    assert ("tel_quel", "1") not in query_args(p, HTML, as_typed=False)
+    with pytest.raises(BadParameter):
+        parse(API, q="x", as_typed="2")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -42,7 +43,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 @pytest.fixture
 def home(world: World, tmp_path: Path) -> Path:
     """An AGORA_HOME of the test's own, with a copy of the world's catalog (SQLite's backup
-    API): the servers write their rate-limit counters there, not where other tests read."""
+    API) and of its search index: the servers write their rate-limit counters there, not
+    where other tests read."""
     home = tmp_path / "home"
     home.mkdir()
     source, copy = sqlite3.connect(world.catalog), sqlite3.connect(home / CATALOG_FILE)
@@ -51,6 +53,8 @@ def home(world: World, tmp_path: Path) -> Path:
     finally:
         source.close()
         copy.close()
+    index = Path(world.catalog).with_suffix(".search")
+    shutil.copytree(index, home / index.name)
     return home
 
 

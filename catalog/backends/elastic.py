@@ -34,15 +34,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from catalog import french
-from catalog.backends import FACET_SIZE, PRICE_BUCKETS, BaseBackend, bucket_key
-from catalog.documents import commune_key
+from rapidfuzz.distance import OSA
+
+from catalog.backends import french
+from catalog.backends.base import (
+    FACET_SIZE,
+    PRICE_BUCKETS,
+    BaseBackend,
+    IndexReport,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    bucket_key,
+)
+from catalog.backends.documents import commune_key
 from catalog.errors import BackendError, BackendNotConfigured
-from catalog.search import IndexReport, SearchQuery, SearchResults, Suggestion
+from normalizer.abbreviations import other_forms
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_FILE = Path(__file__).resolve().parents[1] / "config" / "elasticsearch" / \
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "config" / "elasticsearch" / \
     "agora-template.json"
 BULK_CHUNK = 1000
 REQUEST_TIMEOUT = 60
@@ -101,8 +112,17 @@ class ClientAdapter(ABC):
         """The engine client's own call."""
 
     @abstractmethod
-    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The engine client's own call."""
+    def search(self, index: str, body: dict[str, Any], cache: bool = False) -> dict[str, Any]:
+        """The engine client's own call (``cache``: the shard request cache may answer)."""
+
+    @abstractmethod
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several searches in one request, each answered from the shard request cache
+        when it can; an answer may be an error (``{"error": ..., "status": ...}``)."""
+
+    def force_merge(self, index: str) -> None:
+        """One segment: the index is read-only until the next build replaces it."""
+        self.client.indices.forcemerge(index=index, max_num_segments=1)
 
     @abstractmethod
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
@@ -179,13 +199,19 @@ class ElasticsearchAdapter(ClientAdapter):
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
         self.client.indices.update_aliases(actions=actions)
 
-    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    def search(self, index: str, body: dict[str, Any], cache: bool = False) -> dict[str, Any]:
         kwargs = dict(body)
         if "from" in kwargs:
             kwargs["from_"] = kwargs.pop("from")
         if "_source" in kwargs:
             kwargs["source"] = kwargs.pop("_source")
-        return dict(self.client.search(index=index, **kwargs))
+        return dict(self.client.search(index=index, request_cache=cache or None, **kwargs))
+
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        searches: list[dict[str, Any]] = []
+        for body in bodies:
+            searches += [{"index": index, "request_cache": True}, body]
+        return list(self.client.msearch(searches=searches)["responses"])
 
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
@@ -225,8 +251,15 @@ class OpenSearchAdapter(ClientAdapter):
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
         self.client.indices.update_aliases(body={"actions": actions})
 
-    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.client.search(index=index, body=body))
+    def search(self, index: str, body: dict[str, Any], cache: bool = False) -> dict[str, Any]:
+        params = {"request_cache": "true"} if cache else None
+        return dict(self.client.search(index=index, body=body, params=params))
+
+    def msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        searches: list[dict[str, Any]] = []
+        for body in bodies:
+            searches += [{"index": index, "request_cache": True}, body]
+        return list(self.client.msearch(body=searches)["responses"])
 
     def get_source(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
@@ -261,17 +294,35 @@ def adapter_for(url: str) -> ClientAdapter:
 
 
 # --------------------------------------------------------------------------- the DSL
-def text_query(text: str, operator: str) -> dict[str, Any]:
-    """All (``and``) or any (``or``) of the words, fuzzy; exact words in the name score most."""
-    return {"bool": {
-        "must": [{"match": {"all_text": {
-            "query": text, "operator": operator, "fuzziness": "AUTO", "prefix_length": 0,
-            "max_expansions": 50, "zero_terms_query": "none"}}}],
-        "should": [
-            {"multi_match": {"query": text, "type": "most_fields",
-                             "fields": [f"{f}^{b}" for f, b in FIELDS.items()]}},
-            {"match_phrase": {"name.folded": {"query": text, "boost": 2}}},
-        ]}}
+def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
+    """All (``and``) or any (``or``) of the words, fuzzy (as the embedded engines: one edit
+    from 5 letters, two from 8, a transposition counting one); a word with other written
+    forms (``st``/``saint``, from ``normalizer.abbreviations``) matches any of them; exact
+    words in the name score most."""
+    plain, variants = [], []
+    for word in text.split():
+        forms = other_forms(word)
+        if forms:
+            variants.append([word, *sorted(forms)])
+        else:
+            plain.append(word)
+    fuzziness = f"AUTO:{french.MIN_FUZZY_LENGTH},{french.MIN_TWO_EDITS_LENGTH}" if fuzzy else 0
+    clauses: list[dict[str, Any]] = []
+    if plain:
+        clauses.append({"match": {"all_text": {
+            "query": " ".join(plain), "operator": operator, "fuzziness": fuzziness,
+            "prefix_length": 0, "max_expansions": 50, "fuzzy_transpositions": True,
+            "zero_terms_query": "none"}}})
+    for forms in variants:
+        clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in forms],
+                                 "minimum_should_match": 1}})
+    boosts = [{"multi_match": {"query": text, "type": "most_fields",
+                               "fields": [f"{f}^{b}" for f, b in FIELDS.items()]}},
+              {"match_phrase": {"name.folded": {"query": text, "boost": 2}}}]
+    if operator == "and":
+        return {"bool": {"must": clauses, "should": boosts}}
+    return {"bool": {"must": [{"bool": {"should": clauses, "minimum_should_match": 1}}],
+                     "should": boosts}}
 
 
 def filter_clauses(q: SearchQuery) -> list[dict[str, Any]]:
@@ -327,11 +378,16 @@ def aggregations(q: SearchQuery) -> dict[str, Any]:
     return aggs
 
 
-def search_body(q: SearchQuery, operator: str = "and") -> dict[str, Any]:
-    """The request body of a normalised query (``operator``: all words, or any)."""
+def search_body(q: SearchQuery, operator: str = "and", budget_ms: float | None = None,
+                ) -> dict[str, Any]:
+    """The request body of a normalised query's page (``operator``: all words, or any; past
+    ``budget_ms``, if given, the shards answer with what they have collected)."""
     filters = filter_clauses(q)
+    fuzziness: Any = 0 if q.as_typed else \
+        f"AUTO:{french.MIN_FUZZY_LENGTH},{french.MIN_TWO_EDITS_LENGTH}"
     if q.text:
-        query: dict[str, Any] = {"bool": {"must": [text_query(q.text, operator)],
+        query: dict[str, Any] = {"bool": {"must": [text_query(q.text, operator,
+                                                              not q.as_typed)],
                                           "filter": filters}}
     else:
         query = {"bool": {"must": [{"match_all": {}}], "filter": filters}}
@@ -340,36 +396,69 @@ def search_body(q: SearchQuery, operator: str = "and") -> dict[str, Any]:
         "sort": sort_clause(q), "track_total_hits": True,
         "_source": {"excludes": HIDDEN},
     }
+    if budget_ms:
+        body["timeout"] = f"{max(1, round(budget_ms))}ms"
     if q.sort != "relevance":
         body["track_scores"] = True
-    aggs = aggregations(q)
-    if aggs:
-        body["aggs"] = aggs
     if q.text and q.highlight:
         body["highlight"] = {
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
             "require_field_match": False,
             "highlight_query": {"multi_match": {
-                "query": q.text, "fields": ["name", "shop_name", "description"],
-                "fuzziness": "AUTO", "prefix_length": 0}},
+                "query": " ".join([q.text, *(f for w in q.text.split()
+                                             for f in sorted(other_forms(w)))]),
+                "fields": ["name", "shop_name", "description"],
+                "fuzziness": fuzziness, "prefix_length": 0}},
             "fields": {"name": {"number_of_fragments": 0},
                        "shop_name": {"number_of_fragments": 0},
                        "description": {"fragment_size": 160, "number_of_fragments": 1}}}
-    if q.text:
+    if q.text and not q.as_typed:
         body["suggest"] = {"text": q.text, "didyoumean": {"term": {
-            "field": "all_folded", "suggest_mode": "missing", "max_edits": 1,
+            "field": "all_folded", "suggest_mode": "missing", "max_edits": 2,
             "min_word_length": french.MIN_FUZZY_LENGTH, "prefix_length": 0,
             "sort": "frequency", "size": 1}}}
     return body
 
 
-def did_you_mean(resp: dict[str, Any]) -> str | None:
-    """The query's words with each unknown one replaced by its likeliest indexed word."""
-    entries = (resp.get("suggest") or {}).get("didyoumean") or []
-    if not any(e.get("options") for e in entries):
+def facets_body(q: SearchQuery, operator: str = "and",
+                budget_ms: float | None = None) -> dict[str, Any] | None:
+    """The facet counts of a query as a search of its own: no hits (``size`` 0), so the
+    shard request cache keeps it for every page and order of that search until the next
+    build; past ``budget_ms`` the counts are what the shards have (the hits, a search of
+    their own, are never cut); None when no facet is asked."""
+    aggs = aggregations(q)
+    if not aggs:
         return None
-    return " ".join(e["options"][0]["text"] if e.get("options") else e["text"]
-                    for e in entries)
+    body = search_body(replace(q, highlight=False, page=1), operator)
+    out: dict[str, Any] = {"query": body["query"], "size": 0, "track_total_hits": False,
+                           "aggs": aggs}
+    if budget_ms:
+        out["timeout"] = f"{max(1, round(budget_ms))}ms"
+    return out
+
+
+def _out_of_time(answer: dict[str, Any]) -> bool:
+    """Whether a search failed only because it passed its ``timeout`` (OpenSearch fails a
+    lone shard that timed out before collecting anything, where Elasticsearch answers
+    ``timed_out`` with what it has)."""
+    text = json.dumps(answer.get("error") or answer.get("_shards", {}).get("failures") or "")
+    return "time_exceeded" in text or "timed out" in text.lower()
+
+
+def did_you_mean(resp: dict[str, Any]) -> str | None:
+    """The query's words with each unknown one replaced by its likeliest indexed word (at
+    one edit, two for a word of eight letters or more, a transposition counting one)."""
+    entries = (resp.get("suggest") or {}).get("didyoumean") or []
+    words: list[str] = []
+    changed = False
+    for entry in entries:
+        word = entry["text"]
+        allowed = french.Term(word, word).max_edits
+        option = next((o["text"] for o in entry.get("options") or []
+                       if OSA.distance(word, o["text"]) <= allowed), None)
+        changed = changed or option is not None
+        words.append(option or word)
+    return " ".join(words) if changed else None
 
 
 def facets_of(resp: dict[str, Any], q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
@@ -396,17 +485,20 @@ class ElasticBackend(BaseBackend):
 
     name = "elasticsearch"
 
-    def __init__(self, adapter: ClientAdapter, alias: str = "agora") -> None:
+    def __init__(self, adapter: ClientAdapter, alias: str = "agora", *,
+                 budget_ms: float | None = None) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,100}", alias):
             raise BackendNotConfigured(f"not a usable index name: {alias!r} (lower case "
                                        "letters, digits, '-', '_' and '.')")
         self.adapter = adapter
         self.alias = alias
         self.name = adapter.engine
+        self.budget_ms = budget_ms
 
     @classmethod
-    def connect(cls, url: str, alias: str = "agora") -> ElasticBackend:
-        return cls(adapter_for(url), alias)
+    def connect(cls, url: str, alias: str = "agora", *,
+                budget_ms: float | None = None) -> ElasticBackend:
+        return cls(adapter_for(url), alias, budget_ms=budget_ms)
 
     def close(self) -> None:
         self.adapter.close()
@@ -429,7 +521,7 @@ class ElasticBackend(BaseBackend):
     def install_template(self) -> None:
         body = {"index_patterns": [f"{self.alias}-*"], "priority": 200,
                 "template": copy.deepcopy(template_body()),
-                "_meta": {"description": "Agora search index (catalog/elastic.py)"}}
+                "_meta": {"description": "Agora search index (catalog/backends/elastic.py)"}}
         self._call("installing the index template", self.adapter.put_index_template,
                    f"{self.alias}-template", body)
 
@@ -437,14 +529,18 @@ class ElasticBackend(BaseBackend):
         t0 = time.perf_counter()
         self.install_template()
         index = self.index_name(build_id)
+        # the template's settings are a bulk-built, read-only index's: no periodic refresh
+        # (one, explicit, when the build is whole), no replica while it is written
         self._call("creating the index", self.adapter.create_index, index,
-                   {"refresh_interval": "-1"})
+                   {"number_of_replicas": 0, "auto_expand_replicas": False})
         try:
             count = self._call("bulk indexing", self.adapter.bulk, self._actions(index,
                                                                                  documents))
-            self._call("resetting the refresh interval", self.adapter.put_settings, index,
-                       {"refresh_interval": None})
             self._call("refreshing", self.adapter.refresh, index)
+            self._call("merging segments", self.adapter.force_merge, index)
+            self._call("restoring the replicas", self.adapter.put_settings, index,
+                       {"auto_expand_replicas": template_body()["settings"].get(
+                           "auto_expand_replicas", "0-1")})
             self._swap(index)
         except BaseException:
             self.adapter.delete_index(index)
@@ -484,13 +580,23 @@ class ElasticBackend(BaseBackend):
         if q.text and not words:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         sent = replace(q, text=" ".join(words))
+        suggestion = corrected_from = None
         try:
-            resp = self._search(search_body(sent, "and"))
-            suggestion = did_you_mean(resp) if q.text else None
+            found = self._ask(sent, "and")
+            if found is None:  # no index yet
+                return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+            resp, counts = found
+            if q.text and not q.as_typed:
+                suggestion = did_you_mean(resp)
+            if suggestion:  # the words meant: shown instead when they match
+                meant = self._ask(replace(sent, text=suggestion), "and")
+                if meant is not None and meant[0]["hits"]["total"]["value"]:
+                    (resp, counts), sent = meant, replace(sent, text=suggestion)
+                    corrected_from = q.text
             if q.text and not resp["hits"]["total"]["value"] and len(words) > 1:
-                resp = self._search(search_body(sent, "or"))
-        except self.adapter.not_found:
-            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+                found = self._ask(sent, "or")
+                if found is not None:
+                    resp, counts = found
         except self.adapter.errors as exc:
             raise BackendError(f"{self.adapter.engine}: search failed: {exc}") from exc
         total = int(resp["hits"]["total"]["value"])
@@ -506,18 +612,42 @@ class ElasticBackend(BaseBackend):
                 if found.get("description"):
                     highlights["description"] = found["description"][0]
             hits.append(self.make_hit(doc, h.get("_score") or 0.0, q, highlights))
-        facets = facets_of(resp, q) if total else {}
-        return SearchResults(q, total, hits, facets, suggestion, self.elapsed_ms(started))
+        facets = facets_of(counts, q) if total and counts else {}
+        timed_out = bool(resp.get("timed_out") or (counts or {}).get("timed_out"))
+        return SearchResults(q, total, hits, facets, suggestion, self.elapsed_ms(started),
+                             corrected_from, approximate=timed_out)
 
-    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
-        """One search through the alias; once more if it met the index a build just deleted."""
-        try:
-            resp = self.adapter.search(self.alias, body)
-        except self.adapter.not_found:
-            return self.adapter.search(self.alias, body)
-        if (resp.get("_shards") or {}).get("failed"):
-            return self.adapter.search(self.alias, body)
-        return resp
+    def _ask(self, q: SearchQuery, operator: str,
+             ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The hits and, in the same request, the facet counts (a search of their own, which
+        the shard request cache answers for every page and order); None without an index.
+        Once more if the request met the index a build just deleted."""
+        bodies = [search_body(q, operator)]
+        counting = facets_body(q, operator, self.budget_ms)
+        if counting is not None:
+            bodies.append(counting)
+        for attempt in range(2):
+            try:
+                answers = self.adapter.msearch(self.alias, bodies)
+            except self.adapter.not_found:
+                if attempt:
+                    return None
+                continue
+            counts = answers[1] if counting is not None else None
+            if counts is not None and _out_of_time(counts):
+                # the counts passed the budget on every shard: none, and said so
+                counts = {"timed_out": True, "aggregations": {}}
+            answers = [answers[0]] + ([counts] if counts is not None else [])
+            failed = [a for a in answers if "error" in a or (a.get("_shards") or {}).get(
+                "failed")]
+            if not failed:
+                return answers[0], counts
+            if attempt and any(a.get("status") == 404 for a in failed):
+                return None
+            if attempt:
+                raise BackendError(f"{self.adapter.engine}: search failed: "
+                                   f"{failed[0].get('error') or failed[0].get('_shards')}")
+        return None
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])

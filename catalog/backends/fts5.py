@@ -35,22 +35,28 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from catalog import french
-from catalog.backends import (
+from catalog.backends import french
+from catalog.backends.base import (
+    BUCKET_KEYS,
     EARTH_RADIUS_KM,
     FACET_SIZE,
-    PRICE_BUCKETS,
     BaseBackend,
-    bucket_key,
+    IndexReport,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    bounding_box,
     price_bucket,
 )
+from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget
+from catalog.backends.documents import commune_key
+from catalog.backends.plan import plan_query
 from catalog.errors import BackendError
-from catalog.search import IndexReport, SearchQuery, SearchResults, Suggestion
+from catalog.store import Catalog, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +74,6 @@ FACET_FIELDS = {"platform": "platforms", "category": "categories", "commune": "c
 FILTERED = {k: v for k, v in FACET_FIELDS.items() if k != "scope"}
 # facets counted through search_sigs_N (the kind facet counts scopes), with the price
 COUNTED = ("scope", "platform", "category", "commune", "service", "flag")
-BUCKETS = [bucket_key(lo, hi) for lo, hi in PRICE_BUCKETS]
 SUGGEST_KINDS = ("shop", "product")
 # Documents are numbered by the kinds they answer for, one rowid range each, in an order
 # where every choice of kinds is one range (at most with one gap): the scope of a search
@@ -91,12 +96,6 @@ CREATE TABLE IF NOT EXISTS search_index_active (
     switched_at TEXT NOT NULL
 );
 """
-
-
-def _now() -> str:
-    from catalog.store import utcnow  # noqa: PLC0415
-
-    return utcnow()
 
 
 def tables(n: int) -> dict[str, str]:
@@ -125,22 +124,13 @@ def match_expression(groups: list[set[str]], operator: str) -> str:
                                 for g in groups if g)
 
 
-@dataclass
-class Plan:
-    """How a text query is looked for: attempts in order, and what the shopper may have meant."""
+class Fts5Backend(BaseBackend):
+    """SQLite FTS5 in the catalog file."""
 
-    attempts: list[tuple[str, set[str]]]  # (MATCH expression, terms it looks for)
-    suggestion: str | None
+    name = "fts5"
 
-
-class EmbeddedBackend(BaseBackend):
-    """SQLite FTS5 in the catalog file; nothing to install."""
-
-    name = "embedded"
-
-    def __init__(self, catalog: Any) -> None:
-        from catalog.store import Catalog  # noqa: PLC0415
-
+    def __init__(self, catalog: Any, *, budget_ms: float = DEFAULT_BUDGET_MS) -> None:
+        self.budget = FacetBudget(budget_ms)
         self._shared: sqlite3.Connection | None = None
         if isinstance(catalog, Catalog):
             self.path = catalog.path
@@ -220,7 +210,7 @@ class EmbeddedBackend(BaseBackend):
         try:
             conn.executescript(REGISTRY)
             cur = conn.execute("INSERT INTO search_index_builds(build_id, status, started_at) "
-                               "VALUES (?, 'building', ?)", (build_id, _now()))
+                               "VALUES (?, 'building', ?)", (build_id, utcnow()))
             n = int(cur.lastrowid)
             t = tables(n)
             try:
@@ -228,7 +218,7 @@ class EmbeddedBackend(BaseBackend):
                 self._swap(conn, n, count)
             except BaseException:
                 conn.execute("UPDATE search_index_builds SET status = 'failed', finished_at = ? "
-                             "WHERE id = ?", (_now(), n))
+                             "WHERE id = ?", (utcnow(), n))
                 self._drop(conn, n)
                 raise
             self._drop_retired(conn, n)
@@ -332,7 +322,7 @@ class EmbeddedBackend(BaseBackend):
         return count
 
     def _swap(self, conn: sqlite3.Connection, n: int, count: int) -> None:
-        now = _now()
+        now = utcnow()
         with _transaction(conn):
             conn.execute("UPDATE search_index_builds SET status = 'retired' "
                          "WHERE status = 'active'")
@@ -369,27 +359,6 @@ class EmbeddedBackend(BaseBackend):
         self._vocab = (n, vocab)
         return vocab
 
-    def plan(self, text: str, vocab: french.Vocabulary) -> Plan | None:
-        """How to look for ``text``; None when it holds no word but stop words."""
-        terms = french.query_terms(text)
-        if not terms or all(t.word in french.STOP_WORDS for t in terms):
-            return None  # as Elasticsearch's analyzer: stop words alone search nothing
-        strict, loose = [], []
-        corrections: dict[str, str] = {}
-        for term in terms:
-            expanded, meant = vocab.expand(term)
-            strict.append({term.stem} if vocab.knows(term) else expanded)
-            loose.append(expanded)
-            if meant:
-                corrections[term.word] = meant
-        attempts = [(match_expression(strict, "AND"), set().union(*strict))]
-        if len(terms) > 1 or loose != strict:
-            attempts.append((match_expression(loose, "OR"), set().union(*loose)))
-        suggestion = None
-        if corrections:
-            suggestion = " ".join(corrections.get(w, w) for w in french.words(text))
-        return Plan(attempts, suggestion)
-
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
         q = self.normalize(query)
@@ -400,23 +369,32 @@ class EmbeddedBackend(BaseBackend):
             t = tables(n)
             plan = None
             stems: set[str] = set()
+            corrected_from = None
             if q.text:
-                plan = self.plan(q.text, self._vocabulary(conn, n))
+                plan = plan_query(q.text, self._vocabulary(conn, n), as_typed=q.as_typed)
                 if plan is None:
                     return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
                 total = 0
-                for match, looked_for in plan.attempts:
-                    total = self._collect(conn, t, q, match)
-                    stems = looked_for
+                for groups, operator in plan.attempts:
+                    total = self._collect(conn, t, q, match_expression(groups, operator))
+                    stems = set().union(*groups)
                     if total:
                         break
+                if plan.corrected and total:
+                    corrected_from = q.text
             else:
                 total = self._collect(conn, t, q, None)
             hits = self._page(conn, t, q, stems) if total else []
-            facets = self._facets(conn, n, q) if total and q.facets else {}
+            facets: dict[str, list[tuple[str, int]]] = {}
+            scale = self.budget.scale(total, started)
+            if total and q.facets:
+                counting = time.perf_counter()
+                facets = self._facets(conn, n, q, scale)
+                self.budget.learn(total, counting, scale)
             conn.execute("DELETE FROM temp.agora_hits")
         return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
-                             self.elapsed_ms(started))
+                             self.elapsed_ms(started), corrected_from,
+                             approximate=bool(facets) and scale > 1)
 
     def _filters(self, t: dict[str, str], q: SearchQuery, row: str,
                  driving: bool) -> tuple[list[str], list[Any]]:
@@ -440,8 +418,6 @@ class EmbeddedBackend(BaseBackend):
 
         for key, values in q.filters:
             if key == "commune":
-                from catalog.documents import commune_key  # noqa: PLC0415
-
                 facet("commune_key", tuple(dict.fromkeys(commune_key(v) for v in values)))
             else:
                 facet(key, values)
@@ -457,15 +433,13 @@ class EmbeddedBackend(BaseBackend):
                            f"{' AND '.join(cond)})")
         if q.near is not None and q.radius_km is not None:
             lat, lon = q.near
-            dlat = q.radius_km / 111.0 * 1.01
-            dlon = min(180.0, q.radius_km / (111.32 * max(0.01, math.cos(math.radians(lat))))
-                       * 1.01 + dlat)
+            lat_min, lat_max, lon_min, lon_max = bounding_box(q.near, q.radius_km)
             box = f"lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND {_km_sql()} <= ?"
             if driving:  # the documents in the box, from the (lat, lon) index
                 clauses.append(f"{row} IN (SELECT doc FROM {t['geo']} WHERE {box})")
             else:  # each matching document's own locations
                 clauses.append(f"EXISTS (SELECT 1 FROM {t['geo']} WHERE doc = {row} AND {box})")
-            args.extend([lat - dlat, lat + dlat, lon - dlon, lon + dlon,
+            args.extend([lat_min, lat_max, lon_min, lon_max,
                          *_km_args(lat, lon), q.radius_km])
         return [c for c in clauses if c], args
 
@@ -525,17 +499,20 @@ class EmbeddedBackend(BaseBackend):
             out["description"] = described
         return out
 
-    def _facets(self, conn: sqlite3.Connection, n: int,
-                q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
-        """Counts per value: the hits grouped by signature, then the signatures' values."""
+    def _facets(self, conn: sqlite3.Connection, n: int, q: SearchQuery,
+                scale: int = 1) -> dict[str, list[tuple[str, int]]]:
+        """Counts per value: the hits grouped by signature, then the signatures' values
+        (over the hits whose serial number falls in the sample when ``scale`` > 1)."""
         t = tables(n)
         names = {{"kind": "scope"}.get(name, name): name for name in q.facets}
+        sample = f"WHERE (h.doc % {SAMPLE_MODULUS}) < {SAMPLE_MODULUS // scale} " \
+            if scale > 1 else ""
         rows = conn.execute(
-            f"SELECT v.facet, v.value, sum(s.n) FROM (SELECT k.sig AS sig, count(*) AS n "
-            f"FROM temp.agora_hits h CROSS JOIN {t['keys']} k ON k.rowid = h.doc "
-            f"GROUP BY k.sig) s CROSS JOIN {t['sigs']} v ON v.sig = s.sig "
-            f"WHERE v.facet IN ({','.join('?' * len(names))}) GROUP BY v.facet, v.value",
-            list(names)).fetchall()
+            f"SELECT v.facet, v.value, sum(s.n) * {scale} FROM (SELECT k.sig AS sig, "
+            f"count(*) AS n FROM temp.agora_hits h CROSS JOIN {t['keys']} k "
+            f"ON k.rowid = h.doc {sample}GROUP BY k.sig) s CROSS JOIN {t['sigs']} v "
+            f"ON v.sig = s.sig WHERE v.facet IN ({','.join('?' * len(names))}) "
+            f"GROUP BY v.facet, v.value", list(names)).fetchall()
         found: dict[str, list[tuple[str, int]]] = {name: [] for name in q.facets}
         for facet, value, count in rows:
             if facet == "scope" and value not in q.kinds:
@@ -545,7 +522,7 @@ class EmbeddedBackend(BaseBackend):
         for name, values in found.items():
             if name == "price":
                 counts = dict(values)
-                out[name] = [(b, counts[b]) for b in BUCKETS if counts.get(b)]
+                out[name] = [(b, counts[b]) for b in BUCKET_KEYS if counts.get(b)]
             else:
                 out[name] = sorted(values, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
         return out

@@ -4,10 +4,13 @@ Text is folded (accents and ligatures removed, lower case), elided articles are
 dropped (``l'``, ``d'``, ``qu'``...), words are split on anything that is not a
 letter or a digit, plurals are reduced and the Snowball French stemmer applied,
 so that "fromagerie", "Fromageries" and "FROMAGERIE" give the same term. Query
-words also lose French stop words (unless nothing else is left); a word of
-five letters or more that the index does not know is matched through the
-index's vocabulary at one edit (``Vocabulary.neighbours``). ``highlight`` marks
-the words of a display text whose term matched, in HTML escaped first.
+words also lose French stop words (unless nothing else is left) and gain their
+other written forms (``st`` and ``saint``, ``av`` and ``avenue``..., from the
+normalizer's table, ``normalizer.abbreviations``); a word of five letters or more
+that the index does not know is matched through the index's vocabulary at one
+edit, two from eight letters (Damerau: a swap of two letters is one edit;
+``Vocabulary.neighbours``). ``highlight`` marks the words of a display text whose
+term matched, in HTML escaped first.
 
 Example:
     >>> analyze("L'Épicerie des FROMAGERIES")
@@ -31,10 +34,13 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from normalizer.abbreviations import other_forms
 from normalizer.text import fold
 
-MIN_FUZZY_LENGTH = 5  # words this long or longer match at one edit
-MAX_EDITS = 1
+# As Elasticsearch's fuzziness "AUTO:5,8": no edit below 5 letters, one below 8, two.
+MIN_FUZZY_LENGTH = 5
+MIN_TWO_EDITS_LENGTH = 8
+NEIGHBOUR_CACHE = 4096
 
 _ELISION = re.compile(r"\b(?:qu|jusqu|lorsqu|puisqu|quoiqu|[cdjlmnst])'(?=[a-z0-9])")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -103,6 +109,15 @@ class Term:
     def fuzzy(self) -> bool:
         return len(self.word) >= MIN_FUZZY_LENGTH and self.word.isalpha()
 
+    @property
+    def max_edits(self) -> int:
+        return 0 if not self.fuzzy else 1 if len(self.word) < MIN_TWO_EDITS_LENGTH else 2
+
+    @property
+    def forms(self) -> set[str]:
+        """Its term and the terms of its other written forms (abbreviation, full form)."""
+        return {self.stem} | {stem(w) for w in other_forms(self.word)}
+
 
 def query_terms(text: str) -> list[Term]:
     """The terms of a query, stop words dropped unless nothing else is left; no repeats."""
@@ -142,18 +157,29 @@ def suggest_inputs(text: str, limit: int = 6) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=20_000)
+def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Each display word of ``text``: where it is, and its term (its last folded word's).
+    Cached: result pages show the same names again and again."""
+    out = []
+    for m in _DISPLAY_WORD.finditer(text):
+        terms = _words(m.group())
+        if terms:
+            out.append((m.start(), m.end(), stem(terms[-1])))
+    return tuple(out)
+
+
 def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
     """``text`` HTML-escaped, with ``<mark>`` around each word whose term is in ``stems``."""
     if not text:
         return ""
     out = []
     last = 0
-    for m in _DISPLAY_WORD.finditer(text):
-        terms = words(m.group())
-        if terms and stem(terms[-1]) in stems:
-            out.append(html.escape(text[last:m.start()]))
-            out.append("<mark>" + html.escape(m.group()) + "</mark>")
-            last = m.end()
+    for start, end, term in _spans(text):
+        if term in stems:
+            out.append(html.escape(text[last:start]))
+            out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+            last = end
     out.append(html.escape(text[last:]))
     return "".join(out)
 
@@ -162,16 +188,15 @@ def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160)
     """A window of ``text`` around its first matching word, highlighted; None without one."""
     if not text:
         return None
-    for m in _DISPLAY_WORD.finditer(text):
-        terms = words(m.group())
-        if terms and stem(terms[-1]) in stems:
-            start = max(0, m.start() - size // 3)
+    for m_start, m_end, term in _spans(text):
+        if term in stems:
+            start = max(0, m_start - size // 3)
             if start:
                 space = text.find(" ", start)
-                start = space + 1 if 0 <= space < m.start() else start
+                start = space + 1 if 0 <= space < m_start else start
             end = min(len(text), start + size)
             if end < len(text):
-                space = text.rfind(" ", m.end(), end)
+                space = text.rfind(" ", m_end, end)
                 end = space if space > 0 else end
             body = highlight(text[start:end], stems)
             return ("…" if start else "") + body + ("…" if end < len(text) else "")
@@ -185,6 +210,8 @@ class Vocabulary:
     words: dict[str, tuple[str, int]] = field(default_factory=dict)
     stems: dict[str, int] = field(default_factory=dict)
     _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict,
+                                                                  repr=False)
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, int]]) -> Vocabulary:
@@ -198,29 +225,39 @@ class Vocabulary:
         return vocab
 
     def knows(self, term: Term) -> bool:
-        return term.stem in self.stems
+        """Whether the index holds the term, or one of its other written forms."""
+        return any(s in self.stems for s in term.forms)
 
-    def neighbours(self, word: str) -> list[tuple[str, int]]:
-        """Indexed words at one edit of ``word`` (a transposition is one), most frequent first."""
+    def neighbours(self, word: str, max_edits: int = 1) -> list[tuple[str, int]]:
+        """Indexed words at the fewest edits of ``word`` (one, else up to ``max_edits``; a
+        transposition is one), most frequent first."""
+        key = (word, max_edits)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         n = len(word)
-        choices = [w for k in range(n - MAX_EDITS, n + MAX_EDITS + 1)
+        choices = [w for k in range(n - max_edits, n + max_edits + 1)
                    for w in self._by_length.get(k, ())]
-        if not choices:
-            return []
-        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=MAX_EDITS,
-                                limit=None)
-        out = [(w, self.words[w][1]) for w, dist, _ in found if w != word and dist <= MAX_EDITS]
-        return sorted(out, key=lambda wf: (-wf[1], wf[0]))
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=max_edits,
+                                limit=None) if choices else []
+        near = [(w, int(dist)) for w, dist, _ in found if w != word and dist <= max_edits]
+        fewest = min((d for _, d in near), default=0)
+        out = sorted(((w, self.words[w][1]) for w, d in near if d == fewest),
+                     key=lambda wf: (-wf[1], wf[0]))
+        if len(self._cache) >= NEIGHBOUR_CACHE:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
 
     def expand(self, term: Term) -> tuple[set[str], str | None]:
         """The terms to look for ``term`` under, and the likeliest word meant when unknown."""
-        alternatives = {term.stem}
+        alternatives = term.forms
         if not term.fuzzy:
             return alternatives, None
-        near = self.neighbours(term.word)
+        near = self.neighbours(term.word, term.max_edits)
         alternatives.update(self.words[w][0] for w, _ in near)
         # as Elasticsearch's term suggester: a word the index does not hold as written
-        return alternatives, (near[0][0] if near and term.word not in self.words else None)
+        return alternatives, (near[0][0] if near and not self.knows(term) else None)
 
 
 def count_words(texts: Iterable[str | None]) -> Iterator[str]:

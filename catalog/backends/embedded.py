@@ -1,0 +1,661 @@
+"""The embedded search backend: a Tantivy index in a folder beside the catalog file.
+
+Tantivy (through its official Python binding) answers what costs most at region
+size in Rust: BM25 over the analysed text, top-k without scoring every match,
+counts and facet aggregations over tens of thousands of matches. Python keeps
+what must stay identical on every engine: the French analysis
+(``catalog.backends.french``, applied before Tantivy sees a word, so its
+tokenizer only splits on spaces), the plan of a text query (all the words, each
+with its one- or two-edit neighbours and its abbreviations, then any of them),
+distances, highlights and suggestions.
+
+Documents are stored sorted by weight (how widely listed), so that Tantivy's own
+order (score, then document) breaks ties as the other engines do, and pages cut
+with an offset never repeat or skip a hit. Places: every distinct location is
+numbered, a document indexes the numbers of its locations (``loc``), and a radius
+is the set of numbers whose coordinates (kept in memory) lie within it: an exact
+filter Tantivy applies as terms. The distance order reads the nearest locations
+first and widens until a page is full.
+
+The folder (``<catalog>.search/``) holds one Tantivy index per build
+(``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: the
+locations and each document's) and ``CURRENT``, the number of the live one, replaced
+atomically once a build is whole. A backend object reopens the index when
+``CURRENT`` changes; a search under way keeps its searcher (and the files it
+mapped, which the system keeps until closed even when the next build deletes
+them). A catalog in memory gets an index in memory.
+
+Facet counts keep to the query's time budget (``catalog.backends.budget``): past
+it, they are counted over a fixed sample of the matches (documents by row number
+modulo ``SAMPLE_MODULUS``) and marked approximate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tantivy
+
+from catalog.backends import french
+from catalog.backends.base import (
+    BUCKET_KEYS,
+    EARTH_RADIUS_KM,
+    FACET_SIZE,
+    BaseBackend,
+    IndexReport,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    price_bucket,
+)
+from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget, FacetCache
+from catalog.backends.documents import commune_key
+from catalog.backends.plan import Plan, plan_query
+from catalog.errors import BackendError
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+WRITER_HEAP = 256_000_000
+# analysed text fields, and their weights (name ≫ brand, categories, shop > place > body)
+TEXT_FIELDS = {"name": 10.0, "brand": 4.0, "category": 3.0, "place": 2.0, "shop": 3.0,
+               "body": 1.0}
+SOURCES = {"name": "name", "brand": "brand", "category": "category_text",
+           "place": "place_text", "shop": "shop_name", "body": "description"}
+# keyword fields: filters (indexed) and facets (fast)
+KEYWORDS = {"scope": "scope", "platforms": "platforms", "categories": "categories",
+            "communes": "communes", "commune_keys": "commune_keys", "services": "services",
+            "flags": "flags"}
+FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
+                 "flag": "flags", "commune": "commune_keys"}
+FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
+                "commune": "communes", "service": "services", "flag": "flags",
+                "price": "price"}
+SUGGEST_KINDS = ("shop", "product")
+AGG_SIZE = 10_000  # every value: the page cuts to FACET_SIZE after ordering them
+STORED_LISTS = 20  # listings and locations a stored document keeps (see stored_document)
+FIRST_LOCATIONS = 16
+FEW_MATCHES = 2000  # matches the distance order reads all at once  # the distance order reads this many nearest locations, then 4 times more
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in KEYWORDS:
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic",
+                          fast=name != "commune_keys")
+    sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("price", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
+    sb.add_unsigned_field("row", fast=True, indexed=True)
+    sb.add_unsigned_field("sample", fast=True, indexed=True)
+    sb.add_integer_field("weight", fast=True)
+    sb.add_integer_field("price_min", fast=True, indexed=True)
+    sb.add_integer_field("price_max", fast=True, indexed=True)
+    sb.add_unsigned_field("loc", indexed=True)
+    sb.add_unsigned_field("located", fast=True)
+    sb.add_bytes_field("doc", stored=True)
+    return sb.build()
+
+
+SCHEMA = _schema()
+
+
+@dataclass
+class Generation:
+    """One live index: its searcher's index, vocabulary and coordinates."""
+
+    number: int
+    index: tantivy.Index
+    vocabulary: french.Vocabulary
+    loc_start: np.ndarray  # row -> its first entry in row_locs (row + 1: past its last)
+    row_locs: np.ndarray  # the location numbers of each row, one after the other
+    lats: np.ndarray  # location number -> latitude
+    lons: np.ndarray
+    build_id: int | None
+    documents: int
+    switched_at: str | None
+
+
+@dataclass
+class Counted:
+    """What a search of the live index counted: its total, and its facet counts by the
+    facets asked (with whether they were estimated)."""
+
+    total: int
+    facets: dict[tuple[str, ...], tuple[dict[str, list[tuple[str, int]]], bool]] = field(
+        default_factory=dict)
+
+
+class EmbeddedBackend(BaseBackend):
+    """Tantivy in a folder beside the catalog; nothing to install but the wheel."""
+
+    name = "embedded"
+
+    def __init__(self, catalog: Any, *, budget_ms: float = DEFAULT_BUDGET_MS) -> None:
+        path = str(getattr(catalog, "path", catalog))
+        self.path = path
+        self.folder: Path | None = None
+        if path != ":memory:":
+            p = Path(path)
+            self.folder = p.parent / (p.stem + ".search")
+        self.budget = FacetBudget(budget_ms)
+        self.counts = FacetCache()  # per query: its total, and its facet counts
+        self._lock = threading.Lock()
+        self._live: Generation | None = None  # the index in use
+        self._memory: Generation | None = None  # an in-memory catalog's index
+        self._checked = 0.0
+
+    # ------------------------------------------------------------------ generations
+    def _current_number(self) -> int | None:
+        if self.folder is None:
+            return self._memory.number if self._memory else None
+        try:
+            return int((self.folder / "CURRENT").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _generation(self) -> Generation | None:
+        """The live index, reopened when another process (or thread) switched builds."""
+        if self.folder is None:
+            return self._memory
+        live = self._live
+        now = time.monotonic()
+        if live is not None and now - self._checked < 0.5:
+            return live
+        number = self._current_number()
+        self._checked = now
+        if number is None:
+            return None
+        if live is not None and live.number == number:
+            return live
+        with self._lock:
+            if self._live is None or self._live.number != number:
+                try:
+                    self._live = self._open(self.folder / f"index-{number}", number)
+                except (OSError, ValueError) as exc:
+                    raise BackendError(f"cannot open the search index {self.folder}: "
+                                       f"{exc}") from exc
+            return self._live
+
+    @staticmethod
+    def _open(folder: Path, number: int) -> Generation:
+        index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
+        extra = json.loads((folder / "extra.json").read_text(encoding="utf-8"))
+        with np.load(folder / "locations.npz") as arrays:
+            start, row_locs = arrays["start"], arrays["row_locs"]
+            lats, lons = arrays["lat"], arrays["lon"]
+        return Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
+                          start, row_locs, lats, lons, extra.get("build_id"),
+                          extra["documents"], extra.get("switched_at"))
+
+    # ------------------------------------------------------------------ indexing
+    def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
+        """Write a new index beside the live one, then point CURRENT at it; drop the old."""
+        t0 = time.perf_counter()
+        number = (self._current_number() or 0) + 1
+        if self.folder is None:
+            index = _new_index(None)
+            target = None
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            while (self.folder / f"index-{number}").exists():
+                number += 1
+            target = self.folder / f"index-{number}"
+            target.mkdir()
+            index = _new_index(target)
+        try:
+            count, words, places = self._write(index, documents)
+            switched = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            extra = {"build_id": build_id, "documents": count, "switched_at": switched,
+                     "words": [[w, s, f] for w, (s, f) in words.items()]}
+            generation = Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
+                                    *places.arrays(), build_id, count, switched)
+            if target is not None:
+                (target / "extra.json").write_text(json.dumps(extra), encoding="utf-8")
+                np.savez(target / "locations.npz", start=generation.loc_start,
+                         row_locs=generation.row_locs, lat=generation.lats, lon=generation.lons)
+                self._switch(number)
+        except BaseException:
+            if target is not None:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+        with self._lock:
+            if target is None:
+                self._memory = generation
+            self._live = generation if target is not None else None
+        self._drop_older(number)
+        return IndexReport(count, time.perf_counter() - t0, f"index-{number}")
+
+    def _write(self, index: tantivy.Index, documents: Iterable[dict[str, Any]],
+               ) -> tuple[int, dict[str, tuple[str, int]], Places]:
+        writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        words: dict[str, list[Any]] = {}
+        places = Places()
+        seen: set[str] = set()
+        duplicates = 0
+        row = 0
+        docs = iter(documents)
+        try:
+            while True:
+                batch = list(islice(docs, BATCH))
+                if not batch:
+                    break
+                for doc in batch:
+                    if doc["id"] in seen:  # entity ids are unique; a repeat is dropped
+                        duplicates += 1
+                        continue
+                    seen.add(doc["id"])
+                    writer.add_document(_tantivy_document(doc, row, places.add(doc)))
+                    for w in french.count_words(doc.get(f) for f in SOURCES.values()):
+                        entry = words.get(w)
+                        if entry is None:
+                            words[w] = [french.stem(w), 1]
+                        else:
+                            entry[1] += 1
+                    row += 1
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            try:
+                writer.rollback()
+            except ValueError:
+                pass
+            raise
+        if duplicates:
+            log.warning("%d document(s) repeated an entity id and were dropped", duplicates)
+        index.reload()
+        return row, {w: (s, f) for w, (s, f) in words.items()}, places
+
+    def _switch(self, number: int) -> None:
+        assert self.folder is not None
+        tmp = self.folder / f"CURRENT.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(f"{number}\n")
+        os.replace(tmp, self.folder / "CURRENT")
+
+    def _drop_older(self, number: int) -> None:
+        """Delete the index folders older than the live one and the one before (a reader
+        that opened that one just before the switch still finds its files). A folder past
+        the live one may be another process's build under way: left alone."""
+        if self.folder is None:
+            return
+        for entry in self.folder.glob("index-*"):
+            try:
+                n = int(entry.name.split("-", 1)[1])
+            except ValueError:
+                continue
+            if n < number - 1:
+                shutil.rmtree(entry, ignore_errors=True)
+
+    # ------------------------------------------------------------------ reading
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        q = self.normalize(query)
+        live = self._generation()
+        if live is None:
+            return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+        searcher = live.index.searcher()
+        filters = self._filters(q)
+        radius = self._radius(q, live)
+        plan: Plan | None = None
+        stems: set[str] = set()
+        attempts: list[tuple[list[set[str]], str] | None] = [None]
+        if q.text:
+            plan = plan_query(q.text, live.vocabulary, as_typed=q.as_typed)
+            if plan is None:
+                return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+            attempts = list(plan.attempts)
+        start = (q.page - 1) * q.per_page
+        found: list[Any] | None = None
+        for attempt in attempts:
+            clauses = list(filters)
+            if attempt is not None:
+                groups, operator = attempt
+                clauses.insert(0, _text_query(groups, operator))
+                stems = set().union(*groups)
+            base = _all(clauses)
+            query_used = _all([base, radius]) if radius is not None else base
+            key = (live.number, attempt and (tuple(tuple(sorted(g)) for g in attempt[0]),
+                                             attempt[1]), q.kinds, q.filters, q.price_min,
+                   q.price_max, q.radius_km and q.near, q.radius_km)
+            known = self.counts.get(key)
+            if known is not None:
+                total = known.total
+            elif q.sort == "relevance":  # the page comes with the count
+                result = searcher.search(query_used, q.per_page, count=True, offset=start)
+                total, found = result.count, result.hits
+            else:
+                total = searcher.search(query_used, 1, count=True).count
+            if known is None:
+                known = Counted(total)
+                self.counts.put(key, known)
+            if total:
+                break
+        corrected_from = q.text if plan is not None and plan.corrected and total else None
+        hits = []
+        if total and start < total:
+            if q.sort == "relevance":
+                # without the count, Tantivy skips what cannot reach the page
+                page = found if found is not None else searcher.search(
+                    query_used, q.per_page, count=False, offset=start).hits
+            elif q.sort == "distance" and q.near is not None:
+                page = self._nearest(searcher, live, q, base, start, total)
+            else:
+                order = tantivy.Order.Asc if q.sort == "price_asc" else tantivy.Order.Desc
+                page = searcher.search(query_used, q.per_page, count=False, offset=start,
+                                       order_by_field="price_min" if q.sort == "price_asc"
+                                       else "price_max", order=order).hits
+            hits = self._hits(searcher, live, q, page, stems)
+        facets: dict[str, list[tuple[str, int]]] = {}
+        approximate = False
+        if total and q.facets:
+            cached = known.facets.get(q.facets)
+            # estimated counts are kept too, until a query has the time to count in full
+            if cached is None or (cached[1] and self.budget.scale(total, started) == 1):
+                facets, approximate = self._facets(searcher, q, query_used, total, started)
+                known.facets[q.facets] = (facets, approximate)
+            else:
+                facets, approximate = cached
+        return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
+                             self.elapsed_ms(started), corrected_from, approximate)
+
+    @staticmethod
+    def _radius(q: SearchQuery, live: Generation) -> tantivy.Query | None:
+        """The documents with a location within the query's radius: an exact filter."""
+        if q.near is None or q.radius_km is None:
+            return None
+        within = np.flatnonzero(_km(live, q.near) <= q.radius_km).tolist()
+        if not within:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_set_query(SCHEMA, "loc", within), 0.0)
+
+    @staticmethod
+    def _filters(q: SearchQuery) -> list[tantivy.Query]:
+        """Non-scoring clauses of the query's kinds, filters and prices."""
+        out: list[tantivy.Query] = []
+        if set(q.kinds) != {"shop", "product", "offer"}:
+            out.append(tantivy.Query.term_set_query(SCHEMA, "scope", list(q.kinds)))
+        for key, values in q.filters:
+            field = FILTER_FIELDS.get(key)
+            if field is None:
+                continue
+            if key == "commune":
+                values = tuple(dict.fromkeys(commune_key(v) for v in values))
+            out.append(tantivy.Query.term_set_query(SCHEMA, field, list(values)))
+        if q.price_min is not None:  # a price range keeps unpriced documents (shops) out
+            out.append(tantivy.Query.range_query(SCHEMA, "price_max", tantivy.FieldType.Integer,
+                                                 q.price_min, None))
+        if q.price_max is not None:
+            out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
+                                                 None, q.price_max))
+        return [tantivy.Query.const_score_query(f, 0.0) for f in out]
+
+    def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+                 query: tantivy.Query, start: int, total: int) -> list[Any]:
+        """The page of matches by distance (ties by weight and document), then those
+        without a location: the nearest locations first, more until the page is full
+        (all at once when the matches are few)."""
+        assert q.near is not None
+        end = start + q.per_page
+        km = _km(live, q.near)
+        order = np.argsort(km, kind="stable")
+        if q.radius_km is not None:
+            order = order[:int(np.searchsorted(km[order], q.radius_km, side="right"))]
+        taken = min(len(order), FIRST_LOCATIONS)
+        if total <= FEW_MATCHES:
+            taken = len(order)
+        while True:
+            near = _all([query, tantivy.Query.term_set_query(SCHEMA, "loc",
+                                                             order[:taken].tolist())]) \
+                if taken else tantivy.Query.empty_query()
+            count = searcher.search(near, 1, count=True).count if taken else 0
+            if count >= end or taken >= len(order):
+                break
+            taken = min(len(order), taken * 4)
+        found = searcher.search(near, count, count=False).hits if count else []
+        if found:
+            rows = np.asarray(searcher.fast_field_values("row", [a for _, a in found]),
+                              dtype=np.int64)
+            distance = _row_km(live, rows, km)
+            ranked = np.lexsort((np.arange(len(found)), distance))  # ties: Tantivy's order
+            found = [found[i] for i in ranked if distance[i] <= (q.radius_km or np.inf)]
+        page = [address for _, address in found[start:end]]
+        if len(page) < q.per_page and taken >= len(order) and q.radius_km is None:
+            unlocated = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query("located"))])
+            skip = max(0, start - len(found))
+            page += [a for _, a in searcher.search(unlocated, q.per_page - len(page),
+                                                   count=False, offset=skip).hits]
+        return page
+
+    def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+              page: list[Any], stems: set[str]) -> list[Any]:
+        items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
+        distances: list[float | None] = [None] * len(items)
+        if q.near is not None and items:  # from every location, not the few stored
+            rows = np.asarray(searcher.fast_field_values("row", [a for _, a in items]),
+                              dtype=np.int64)
+            distances = [None if math.isinf(d) else round(float(d), 3)
+                         for d in _row_km(live, rows, _km(live, q.near))]
+        hits = []
+        for (score, address), distance in zip(items, distances, strict=True):
+            doc = json.loads(searcher.doc(address)["doc"][0])
+            highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
+            hits.append(self.make_hit(doc, score if q.sort == "relevance" else 0.0, q,
+                                      highlights, distance_km=distance))
+        return hits
+
+    @staticmethod
+    def _highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
+        out = {"name": french.highlight(doc.get("name"), stems)}
+        if doc.get("shop_name") and "<mark>" in (shop := french.highlight(doc["shop_name"],
+                                                                         stems)):
+            out["shop_name"] = shop
+        described = french.snippet(doc.get("description"), stems)
+        if described:
+            out["description"] = described
+        return out
+
+    def _facets(self, searcher: tantivy.Searcher, q: SearchQuery, query: tantivy.Query,
+                total: int, started: float) -> tuple[dict[str, list[tuple[str, int]]], bool]:
+        """Counts per value; over a sample of the matches when counting all would pass the
+        query's time budget (``catalog.backends.budget``)."""
+        scale = self.budget.scale(total, started)
+        counted = query
+        if scale > 1:
+            counted = _all([query, tantivy.Query.range_query(
+                SCHEMA, "sample", tantivy.FieldType.Unsigned, 0, SAMPLE_MODULUS // scale - 1)])
+        aggs = {facet: {"terms": {"field": FACET_FIELDS[facet], "size": AGG_SIZE,
+                                  "segment_size": AGG_SIZE}}
+                for facet in q.facets if facet in FACET_FIELDS}
+        t0 = time.perf_counter()
+        result = searcher.aggregate(counted, aggs) if aggs else {}
+        self.budget.learn(total, t0, scale)
+        out: dict[str, list[tuple[str, int]]] = {}
+        for facet in q.facets:
+            buckets = (result.get(facet) or {}).get("buckets") or []
+            values = [(str(b["key"]), int(b["doc_count"]) * scale) for b in buckets
+                      if b["doc_count"]]
+            if facet == "kind":
+                values = [(v, c) for v, c in values if v in q.kinds]
+            if facet == "price":
+                counts = dict(values)
+                out[facet] = [(b, counts[b]) for b in BUCKET_KEYS if counts.get(b)]
+            else:
+                out[facet] = sorted(values, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
+        return out, scale > 1
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        key = french.suggest_key(str(prefix or "")[:100])
+        limit = max(1, min(int(limit), 50))
+        live = self._generation()
+        if not key or live is None:
+            return []
+        searcher = live.index.searcher()
+        query = tantivy.Query.regex_query(SCHEMA, "suggest", key + ".*")
+        found = searcher.search(query, limit * 8, count=False, order_by_field="weight").hits
+        best: dict[str, tuple[int, str, str]] = {}
+        for weight, address in found:
+            doc = json.loads(searcher.doc(address)["doc"][0])
+            name = doc.get("name") or ""
+            if name and (name not in best or weight > best[name][0]):
+                best[name] = (int(weight or 0), doc["kind"], doc["id"])
+        ordered = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        return [Suggestion(text, kind, eid) for text, (_w, kind, eid) in ordered]
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        live = self._generation()
+        if live is None:
+            return None
+        searcher = live.index.searcher()
+        found = searcher.search(tantivy.Query.term_query(SCHEMA, "id", str(entity_id)), 1,
+                                count=False).hits
+        return json.loads(searcher.doc(found[0][1])["doc"][0]) if found else None
+
+    def status(self) -> dict[str, Any]:
+        """The live index: its number, build, documents and when it was switched in."""
+        live = self._generation()
+        if live is None:
+            return {"backend": self.name, "index": None, "documents": 0}
+        return {"backend": self.name, "engine": f"tantivy {tantivy.__version__}",
+                "index": f"index-{live.number}", "build_id": live.build_id,
+                "documents": live.documents, "switched_at": live.switched_at}
+
+    def close(self) -> None:
+        with self._lock:
+            self._live = None
+
+
+# --------------------------------------------------------------------------- helpers
+def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> tantivy.Document:
+    """The document as Tantivy holds it: analysed text, keywords, numbers, the JSON."""
+    out = tantivy.Document()
+    for name, source in SOURCES.items():
+        terms = french.analyze(doc.get(source))
+        if terms:
+            out.add_text(name, " ".join(terms))
+    out.add_text("id", doc["id"])
+    for name, source in KEYWORDS.items():
+        for value in dict.fromkeys(str(v) for v in doc.get(source) or ()):
+            out.add_text(name, value)
+    bucket = price_bucket(doc.get("price_min"))
+    if bucket:
+        out.add_text("price", bucket)
+    for name in ("price_min", "price_max"):
+        if doc.get(name) is not None:
+            out.add_integer(name, int(doc[name]))
+    for number in locations:
+        out.add_unsigned("loc", number)
+    if locations:
+        out.add_unsigned("located", 1)
+    if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
+        for key in french.suggest_inputs(doc["name"]):
+            out.add_text("suggest", key)
+    out.add_unsigned("row", row)
+    out.add_unsigned("sample", row % SAMPLE_MODULUS)
+    out.add_integer("weight", int(doc.get("weight") or 0))
+    out.add_bytes("doc", json.dumps(stored_document(doc), ensure_ascii=False).encode())
+    return out
+
+
+def stored_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as a hit shows it: a product sold in hundreds of shops keeps a few of
+    its listings (one per platform first) and locations; its counts say how many."""
+    sources = doc.get("sources") or []
+    locations = doc.get("locations") or []
+    if len(sources) <= STORED_LISTS and len(locations) <= STORED_LISTS:
+        return doc
+    first: dict[Any, int] = {}
+    for i, source in enumerate(sources):
+        first.setdefault(source.get("source"), i)
+    keep = sorted(set(first.values()) | set(range(STORED_LISTS)))[:max(STORED_LISTS,
+                                                                        len(first))]
+    return dict(doc, sources=[sources[i] for i in keep], locations=locations[:STORED_LISTS])
+
+
+def _text_query(groups: list[set[str]], operator: str) -> tantivy.Query:
+    """All (AND) or any (OR) of the groups; a group matches any of its terms in any field,
+    each field weighted."""
+    occur = tantivy.Occur.Must if operator == "AND" else tantivy.Occur.Should
+    clauses = []
+    for group in groups:
+        alternatives = [(tantivy.Occur.Should, tantivy.Query.boost_query(
+            tantivy.Query.term_query(SCHEMA, field, term), weight))
+            for term in sorted(group) for field, weight in TEXT_FIELDS.items()]
+        clauses.append((occur, tantivy.Query.boolean_query(alternatives)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _all(queries: list[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return tantivy.Query.all_query()
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _new_index(folder: Path | None) -> tantivy.Index:
+    """An empty index whose documents are kept sorted by weight, most listed first."""
+    return tantivy.Index(SCHEMA, path=None if folder is None else str(folder), reuse=False,
+                         sort_by_field="weight", sort_order=tantivy.Order.Desc)
+
+
+class Places:
+    """Distinct locations numbered as met, and each row's location numbers."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[float, float], int] = {}
+        self.starts: list[int] = []
+        self.row_locs: list[int] = []
+
+    def add(self, doc: dict[str, Any]) -> list[int]:
+        """The location numbers of the next row."""
+        self.starts.append(len(self.row_locs))
+        found = []
+        for loc in doc.get("locations") or ():
+            key = (float(loc["lat"]), float(loc["lon"]))
+            found.append(self.numbers.setdefault(key, len(self.numbers)))
+        found = list(dict.fromkeys(found))
+        self.row_locs.extend(found)
+        return found
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        starts = np.asarray([*self.starts, len(self.row_locs)], dtype=np.int64)
+        coords = np.asarray(list(self.numbers) or np.zeros((0, 2)), dtype=np.float64)
+        coords = coords.reshape(-1, 2)
+        return (starts, np.asarray(self.row_locs, dtype=np.int64), coords[:, 0].copy(),
+                coords[:, 1].copy())
+
+
+def _km(live: Generation, near: tuple[float, float]) -> np.ndarray:
+    """Haversine km from ``near`` to every location of the index."""
+    lat1, lon1 = math.radians(near[0]), math.radians(near[1])
+    lat2, lon2 = np.radians(live.lats), np.radians(live.lons)
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
+def _row_km(live: Generation, rows: np.ndarray, km: np.ndarray) -> np.ndarray:
+    """Each row's distance: to its nearest location (inf without one)."""
+    out = np.full(len(rows), np.inf)
+    for i, row in enumerate(rows.tolist()):
+        locs = live.row_locs[live.loc_start[row]:live.loc_start[row + 1]]
+        if len(locs):
+            out[i] = km[locs].min()
+    return out
