@@ -164,13 +164,14 @@ def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats:
                  ) -> tuple[set[Pair], BlockingReport]:
     """Candidate pairs of product listings sold by one merged shop.
 
-    ``shop_of`` maps a product's shop listing key to its merged shop's entity id.
+    ``shop_of`` maps each product listing's key to its merged shop's entity id (a
+    product naming no seller may have been given one: see ``dedup.linker``).
     """
     report = BlockingReport(records=len(records))
     pairs: set[Pair] = set()
     by_shop: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        entity = shop_of.get(r.shop_key or "")
+        entity = shop_of.get(r.key)
         if entity:
             by_shop[entity].append(i)
     scope_of: dict[int, str] = {}

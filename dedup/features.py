@@ -49,6 +49,7 @@ class ProductFeatures:
     shop_key: Key | None  # the listing key of its shop on the same source
     title_key: str | None
     title_tokens: tuple[str, ...]
+    core_tokens: tuple[str, ...]  # title words without its attributes and brand
     variant: tuple[tuple[str, str], ...]
     brand_key: str | None
     gtin: str | None
@@ -82,18 +83,28 @@ def shop_features(clean: Any) -> ShopFeatures:
     )
 
 
-def product_features(clean: Any) -> ProductFeatures:
-    """Match record of a CleanProduct."""
+def product_features(clean: Any, brands: BrandIndex | None = None) -> ProductFeatures:
+    """Match record of a CleanProduct; ``brands`` finds a brand written inside the title."""
     shop_key = listing_key(clean.source, clean.shop_source_id) if clean.shop_source_id else None
     raw_title = clean.raw.get("title") if isinstance(clean.raw, dict) else None
+    title_tokens = tuple(clean.title_tokens)
+    core = tuple(getattr(clean, "title_core", None) or title_tokens)
+    brand_key = clean.brand_key
+    if brand_key is None and brands is not None:
+        brand_key = brands.find(title_tokens)
+    if brand_key:
+        brand_words = set(brand_key.split())
+        without = tuple(t for t in core if t not in brand_words)
+        core = without or core
     return ProductFeatures(
         key=listing_key(clean.source, clean.source_id),
         source=clean.source,
         shop_key=shop_key,
         title_key=clean.title_key,
-        title_tokens=tuple(clean.title_tokens),
+        title_tokens=title_tokens,
+        core_tokens=core,
         variant=tuple(clean.variant),
-        brand_key=clean.brand_key,
+        brand_key=brand_key,
         gtin=clean.gtin,
         price_cents=clean.price_cents,
         codes=model_codes(raw_title or clean.title or ""),
@@ -133,6 +144,38 @@ def model_codes(title: str) -> frozenset[str]:
                 continue
             codes.add(cand)
     return frozenset(codes)
+
+
+class BrandIndex:
+    """Brands seen in the listings' brand fields, to find them written inside titles.
+
+    A brand counts once at least ``min_listings`` listings give it in their brand field;
+    a one-word brand needs three letters or more ("Lip" yes, "Xo" no).
+    """
+
+    def __init__(self, brand_keys: Iterable[str | None] = (), min_listings: int = 2) -> None:
+        counts = Counter(k for k in brand_keys if k)
+        self.by_first: dict[str, list[tuple[str, ...]]] = {}
+        for key, count in counts.items():
+            words = tuple(key.split())
+            if count < min_listings or not words or (len(words) == 1 and len(words[0]) < 3):
+                continue
+            self.by_first.setdefault(words[0], []).append(words)
+        for options in self.by_first.values():
+            options.sort(key=len, reverse=True)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_first.values())
+
+    def find(self, tokens: tuple[str, ...]) -> str | None:
+        """The longest known brand written as consecutive words of ``tokens``."""
+        best: tuple[str, ...] | None = None
+        for i, token in enumerate(tokens):
+            for words in self.by_first.get(token, ()):
+                if tokens[i:i + len(words)] == words and (best is None or len(words) > len(best)):
+                    best = words
+                    break
+        return " ".join(best) if best else None
 
 
 class TokenStats:

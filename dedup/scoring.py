@@ -1,22 +1,33 @@
-"""Scoring a pair: the sum of its comparisons' weights, with an explanation.
+"""Scoring a pair: its comparisons' levels, weighed by the model, with an explanation.
 
-A pair's total is a log2 Bayes factor; the pair matches when the total reaches
-the kind's threshold. Some levels are hard evidence (two SIRETs, two GTINs, two
-sizes of one product, two shops kilometres apart): the pair is then marked
-``hard`` and the clustering never puts the two listings together, whatever
-other pairs say.
+A scorer compares two listings field by field (``compare``: the level of each
+comparison, and the rarest word they share where a term-frequency adjustment
+applies) and adds up the model's weights (``score``): the prior log2 odds of
+their platform pair, then each level's log2(m/u), then the term-frequency
+adjustments. The total is the pair's match weight; the pair matches when it
+reaches the kind's threshold (0: as likely the same as not). Levels listed as
+hard in the settings (two SIRETs of one company, two GTINs, two sizes, shops
+kilometres apart) mark the pair ``hard``: the clustering never puts the two
+listings together, whatever other pairs say. Shops add one rule: different
+names never match on place alone (a market hall, a hotel's restaurants); agreeing
+identifiers (the same SIRET, or two of SIREN, phone and address) overrule it.
+Every part is kept when ``explain`` is asked, for ``agora explain``.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dedup import comparisons as cmp
+from dedup.estimate import token_log2_frequency
 from dedup.features import Key, ProductFeatures, ShopFeatures, TokenStats
-from dedup.settings import OfferSettings, ProductSettings, ShopSettings
+from dedup.model import KindModel, pair_key
+from dedup.settings import KindSettings, OfferSettings, ProductSettings, ShopSettings
 
 Part = tuple[str, str, float]  # (comparison, level, weight)
+Levels = tuple[str, ...]
+TfWords = dict[str, str]  # comparison -> the rarest word both sides share
 
 
 @dataclass(frozen=True)
@@ -28,114 +39,165 @@ class PairScore:
     parts: tuple[Part, ...] = ()
 
 
-def _email_level(a: ShopFeatures, b: ShopFeatures, same: float) -> tuple[str, float]:
-    """Levels: same | same_as_website (the address repeats the website: counted once) |
-    missing. Different e-mails say little (contact@ and a manager's)."""
-    if not a.email or a.email != b.email:
-        return cmp.MISSING
-    domain = a.email.rpartition("@")[2]
-    if a.website and a.website == b.website and a.website.endswith(domain):
-        return "same_as_website", 0.0
-    return "same", same
+class _Scorer:
+    """Shared by every kind: levels to weights, hard levels, explanation."""
+
+    kind = ""
+
+    def __init__(self, settings: KindSettings, stats: TokenStats | None,
+                 model: KindModel | None, max_weight: float) -> None:
+        self.s = settings
+        self.stats = stats if stats is not None else TokenStats()
+        self.model = model or KindModel.from_priors(self.kind, settings, max_weight)
+        self.comparisons = settings.comparison_names
+        self.hard_levels = {tuple(h.split(".", 1)) for h in settings.hard}
+        self.tf_comparisons = {c for c, comp in settings.comparisons if comp.tf_cap}
+
+    def compare(self, a: object, b: object) -> tuple[Levels, TfWords]:
+        """The level of every comparison (settings order), and the shared rare words."""
+        raise NotImplementedError
+
+    def tf_log2(self, words: TfWords) -> dict[str, float]:
+        """log2 frequency of each comparison's shared rare word."""
+        n = self.stats.n
+        return {c: token_log2_frequency(self.stats.df.get(w, 0), n) for c, w in words.items()}
+
+    def score(self, a: ShopFeatures | ProductFeatures, b: ShopFeatures | ProductFeatures, *,
+              explain: bool = False) -> PairScore:
+        levels, words = self.compare(a, b)
+        return self.score_levels(a.key, b.key, pair_key(a.source, b.source), levels, words,
+                                 explain=explain)
+
+    def score_levels(self, a: Key, b: Key, pair: str, levels: Sequence[str], words: TfWords,
+                     *, explain: bool = False) -> PairScore:
+        """The score of a pair whose levels are already known."""
+        prior, weights = self.model.table(pair)
+        total = prior
+        parts: list[Part] = [("prior", f"platforms {pair}", prior)] if explain else []
+        hard = False
+        tf = self.tf_log2(words) if words else {}
+        for comp, level in zip(self.comparisons, levels, strict=True):
+            w = weights.get((comp, level), 0.0)
+            total += w
+            if explain:
+                parts.append((comp, level, w))
+            if (comp, level) in self.hard_levels:
+                hard = True
+            if comp in tf:
+                adj = self.model.tf_adjustment(comp, level, tf[comp])
+                if adj:
+                    total += adj
+                    if explain:
+                        parts.append((f"{comp} tf", f"shared word {words[comp]!r}", adj))
+        total = self.adjust(levels, total, parts if explain else None)
+        return PairScore(a, b, round(total, 3), hard, tuple(parts))
+
+    def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:
+        """Kind-specific rules on top of the weights (none by default)."""
+        return total
 
 
-class ShopScorer:
+class ShopScorer(_Scorer):
     """Scores pairs of shop listings."""
 
-    def __init__(self, settings: ShopSettings, stats: TokenStats) -> None:
-        self.s = settings
-        self.stats = stats
+    kind = "shop"
 
-    def parts(self, a: ShopFeatures, b: ShopFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = []
-        for name, (level, weight) in (
-            ("name", cmp.name_level(a, b, s.name, self.stats)),
-            ("address", cmp.address_level(a, b, s.address)),
-            ("city", cmp.city_level(a, b, s.city)),
-            ("phone", cmp.equal_level(a.phone, b.phone, s.phone)),
-            ("siret", cmp.siret_level(a, b, s.siret)),
-            ("website", cmp.equal_level(a.website, b.website, s.website)),
-            ("email", _email_level(a, b, s.email.same)),
-            ("geo", cmp.geo_level(a, b, s.geo)),
-            ("category", cmp.category_level(a, b, s.category)),
-        ):
-            out.append((name, level, weight))
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
-        return out
+    def __init__(self, settings: ShopSettings, stats: TokenStats,
+                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
+        super().__init__(settings, stats, model, max_weight)
+        self.shop_settings = settings
+        names = list(self.comparisons)
+        self._name_at = names.index("name")
+        geo = settings.comparison("geo")
+        self.geo_bands = cmp.band_limits(geo.level_names)[0]
+        name = settings.comparison("name")
+        self.name_thresholds = {k: name.threshold(k, v) for k, v in cmp.NAME_THRESHOLDS.items()}
+        veto = settings.veto
+        self.veto_any = {tuple(x.split(".", 1)) for x in veto.overruled_by_any}
+        self.veto_two = {tuple(x.split(".", 1)) for x in veto.overruled_by_two}
 
-    def score(self, a: ShopFeatures, b: ShopFeatures, *, explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = (levels["siret"] in ("same_siren_other_siret", "other_siren")
-                or levels["geo"] == "beyond")
-        if (self.s.name.veto and levels["name"] == "different" and levels["siret"] != "same"
-                and total >= self.s.threshold):
+    def compare(self, a: ShopFeatures, b: ShopFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
+        name, rare = cmp.name_level(a, b, self.stats, self.name_thresholds)
+        address = cmp.address_level(a, b)
+        found = {
+            "name": name,
+            "address": address,
+            "city": cmp.city_level(a, b),
+            "phone": cmp.equal_level(a.phone, b.phone),
+            "siret": cmp.siret_level(a, b),
+            "website": cmp.equal_level(a.website, b.website),
+            "email": cmp.email_level(a, b),
+            "geo": cmp.geo_level(a, b, self.geo_bands, address),
+            "category": cmp.category_level(a, b),
+        }
+        words = {"name": rare} if rare and "name" in self.tf_comparisons else {}
+        return tuple(found[c] for c in self.comparisons), words
+
+    def identifiers_agree(self, levels: Sequence[str]) -> bool:
+        """The same SIRET, or two of: the same SIREN, the same phone, the same address."""
+        found = set(zip(self.comparisons, levels, strict=True))
+        if found & self.veto_any:
+            return True
+        return len({comp for comp, _ in found & self.veto_two}) >= 2
+
+    def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:
+        veto = self.shop_settings.veto
+        if (veto.enabled and levels[self._name_at] in veto.name_levels
+                and total >= self.s.threshold and not self.identifiers_agree(levels)):
             cut = self.s.threshold - 0.5 - total
-            parts.append(("name_veto", "names_differ", cut))
-            total += cut
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
+            if parts is not None:
+                parts.append(("name_veto", "names differ, no identifier agrees", cut))
+            return total + cut
+        return total
 
 
-class _ProductLikeScorer(ABC):
-    """Shared by offers and products: two GTINs or two variants are hard evidence."""
+class _ProductLikeScorer(_Scorer):
+    """Shared by offers and products: title, brand, GTIN, attributes, price."""
 
-    @abstractmethod
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        """Each comparison's (name, level, weight)."""
+    overlap = False
+    default_thresholds = cmp.OFFER_TITLE_THRESHOLDS
 
-    def score(self, a: ProductFeatures, b: ProductFeatures, *,
-              explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = levels["gtin"] == "different" or levels["variant"] == "different"
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
+    def __init__(self, settings: OfferSettings | ProductSettings, stats: TokenStats | None,
+                 model: KindModel | None, max_weight: float) -> None:
+        super().__init__(settings, stats, model, max_weight)
+        within, beyond = cmp.band_limits(settings.comparison("price").level_names)
+        self.price_within, self.price_beyond = within, beyond
+        title = settings.comparison("title")
+        self.title_thresholds = {k: title.threshold(k, v)
+                                 for k, v in self.default_thresholds.items()}
+
+    def compare(self, a: ProductFeatures, b: ProductFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
+        title, rare = cmp.title_level(a, b, self.stats, self.title_thresholds,
+                                      overlap=self.overlap)
+        found = {
+            "gtin": cmp.equal_level(a.gtin, b.gtin),
+            "code": cmp.code_level(a, b),
+            "variant": cmp.variant_level(a, b),
+            "title": title,
+            "brand": cmp.equal_level(a.brand_key, b.brand_key),
+            "price": cmp.price_level(a, b, self.price_within, self.price_beyond),
+        }
+        words = {"title": rare} if rare and "title" in self.tf_comparisons else {}
+        return tuple(found[c] for c in self.comparisons), words
 
 
 class OfferScorer(_ProductLikeScorer):
     """Scores pairs of product listings of one merged shop (offers)."""
 
-    def __init__(self, settings: OfferSettings, stats: TokenStats | None = None) -> None:
-        self.s = settings
-        self.stats = stats
+    kind = "offer"
 
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = [
-            ("gtin", *cmp.equal_level(a.gtin, b.gtin, s.gtin)),
-            ("variant", *cmp.variant_level(a, b, s.variant)),
-            ("title", *cmp.title_level(a, b, s.title)),
-            ("brand", *cmp.equal_level(a.brand_key, b.brand_key, s.brand)),
-            ("price", *cmp.offer_price_level(a, b, s.price)),
-        ]
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
-        return out
-
+    def __init__(self, settings: OfferSettings, stats: TokenStats | None = None,
+                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
+        super().__init__(settings, stats, model, max_weight)
 
 
 class ProductScorer(_ProductLikeScorer):
     """Scores pairs of product listings that name no shop (the same product anywhere)."""
 
-    def __init__(self, settings: ProductSettings, stats: TokenStats) -> None:
-        self.s = settings
-        self.stats = stats
+    kind = "product"
+    overlap = True
+    default_thresholds = cmp.PRODUCT_TITLE_THRESHOLDS
 
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = [
-            ("gtin", *cmp.equal_level(a.gtin, b.gtin, s.gtin)),
-            ("code", *cmp.code_level(a, b, s.code)),
-            ("variant", *cmp.variant_level(a, b, s.variant)),
-            ("title", *cmp.title_level(a, b, s.title, stats=self.stats, high=0.85, good=0.65,
-                                       fair=0.45)),
-            ("brand", *cmp.equal_level(a.brand_key, b.brand_key, s.brand)),
-            ("price", *cmp.product_price_level(a, b, s.price)),
-        ]
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
-        return out
-
+    def __init__(self, settings: ProductSettings, stats: TokenStats,
+                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
+        super().__init__(settings, stats, model, max_weight)

@@ -58,7 +58,8 @@ def _flag(field: str, code: str, value: Any) -> Flag:
     return Flag(field, code, bounded(value))
 
 
-_TUPLE_FIELDS = frozenset(("name_tokens", "title_tokens", "categories", "services"))
+_TUPLE_FIELDS = frozenset(("name_tokens", "title_tokens", "title_core", "categories",
+                           "services"))
 
 
 class _Serializable:
@@ -145,6 +146,7 @@ class CleanProduct(_Serializable):
     title: str | None
     title_key: str | None
     title_tokens: tuple[str, ...]
+    title_core: tuple[str, ...]  # the title's words without its attributes
     variant: tuple[tuple[str, str], ...]
     brand: str | None
     brand_key: str | None
@@ -287,7 +289,7 @@ def normalize_product(raw: dict[str, Any], territory: Territory = OCCITANIE) -> 
         kind="product", source=str(raw["source"]), source_id=str(raw["source_id"]),
         url=_text(raw.get("url")), raw=raw,
         title=title.display, title_key=title.key, title_tokens=title.tokens,
-        variant=title.variant, brand=brand, brand_key=brand_key, gtin=gtin,
+        title_core=title.core, variant=title.variant, brand=brand, brand_key=brand_key, gtin=gtin,
         price_cents=cents, currency=currency, availability=availability, category=category,
         shop_source_id=_text(raw.get("shop_source_id")), image_url=_text(raw.get("image_url")),
         description=_text(raw.get("description")), flags=tuple(flags),

@@ -111,12 +111,16 @@ _E = r"(?![\w'])"
 
 @dataclass(frozen=True)
 class Title:
-    """A title's display form, matching form, its tokens and its variant."""
+    """A title's display form, matching form, its tokens, its core words and its variant.
+
+    ``core`` holds the title's words without those its attributes were read from.
+    """
 
     display: str | None
     key: str | None
     tokens: tuple[str, ...]
     variant: tuple[tuple[str, str], ...]
+    core: tuple[str, ...] = ()
 
 
 def _dec(text: str) -> Decimal:
@@ -291,13 +295,15 @@ def normalize_title(raw: str | None) -> Title:
     folded = fold(text).lower().replace("\u00b0", "°")
     ex = _extract(folded)
     tokens: list[str] = []
+    core: list[str] = []
     for item in _WORDS_AND_MARKS.findall(ex.text):
         if len(item) == 1 and "\ue000" <= item <= "\uf8ff":
             tokens.extend(ex.key_tokens[ord(item) - 0xE000])
         elif item not in TITLE_STOP_WORDS:
             tokens.append(item)
+            core.append(item)
     key = " ".join(tokens) or None
-    return Title(display, key, tuple(tokens), _variant(ex.found))
+    return Title(display, key, tuple(tokens), _variant(ex.found), tuple(core))
 
 
 @lru_cache(maxsize=50_000)
