@@ -35,10 +35,11 @@ from replicas.truth import expected_listings, truth_rows  # noqa: E402
 
 
 def world_listings(seed: int, shops: int, epoch: int = 0, offers_per_shop: int = 8,
-                   ) -> tuple[list[dict], dict[str, str], dict[str, str]]:
-    listings = list(expected_listings(seed, shops, epoch, offers_per_shop))
+                   noise: str = "default") -> tuple[list[dict], dict[str, str], dict[str, str]]:
+    listings = list(expected_listings(seed, shops, epoch, offers_per_shop, noise=noise))
     truth_shop, truth_offer = {}, {}
-    for kind, source, source_id, entity in truth_rows(seed, shops, epoch, offers_per_shop):
+    for kind, source, source_id, entity in truth_rows(seed, shops, epoch, offers_per_shop,
+                                                      noise=noise):
         (truth_shop if kind == "shop" else truth_offer)[listing_key(source, source_id)] = entity
     return listings, truth_shop, truth_offer
 
