@@ -70,7 +70,7 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
     "offers": {
         "gtin": _fixed("same", "different"),
         "variant": _fixed("same", "different"),
-        "title": _fixed("exact", "high", "good", "fair", "different"),
+        "title": _fixed("exact", "high", "good", "contained", "fair", "different"),
         "brand": _fixed("same", "different"),
         "price": _banded("pct", "between"),
     },
@@ -78,7 +78,7 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
         "gtin": _fixed("same", "different"),
         "code": _fixed("same", "contained", "different"),
         "variant": _fixed("same", "different"),
-        "title": _fixed("exact", "high", "good", "fair", "different"),
+        "title": _fixed("exact", "high", "good", "contained", "fair", "different"),
         "brand": _fixed("same", "different"),
         "price": _banded("pct", "between"),
     },
@@ -315,11 +315,12 @@ PRODUCT_TITLE_THRESHOLDS = {"high": 0.85, "good": 0.65, "fair": 0.45}
 def title_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats,
                 thresholds: Mapping[str, float], *,
                 overlap: bool = False) -> tuple[str, str | None]:
-    """(level, rarest shared word). Levels: exact (same words) | high | good | fair |
-    different | missing, on the titles' core words (brand and attributes set apart, each
-    weighed by its own comparison), each word weighing its idf. With ``overlap``, a short
-    title found inside a long one counts ('sony dvp-ns700h' in a catalogue's full
-    description of it)."""
+    """(level, rarest shared word). Levels: exact (same words) | high | good | contained
+    (every word of one title is in the other: 'Chocolatine' in 'Chocolatine pur beurre')
+    | fair | different | missing, on the titles' core words (brand and attributes set
+    apart, each weighed by its own comparison), each word weighing its idf. With
+    ``overlap``, a short title found inside a long one counts towards the similarity
+    ('sony dvp-ns700h' in a catalogue's full description of it)."""
     ta, tb = a.core_tokens, b.core_tokens
     if not ta or not tb:
         return MISSING, None
@@ -332,6 +333,9 @@ def title_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats,
         return "high", rare
     if sim >= thresholds["good"]:
         return "good", rare
+    short, long_ = (ta, tb) if len(set(ta)) <= len(set(tb)) else (tb, ta)
+    if rare is not None and contained(tuple(set(short)), long_):
+        return "contained", rare
     if sim >= thresholds["fair"]:
         return "fair", rare
     return "different", None

@@ -173,31 +173,47 @@ def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
 
 
 def _attach_sellerless(sellerless: Sequence[ProductFeatures], offers: Sequence[ProductFeatures],
-                       shop_of: Mapping[str, str], tolerance: float) -> dict[str, tuple[str, str]]:
-    """Offers naming no seller: listing key -> (merged shop, why), for those whose GTIN, or
-    else title and price, exactly one merged shop sells."""
-    by_gtin: dict[str, set[str]] = defaultdict(set)
-    by_title: dict[str, list[tuple[int | None, str]]] = defaultdict(list)
+                       shop_of: Mapping[str, str], shop_platforms: Mapping[str, set[str]],
+                       tolerance: float) -> dict[str, tuple[str, str]]:
+    """Offers naming no seller: listing key -> (merged shop, why).
+
+    An offer on platform P naming no seller is given to a merged shop when exactly one
+    shop could be its seller: a shop P lists (a platform sells its own shops' offers)
+    that sells the same GTIN, or else the same title at about the same price, on
+    another platform but not already on P (a platform lists a shop's item once).
+    """
+    gtin_sellers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    title_sellers: dict[str, dict[str, list[tuple[int | None, str]]]] = defaultdict(
+        lambda: defaultdict(list))
     for r in offers:
         shop = shop_of[r.key]
         if r.gtin:
-            by_gtin[r.gtin].add(shop)
+            gtin_sellers[r.gtin][shop].add(r.source)
         if r.title_key:
-            by_title[r.title_key].append((r.price_cents, shop))
+            title_sellers[r.title_key][shop].append((r.price_cents, r.source))
     out: dict[str, tuple[str, str]] = {}
     for r in sellerless:
-        if r.gtin and r.gtin in by_gtin:
-            shops = by_gtin[r.gtin]
+        if r.gtin and r.gtin in gtin_sellers:
+            shops = {shop for shop, platforms in gtin_sellers[r.gtin].items()
+                     if r.source in shop_platforms.get(shop, ()) and r.source not in platforms}
             if len(shops) == 1:
-                out[r.key] = (next(iter(shops)), f"GTIN {r.gtin} is sold by this shop only")
+                out[r.key] = (next(iter(shops)), f"GTIN {r.gtin}: the one shop of {r.source} "
+                                                 "selling it elsewhere and not here")
             continue
-        if r.title_key and r.price_cents:
-            shops = {shop for price, shop in by_title.get(r.title_key, ())
-                     if price and abs(price - r.price_cents) <= tolerance * max(price,
-                                                                                r.price_cents)}
+        if r.title_key and r.price_cents and r.title_key in title_sellers:
+            shops = set()
+            for shop, sold in title_sellers[r.title_key].items():
+                if r.source not in shop_platforms.get(shop, ()) or any(
+                        source == r.source for _, source in sold):
+                    continue
+                if any(price and abs(price - r.price_cents) <= tolerance * max(price,
+                                                                                 r.price_cents)
+                       for price, _ in sold):
+                    shops.add(shop)
             if len(shops) == 1:
-                out[r.key] = (next(iter(shops)), "the same title at the same price is sold by "
-                                                 "this shop only")
+                out[r.key] = (next(iter(shops)), f"the one shop of {r.source} selling this "
+                                                 "title at about this price elsewhere and not "
+                                                 "here")
     return out
 
 
@@ -265,7 +281,11 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     shop_of = {r.key: result.membership[r.shop_key] for r in offers if r.shop_key}
     o = settings.offers
     sellerless = [r for r in product_recs if not r.shop_key]
-    attached = (_attach_sellerless(sellerless, offers, shop_of, o.sellerless.price_tolerance)
+    shop_platforms: dict[str, set[str]] = defaultdict(set)
+    for r in shop_recs:
+        shop_platforms[result.membership[r.key]].add(r.source)
+    attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms,
+                                   o.sellerless.price_tolerance)
                 if o.sellerless.enabled else {})
     result.attached = attached
     for r in sellerless:

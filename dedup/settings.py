@@ -82,7 +82,8 @@ class VetoSettings:
     enabled: bool = True
     name_levels: tuple[str, ...] = ("different",)
     overruled_by_any: tuple[str, ...] = ("siret.same",)
-    overruled_by_two: tuple[str, ...] = ("siret.same_siren", "phone.same", "address.exact",
+    overruled_by_two: tuple[str, ...] = ("siret.same_siren", "phone.same", "website.same",
+                                         "email.same", "address.exact",
                                          "address.same_number_street")
 
 
