@@ -79,7 +79,7 @@ COUNT_UNITS = {
     "verres": "verre", "pieces detachees": "piece", "pile": "pile", "piles": "pile",
     "ampoule": "ampoule", "ampoules": "ampoule", "exemplaire": "exemplaire",
     "exemplaires": "exemplaire", "count": "piece", "ct": "piece", "pack": "pack",
-    "packs": "pack",
+    "packs": "pack", "rose": "rose", "roses": "rose", "tulipe": "tulipe", "tulipes": "tulipe",
 }
 COLOUR_COMPOUNDS = (
     "bleu marine", "bleu ciel", "bleu roi", "bleu nuit", "bleu canard", "bleu clair",
@@ -220,7 +220,7 @@ _P_GRADE = re.compile(_B + r"(v\.\s*s\.\s*o\.\s*p\.?|x\.\s*o\.?|"
                       + "|".join(sorted(GRADES, key=len, reverse=True)) + r")" + r"(?![\w'])")
 _P_YEAR = re.compile(_B + r"(?:millesime\s*:?\s*)?((?:19|20)\d{2})" + _E)
 _P_SIZE_LABEL = re.compile(
-    _B + r"(?:tailles?|pointure|size|t\.|t(?=\d)|eu|p\.)\s*:?\s*" + _SIZE_VALUE + _E)
+    _B + r"(?:tailles?|pointure|size|t\.|t(?=\d)|eu|p\.)\s*:?\s*(unique|" + _SIZE_VALUE[1:] + _E)
 _P_SIZE_T = re.compile(_B + r"t\s+(xxs|xs|xxxl|xxl|xl|s|m|l)" + _E)
 _P_CLOTHING = re.compile(r"(?<![\w'-])(xxs|xs|xxxl|xxl|xl|[2-4]xl|s|m|l)(?![\w'-])")
 _P_PAPER = re.compile(_B + r"(?:format\s+)?(a[0-6])" + _E)
@@ -287,8 +287,12 @@ def _grade(m: re.Match[str]) -> Found:
     return [("vintage", value, (value,))]
 
 
-def _size(value: str) -> Found:
+def _size(value: str) -> Found | None:
+    if value == "unique":
+        value = "tu"
     v = CLOTHING.get(value, value.replace(",", "."))
+    if v[0].isdigit() and float(v) > 60:  # "T65" is a flour, not a size
+        return None
     return [("clothing_size", v, ("taille", v))]
 
 
