@@ -1,8 +1,9 @@
 """Blocking: only pairs that share a key are compared, so work grows nearly linearly.
 
-Shops share a key when they have the same phone, SIREN, website or e-mail, a
-rare name word in the same postcode (or commune), the same street, or stand
-within a small radius of each other. Offers are only compared within one merged
+Shops share a key when they have the same phone, SIREN, website or e-mail, the
+rarest word of their name in the same postcode (or commune), the same street,
+or, when one has no street number to block on, stand within a small radius of
+each other. Offers are only compared within one merged
 shop, by GTIN or rare title word (all pairs for small shops). Products that
 name no shop share a GTIN, a model number, or rare title words. A key carried
 by more listings than ``max_block`` is skipped and reported: it is too common
@@ -45,6 +46,11 @@ class BlockingReport:
                               self.skipped_blocks + other.skipped_blocks)
 
 
+# keys that say little once many listings share them get a lower limit than max_block:
+# a whole name carried by dozens of shops is a chain's or a generic one ("Le Fournil")
+BLOCK_LIMITS = {"fullname": 30}
+
+
 def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block: int,
                      report: BlockingReport, pairs: set[Pair]) -> None:
     blocks: dict[str, list[int]] = defaultdict(list)
@@ -54,7 +60,7 @@ def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block:
     for key, members in blocks.items():
         if len(members) < 2:
             continue
-        if len(members) > max_block:
+        if len(members) > min(max_block, BLOCK_LIMITS.get(key.partition(":")[0], max_block)):
             report.skipped_blocks.append((key, len(members)))
             continue
         for x in range(len(members)):
@@ -62,6 +68,9 @@ def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block:
             for y in range(x + 1, len(members)):
                 my = members[y]
                 pairs.add((mx, my) if mx < my else (my, mx))
+
+
+RARE_WORD_LISTINGS = 60  # a name word on more listings than this says little in a postcode
 
 
 def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
@@ -76,10 +85,9 @@ def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
         keys.append("mail:" + r.email)
     place = ("pc:" + r.postcode) if r.postcode else ("city:" + r.city_key) if r.city_key else None
     rare = stats.rarest(r.name_tokens, 2)
+    if place and rare and stats.df.get(rare[0], 0) <= RARE_WORD_LISTINGS:
+        keys.append(f"{place}:{rare[0]}")  # the rarest name word, if rare, in the postcode
     if place:
-        # the rarest name word always; the second only if it is still rare-ish
-        keys.extend(f"{place}:{t}" for i, t in enumerate(rare)
-                    if i == 0 or stats.df.get(t, 0) <= 60)
         if r.street_key and r.number:
             keys.append(f"addr:{place}:{r.street_key}:{r.number.rstrip('abcdefghijklmnopqrstuvwxyz')}")
         if r.street_key and rare:
@@ -92,8 +100,9 @@ def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
 
 
 def geo_pairs(points: list[tuple[int, float, float]], radius_m: float,
-              pairs: set[Pair]) -> None:
-    """Pairs of points within ``radius_m`` of each other (grid of radius-sized cells)."""
+              pairs: set[Pair], wanted: Callable[[int, int], bool] | None = None) -> None:
+    """Pairs of points within ``radius_m`` of each other (grid of radius-sized cells),
+    among those ``wanted`` says yes to (all by default)."""
     if not points:
         return
     dlat = radius_m / 111_320.0
@@ -109,7 +118,8 @@ def geo_pairs(points: list[tuple[int, float, float]], radius_m: float,
                     continue
                 for i, lat1, lon1 in members:
                     for j, lat2, lon2 in other:
-                        if i < j and distance_m(lat1, lon1, lat2, lon2) <= radius_m:
+                        if i < j and (wanted is None or wanted(i, j)) \
+                                and distance_m(lat1, lon1, lat2, lon2) <= radius_m:
                             pairs.add((i, j))
 
 
@@ -135,8 +145,11 @@ def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: in
     pairs: set[Pair] = set()
     _pairs_from_keys(lambda i: shop_keys(records[i], stats), len(records), max_block, report,
                      pairs)
+    # nearness pairs what the address cannot: a listing without a street number
+    addressless = [not (r.street_key and r.number) for r in records]
     geo_pairs([(i, r.lat, r.lon) for i, r in enumerate(records)
-               if r.lat is not None and r.lon is not None], geo_radius_m, pairs)
+               if r.lat is not None and r.lon is not None], geo_radius_m, pairs,
+              lambda i, j: addressless[i] or addressless[j])
     report.candidate_pairs = len(pairs)
     return pairs, report
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -96,6 +97,7 @@ def band_limits(levels: Sequence[str]) -> tuple[list[tuple[float, str]], list[tu
 
 
 # --------------------------------------------------------------------------- text
+@lru_cache(maxsize=1_000_000)
 def _token_match(a: str, b: str) -> float:
     """1 for equal words, 0.9 for one slip in a long word, else Jaro-Winkler if high."""
     if a == b:
@@ -136,20 +138,26 @@ def weighted_token_similarity(a: tuple[str, ...], b: tuple[str, ...],
     """
     if not a or not b:
         return 0.0, None
+    idf = stats.idf
     total = matched = 0.0
     rare: str | None = None
     rare_idf = -1.0
     set_a, set_b = set(a), set(b)
     for side, other, other_set in ((a, b, set_b), (b, a, set_a)):
         for token in side:
-            w = stats.idf(token)
+            w = idf(token)
             total += w
             if token in other_set:
                 matched += w
                 if w > rare_idf or (w == rare_idf and rare is not None and token < rare):
                     rare, rare_idf = token, w
-            else:
-                matched += w * max((_token_match(token, o) for o in other), default=0.0)
+                continue
+            best = 0.0
+            for o in other:
+                value = _token_match(token, o)
+                if value > best:
+                    best = value
+            matched += w * best
     return (matched / total if total else 0.0), rare
 
 

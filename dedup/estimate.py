@@ -103,6 +103,9 @@ def sample_pairs(n: int, count: int, seed: int, exclude: set[tuple[int, int]]
     if total == 0:
         return []
     rng = random.Random(seed)
+    if total - len(exclude) <= 2 * count:  # few enough to list them all
+        every = [(i, j) for i in range(n) for j in range(i + 1, n) if (i, j) not in exclude]
+        return sorted(rng.sample(every, min(count, len(every))))
     wanted = min(count, max(0, total - len(exclude)))
     out: set[tuple[int, int]] = set()
     tries = 0
@@ -120,23 +123,43 @@ def sample_pairs(n: int, count: int, seed: int, exclude: set[tuple[int, int]]
 def sample_group_pairs(groups: Sequence[Sequence[int]], count: int, seed: int,
                        exclude: set[tuple[int, int]]) -> list[tuple[int, int]]:
     """Random pairs within groups (e.g. the products of one shop), not in ``exclude``,
-    each group drawn in proportion to its number of pairs."""
-    sizes = [len(g) * (len(g) - 1) // 2 for g in groups]
-    usable = [(g, s) for g, s in zip(groups, sizes, strict=True) if s]
+    each group drawn in proportion to its number of pairs not excluded (a group whose
+    pairs are mostly excluded gives its few others from a list)."""
+    group_of = {i: g for g, members in enumerate(groups) for i in members}
+    excluded = [0] * len(groups)
+    for i, j in exclude:
+        g = group_of.get(i)
+        if g is not None and group_of.get(j) == g:
+            excluded[g] += 1
+    free = [len(m) * (len(m) - 1) // 2 - excluded[g] for g, m in enumerate(groups)]
+    usable = [g for g, f in enumerate(free) if f > 0]
     if not usable:
         return []
     rng = random.Random(seed)
-    cumulative = list(itertools.accumulate(s for _, s in usable))
-    total_free = cumulative[-1] - len(exclude)
-    wanted = min(count, max(0, total_free))
+    cumulative = list(itertools.accumulate(free[g] for g in usable))
+    if cumulative[-1] <= 2 * count:  # few enough to list them all and draw without repeats
+        every = [(a, b) if a < b else (b, a) for g in usable for x, a in enumerate(groups[g])
+                 for b in groups[g][x + 1:] if ((a, b) if a < b else (b, a)) not in exclude]
+        return sorted(rng.sample(every, min(count, len(every))))
+    wanted = min(count, cumulative[-1])
+    listed: dict[int, list[tuple[int, int]]] = {}
     out: set[tuple[int, int]] = set()
     tries = 0
     while len(out) < wanted and tries < wanted * 20:
         tries += 1
-        group = usable[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
-                       if cumulative[-1] else 0][0]
-        i, j = rng.sample(range(len(group)), 2)
-        a, b = group[i], group[j]
+        g = usable[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
+        members = groups[g]
+        if free[g] * 2 < len(members) * (len(members) - 1) // 2:
+            if g not in listed:
+                listed[g] = [(a, b) if a < b else (b, a) for x, a in enumerate(members)
+                             for b in members[x + 1:]
+                             if ((a, b) if a < b else (b, a)) not in exclude]
+            out.add(listed[g][rng.randrange(len(listed[g]))])
+            continue
+        x, y = rng.randrange(len(members)), rng.randrange(len(members))
+        if x == y:
+            continue
+        a, b = members[x], members[y]
         pair = (a, b) if a < b else (b, a)
         if pair not in exclude:
             out.add(pair)
@@ -325,7 +348,10 @@ def estimate_kind(kind: str, settings: KindSettings, em: EMSettings,
             prior = np.asarray(_log2_odds(lam_pair), dtype=float)
             p = e.probability(e.logits(m_pair, u_pair, prior, range(C)))
             p[e.hard] = 0.0  # hard evidence against: never the same thing
-            delta = float(np.abs(p - p_prev).max()) if n else 0.0
+            # lambda creeps towards its fixed point by small steps: watch the total too
+            delta = max(float(np.abs(p - p_prev).max()),
+                        abs(float(p.sum() - p_prev.sum())) / max(float(p.sum()), 1.0)) \
+                if n else 0.0
             p_prev = p
             for c in range(C):
                 if c not in trained:

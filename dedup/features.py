@@ -184,12 +184,15 @@ class TokenStats:
     def __init__(self, documents: Iterable[Iterable[str]] = ()) -> None:
         self.df: Counter[str] = Counter()
         self.n = 0
+        self._idf: dict[str, float] = {}
         for tokens in documents:
-            self.add(tokens)
+            self.df.update(set(tokens))
+            self.n += 1
 
     def add(self, tokens: Iterable[str]) -> None:
         self.df.update(set(tokens))
         self.n += 1
+        self._idf.clear()
 
     def remove(self, tokens: Iterable[str]) -> None:
         for token in set(tokens):
@@ -197,10 +200,15 @@ class TokenStats:
             if self.df[token] <= 0:
                 del self.df[token]
         self.n = max(0, self.n - 1)
+        self._idf.clear()
 
     def idf(self, token: str) -> float:
         """log2 of how many times rarer than 'every listing' the word is."""
-        return math.log2((self.n + 1) / (self.df.get(token, 0) + 1)) + 0.5
+        value = self._idf.get(token)
+        if value is None:
+            value = self._idf[token] = math.log2((self.n + 1) / (self.df.get(token, 0) + 1)) \
+                + 0.5
+        return value
 
     def rarest(self, tokens: Iterable[str], count: int) -> list[str]:
         unique = sorted(set(tokens), key=lambda t: (self.df.get(t, 0), t))
@@ -214,4 +222,5 @@ class TokenStats:
         stats = cls()
         stats.n = int(data.get("n", 0))
         stats.df = Counter({k: int(v) for k, v in data.get("df", {}).items()})
+        stats._idf.clear()
         return stats

@@ -99,43 +99,57 @@ def _population(groups: Sequence[Sequence[int]], sources: Sequence[str]) -> Coun
     return out
 
 
-def _estimate(kind: str, settings: MatchSettings, scorer: Any,
-              records: Sequence[ShopFeatures | ProductFeatures],
-              compared: Sequence[tuple[int, int, tuple[tuple[str, ...], dict[str, str]]]],
-              groups: Sequence[Sequence[int]], seed: int) -> KindModel:
-    """The kind's model learned from its candidate pairs and a sample of the others."""
-    kind_settings = settings.kind(kind)
-    coder = LevelCoder(kind_settings)
-    population = _population(groups, [r.source for r in records])
-    for key in sorted(population):
+@dataclass
+class _Compared:
+    """A kind's candidate pairs compared: their level matrix, platform pairs, shared words."""
+
+    pairs: list[tuple[int, int]]
+    coder: LevelCoder
+    levels: np.ndarray
+    pair_index: np.ndarray
+    tf: dict[str, np.ndarray]
+
+
+def _compare(kind: str, settings: MatchSettings, scorer: Any,
+             records: Sequence[ShopFeatures | ProductFeatures], pairs: set[tuple[int, int]],
+             groups: Sequence[Sequence[int]]) -> _Compared:
+    coder = LevelCoder(settings.kind(kind))
+    for key in sorted(_population(groups, [r.source for r in records])):
         coder.pair_index(key)
-    candidate_pair = np.array([coder.pair_index(pair_key(records[i].source, records[j].source))
-                               for i, j, _ in compared], dtype=np.int32)
-    candidates = coder.matrix([levels for _, _, (levels, _) in compared])
-    tf: dict[str, np.ndarray] = {}
-    for comp in scorer.tf_comparisons:
-        values = np.full(len(compared), np.nan)
-        for row, (_, _, (_, words)) in enumerate(compared):
-            if comp in words:
-                values[row] = scorer.tf_log2(words)[comp]
-        tf[comp] = values
-    exclude = {(i, j) for i, j, _ in compared}
+    ordered = sorted(pairs)
+    rows: list[tuple[str, ...]] = []
+    words: dict[str, list[str | None]] = {c: [] for c in scorer.tf_comparisons}
+    pair_index = np.empty(len(ordered), dtype=np.int32)
+    for n, (i, j) in enumerate(ordered):
+        a, b = records[i], records[j]
+        levels, shared = scorer.compare(a, b)
+        rows.append(levels)
+        for comp, found in words.items():
+            found.append(shared.get(comp))
+        pair_index[n] = coder.pair_index(pair_key(a.source, b.source))
+    tf = {comp: scorer.tf_array(found) for comp, found in words.items()}
+    return _Compared(ordered, coder, coder.matrix(rows), pair_index, tf)
+
+
+def _estimate(kind: str, settings: MatchSettings, scorer: Any,
+              records: Sequence[ShopFeatures | ProductFeatures], compared: _Compared,
+              hard: np.ndarray, groups: Sequence[Sequence[int]], seed: int) -> KindModel:
+    """The kind's model learned from its candidate pairs and a sample of the others."""
+    coder = compared.coder
+    population = _population(groups, [r.source for r in records])
+    exclude = set(compared.pairs)
     if len(groups) == 1:
         picked = sample_pairs(len(groups[0]), settings.em.random_pairs, seed, exclude)
         picked = [(groups[0][i], groups[0][j]) for i, j in picked] if groups[0] else []
     else:
         picked = sample_group_pairs(groups, settings.em.random_pairs, seed, exclude)
-    sample_rows = [scorer.compare(records[i], records[j])[0] for i, j in picked]
-    sample = coder.matrix(sample_rows) if sample_rows else np.zeros(
-        (0, len(coder.comparisons)), dtype=np.int16)
+    sample = coder.matrix([scorer.compare(records[i], records[j])[0] for i, j in picked])
     sample_pair = np.array([coder.pair_index(pair_key(records[i].source, records[j].source))
                             for i, j in picked], dtype=np.int32)
     all_pairs = np.array([population.get(k, 0) for k in coder.pair_keys], dtype=float)
-    hard = np.array([any((c, lv) in scorer.hard_levels for c, lv in zip(
-        coder.comparisons, levels, strict=True)) for _, _, (levels, _) in compared], dtype=bool)
-    data = LevelData(coder.comparisons, coder.levels, coder.pair_keys, candidates,
-                     candidate_pair, sample, sample_pair, all_pairs, tf, hard)
-    return estimate_kind(kind, kind_settings, settings.em, data)
+    data = LevelData(coder.comparisons, coder.levels, coder.pair_keys, compared.levels,
+                     compared.pair_index, sample, sample_pair, all_pairs, compared.tf, hard)
+    return estimate_kind(kind, settings.kind(kind), settings.em, data)
 
 
 def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
@@ -144,24 +158,28 @@ def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
                estimate: bool, seed: int) -> list[list[int]]:
     """Compare the candidate pairs, learn the kind's model if asked, score and cluster."""
     t0 = time.perf_counter()
-    compared = [(i, j, scorer.compare(records[i], records[j])) for i, j in sorted(pairs)]
+    compared = _compare(kind, settings, scorer, records, pairs, groups)
     t1 = time.perf_counter()
+    coder = compared.coder
     if estimate:
-        scorer.model = _estimate(kind, settings, scorer, records, compared, groups, seed)
+        hard = scorer.hard_rows(compared.levels, coder)
+        scorer.model = _estimate(kind, settings, scorer, records, compared, hard, groups, seed)
     result.models[kind] = scorer.model
     t2 = time.perf_counter()
+    totals, hard = scorer.score_matrix(compared.levels, compared.pair_index, coder, compared.tf)
     kind_settings = settings.kind(kind)
-    band = kind_settings.review_band
+    band, threshold = kind_settings.review_band, kind_settings.threshold
     scored: list[tuple[int, int, PairScore]] = []
-    for i, j, (levels, words) in compared:
-        a, b = records[i], records[j]
-        s = scorer.score_levels(a.key, b.key, pair_key(a.source, b.source), levels, words)
+    # only pairs that can merge or need a reviewer become PairScores; clustering scores
+    # any other pair it needs on demand
+    for n in np.flatnonzero(totals >= min(threshold, band[0])):
+        i, j = compared.pairs[n]
+        s = PairScore(records[i].key, records[j].key, float(totals[n]), bool(hard[n]))
         scored.append((i, j, s))
         if band[0] <= s.total < band[1] and not s.hard:
             result.review.append((kind, s))
-    result.pairs_scored[kind] = len(scored)
-    threshold = kind_settings.threshold
-    result.matched_pairs[kind] = sum(1 for _, _, s in scored if s.total >= threshold)
+    result.pairs_scored[kind] = len(compared.pairs)
+    result.matched_pairs[kind] = int((totals >= threshold).sum())
     clusters = cluster_pairs([r.key for r in records], [r.source for r in records], scored,
                              lambda i, j: scorer.score(records[i], records[j]),
                              threshold=threshold, merge_floor=kind_settings.merge_floor,

@@ -16,11 +16,13 @@ Every part is kept when ``explain`` is asked, for ``agora explain``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dedup import comparisons as cmp
-from dedup.estimate import token_log2_frequency
+from dedup.estimate import LevelCoder, token_log2_frequency
 from dedup.features import Key, ProductFeatures, ShopFeatures, TokenStats
 from dedup.model import KindModel, pair_key
 from dedup.settings import KindSettings, OfferSettings, ProductSettings, ShopSettings
@@ -61,6 +63,56 @@ class _Scorer:
         """log2 frequency of each comparison's shared rare word."""
         n = self.stats.n
         return {c: token_log2_frequency(self.stats.df.get(w, 0), n) for c, w in words.items()}
+
+    def tf_array(self, words: Sequence[str | None]) -> np.ndarray:
+        """log2 frequency of each pair's shared rare word (NaN when none), as an array."""
+        n, df = self.stats.n, self.stats.df
+        cache: dict[str, float] = {}
+        out = np.full(len(words), np.nan)
+        for row, word in enumerate(words):
+            if word is not None:
+                value = cache.get(word)
+                if value is None:
+                    value = cache[word] = token_log2_frequency(df.get(word, 0), n)
+                out[row] = value
+        return out
+
+    def hard_rows(self, levels: np.ndarray, coder: LevelCoder) -> np.ndarray:
+        """Which rows of a level matrix hold a hard level."""
+        hard = np.zeros(levels.shape[0], dtype=bool)
+        for comp, level in self.hard_levels:
+            c = coder.comparisons.index(comp)
+            hard |= levels[:, c] == coder.levels[c].index(level)
+        return hard
+
+    def score_matrix(self, levels: np.ndarray, pair_index: np.ndarray, coder: LevelCoder,
+                     tf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(match weight, hard) of every row of a level matrix: what ``score_levels`` gives
+        pair by pair, for all candidate pairs at once."""
+        if not len(levels):
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        tables = [self.model.table(key) for key in coder.pair_keys]
+        total = np.array([prior for prior, _ in tables])[pair_index]
+        for c, comp in enumerate(coder.comparisons):
+            names = coder.levels[c]
+            weights = np.array([[w.get((comp, lv), 0.0) for lv in names] + [0.0]
+                                for _, w in tables])
+            col = levels[:, c].astype(np.int64)
+            col[col < 0] = len(names)
+            total += weights[pair_index, col]
+            if comp in tf and comp in self.model.tf_reference:
+                refs = self.model.tf_reference[comp]
+                ref = np.array([refs.get(lv, np.nan) for lv in names] + [np.nan])[col]
+                cap = self.model.tf_cap.get(comp, 0.0)
+                adj = np.clip(ref - tf[comp], -cap, cap)
+                total += np.where(np.isnan(adj), 0.0, adj)
+        total = self.adjust_matrix(levels, coder, total)
+        return np.round(total, 3), self.hard_rows(levels, coder)
+
+    def adjust_matrix(self, levels: np.ndarray, coder: LevelCoder,
+                      total: np.ndarray) -> np.ndarray:
+        """``adjust`` for every row at once (nothing by default)."""
+        return total
 
     def score(self, a: ShopFeatures | ProductFeatures, b: ShopFeatures | ProductFeatures, *,
               explain: bool = False) -> PairScore:
@@ -139,6 +191,30 @@ class ShopScorer(_Scorer):
         if found & self.veto_any:
             return True
         return len({comp for comp, _ in found & self.veto_two}) >= 2
+
+    def adjust_matrix(self, levels: np.ndarray, coder: LevelCoder,
+                      total: np.ndarray) -> np.ndarray:
+        veto = self.shop_settings.veto
+        if not veto.enabled:
+            return total
+
+        def rows_at(items: set[tuple[str, str]]) -> list[np.ndarray]:
+            by_comp: dict[int, list[int]] = {}
+            for comp, level in items:
+                c = coder.comparisons.index(comp)
+                by_comp.setdefault(c, []).append(coder.levels[c].index(level))
+            return [np.isin(levels[:, c], idx) for c, idx in by_comp.items()]
+
+        name = coder.comparisons.index("name")
+        vetoed = np.isin(levels[:, name], [coder.levels[name].index(lv)
+                                           for lv in veto.name_levels])
+        agree_any = np.zeros(len(total), dtype=bool)
+        for hit in rows_at(self.veto_any):
+            agree_any |= hit
+        two = sum((hit.astype(np.int8) for hit in rows_at(self.veto_two)),
+                  np.zeros(len(total), dtype=np.int8))
+        cut = vetoed & (total >= self.s.threshold) & ~agree_any & (two < 2)
+        return np.where(cut, self.s.threshold - 0.5, total)
 
     def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:
         veto = self.shop_settings.veto
