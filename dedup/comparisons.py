@@ -57,7 +57,8 @@ def _banded(unit: str, *fixed: str) -> LevelNames:
 
 COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
     "shops": {
-        "name": _fixed("exact", "high", "good", "contained", "fair", "partial", "different"),
+        "name": _fixed("exact", "high", "good", "contained", "fair", "partial", "different",
+                       "different_legal"),
         "address": _fixed("exact", "same_number_street", "number_missing", "other_number",
                           "other_street", "other_postcode"),
         "city": _fixed("same", "different"),
@@ -176,7 +177,9 @@ CONTAINED_MIN_IDF = 5.0  # the shared word of a contained name is rarer than 1 l
 def name_level(a: ShopFeatures, b: ShopFeatures, stats: TokenStats,
                thresholds: Mapping[str, float] = NAME_THRESHOLDS) -> tuple[str, str | None]:
     """(level, rarest shared word). Levels: exact | high | good | contained (one name inside
-    the other: 'Fenix' and 'Fenix at the Argyle') | fair | partial | different | missing."""
+    the other: 'Fenix' and 'Fenix at the Argyle') | fair | partial | different |
+    different_legal (different, and one is a registered name with its legal form, which
+    needs not resemble the sign the shop trades under) | missing."""
     if not a.name_key or not b.name_key:
         return MISSING, None
     sim, rare = weighted_token_similarity(a.name_tokens, b.name_tokens, stats)
@@ -195,7 +198,7 @@ def name_level(a: ShopFeatures, b: ShopFeatures, stats: TokenStats,
         return "fair", rare
     if sim >= thresholds["partial"]:
         return "partial", rare
-    return "different", None
+    return ("different_legal" if a.legal_name or b.legal_name else "different"), None
 
 
 def address_level(a: ShopFeatures, b: ShopFeatures) -> str:

@@ -40,6 +40,7 @@ class ShopFeatures:
     lat: float | None
     lon: float | None
     categories: frozenset[str]
+    legal_name: bool = False  # the name carries a legal form: a registered name, not a sign
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ def shop_features(clean: Any) -> ShopFeatures:
         lat=clean.lat,
         lon=clean.lon,
         categories=frozenset(clean.categories),
+        legal_name=bool(getattr(clean, "legal_form", None)),
     )
 
 

@@ -9,8 +9,11 @@ reaches the kind's threshold (0: as likely the same as not). Levels listed as
 hard in the settings (two SIRETs of one company, two GTINs, two sizes, shops
 kilometres apart) mark the pair ``hard``: the clustering never puts the two
 listings together, whatever other pairs say. Shops add one rule: different
-names never match on place alone (a market hall, a hotel's restaurants); agreeing
-identifiers (the same SIRET, or two of SIREN, phone and address) overrule it.
+names never match on place and contact alone (a market hall, a hotel's
+restaurants sharing its switchboard); agreeing identifiers overrule it: the same
+SIRET, or the same company (SIREN, website or e-mail) at the same place (phone or
+address), or, when one name is a registered one with its legal form ("SAS LES
+SAVEURS GOURMAND"), the same phone and the same address.
 Every part is kept when ``explain`` is asked, for ``agora explain``.
 """
 
@@ -166,7 +169,11 @@ class ShopScorer(_Scorer):
         self.name_thresholds = {k: name.threshold(k, v) for k, v in cmp.NAME_THRESHOLDS.items()}
         veto = settings.veto
         self.veto_any = {tuple(x.split(".", 1)) for x in veto.overruled_by_any}
-        self.veto_two = {tuple(x.split(".", 1)) for x in veto.overruled_by_two}
+        self.veto_company = {tuple(x.split(".", 1)) for x in veto.company}
+        self.veto_place = {tuple(x.split(".", 1)) for x in veto.place}
+        self.veto_legal = veto.legal_name_level
+        self.veto_legal_needs = [{tuple(x.split(".", 1)) for x in group.split("|")}
+                                 for group in veto.legal_name_needs]
 
     def compare(self, a: ShopFeatures, b: ShopFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
         name, rare = cmp.name_level(a, b, self.stats, self.name_thresholds)
@@ -186,11 +193,15 @@ class ShopScorer(_Scorer):
         return tuple(found[c] for c in self.comparisons), words
 
     def identifiers_agree(self, levels: Sequence[str]) -> bool:
-        """The same SIRET, or two of: the same SIREN, the same phone, the same address."""
+        """The same SIRET, or the same company (SIREN, website, e-mail) at the same place
+        (phone, address): a phone and an address alone may be a hotel's switchboard, unless
+        one name is a registered one (with its legal form), which needs not be the sign."""
         found = set(zip(self.comparisons, levels, strict=True))
-        if found & self.veto_any:
+        if levels[self._name_at] == self.veto_legal and all(
+                found & group for group in self.veto_legal_needs):
             return True
-        return len({comp for comp, _ in found & self.veto_two}) >= 2
+        return bool(found & self.veto_any) or bool(
+            found & self.veto_company and found & self.veto_place)
 
     def adjust_matrix(self, levels: np.ndarray, coder: LevelCoder,
                       total: np.ndarray) -> np.ndarray:
@@ -208,12 +219,18 @@ class ShopScorer(_Scorer):
         name = coder.comparisons.index("name")
         vetoed = np.isin(levels[:, name], [coder.levels[name].index(lv)
                                            for lv in veto.name_levels])
-        agree_any = np.zeros(len(total), dtype=bool)
-        for hit in rows_at(self.veto_any):
-            agree_any |= hit
-        two = sum((hit.astype(np.int8) for hit in rows_at(self.veto_two)),
-                  np.zeros(len(total), dtype=np.int8))
-        cut = vetoed & (total >= self.s.threshold) & ~agree_any & (two < 2)
+        def any_of(items: set[tuple[str, str]]) -> np.ndarray:
+            hit = np.zeros(len(total), dtype=bool)
+            for rows in rows_at(items):
+                hit |= rows
+            return hit
+
+        agree = any_of(self.veto_any) | (any_of(self.veto_company) & any_of(self.veto_place))
+        legal = levels[:, name] == coder.levels[name].index(self.veto_legal)
+        for group in self.veto_legal_needs:
+            legal &= any_of(group)
+        agree |= legal
+        cut = vetoed & (total >= self.s.threshold) & ~agree
         return np.where(cut, self.s.threshold - 0.5, total)
 
     def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:

@@ -80,11 +80,15 @@ class VetoSettings:
     """Different names never match on place alone; agreeing identifiers overrule."""
 
     enabled: bool = True
-    name_levels: tuple[str, ...] = ("different",)
+    name_levels: tuple[str, ...] = ("different", "different_legal")
     overruled_by_any: tuple[str, ...] = ("siret.same",)
-    overruled_by_two: tuple[str, ...] = ("siret.same_siren", "phone.same", "website.same",
-                                         "email.same", "address.exact",
-                                         "address.same_number_street")
+    # or by one of these (the same company)...
+    company: tuple[str, ...] = ("siret.same_siren", "website.same", "email.same")
+    # ...together with one of these (at the same place)
+    place: tuple[str, ...] = ("phone.same", "address.exact", "address.same_number_street")
+    # a registered name against a sign: the same phone and the same address suffice
+    legal_name_level: str = "different_legal"
+    legal_name_needs: tuple[str, ...] = ("phone.same", "address.exact|address.same_number_street")
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,10 @@ def _simple(r: _Reader, cls: type, data: Any, path: str) -> Any:
             values[key] = _integer(r, value, here)
         elif isinstance(current, float):
             values[key] = _number(r, value, here)
+        elif isinstance(current, str):
+            if not isinstance(value, str):
+                raise r.error(here, f"expected a string, got {value!r}")
+            values[key] = value
         else:
             values[key] = _strings(r, value, here)
     return cls(**values)
@@ -348,7 +356,15 @@ def _kind(r: _Reader, kind: str, data: Any) -> KindSettings:
                                    for rule in data["training"])
     if kind == "shops":
         if "veto" in data:
-            values["veto"] = _simple(r, VetoSettings, data["veto"], f"{path}.veto")
+            veto = _simple(r, VetoSettings, data["veto"], f"{path}.veto")
+            for key in ("name_levels", "overruled_by_any", "company", "place",
+                        "legal_name_level", "legal_name_needs"):
+                items = getattr(veto, key)
+                for item in (items,) if isinstance(items, str) else items:
+                    for one in item.split("|"):
+                        one = one if "." in one else f"name.{one}"
+                        levels_list([one], f"{path}.veto.{key}")
+            values["veto"] = veto
         if "blocking" in data:
             values["blocking"] = _simple(r, ShopBlocking, data["blocking"], f"{path}.blocking")
         return ShopSettings(**values)
