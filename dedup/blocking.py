@@ -155,6 +155,7 @@ def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: in
 
 
 _DIGITS = re.compile(r"\d{3,}")
+_STEM = re.compile(r"^(.*\d)[a-z]{1,3}$")  # a model number's colour or version suffix
 
 
 def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list[str]:
@@ -163,11 +164,19 @@ def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list
         keys.append(f"{scope}gtin:{r.gtin}")
     for code in r.codes:
         keys.append(f"{scope}code:{code}")
+        stem = _STEM.match(code)
+        if stem:  # "dmcfs3a" and "dmcfs3", "lmvm2085bk" and "lmvm2085" meet
+            keys.append(f"{scope}code:{stem.group(1)}")
         for digits in _DIGITS.findall(code):
             keys.append(f"{scope}num:{digits}")
-    rare = stats.rarest(r.title_tokens, 2)
+            if len(digits) > 4:  # "u5140" and "u5140900" meet on their leading digits
+                keys.append(f"{scope}num:{digits[:4]}")
+    for token in r.title_tokens:  # a model number written as digits alone: "24734"
+        if token.isdigit() and len(token) >= 5:
+            keys.append(f"{scope}num:{token}")
+    rare = stats.rarest(r.title_tokens, 3)
     keys.extend(f"{scope}tok:{t}" for t in rare)
-    if len(rare) == 2:
+    if len(rare) >= 2:
         keys.append(f"{scope}tok2:{rare[0]}:{rare[1]}")
     return keys
 

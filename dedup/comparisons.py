@@ -309,13 +309,18 @@ def category_level(a: ShopFeatures, b: ShopFeatures) -> str:
 # --------------------------------------------------------------------------- products
 def variant_level(a: ProductFeatures, b: ProductFeatures) -> str:
     """Levels: same | different (a size, colour, count or vintage apart: hard) | one_sided
-    (attributes only one side states: neutral) | missing."""
+    (attributes only one side states: neutral) | missing.
+
+    A dimension with several values ("acier+noir") agrees with a side stating some of
+    them ("noir"): one listing names more of the same product's colours; it conflicts
+    only when the two share no value."""
     if not a.variant or not b.variant:
         return MISSING
     da, db = dict(a.variant), dict(b.variant)
     common = da.keys() & db.keys()
-    if any(da[k] != db[k] for k in common):
-        return "different"
+    for k in common:
+        if da[k] != db[k] and not set(da[k].split("+")) & set(db[k].split("+")):
+            return "different"
     return "same" if common else "one_sided"
 
 

@@ -120,20 +120,32 @@ _UNIT_LIKE = re.compile(
     r"ml|cl|dl|l|lb|lbs|oz|pack|pk|pc|pcs|port|ports|p|k|th|st|nd|rd|s|h|min|ans|mois|"
     r"pieces|pièces|parts|cm2|ah|mah|db|lm)$")
 _DIMENSIONS = re.compile(r"^\d+x\d+")
+_COUNT_WORD = re.compile(r"^\d{1,2}[a-z]{3,}$")  # '2line', '2way', '4door'
+
+
 
 
 def model_codes(title: str) -> frozenset[str]:
     """Model numbers in a title: tokens mixing letters and digits ('KDL-40V4100' -> 'kdl40v4100').
 
     Quantities ('750ml', '32gb', '4x30mm') are not codes: they are shared by many
-    different products.
+    different products; nor is a count before a word ('2-line', '2-way'), nor a list
+    joined across slashes ('cd/wma/mp3'); a short suffix after a slash is the code's own
+    ('dvpfx820/r' -> 'dvpfx820r', a colour of the model).
     """
     text = title.lower()
     codes: set[str] = set()
     for run in _CODE_RUN.findall(text):
-        parts = re.split(r"[-/.]", run)
-        candidates = {"".join(parts)} | set(parts)
+        candidates: set[str] = set()
+        pieces = run.split("/")
+        if len(pieces) == 2 and len(pieces[1]) <= 2 and pieces[1].isalpha():
+            pieces = [pieces[0] + pieces[1]] + pieces
+        for piece in pieces:
+            parts = re.split(r"[-.]", piece)
+            candidates |= {"".join(parts)} | set(parts)
         for cand in candidates:
+            if _COUNT_WORD.match(cand):
+                continue
             if len(cand) < 3 or not any(c.isdigit() for c in cand):
                 continue
             if len(cand) == 3 and not (cand[0].isalpha() and cand[1:].isdigit()):

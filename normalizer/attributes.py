@@ -205,7 +205,8 @@ _P_MULTIPACK_AFTER = re.compile(_B + _NUM + r"\s*(" + _PACK_UNITS + r")" + _X + 
 _P_DIMENSIONS = re.compile(
     r"\(?" + _B + _NUM + _X + _NUM + r"(?:" + _X + _NUM + r")?\s*(mm|cm|m)?" + _E + r"\)?")
 _P_INCH = re.compile(_B + _NUM + r"\s*(?:''|\"|pouces?|inch(?:es)?|-inch|in)" + r"(?![\w'])")
-_P_QUANTITY = re.compile(_B + _NUM + r"\s*(" + _UNIT_RE + r")" + _E)
+# a unit followed by "/" is a rate ("20 MB/s", "5 km/h", "80 g/m2"), not a quantity
+_P_QUANTITY = re.compile(_B + _NUM + r"\s*(" + _UNIT_RE + r")" + _E + r"(?!\s*/)")
 _P_PERCENT = re.compile(_B + _NUM + r"\s*%(?:\s*(?:de\s+)?(?:cacao|vol\.?|abv|mg))?")
 _P_AMOUNT = re.compile(_B + _NUM + r"\s*(?:€|eur|euros)" + _E)
 _P_DOZEN = re.compile(_B + r"(?:(\d+|une|deux|trois)\s+|(demi)\s*-?\s*)?douzaines?" + _E)
@@ -222,7 +223,9 @@ _P_YEAR = re.compile(_B + r"(?:millesime\s*:?\s*)?((?:19|20)\d{2})" + _E)
 _P_SIZE_LABEL = re.compile(
     _B + r"(?:tailles?|pointure|size|t\.|t(?=\d)|eu|p\.)\s*:?\s*(unique|" + _SIZE_VALUE[1:] + _E)
 _P_SIZE_T = re.compile(_B + r"t\s+(xxs|xs|xxxl|xxl|xl|s|m|l)" + _E)
-_P_CLOTHING = re.compile(r"(?<![\w'-])(xxs|xs|xxxl|xxl|xl|[2-4]xl|s|m|l)(?![\w'-])")
+# a lone size letter, unless it is one of a list of codes ("w / b / s / n")
+_P_CLOTHING = re.compile(r"(?<![\w'/-])(?<!/\s)(xxs|xs|xxxl|xxl|xl|[2-4]xl|s|m|l)(?![\w'/-])"
+                         r"(?!\s/)")
 _P_PAPER = re.compile(_B + r"(?:format\s+)?(a[0-6])" + _E)
 _P_FORMAT = re.compile(_B + r"(" + "|".join(FORMATS) + r")(?:\s+(?:modele|format))?" + _E)
 _P_COLOUR = re.compile(_B + r"(?:(?:couleur|coloris|color|colour|teinte)\s*:?\s*)?("

@@ -43,8 +43,8 @@ ROWS: list[tuple[str, str, A, A]] = [
     ("Jean brut taille 42", "Jean brut T.42", {"clothing_size": "42"}, {"clothing_size": "42"}),
     ("Tablier de cuisine taille unique", "Tablier de cuisine - taille TU", {"clothing_size": "tu"},
      {"clothing_size": "tu"}),
-    ("Casquette T. M/L", "Casquette taille M", {"clothing_size": "l+m"},
-     {"clothing_size": "m"}),
+    ("Casquette T. M/L", "Casquette T. S/M", {"clothing_size": "m"},  # a range: its first
+     {"clothing_size": "s"}),
     ("T-shirt enfant taille 8", "T-shirt enfant T. 8", {"clothing_size": "8"},
      {"clothing_size": "8"}),
     ("Gilet T. S rouge", "Gilet taille S, couleur rouge",
@@ -251,6 +251,9 @@ ROWS: list[tuple[str, str, A, A]] = [
      {"dimensions_mm": "300x200x50"}),
     ("Toile 60×80 cm", "Toile 60x80cm", {"dimensions_mm": "600x800"},
      {"dimensions_mm": "600x800"}),
+    # rates and lists of codes are no quantity and no size
+    ("Carte SDHC 4 Go", "Carte SDHC 4GB 20 MB/s", {"capacity": "4go"}, {"capacity": "4go"}),
+    ("Piédestal WDP3 rouge", "Piédestal WDP3 - w / b / s / n", {"colour": "rouge"}, {}),
     # ------------------------------------------------------------ vintages, ages, grades
     ("Gaillac rouge 2017", "Gaillac rouge Millésime 2017", {"colour": "rouge", "vintage": "2017"},
      {"colour": "rouge", "vintage": "2017"}),
