@@ -73,7 +73,7 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
         "gtin": _fixed("same", "different"),
         "variant": _fixed("same", "different"),
         "title": _fixed("exact", "high", "good", "contained", "fair", "different"),
-        "brand": _fixed("same", "different"),
+        "brand": _fixed("same", "similar", "different"),
         "price": _banded("pct", "between"),
     },
     "products": {
@@ -81,7 +81,7 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
         "code": _fixed("same", "contained", "different"),
         "variant": _fixed("same", "different"),
         "title": _fixed("exact", "high", "good", "contained", "fair", "different"),
-        "brand": _fixed("same", "different"),
+        "brand": _fixed("same", "similar", "different"),
         "price": _banded("pct", "between"),
     },
 }
@@ -355,6 +355,24 @@ def title_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats,
     if sim >= thresholds["fair"]:
         return "fair", rare
     return "different", None
+
+
+BRAND_SIMILAR = 0.7
+
+
+def brand_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats) -> str:
+    """Levels: same | similar (one written inside the other, or most of their telling words
+    shared: 'Kuhnhenn Brewing' / 'Kuhnhenn Brewing Company', words such as 'brewing' or
+    'company' weighing little as ``stats`` counts them over brands) | different | missing."""
+    if not a.brand_key or not b.brand_key:
+        return MISSING
+    if a.brand_key == b.brand_key:
+        return "same"
+    ta, tb = tuple(a.brand_key.split()), tuple(b.brand_key.split())
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if contained(short, long_) or weighted_token_similarity(ta, tb, stats)[0] >= BRAND_SIMILAR:
+        return "similar"
+    return "different"
 
 
 def price_level(a: ProductFeatures, b: ProductFeatures, within: Sequence[tuple[float, str]],

@@ -292,6 +292,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     # ---------------------------------------------------------------- offers
     t2 = time.perf_counter()
     brands = BrandIndex(c.brand_key for c in products)
+    brand_stats = TokenStats({c.brand_key: c.brand_key.split() for c in products
+                              if c.brand_key}.values())
     product_recs = [product_features(c, brands) for c in products]
     if title_stats is None:
         title_stats = TokenStats(r.title_tokens for r in product_recs)
@@ -316,7 +318,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     by_shop: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(offers):
         by_shop[shop_of[r.key]].append(i)
-    offer_scorer = OfferScorer(o, title_stats, kind_model("offer"), max_weight=max_weight)
+    offer_scorer = OfferScorer(o, title_stats, kind_model("offer"), max_weight=max_weight,
+                               brand_stats=brand_stats)
     offer_clusters = _link_kind("offer", offers, pairs, offer_scorer, settings,
                                 list(by_shop.values()), decisions, result, estimate, seed)
     # an offer cluster never spans two merged shops (blocking guarantees it; check anyway)
@@ -339,7 +342,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     p = settings.products
     pairs, report = block_products(loose, title_stats, max_block=p.blocking.max_block)
     result.blocking["product"] = report
-    product_scorer = ProductScorer(p, title_stats, kind_model("product"), max_weight=max_weight)
+    product_scorer = ProductScorer(p, title_stats, kind_model("product"), max_weight=max_weight,
+                                   brand_stats=brand_stats)
     product_clusters = _link_kind("product", loose, pairs, product_scorer, settings,
                                   [list(range(len(loose)))], decisions, result, estimate, seed)
     member_keys = [[loose[i].key for i in c] for c in product_clusters]

@@ -251,8 +251,10 @@ class _ProductLikeScorer(_Scorer):
     default_thresholds = cmp.OFFER_TITLE_THRESHOLDS
 
     def __init__(self, settings: OfferSettings | ProductSettings, stats: TokenStats | None,
-                 model: KindModel | None, max_weight: float) -> None:
+                 model: KindModel | None, max_weight: float,
+                 brand_stats: TokenStats | None = None) -> None:
         super().__init__(settings, stats, model, max_weight)
+        self.brand_stats = brand_stats if brand_stats is not None else TokenStats()
         within, beyond = cmp.band_limits(settings.comparison("price").level_names)
         self.price_within, self.price_beyond = within, beyond
         title = settings.comparison("title")
@@ -267,7 +269,7 @@ class _ProductLikeScorer(_Scorer):
             "code": cmp.code_level(a, b),
             "variant": cmp.variant_level(a, b),
             "title": title,
-            "brand": cmp.equal_level(a.brand_key, b.brand_key),
+            "brand": cmp.brand_level(a, b, self.brand_stats),
             "price": cmp.price_level(a, b, self.price_within, self.price_beyond),
         }
         words = {"title": rare} if rare and "title" in self.tf_comparisons else {}
@@ -280,8 +282,9 @@ class OfferScorer(_ProductLikeScorer):
     kind = "offer"
 
     def __init__(self, settings: OfferSettings, stats: TokenStats | None = None,
-                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
-        super().__init__(settings, stats, model, max_weight)
+                 model: KindModel | None = None, *, max_weight: float = 24.0,
+                 brand_stats: TokenStats | None = None) -> None:
+        super().__init__(settings, stats, model, max_weight, brand_stats)
 
 
 class ProductScorer(_ProductLikeScorer):
@@ -292,5 +295,6 @@ class ProductScorer(_ProductLikeScorer):
     default_thresholds = cmp.PRODUCT_TITLE_THRESHOLDS
 
     def __init__(self, settings: ProductSettings, stats: TokenStats,
-                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
-        super().__init__(settings, stats, model, max_weight)
+                 model: KindModel | None = None, *, max_weight: float = 24.0,
+                 brand_stats: TokenStats | None = None) -> None:
+        super().__init__(settings, stats, model, max_weight, brand_stats)
