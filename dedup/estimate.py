@@ -318,7 +318,7 @@ def estimate_kind(kind: str, settings: KindSettings, em: EMSettings,
     trained: set[int] = set()
     sessions: list[dict[str, object]] = []
     lam_kind, lam_pair = settings.prior, np.full(P, settings.prior)
-    iterations = 0
+    iterations = total_iterations = 0
     converged = n == 0
     for _round in range(2):
         # sessions: m of the comparisons outside each rule, on the pairs the rule selects
@@ -367,6 +367,7 @@ def estimate_kind(kind: str, settings: KindSettings, em: EMSettings,
             if delta < em.tolerance:
                 converged = True
                 break
+        total_iterations += iterations
 
     tf_reference: dict[str, dict[str, float]] = {}
     for c, name in enumerate(names):
@@ -395,7 +396,7 @@ def estimate_kind(kind: str, settings: KindSettings, em: EMSettings,
         key: PairParams(float(lam_pair[i]), probs(m_pair, u_pair, i), int(e.cand_per_pair[i]),
                         int(e.all_pairs[i]), round(float(matches[i]), 2))
         for i, key in enumerate(data.pair_keys)}
-    fit = {"origin": "estimated", "iterations": iterations, "converged": converged,
+    fit = {"origin": "estimated", "iterations": total_iterations, "converged": converged,
            "candidate_pairs": int(n), "all_pairs": int(e.total_all),
            "random_pairs": int(len(data.sample)), "matches": round(float(p.sum()), 2),
            "sessions": sessions, "seconds": round(time.perf_counter() - t0, 3)}

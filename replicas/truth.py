@@ -42,6 +42,19 @@ def expected_listings(seed: int = 42, shops: int = 1500, epoch: int = 0,
         yield from platform.expected_listings()
 
 
+def listings_and_truth(seed: int = 42, shops: int = 1500, epoch: int = 0,
+                       offers_per_shop: int = 8, keys: tuple[str, ...] | None = None,
+                       noise: str = "default",
+                       ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
+    """Every listing and the truth of a world, building it once (large worlds take long)."""
+    listings: list[dict[str, Any]] = []
+    truth: list[tuple[str, str, str, str]] = []
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys, noise):
+        listings.extend(platform.expected_listings())
+        truth.extend(platform.truth())
+    return listings, truth
+
+
 def write_truth(path: str, **world: Any) -> int:
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
