@@ -214,10 +214,12 @@ def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats:
 
 def block_products(records: list[ProductFeatures], stats: TokenStats, *,
                    max_block: int = 200) -> tuple[set[Pair], BlockingReport]:
-    """Candidate pairs of product listings that name no shop."""
+    """Candidate pairs of product listings that name no shop (two shops' own items are
+    never the same product: they are not paired)."""
     report = BlockingReport(records=len(records))
     pairs: set[Pair] = set()
     _pairs_from_keys(lambda i: product_keys(records[i], stats), len(records), max_block, report,
                      pairs)
+    pairs = {(i, j) for i, j in pairs if not (records[i].house_item and records[j].house_item)}
     report.candidate_pairs = len(pairs)
     return pairs, report

@@ -30,7 +30,7 @@ MISSING = "missing"
 # levels that weigh nothing whatever the data: absence, one-sided attributes, evidence
 # already counted by another comparison
 NEUTRAL_LEVELS = frozenset({MISSING, "one_sided", "same_as_website", "by_postcode",
-                            "by_address"})
+                            "by_address", "named"})
 
 LevelNames = Callable[[Mapping[str, Any]], tuple[str, ...]]
 
@@ -77,6 +77,7 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
         "price": _banded("pct", "between"),
     },
     "products": {
+        "identity": _fixed("house_items"),
         "gtin": _fixed("same", "different"),
         "code": _fixed("same", "contained", "different"),
         "variant": _fixed("same", "different"),
@@ -373,6 +374,13 @@ def brand_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats) -> st
     if contained(short, long_) or weighted_token_similarity(ta, tb, stats)[0] >= BRAND_SIMILAR:
         return "similar"
     return "different"
+
+
+def identity_level(a: ProductFeatures, b: ProductFeatures) -> str:
+    """Levels: house_items (both are shops' own items, ``features.mark_house_items``: a
+    tart or a gift card, and the same title in two shops is two products) | named
+    (neutral)."""
+    return "house_items" if a.house_item and b.house_item else "named"
 
 
 def price_level(a: ProductFeatures, b: ProductFeatures, within: Sequence[tuple[float, str]],

@@ -57,6 +57,7 @@ class ProductFeatures:
     price_cents: int | None
     codes: frozenset[str]
     category: str | None
+    house_item: bool = False  # a shop's own item: see ``mark_house_items``
 
 
 def shop_features(clean: Any) -> ShopFeatures:
@@ -120,7 +121,8 @@ _UNIT_LIKE = re.compile(
     r"ml|cl|dl|l|lb|lbs|oz|pack|pk|pc|pcs|port|ports|p|k|th|st|nd|rd|s|h|min|ans|mois|"
     r"pieces|pièces|parts|cm2|ah|mah|db|lm)$")
 _DIMENSIONS = re.compile(r"^\d+x\d+")
-_COUNT_WORD = re.compile(r"^\d{1,2}[a-z]{3,}$")  # '2line', '2way', '4door'
+# a count before a word ('2line', '2way', '4door'), not a code such as '20wlbk'
+_COUNT_WORD = re.compile(r"^\d{1,2}[a-z]*[aeiouy][a-z]*$")
 
 
 
@@ -144,7 +146,7 @@ def model_codes(title: str) -> frozenset[str]:
             parts = re.split(r"[-.]", piece)
             candidates |= {"".join(parts)} | set(parts)
         for cand in candidates:
-            if _COUNT_WORD.match(cand):
+            if _COUNT_WORD.match(cand) and len(cand) - sum(c.isdigit() for c in cand) >= 3:
                 continue
             if len(cand) < 3 or not any(c.isdigit() for c in cand):
                 continue
@@ -158,6 +160,24 @@ def model_codes(title: str) -> frozenset[str]:
                 continue
             codes.add(cand)
     return frozenset(codes)
+
+
+HOUSE_ITEM_MIN_SHARE = 0.2
+
+
+def mark_house_items(records: list[ProductFeatures]) -> None:
+    """Mark the shops' own items: no GTIN, no brand, no model number, on a platform that
+    names a GTIN or a brand for at least a fifth of its products (where none ever does,
+    their absence says nothing: a catalogue without such fields)."""
+    named: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for r in records:
+        total[r.source] += 1
+        if r.gtin or r.brand_key:
+            named[r.source] += 1
+    for r in records:
+        r.house_item = (not (r.gtin or r.brand_key or r.codes)
+                        and named[r.source] >= HOUSE_ITEM_MIN_SHARE * total[r.source])
 
 
 class BrandIndex:

@@ -38,6 +38,7 @@ from dedup.features import (
     ShopFeatures,
     TokenStats,
     listing_key,
+    mark_house_items,
     product_features,
     shop_features,
 )
@@ -138,11 +139,12 @@ def _estimate(kind: str, settings: MatchSettings, scorer: Any,
     coder = compared.coder
     population = _population(groups, [r.source for r in records])
     exclude = set(compared.pairs)
+    count = min(settings.em.random_pairs, settings.em.random_pairs_per_listing * len(records))
     if len(groups) == 1:
-        picked = sample_pairs(len(groups[0]), settings.em.random_pairs, seed, exclude)
+        picked = sample_pairs(len(groups[0]), count, seed, exclude)
         picked = [(groups[0][i], groups[0][j]) for i, j in picked] if groups[0] else []
     else:
-        picked = sample_group_pairs(groups, settings.em.random_pairs, seed, exclude)
+        picked = sample_group_pairs(groups, count, seed, exclude)
     sample = coder.matrix([scorer.compare(records[i], records[j])[0] for i, j in picked])
     sample_pair = np.array([coder.pair_index(pair_key(records[i].source, records[j].source))
                             for i, j in picked], dtype=np.int32)
@@ -340,6 +342,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     # ---------------------------------------------------------------- products without shop
     t3 = time.perf_counter()
     p = settings.products
+    mark_house_items(loose)
     pairs, report = block_products(loose, title_stats, max_block=p.blocking.max_block)
     result.blocking["product"] = report
     product_scorer = ProductScorer(p, title_stats, kind_model("product"), max_weight=max_weight,

@@ -265,6 +265,7 @@ class _ProductLikeScorer(_Scorer):
         title, rare = cmp.title_level(a, b, self.stats, self.title_thresholds,
                                       overlap=self.overlap)
         found = {
+            "identity": cmp.identity_level(a, b),
             "gtin": cmp.equal_level(a.gtin, b.gtin),
             "code": cmp.code_level(a, b),
             "variant": cmp.variant_level(a, b),
