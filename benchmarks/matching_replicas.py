@@ -135,16 +135,20 @@ def speed(target: int, noise: str = "default", seed: int = 11) -> None:
             for item in listings:
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
         t0 = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([sys.executable, __file__, "--link-file", str(path)], check=True,
                              capture_output=True, text=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter() - t0
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     total = figures["normalize_s"] + figures["link_s"]
     n = figures["listings"]
     print(f"  normalize {figures['normalize_s']:.1f}s ({n / figures['normalize_s']:,.0f} "
           f"listings/s), link {figures['link_s']:.1f}s (EM included), normalize + link "
           f"{total:.1f}s ({n / total:,.0f} listings/s); reading the file "
-          f"{figures['read_s']:.1f}s; child process {wall:.1f}s in all")
+          f"{figures['read_s']:.1f}s; child process {wall:.1f}s in all, {cpu:.1f}s of CPU "
+          f"(wall times stretch when other jobs share the cores; the CPU time less)")
     for kind, count in figures["listings_by_kind"].items():
         if count:
             print(f"  {kind}: {count:,} listings, candidate pairs "

@@ -140,14 +140,12 @@ def weighted_token_similarity(a: tuple[str, ...], b: tuple[str, ...],
     """
     if not a or not b:
         return 0.0, None
-    idf = stats.idf
     total = matched = 0.0
     rare: str | None = None
     rare_idf = -1.0
     set_a, set_b = set(a), set(b)
     for side, other, other_set in ((a, b, set_b), (b, a, set_a)):
-        for token in side:
-            w = idf(token)
+        for token, w in zip(side, stats.weights(side), strict=True):
             total += w
             if token in other_set:
                 matched += w
@@ -370,6 +368,8 @@ def brand_level(a: ProductFeatures, b: ProductFeatures, stats: TokenStats) -> st
     if a.brand_key == b.brand_key:
         return "same"
     ta, tb = tuple(a.brand_key.split()), tuple(b.brand_key.split())
+    if not set(ta) & set(tb) and fuzz.ratio(a.brand_key, b.brand_key) < 70:
+        return "different"  # nothing in common: spare the word by word comparison
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
     if contained(short, long_) or weighted_token_similarity(ta, tb, stats)[0] >= BRAND_SIMILAR:
         return "similar"

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 Key = str  # "source:source_id"
@@ -127,6 +128,7 @@ _COUNT_WORD = re.compile(r"^\d{1,2}[a-z]*[aeiouy][a-z]*$")
 
 
 
+@lru_cache(maxsize=200_000)
 def model_codes(title: str) -> frozenset[str]:
     """Model numbers in a title: tokens mixing letters and digits ('KDL-40V4100' -> 'kdl40v4100').
 
@@ -219,6 +221,7 @@ class TokenStats:
         self.df: Counter[str] = Counter()
         self.n = 0
         self._idf: dict[str, float] = {}
+        self._weights: dict[tuple[str, ...], tuple[float, ...]] = {}
         for tokens in documents:
             self.df.update(set(tokens))
             self.n += 1
@@ -227,6 +230,7 @@ class TokenStats:
         self.df.update(set(tokens))
         self.n += 1
         self._idf.clear()
+        self._weights.clear()
 
     def remove(self, tokens: Iterable[str]) -> None:
         for token in set(tokens):
@@ -235,6 +239,14 @@ class TokenStats:
                 del self.df[token]
         self.n = max(0, self.n - 1)
         self._idf.clear()
+        self._weights.clear()
+
+    def weights(self, tokens: tuple[str, ...]) -> tuple[float, ...]:
+        """The idf of each word of a tuple (cached per tuple: titles repeat)."""
+        found = self._weights.get(tokens)
+        if found is None:
+            found = self._weights[tokens] = tuple(self.idf(t) for t in tokens)
+        return found
 
     def idf(self, token: str) -> float:
         """log2 of how many times rarer than 'every listing' the word is."""
@@ -257,4 +269,5 @@ class TokenStats:
         stats.n = int(data.get("n", 0))
         stats.df = Counter({k: int(v) for k, v in data.get("df", {}).items()})
         stats._idf.clear()
+        stats._weights.clear()
         return stats

@@ -19,7 +19,7 @@ Every part is kept when ``explain`` is asked, for ``agora explain``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -261,20 +261,29 @@ class _ProductLikeScorer(_Scorer):
         self.title_thresholds = {k: title.threshold(k, v)
                                  for k, v in self.default_thresholds.items()}
 
-    def compare(self, a: ProductFeatures, b: ProductFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
-        title, rare = cmp.title_level(a, b, self.stats, self.title_thresholds,
-                                      overlap=self.overlap)
-        found = {
-            "identity": cmp.identity_level(a, b),
-            "gtin": cmp.equal_level(a.gtin, b.gtin),
-            "code": cmp.code_level(a, b),
-            "variant": cmp.variant_level(a, b),
-            "title": title,
-            "brand": cmp.brand_level(a, b, self.brand_stats),
-            "price": cmp.price_level(a, b, self.price_within, self.price_beyond),
+        levels: dict[str, Callable[[ProductFeatures, ProductFeatures], str]] = {
+            "identity": cmp.identity_level,
+            "gtin": lambda a, b: cmp.equal_level(a.gtin, b.gtin),
+            "code": cmp.code_level,
+            "variant": cmp.variant_level,
+            "brand": lambda a, b: cmp.brand_level(a, b, self.brand_stats),
+            "price": lambda a, b: cmp.price_level(a, b, self.price_within, self.price_beyond),
         }
+        # only the kind's own comparisons are computed; the title gives its word as well
+        self._levels = [(c, levels.get(c)) for c in self.comparisons]
+
+    def compare(self, a: ProductFeatures, b: ProductFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
+        out: list[str] = []
+        rare: str | None = None
+        for _name, level in self._levels:
+            if level is None:  # the title
+                found, rare = cmp.title_level(a, b, self.stats, self.title_thresholds,
+                                              overlap=self.overlap)
+                out.append(found)
+            else:
+                out.append(level(a, b))
         words = {"title": rare} if rare and "title" in self.tf_comparisons else {}
-        return tuple(found[c] for c in self.comparisons), words
+        return tuple(out), words
 
 
 class OfferScorer(_ProductLikeScorer):

@@ -65,7 +65,7 @@ class EMSettings:
 
     max_iterations: int = 60
     tolerance: float = 1e-4
-    random_pairs: int = 40_000
+    random_pairs: int = 20_000
     random_pairs_per_listing: int = 10
     m_strength: float = 10.0
     pair_strength: float = 30.0
