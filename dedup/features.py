@@ -164,6 +164,11 @@ def model_codes(title: str) -> frozenset[str]:
     return frozenset(codes)
 
 
+def brand_stats(brand_keys: Iterable[str | None]) -> TokenStats:
+    """How many distinct brands carry each word ('brewing', 'company' say little)."""
+    return TokenStats(key.split() for key in {k for k in brand_keys if k})
+
+
 HOUSE_ITEM_MIN_SHARE = 0.2
 
 

@@ -1,14 +1,15 @@
 """Linking: clean listings in, entities out (shops, offers, products), the Splink way.
 
 ``link`` runs the stages on a set of clean listings: features, blocking,
-scoring, clustering, stable ids. Shops are linked first; a product listing that
-names its shop becomes an offer, compared only with the products of the same
-merged shop; a product naming no seller is given to the one merged shop that
-sells the same GTIN (or the same title at the same price) when there is exactly
-one, and otherwise, like a product naming an unknown shop, compared with every
-other such product. Unless a model is given, each kind's weights are learned
-from these listings first (``dedup.estimate``). ``link`` is pure: the catalog-backed build
-(``agora.pipeline``) and ``agora link`` both call it.
+comparisons, the model's estimate, scoring, clustering, stable ids. Shops are
+linked first; a product listing that names its shop becomes an offer, compared
+only with the products of the same merged shop; a product naming no seller is
+given to the one shop of its platform that sells the same GTIN (or the same
+title at about the price) elsewhere, and otherwise, like a product naming an
+unknown shop, compared with every other such product. Unless a model is given
+(an earlier full build's), each kind's weights are learned from these listings
+(``dedup.estimate``) and returned in ``LinkResult.model``. ``link`` is pure: the
+catalog-backed build (``agora.pipeline``) and ``agora link`` both call it.
 
 Example:
     >>> from normalizer import normalize_listing
@@ -37,6 +38,7 @@ from dedup.features import (
     ProductFeatures,
     ShopFeatures,
     TokenStats,
+    brand_stats,
     listing_key,
     mark_house_items,
     product_features,
@@ -294,8 +296,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     # ---------------------------------------------------------------- offers
     t2 = time.perf_counter()
     brands = BrandIndex(c.brand_key for c in products)
-    brand_stats = TokenStats({c.brand_key: c.brand_key.split() for c in products
-                              if c.brand_key}.values())
+    brand_words = brand_stats(c.brand_key for c in products)
     product_recs = [product_features(c, brands) for c in products]
     if title_stats is None:
         title_stats = TokenStats(r.title_tokens for r in product_recs)
@@ -321,7 +322,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     for i, r in enumerate(offers):
         by_shop[shop_of[r.key]].append(i)
     offer_scorer = OfferScorer(o, title_stats, kind_model("offer"), max_weight=max_weight,
-                               brand_stats=brand_stats)
+                               brand_stats=brand_words)
     offer_clusters = _link_kind("offer", offers, pairs, offer_scorer, settings,
                                 list(by_shop.values()), decisions, result, estimate, seed)
     # an offer cluster never spans two merged shops (blocking guarantees it; check anyway)
@@ -346,7 +347,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     pairs, report = block_products(loose, title_stats, max_block=p.blocking.max_block)
     result.blocking["product"] = report
     product_scorer = ProductScorer(p, title_stats, kind_model("product"), max_weight=max_weight,
-                                   brand_stats=brand_stats)
+                                   brand_stats=brand_words)
     product_clusters = _link_kind("product", loose, pairs, product_scorer, settings,
                                   [list(range(len(loose)))], decisions, result, estimate, seed)
     member_keys = [[loose[i].key for i in c] for c in product_clusters]
