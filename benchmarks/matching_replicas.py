@@ -56,6 +56,18 @@ def world_listings(seed: int, shops: int, epoch: int = 0, offers_per_shop: int =
     return listings, truth_shop, truth_offer
 
 
+def product_level_line(membership: dict[str, str], truth_offer: dict[str, str],
+                       product_members: set[str]) -> str:
+    """Listings left product-level (no shop) scored against the product truth: an offer
+    'offer:SHOP:PRODUCT' is that PRODUCT, whoever sells it."""
+    keys = [k for k in truth_offer if k in product_members]
+    if not keys:
+        return ""
+    product_truth = {k: truth_offer[k].rsplit(":", 1)[1] for k in keys}
+    return (f"product-level listings ({len(keys):,}) against the product truth: "
+            f"{pairwise_scores(membership, product_truth, keys).line()}")
+
+
 def _em_line(result: LinkResult) -> str:
     assert result.model is not None
     parts = []
@@ -95,6 +107,10 @@ def quality(seed: int, shops: int, noise: str) -> dict[str, float]:
               f"): {named.line()}")
         print(f"  sellerless offers: {len(sellerless):,}; {len(result.attached):,} attached to a "
               f"shop ({right} to the right one), the others product-level listings")
+        members = {m for ms in result.clusters["product"].values() for m in ms}
+        line = product_level_line(result.membership, truth_offer, members)
+        if line:
+            print(f"  {line}")
     stats = result.stats()
     print(f"  entities {stats['entities']}, candidate pairs {stats['candidate_pairs']}, "
           f"review pairs {stats['review_pairs']}")
@@ -119,7 +135,10 @@ def link_file(path: str) -> None:
         "candidate_pairs": stats["candidate_pairs"], "all_pairs": stats["all_pairs"],
         "reduction_ratio": stats["reduction_ratio"], "em": _em_line(result),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "membership": result.membership}))
+        "membership": result.membership,
+        "product_members": sorted(m for ms in result.clusters["product"].values() for m in ms),
+        "sellerless": sorted(listing_key(c.source, c.source_id) for c in cleans
+                             if c.kind == "product" and not c.shop_source_id)}))
 
 
 def speed(target: int, noise: str = "default", seed: int = 11) -> None:
@@ -163,6 +182,14 @@ def speed(target: int, noise: str = "default", seed: int = 11) -> None:
                                [k for k in truth_offer if k in membership])
     print(f"  shops : {shops_s.line()}")
     print(f"  offers: {offers_s.line()}")
+    sellerless = set(figures["sellerless"])
+    if sellerless:
+        named = pairwise_scores(membership, truth_offer,
+                                [k for k in truth_offer if k in membership and k not in sellerless])
+        print(f"  offers, listings naming their seller: {named.line()}")
+        line = product_level_line(membership, truth_offer, set(figures["product_members"]))
+        if line:
+            print(f"  {line}")
 
 
 def main() -> None:
