@@ -29,10 +29,10 @@ def test_em_recovers_the_generating_m_and_u() -> None:
     coder = LevelCoder(settings)
     rng = np.random.default_rng(7)
     m = {"gtin": [0.9, 0.1], "variant": [0.85, 0.15],
-         "title": [0.6, 0.2, 0.1, 0.05, 0.03, 0.02], "brand": [0.9, 0.1],
+         "title": [0.6, 0.2, 0.1, 0.05, 0.03, 0.02], "brand": [0.85, 0.05, 0.1],
          "price": [0.5, 0.3, 0.15, 0.05]}
     u = {"gtin": [0.01, 0.99], "variant": [0.2, 0.8],
-         "title": [0.05, 0.03, 0.04, 0.03, 0.15, 0.70], "brand": [0.3, 0.7],
+         "title": [0.05, 0.03, 0.04, 0.03, 0.15, 0.70], "brand": [0.28, 0.02, 0.7],
          "price": [0.05, 0.1, 0.35, 0.5]}
     matches, others = 3000, 20000
     candidates = _synthetic(rng, matches, others, m, u, coder)
