@@ -18,10 +18,9 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from catalog.runs import HEARTBEAT_STALE_SECONDS, Run, pid_alive
+from catalog.runs import Run
 from catalog.sources import RegisteredSource
 from catalog.store import Catalog
 
@@ -83,17 +82,6 @@ def _run_dict(catalog: Catalog, run: Run) -> dict[str, Any]:
     }
 
 
-def _alive(run: Run) -> bool:
-    """A run marked running whose process still beats (not one killed and waiting)."""
-    return run.status == "running" and run.heartbeat_at is not None and not _stale(run)
-
-
-def _stale(run: Run) -> bool:
-    age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at or run.started_at)
-           ).total_seconds()
-    return age >= HEARTBEAT_STALE_SECONDS or not pid_alive(run.pid)
-
-
 def source_status(catalog: Catalog, key: str, source: RegisteredSource | None, *,
                   schedule_row: dict[str, Any] | None = None,
                   error_limit: int = 10) -> SourceStatus:
@@ -128,9 +116,8 @@ def source_status(catalog: Catalog, key: str, source: RegisteredSource | None, *
                         "fell": k in fell} for k, v in sorted(rates.items())]
     if current is not None:
         status.current_run = _run_dict(catalog, current)
-        status.state = "running" if _alive(current) else "interrupted"
-    holder = catalog.lock_holder(f"crawl:{key}")
-    if holder is not None and status.state != "running" and pid_alive(holder["pid"]):
+        status.state = "running" if current.process_alive() else "interrupted"
+    if status.state != "running" and catalog.lock_is_held(f"crawl:{key}"):
         status.state = "running"
     if schedule_row and source and source.enabled and source.schedule:
         status.next_run_at = schedule_row.get("next_run_at")
@@ -152,7 +139,6 @@ def scheduler_status(catalog: Catalog) -> dict[str, Any]:
     holder = catalog.lock_holder("scheduler")
     if holder is None:
         return {"running": False}
-    age = (datetime.now(UTC) - datetime.fromisoformat(holder["heartbeat_at"])).total_seconds()
-    alive = pid_alive(holder["pid"]) and age < SCHEDULER_STALE_SECONDS
+    alive = catalog.lock_is_held("scheduler", stale_seconds=SCHEDULER_STALE_SECONDS)
     return {"running": alive, "pid": holder["pid"], "host": holder["host"],
             "since": holder["acquired_at"], "heartbeat_at": holder["heartbeat_at"]}
