@@ -61,7 +61,7 @@ def settings_cmd() -> None:
     """List every setting with its value and help."""
     table = Table("setting", "value", "help")
     for s in settings.SETTINGS:
-        table.add_row(s.name, str(settings.get(s.name)), s.help)
+        table.add_row(s.name, settings.display(s.name), s.help)
     console.print(table)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from agora import settings
 from catalog.backends import open_backend
 from catalog.errors import CatalogError
 from catalog.search import SearchBackend
@@ -56,7 +57,8 @@ def _app_backend() -> SearchBackend:
         with _lock:
             backend = current_app.extensions.get("agora_backend")
             if backend is None:
-                backend = open_backend(current_app.config["AGORA_CATALOG"])
+                backend = open_backend(settings.search_index_base(
+                    current_app.config["AGORA_CATALOG"]))
                 current_app.extensions["agora_backend"] = backend
     return backend  # type: ignore[no-any-return]
 

@@ -113,7 +113,7 @@ def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
     args["page"], args["per_page"] = str(page), str(per_page)
     extra = {"kinds": kinds} if kinds else {}
     search_query = query_from_args(args, **extra)
-    backend = open_backend(settings.catalog_path())
+    backend = open_backend(settings.search_index_base())
     try:
         results = backend.search(search_query)
     finally:
@@ -157,12 +157,12 @@ def _print(results: Any, backend: str) -> None:
 @_errors_as_lines
 def index_cmd() -> None:
     """Index the catalog's current entities again, swapped in atomically."""
-    from catalog.indexing import index_stage  # noqa: PLC0415
+    from agora.pipeline import index_entities  # noqa: PLC0415
     from catalog.store import Catalog  # noqa: PLC0415
 
     with Catalog.open(settings.catalog_path()) as cat:
         row = cat.conn.execute("SELECT max(build_id) FROM entities").fetchone()
-        stage = index_stage(cat, int(row[0] or 0))
+        stage = index_entities(cat, int(row[0] or 0))
     figures = stage.figures
     console.print(f"{figures['documents']} documents indexed into {figures['index']} "
                   f"({figures['backend']}) in {stage.seconds:.2f}s "
