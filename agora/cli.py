@@ -461,7 +461,8 @@ def _register_commands() -> None:
     from agora.commands.search import index_cmd, search_cmd  # noqa: PLC0415
     from agora.commands.serve import serve_cmd  # noqa: PLC0415
     from agora.commands.sources import sources_group  # noqa: PLC0415
-    from agora.commands.status import accept_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.status import accept_cmd, overview_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.worker import worker_cmd  # noqa: PLC0415
 
     main.add_command(search_cmd)
     main.add_command(index_cmd)
@@ -472,6 +473,8 @@ def _register_commands() -> None:
     sources_group.add_command(accept_cmd)
     main.add_command(sources_group)
     main.add_command(schedule_cmd)
+    main.add_command(worker_cmd)
+    main.add_command(overview_cmd)
 
 
 _register_commands()

@@ -80,6 +80,7 @@ class Job:
     outcome: str | None
     message: str | None
     taken_over_from: str | None = None  # the dead worker this claim took it from
+    taken_over_claimed_at: str | None = None  # when that worker had taken it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,11 +116,13 @@ def crawl_lock(source: str) -> str:
     return f"crawl:{source}"
 
 
-def _job(row: Any, taken_over_from: str | None = None) -> Job:
+def _job(row: Any, taken_over_from: str | None = None,
+         taken_over_claimed_at: str | None = None) -> Job:
     return Job(row["id"], row["source"], bool(row["full_crawl"]), row["status"],
                row["enqueued_at"], row["enqueued_by"], row["not_before"], row["worker"],
                row["claimed_at"], row["heartbeat_at"], row["attempts"], row["run_id"],
-               row["finished_at"], row["outcome"], row["message"], taken_over_from)
+               row["finished_at"], row["outcome"], row["message"], taken_over_from,
+               taken_over_claimed_at)
 
 
 def _age(iso: str | None) -> float:
@@ -206,7 +209,7 @@ class JobQueue:
                     if previous:
                         log.warning("job %d (%s): taken over from dead worker %s", row["id"],
                                     row["source"], previous)
-                    return _job(claimed, previous)
+                    return _job(claimed, previous, row["claimed_at"] if previous else None)
             return None
 
         return self.db.retrying(work)

@@ -7,6 +7,8 @@ baseline health compares with), fill rates against it, what fell (the problems
 the health check recorded in the run's stats), the last errors, the next run
 planned. It reads runs, errors, locks, the scheduler's rows and the sources'
 registered public configuration (``catalog.sources``): never the sources file.
+``overview`` adds what a deployment's operator watches besides: the last build,
+the crawl workers with their heartbeats, and the queue (``agora status``).
 The judgement itself (is a run degraded?) is the crawlers' (``crawlers.health``);
 its verdict is stored with the run, as ``Problem`` rows.
 
@@ -142,3 +144,40 @@ def scheduler_status(catalog: Catalog) -> dict[str, Any]:
     alive = catalog.lock_is_held("scheduler", stale_seconds=SCHEDULER_STALE_SECONDS)
     return {"running": alive, "pid": holder["pid"], "host": holder["host"],
             "since": holder["acquired_at"], "heartbeat_at": holder["heartbeat_at"]}
+
+
+def workers_status(catalog: Catalog, *, include_stopped: bool = False) -> list[dict[str, Any]]:
+    """Every registered crawl worker with its heartbeat, and whether it is alive."""
+    return [w.to_dict() for w in catalog.jobs.workers(include_stopped=include_stopped)]
+
+
+def queue_status(catalog: Catalog, *, recent: int = 10) -> dict[str, Any]:
+    """The crawl queue: how many jobs wait and run, the oldest waiting, the last jobs, and
+    the running jobs whose worker is dead (waiting to be taken over)."""
+    depth = catalog.jobs.depth()
+    running = catalog.jobs.jobs(statuses=("running",), limit=1000)
+    orphaned = [j.id for j in running if j.worker and not catalog.jobs.worker_alive(j.worker)]
+    return {**depth, "orphaned": orphaned,
+            "recent": [j.to_dict() for j in catalog.jobs.jobs(limit=recent)]}
+
+
+def overview(catalog: Catalog) -> dict[str, Any]:
+    """What an operator watches, in one read: the catalog, the last build, the scheduler,
+    the workers and their heartbeats, the queue, and every source's state."""
+    last_build = catalog.entities.last_build()
+    sources = source_statuses(catalog, error_limit=1)
+    return {
+        "catalog": {"engine": catalog.engine, "location": catalog.describe(),
+                    "live_listings": catalog.count_listings(),
+                    "entities": catalog.entities.counts()},
+        "build": None if last_build is None else {
+            "id": last_build.id, "mode": last_build.mode, "status": last_build.status,
+            "started_at": last_build.started_at, "finished_at": last_build.finished_at},
+        "scheduler": scheduler_status(catalog),
+        "workers": workers_status(catalog),
+        "queue": queue_status(catalog),
+        "sources": [{"key": s.key, "name": s.name, "state": s.state,
+                     "last_run": s.last_run and {k: s.last_run[k] for k in (
+                         "id", "status", "finished_at", "listings", "errors")},
+                     "next_run_at": s.next_run_at, "problems": s.problems} for s in sources],
+    }
