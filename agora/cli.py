@@ -455,6 +455,7 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def _register_commands() -> None:
+    from agora.commands.catalog import catalog_group  # noqa: PLC0415
     from agora.commands.demo import demo_cmd  # noqa: PLC0415
     from agora.commands.overlap import overlap_cmd  # noqa: PLC0415
     from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
@@ -475,6 +476,7 @@ def _register_commands() -> None:
     main.add_command(schedule_cmd)
     main.add_command(worker_cmd)
     main.add_command(overview_cmd)
+    main.add_command(catalog_group)
 
 
 _register_commands()

@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
             "how `agora schedule` crawls a due source: queue (enqueue it for `agora worker` "
             "processes), inline (crawl in its own process), auto (queue when a live worker "
             "crawls that source, else inline)"),
+    Setting("AGORA_PG_BIN", None,
+            "folder of pg_dump and pg_restore for `agora catalog backup|restore` (default: "
+            "PATH, else the newest /usr/lib/postgresql/*/bin)"),
     Setting("AGORA_WORKER_POLL", "2",
             "seconds an idle `agora worker` waits between two looks at the queue"),
     Setting("AGORA_REQUIRE_ELASTICSEARCH", None,
