@@ -412,7 +412,10 @@ class Scheduler:
         job = self.jobs.get(source)
         if job is not None:
             job.next_fire = fire
-        self._save(source, slot_at=_iso(slot), next_run_at=_iso(fire))
+        try:  # called from APScheduler's own thread, which must never die of it
+            self._save(source, slot_at=_iso(slot), next_run_at=_iso(fire))
+        except Exception:
+            log.exception("%s: could not save the plan (next run at %s)", source, _iso(fire))
 
     def next_runs(self) -> dict[str, datetime]:
         return {key: job.next_fire for key, job in self.jobs.items() if job.next_fire}
@@ -628,18 +631,21 @@ class Scheduler:
             self._refresh(lock, owner)
             self._refresh("scheduler", self._owner)  # `--once` beats only while it crawls
 
-    def _refresh(self, lock: str, owner: str) -> None:
+    def _refresh(self, lock: str, owner: str) -> bool:
+        """Renew a lock's heartbeat; False when it failed or the lock is no longer ours."""
         try:
             with self._db:
                 if self.catalog is not None:
-                    self.catalog.refresh_lock(lock, owner)
+                    return self.catalog.refresh_lock(lock, owner)
         except Exception:  # a missed heartbeat is retried at the next one
             log.exception("could not refresh the lock %s", lock)
+        return False
 
     # ------------------------------------------------------------------ serving
     def serve(self, *, stop: threading.Event | None = None,
               handle_signals: bool = True) -> int:
-        """Run the APScheduler jobs until SIGTERM/SIGINT (or ``stop``); returns 0."""
+        """Run the APScheduler jobs until SIGTERM/SIGINT (or ``stop``); returns 0, or 1 when
+        the scheduler lost its lock (the catalog went away, or another took over)."""
         from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
         from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
 
@@ -669,12 +675,18 @@ class Scheduler:
         scheduler.start()
         for key, fire in sorted(self.next_runs().items(), key=lambda kv: kv[1]):
             log.info("%s: next run at %s (%s)", key, _iso(fire), self.cadences[key].describe())
+        code = 0
         try:
-            refreshed = time.monotonic()
+            refreshed, missed = time.monotonic(), 0
             while not stop.wait(COLLECT_SECONDS):
                 if time.monotonic() - refreshed >= LOCK_REFRESH_SECONDS:
-                    self._refresh("scheduler", self._owner)
+                    missed = 0 if self._refresh("scheduler", self._owner) else missed + 1
                     refreshed = time.monotonic()
+                    if missed >= 2:  # the catalog is gone, or another scheduler took over
+                        log.critical("lost the catalog's scheduler lock: stopping (a service "
+                                     "manager starts the scheduler again)")
+                        code = 1
+                        break
                 try:
                     self.collect()
                 except Exception:  # a scheduler outlives a failed look at the queue
@@ -684,7 +696,7 @@ class Scheduler:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return 0
+        return code
 
     def _job(self, key: str) -> None:
         try:
@@ -714,9 +726,13 @@ class Scheduler:
         with self._db:
             if self.catalog is None:
                 return
-            self.catalog.release_lock("scheduler", self._owner)
-            self.catalog.close()
-            self.catalog = None  # type: ignore[assignment]
+            try:
+                self.catalog.release_lock("scheduler", self._owner)
+            except Exception:  # a lost connection released it already
+                log.exception("could not release the scheduler lock")
+            finally:
+                self.catalog.close()
+                self.catalog = None  # type: ignore[assignment]
 
     def __enter__(self) -> Scheduler:
         return self

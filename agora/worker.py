@@ -114,6 +114,8 @@ class Worker:
         try:
             if self.id is not None:
                 self.catalog.jobs.unregister_worker(self.id)
+        except Exception:  # a lost connection: the worker is shown dead, not stopped
+            log.exception("worker %s could not unregister", self.id)
         finally:
             self.catalog.close()
             self.catalog = None  # type: ignore[assignment]

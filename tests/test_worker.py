@@ -191,3 +191,25 @@ def test_auto_mode_queues_only_when_a_live_worker_crawls_the_source(
             assert outcome.status == "queued" and inline_runs == ["charlie"]
         finally:
             other.close()
+
+
+@pytest.mark.postgres
+def test_a_scheduler_that_loses_its_catalog_stops_for_its_service_manager(
+        shared_postgres_catalog: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from agora import scheduler as scheduler_module
+    from tests.conftest import empty_postgres_catalog
+
+    url = empty_postgres_catalog(shared_postgres_catalog)
+    monkeypatch.setenv("AGORA_CATALOG_URL", url)
+    monkeypatch.setattr(scheduler_module, "LOCK_REFRESH_SECONDS", 0.2)
+    monkeypatch.setattr(scheduler_module, "COLLECT_SECONDS", 0.1)
+    scheduler = Scheduler([CHARLIE], tmp_path, crawl_mode="queue", build=None)
+    scheduler.start()
+    with psycopg.connect(url, autocommit=True) as admin:  # PostgreSQL restarted, say
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid != pg_backend_pid()")
+    started = datetime.now(UTC)
+    assert scheduler.serve(handle_signals=False) == 1
+    assert (datetime.now(UTC) - started).total_seconds() < 30
