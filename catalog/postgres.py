@@ -10,7 +10,9 @@ race is run again by ``retrying``. Bulk loads go through ``COPY``
 lock (``try_session_lock``) belongs to the connection, so a process that dies
 loses it with its connection; a transaction lock (``transaction(lock=...)``)
 serialises writers that replace a whole table. A read-only connection (the web
-app's) runs every transaction ``READ ONLY``.
+app's) runs every transaction ``READ ONLY`` and comes from a pool kept per
+process and URL (``psycopg_pool``): a web request does not pay for a new
+connection, and ``close`` gives it back.
 
 Times stay ISO 8601 text and JSON stays text, as in SQLite, so that both
 engines hold and return the same values; text columns compare bytewise
@@ -25,9 +27,12 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +42,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from catalog.errors import CatalogError, CatalogLocked
 
@@ -52,8 +58,11 @@ RETRY_ATTEMPTS = 8
 # TCP keepalives close its connection, which frees its advisory locks.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
+READ_POOL_SIZE = 16  # read-only connections per process (gunicorn threads share them)
 _PATH_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+_pools: dict[tuple[int, str], ConnectionPool] = {}
+_pools_lock = threading.Lock()
 
 
 def is_postgres_url(location: str) -> bool:
@@ -122,30 +131,35 @@ class PostgresEngine:
     name = "postgresql"
     session_locks = True
 
-    def __init__(self, conn: psycopg.Connection[Any], *, read_only: bool = False) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *, read_only: bool = False,
+                 pool: ConnectionPool | None = None) -> None:
         self.conn = conn
         self.read_only = read_only
+        self.pool = pool  # where the connection goes back on close
         self._depth = 0  # nesting of transaction() blocks
 
     @classmethod
     def connect(cls, url: str, *, read_only: bool = False,
                 application: str = "agora") -> PostgresEngine:
-        """Connect to the database at ``url``.
+        """Connect to the database at ``url`` (a read-only connection: from the pool).
 
         Raises:
             CatalogError: the server cannot be reached or refuses the connection
                 (the message never shows the password).
         """
+        if read_only:
+            pool = _read_pool(url)
+            try:
+                return cls(pool.getconn(), read_only=True, pool=pool)
+            except PoolTimeout as exc:
+                raise CatalogError(f"no connection to the catalog {redact(url)}: "
+                                   f"{_first_line(exc)}") from None
         try:
-            conn = psycopg.connect(url, autocommit=True, row_factory=row_factory,
-                                   application_name=application, connect_timeout=15,
-                                   **KEEPALIVES)
+            conn = psycopg.connect(url, **_connection_options(application))
         except psycopg.Error as exc:
             raise CatalogError(f"cannot connect to the catalog {redact(url)}: "
                                f"{_first_line(exc)}") from None
-        if read_only:
-            conn.execute("SET default_transaction_read_only = on")
-        return cls(conn, read_only=read_only)
+        return cls(conn)
 
     # ------------------------------------------------------------------ statements
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
@@ -320,7 +334,54 @@ class PostgresEngine:
         return out
 
     def close(self) -> None:
-        self.conn.close()
+        if self.pool is not None:
+            self.pool.putconn(self.conn)  # rolled back if needed, discarded if broken
+        else:
+            self.conn.close()
+
+
+def _connection_options(application: str) -> dict[str, Any]:
+    return {"autocommit": True, "row_factory": row_factory, "application_name": application,
+            "connect_timeout": 15, **KEEPALIVES}
+
+
+def _read_only(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SET default_transaction_read_only = on")
+
+
+def _read_pool(url: str) -> ConnectionPool:
+    """This process's pool of read-only connections to ``url`` (a forked process makes
+    its own: connections are never shared across a fork)."""
+    key = (os.getpid(), url)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = ConnectionPool(url, min_size=1, max_size=READ_POOL_SIZE, open=False,
+                                  kwargs=_connection_options("agora-read"),
+                                  configure=_read_only, check=ConnectionPool.check_connection,
+                                  name="agora-read", timeout=15)
+            try:
+                pool.open(wait=True, timeout=15)
+            except PoolTimeout:
+                pool.close()
+                # the pool hides why: one direct attempt says it
+                try:
+                    psycopg.connect(url, **_connection_options("agora-read")).close()
+                except psycopg.Error as exc:
+                    raise CatalogError(f"cannot connect to the catalog {redact(url)}: "
+                                       f"{_first_line(exc)}") from None
+                raise CatalogError(f"cannot connect to the catalog {redact(url)}") from None
+            _pools[key] = pool
+    return pool
+
+
+@atexit.register
+def close_pools() -> None:
+    """Close this process's read-only pools (at exit; tests between servers)."""
+    with _pools_lock:
+        mine = [k for k in _pools if k[0] == os.getpid()]
+        for key in mine:
+            _pools.pop(key).close()
 
 
 def _sql_text(chunk: str) -> str:

@@ -57,6 +57,9 @@ __all__ = ["CATALOG_FILE", "CATALOG_URL_VARIABLE", "HEARTBEAT_STALE_SECONDS", "C
 
 CATALOG_FILE = "catalog.sqlite"
 CATALOG_URL_VARIABLE = "AGORA_CATALOG_URL"
+# Server catalogs found up to date by this process: a schema only ever moves forward,
+# so a reader (a web request) checks it once, not at every connection.
+_schema_current: set[str] = set()
 
 
 def is_server_location(location: str | os.PathLike[str]) -> bool:
@@ -130,7 +133,10 @@ class Catalog(ListingStore, LockStore, ScheduleStore, SourceRegistry):
             return cls.open(location)
         engine = _connect(location, read_only=True)
         try:
-            check_current(engine)
+            if location not in _schema_current:
+                check_current(engine)
+                if engine.name != "sqlite":
+                    _schema_current.add(location)
         except BaseException:
             engine.close()
             raise
