@@ -20,6 +20,8 @@ from catalog.engine import chunks, pair_marks, utcnow
 from catalog.runs import PageCounts, Run, RunStore
 
 EVENT_COLUMNS = ("run_id", "source", "source_id", "kind", "event", "at")
+LISTING_COLUMNS = ("source", "source_id", "kind", "url", "data", "content_hash", "status",
+                   "first_seen", "last_seen", "changed_at", "first_run", "last_run")
 
 
 def content_hash(listing: dict[str, Any]) -> str:
@@ -110,8 +112,8 @@ class ListingStore(RunStore):
             known[(source, source_id)] = (digest, "live", run_id)
             if stored is None:
                 inserts.append((source, source_id, item["kind"], item.get("url"),
-                                json.dumps(item, ensure_ascii=False, sort_keys=True), digest, now,
-                                now, now, run_id, run_id))
+                                json.dumps(item, ensure_ascii=False, sort_keys=True), digest,
+                                "live", now, now, now, run_id, run_id))
                 events.append((run_id, source, source_id, item["kind"], "new", now))
                 counts.new += 1
                 continue
@@ -133,10 +135,7 @@ class ListingStore(RunStore):
                 counts.unchanged += 1
             else:
                 counts.updated += 1
-        self.db.executemany(
-            "INSERT INTO listings(source, source_id, kind, url, data, content_hash, status, "
-            "first_seen, last_seen, changed_at, first_run, last_run) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, ?, ?)", inserts)
+        self.db.copy_rows("listings", LISTING_COLUMNS, inserts)  # COPY on PostgreSQL
         self.db.executemany(
             "INSERT INTO listing_history(run_id, source, source_id, kind, url, data, "
             "content_hash, status, changed_at, gone_run, gone_at) SELECT ?, source, source_id, "
