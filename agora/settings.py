@@ -71,6 +71,11 @@ SETTINGS: tuple[Setting, ...] = (
             "tests: fail (instead of skip) when no search server can be started"),
     Setting("AGORA_REQUIRE_POSTGRES", None,
             "tests: fail (instead of skip) when no PostgreSQL server can be started"),
+    Setting("AGORA_POSTGRES_URL", None,
+            "tests and benchmarks/catalog.py: use this PostgreSQL server (a user that may "
+            "create databases) instead of starting one", secret=True),
+    Setting("AGORA_POSTGRES_TIMEOUT", "60",
+            "tests: seconds to wait for the PostgreSQL server they start"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

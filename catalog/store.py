@@ -75,7 +75,7 @@ def catalog_location(home: str | os.PathLike[str]) -> str:
 
 def describe_location(location: str | os.PathLike[str]) -> str:
     """The location as messages and pages may show it: a URL without its password."""
-    return redact(str(location)) if is_server_location(location) else str(location)
+    return redact(str(location)) if "://" in str(location) else str(location)
 
 
 def _connect(location: str, *, read_only: bool) -> Engine:
