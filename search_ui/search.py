@@ -34,7 +34,7 @@ def gazetteer() -> Gazetteer:
     cache: dict[Any, Gazetteer] = current_app.extensions.setdefault("agora_gazetteer", {})
     found = cache.get(key)
     if found is None:
-        found = Gazetteer.from_catalog(get_catalog().conn)
+        found = Gazetteer.from_catalog(get_catalog())
         cache.clear()
         cache[key] = found
     return found

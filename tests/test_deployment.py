@@ -75,6 +75,11 @@ def test_crawl_build_and_search_on_postgresql(replica_cluster: Any, postgres_url
     assert [h[0] for h in answers["fromagerie"]] == cli_ids  # one index, two readers
 
     app = create_app({"AGORA_CATALOG": postgres_url, "AGORA_RATE_LIMIT": "off"})
+    client = app.test_client()  # the place finder reads the shops from the catalog
+    assert "Toulouse" in client.get("/pres-de-moi").get_data(as_text=True)
+    near = client.get("/api/search", query_string={"q": "boulangerie", "place": "Toulouse"})
+    assert near.status_code == 200 and near.get_json()["query"]["near"]["label"]
+    close_backend(app)
     with app.test_request_context("/"):  # the web app reads only
         catalog = get_catalog()
         assert catalog.read_only

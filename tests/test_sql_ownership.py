@@ -29,8 +29,6 @@ PENDING: dict[tuple[str, str], int] = {
     # `agora index`: catalog.entities.latest_build_id() is the catalog function for it
     ("agora/commands/search.py", "sql"): 1,
     ("agora/commands/search.py", "conn"): 1,
-    # the place finder: Gazetteer.from_catalog(get_catalog()) instead of `.conn`
-    ("search_ui/search.py", "conn"): 1,
     # benchmarks/search.py counts entities per kind: catalog.entities.counts()
     ("benchmarks/search.py", "sql"): 1,
     ("benchmarks/search.py", "conn"): 1,
