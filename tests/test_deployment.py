@@ -74,8 +74,13 @@ def test_crawl_build_and_search_on_postgresql(replica_cluster: Any, postgres_url
     cli_ids = [h["entity_id"] for h in found["hits"]]
     assert [h[0] for h in answers["fromagerie"]] == cli_ids  # one index, two readers
 
-    app = create_app({"AGORA_CATALOG": postgres_url, "AGORA_RATE_LIMIT": "off"})
-    client = app.test_client()  # the place finder reads the shops from the catalog
+    app = create_app({"AGORA_CATALOG": postgres_url, "AGORA_RATE_LIMIT": "off",
+                      "AGORA_OPERATOR_TOKEN": "op-token"})
+    client = app.test_client()  # every page that reads the catalog, on PostgreSQL
+    sources = client.get("/sources.json", headers={"Authorization": "Bearer op-token"})
+    assert {s["state"] for s in sources.get_json()["sources"]} == {"ok"}
+    overlap = client.get("/overlap.json")
+    assert overlap.status_code == 200 and overlap.get_json()
     assert "Toulouse" in client.get("/pres-de-moi").get_data(as_text=True)
     near = client.get("/api/search", query_string={"q": "boulangerie", "place": "Toulouse"})
     assert near.status_code == 200 and near.get_json()["query"]["near"]["label"]
