@@ -96,7 +96,8 @@ class Engine(Protocol):
         """Run a write, waiting out another process's lock a few times before giving up."""
 
     def json_text(self, column: str, *path: str | int) -> str:
-        """An SQL expression for the text at ``path`` in a JSON column."""
+        """An SQL expression for the value at ``path`` in a JSON column (a number comes
+        back as a number, a string as a string, as SQLite's ``json_extract`` gives them)."""
 
     def skip_locked(self) -> str:
         """What ends a ``SELECT`` taking rows no other transaction holds (a queue)."""
