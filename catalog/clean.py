@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from catalog.engine import Engine, chunks, pair_marks
+from catalog.engine import Engine, chunks, pair_values
 
 CLEAN_COLUMNS = ("source", "source_id", "kind", "raw_hash", "data", "flags")
 
@@ -111,8 +111,9 @@ class CleanStore:
         for chunk in chunks(wanted):
             args = [v for pair in chunk for v in pair]
             out.extend(json.loads(r[0]) for r in self.db.execute(
-                "SELECT data FROM clean_listings WHERE (source, source_id) IN "
-                f"(VALUES {pair_marks(len(chunk))}) ORDER BY source, source_id", args))
+                f"SELECT c.data FROM {pair_values(len(chunk))} JOIN clean_listings c "
+                "ON c.source = pairs.column1 AND c.source_id = pairs.column2 "
+                "ORDER BY c.source, c.source_id", args))
         return out
 
     def changed_since_linked(self) -> list[tuple[str, str]]:

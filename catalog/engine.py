@@ -1,8 +1,8 @@
 """What the catalog's stores ask of a database engine, and the helpers they share.
 
 Every SQL statement on catalog tables lives in ``catalog/``, written once for
-every engine: ``?`` placeholders, ``ON CONFLICT`` upserts, ``RETURNING``, row
-values (``(a, b) IN (VALUES (?, ?), ...)``). What cannot be written once goes
+every engine: ``?`` placeholders, ``ON CONFLICT`` upserts, ``RETURNING``, a list
+of keys joined as a table (``pair_values``). What cannot be written once goes
 through the ``Engine``: opening and locking, transactions, bulk loads, JSON
 paths, row locks for a queue, splitting a migration into statements.
 ``catalog.sqlite.SQLiteEngine`` is the embedded default and
@@ -43,9 +43,14 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def pair_marks(count: int) -> str:
-    """``(?, ?), (?, ?)`` for ``count`` pairs: ``(source, source_id) IN (VALUES ...)``."""
-    return ", ".join(["(?, ?)"] * count)
+def pair_values(count: int) -> str:
+    """``(VALUES (?, ?), (?, ?)) AS pairs``: ``count`` (source, source_id) pairs as a table,
+    to join on ``pairs.column1`` and ``pairs.column2``.
+
+    Joined, both engines look each pair up in the key's index; SQLite scans the
+    whole table for ``(source, source_id) IN (VALUES ...)`` instead.
+    """
+    return f"(VALUES {', '.join(['(?, ?)'] * count)}) AS pairs"
 
 
 def split_key(key: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from catalog.engine import Engine, chunks, marks, pair_marks, split_key, utcnow
+from catalog.engine import Engine, chunks, marks, pair_values, split_key, utcnow
 
 ENTITY_COLUMNS = ("entity_id", "kind", "data", "build_id", "updated_at")
 OFFER_COLUMNS = ("offer_id", "product_id", "shop_id", "price_min", "price_max", "platforms")
@@ -172,8 +172,9 @@ class EntityStore:
         for chunk in chunks(sorted(set(keys))):
             args = [v for key in chunk for v in split_key(key)]
             for s, i, e in self.db.query(
-                    "SELECT source, source_id, entity_id FROM entity_members WHERE "
-                    f"(source, source_id) IN (VALUES {pair_marks(len(chunk))})", args):
+                    f"SELECT m.source, m.source_id, m.entity_id FROM {pair_values(len(chunk))} "
+                    "JOIN entity_members m ON m.source = pairs.column1 "
+                    "AND m.source_id = pairs.column2", args):
                 out[f"{s}:{i}"] = e
         return out
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from catalog.engine import chunks, pair_marks, utcnow
+from catalog.engine import chunks, pair_values, utcnow
 from catalog.runs import PageCounts, Run, RunStore
 
 EVENT_COLUMNS = ("run_id", "source", "source_id", "kind", "event", "at")
@@ -96,9 +96,9 @@ class ListingStore(RunStore):
         keys = sorted({(item["source"], str(item["source_id"])) for item in items})
         for chunk in chunks(keys):
             for row in self.db.query(
-                    "SELECT source, source_id, content_hash, status, last_run FROM listings "
-                    f"WHERE (source, source_id) IN (VALUES {pair_marks(len(chunk))})",
-                    [v for key in chunk for v in key]):
+                    "SELECT l.source, l.source_id, l.content_hash, l.status, l.last_run FROM "
+                    f"{pair_values(len(chunk))} JOIN listings l ON l.source = pairs.column1 "
+                    "AND l.source_id = pairs.column2", [v for key in chunk for v in key]):
                 known[(row[0], row[1])] = (row[2], row[3], row[4])
         inserts: list[tuple[Any, ...]] = []
         touches: list[tuple[Any, ...]] = []
