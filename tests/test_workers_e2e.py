@@ -23,8 +23,6 @@ from catalog.store import Catalog
 from replicas.faults import FaultProfile
 from tests.conftest import ROOT, agora_env, run_agora
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
 
 def _agora(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
@@ -42,6 +40,8 @@ def _wait(condition: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_three_workers_one_killed_mid_crawl_every_listing_once(
         replica_cluster: Any, postgres_url: str, tmp_path: Path) -> None:
     cluster = replica_cluster(shops=200, seed=31,
@@ -119,6 +119,7 @@ def test_three_workers_one_killed_mid_crawl_every_listing_once(
     assert all(s["state"] == "ok" for s in status["sources"]) and status["problems"] == []
 
 
+@pytest.mark.postgres
 def test_auto_mode_crawls_inline_when_no_worker_is_alive(replica_cluster: Any,
                                                          postgres_url: str,
                                                          tmp_path: Path) -> None:
@@ -131,3 +132,21 @@ def test_auto_mode_crawls_inline_when_no_worker_is_alive(replica_cluster: Any,
         assert catalog.schedule_states()["clickandco"]["last_status"] == "complete"
         assert catalog.count_listings("clickandco") == len(
             [x for x in cluster.expected_listings() if x["source"] == "clickandco"])
+
+
+def test_a_crawl_enqueued_by_hand_is_run_by_a_worker_once(replica_cluster: Any,
+                                                          tmp_path: Path) -> None:
+    """On one machine's SQLite catalog too: `agora worker enqueue`, then `agora worker --once`."""
+    cluster = replica_cluster(shops=30, seed=33, platforms=("clickandco",))
+    env = agora_env(tmp_path / "home", cluster)
+    queued = run_agora(["worker", "enqueue", "clickandco", "--full"], env).stdout
+    assert "clickandco: job 1 queued" in queued
+    assert "already queued" in run_agora(["worker", "enqueue", "clickandco"], env).stdout
+    done = run_agora(["worker", "--once", "--source", "clickandco"], env).stdout
+    assert "job 1 clickandco: complete (run 1" in done
+    with Catalog.in_home(tmp_path / "home") as catalog:
+        assert catalog.jobs.get(1).status == "done" and catalog.jobs.depth()["queued"] == 0
+        assert catalog.count_listings("clickandco") == len(
+            [x for x in cluster.expected_listings() if x["source"] == "clickandco"])
+        [stopped] = catalog.jobs.workers(include_stopped=True)
+        assert stopped.state == "stopped" and stopped.jobs_done == 1
