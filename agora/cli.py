@@ -61,7 +61,7 @@ def settings_cmd() -> None:
     """List every setting with its value and help."""
     table = Table("setting", "value", "help")
     for s in settings.SETTINGS:
-        table.add_row(s.name, str(settings.get(s.name)), s.help)
+        table.add_row(s.name, settings.display(s.name), s.help)
     console.print(table)
 
 
@@ -460,13 +460,15 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def _register_commands() -> None:
+    from agora.commands.catalog import catalog_group  # noqa: PLC0415
     from agora.commands.demo import demo_cmd  # noqa: PLC0415
     from agora.commands.overlap import overlap_cmd  # noqa: PLC0415
     from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
     from agora.commands.search import index_cmd, search_cmd  # noqa: PLC0415
     from agora.commands.serve import serve_cmd  # noqa: PLC0415
     from agora.commands.sources import sources_group  # noqa: PLC0415
-    from agora.commands.status import accept_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.status import accept_cmd, overview_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.worker import worker_cmd  # noqa: PLC0415
 
     main.add_command(search_cmd)
     main.add_command(index_cmd)
@@ -477,6 +479,9 @@ def _register_commands() -> None:
     sources_group.add_command(accept_cmd)
     main.add_command(sources_group)
     main.add_command(schedule_cmd)
+    main.add_command(worker_cmd)
+    main.add_command(overview_cmd)
+    main.add_command(catalog_group)
 
 
 _register_commands()
