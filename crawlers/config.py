@@ -33,6 +33,7 @@ import yaml
 
 from crawlers.errors import SourceConfigError
 from crawlers.health import parse_rules
+from crawlers.hosts import parse_allowed_host
 from crawlers.registry import Registry, default_registry
 from crawlers.source import SourceConfig
 from crawlers.validation import (
@@ -46,12 +47,36 @@ from crawlers.validation import (
 )
 
 __all__ = ["AUTH_KEYS", "SCHEDULE_KEYS", "SOURCE_KEYS", "SourceConfig", "expand_env",
-           "load_sources", "parse_duration", "parse_sources"]
+           "load_sources", "parse_duration", "parse_size", "parse_sources"]
 
 DEFAULT_SOURCES_FILE = Path("config") / "sources.yaml"
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 _SOURCE_KEY = re.compile(r"[a-z][a-z0-9_]{1,40}")
+
+def parse_size(value: str | int) -> int:
+    """'8MB', '512KB', '1.5 MB' or bytes -> bytes (KB = 1024 bytes); at least 1 KB."""
+    if isinstance(value, bool):
+        raise ValueError(f"bad size {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", value, re.IGNORECASE)
+        if not match:
+            raise ValueError(f"bad size {value!r} (expected bytes, or e.g. 512KB, 8MB)")
+        unit = (match.group(2) or "B").upper().replace("I", "")
+        size = int(float(match.group(1)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2,
+                                            "GB": 1024 ** 3}[unit])
+    if size < 1024:
+        raise ValueError(f"size {value!r} is under 1 KB (a bare number is bytes: write 8MB)")
+    return size
+
+
+def check_allowed_hosts(value: list[Any]) -> None:
+    """An ``allowed_hosts`` list: host or host:port names, nothing else."""
+    for item in value:
+        parse_allowed_host(item)
+
 
 def parse_duration(value: str | int) -> float:
     """'90s', '5m', '6h', '1d' or seconds -> seconds."""
@@ -80,6 +105,11 @@ SOURCE_KEYS: dict[str, Key] = {
     "autothrottle": Key((bool,), "Scrapy's AutoThrottle, for spiders (true)"),
     "obey_robots": Key((bool,), "obey robots.txt, for spiders (true)"),
     "user_agent": Key((str,), "the User-Agent sent to this platform"),
+    "allowed_hosts": Key((list,), "other hosts (host or host:port: a CDN, a second domain) "
+                         "whose links, sitemap entries and redirects are followed; "
+                         "credentials never go there", check=check_allowed_hosts),
+    "max_body": Key((int, str), "the largest answer read, decompressed: bytes, or 512KB, "
+                    "8MB (8MB)", check=parse_size),
     "incremental": Key((bool,), "use the platform's updated-since filter between full "
                        "crawls, when its connector has one (false)"),
     "full_every": Key((int,), "every Nth incremental run is a full crawl (4)"),
@@ -223,6 +253,12 @@ class _Entry:
         if not has_type(value, spec.types):
             self.add(line, f"key {name!r} must be {type_name(spec.types)}, got {value!r}", name)
             return
+        if spec.check is not None:
+            try:
+                spec.check(value)
+            except ValueError as exc:
+                self.add(line, f"key {name!r}: {exc}", name)
+                return
         if name == "auth":
             self._submapping(value, AUTH_KEYS, "auth", line)
             if value.get("type") not in ("bearer", "header", "query"):
@@ -318,4 +354,7 @@ class _Entry:
             if name in values:
                 values[name] = float(values[name])
         values["options"] = values.get("options") or {}
+        if "max_body" in values:
+            values["max_body"] = parse_size(values["max_body"])
+        values["allowed_hosts"] = tuple(values.get("allowed_hosts") or ())
         return SourceConfig(key=self.source, line=self.line, **values)

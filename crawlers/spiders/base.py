@@ -29,7 +29,6 @@ from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.errors import ErrorKind, PageError
-from crawlers.hosts import same_host
 from crawlers.listing import PageResult, PageSink
 from crawlers.runs import RunOutcome, RunStart
 from crawlers.scrapy_support import AlreadyDone, scrapy_settings
@@ -90,8 +89,9 @@ class CatalogSpider(scrapy.Spider):
         return self.base_url + "/" + path.lstrip("/")
 
     def on_platform(self, url: str) -> bool:
-        """Whether a link is on the platform's own host (the only one crawled)."""
-        return same_host(url, self.base_url)
+        """Whether a link may be followed: the platform's origin or an ``allowed_hosts``
+        entry (``crawlers.hosts``)."""
+        return self.config.hosts.allows(url)
 
     def count(self, name: str, n: int = 1) -> None:
         """A counter ``<source>/<name>`` in Scrapy's stats (kept in the run's stats)."""

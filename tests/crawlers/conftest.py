@@ -13,6 +13,9 @@
 - ``gated_replica``: a replica whose server lets a budget of requests through
   and holds the rest until opened, so that a crawl can be killed mid-way, always
   at a point where pages are stored and requests are pending.
+- ``hostile_replica``: a replica served on 127.0.0.1 behind traps, and the same
+  app on 127.0.0.2 ("somewhere else"), both logging every request's headers
+  (``tests.crawlers.hostile``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from replicas.platforms.base import Platform
 from replicas.server import platform_class
 from replicas.world import World
 from tests.conftest import SOURCES_FILE
+from tests.crawlers.hostile import HostilePair
 
 Listings = dict[str, dict[str, Any]]
 
@@ -188,3 +192,38 @@ def gated_replica() -> Iterator[Callable[..., tuple[Platform, Gate]]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------- hostile replicas
+@pytest.fixture
+def hostile_replica() -> Iterator[Callable[..., tuple[Platform, HostilePair]]]:
+    """Start a replica platform behind traps: (platform, pair of hosts)."""
+    pairs: list[HostilePair] = []
+
+    def start(key: str, *, shops: int = 30, seed: int = 3,
+              **attributes: Any) -> tuple[Platform, HostilePair]:
+        platform = platform_class(key)(World.generate(seed, shops), faults=FaultProfile())
+        for name, value in attributes.items():
+            setattr(platform, name, value)
+        platform.set_world(platform.world)
+        pair = HostilePair(platform.wsgi(), _needs_no_token(platform)).__enter__()
+        pairs.append(pair)
+        platform.base_url = pair.platform.url
+        return platform, pair
+
+    yield start
+    for pair in pairs:
+        pair.__exit__()
+
+
+def _needs_no_token(platform: Platform) -> Callable[..., Any]:
+    """The platform's app as a second host serves it: like a CDN, without asking for the
+    token (the request is logged as it came, before this)."""
+    app = platform.wsgi()
+    token = getattr(platform, "token", None)
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if token:
+            environ = {**environ, "HTTP_AUTHORIZATION": f"Bearer {token}"}
+        return app(environ, start_response)
+    return serve

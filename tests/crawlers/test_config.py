@@ -331,3 +331,22 @@ def test_a_schedule_that_cannot_be_read_is_refused_at_load() -> None:
                                            "    schedule: {interval: 6 hours, jitter: 5m}\n"))
     assert message == ("sources.yaml:6: source 'demo': schedule: key 'interval': bad duration "
                        "'6 hours' (expected e.g. 90s, 5m, 6h, 1d)")
+
+
+# ---------------------------------------------------------------------- hosts and sizes
+def test_allowed_hosts_and_max_body_are_read_and_checked() -> None:
+    config = parse(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                          "    allowed_hosts: [cdn.demo.test, '127.0.0.2:8080']\n"
+                          "    max_body: 2MB\n"))["demo"]
+    assert config.allowed_hosts == ("cdn.demo.test", "127.0.0.2:8080")
+    assert config.max_body == 2 * 1024 * 1024
+    assert config.hosts.allows("http://cdn.demo.test/p.html")
+    assert not config.hosts.is_home("http://cdn.demo.test/p.html")
+    assert parse(HTML_SOURCE)["demo"].max_body == 8 * 1024 * 1024
+    message = error_of(mutate("    base_url: http://demo.test\n",
+                              "    base_url: http://demo.test\n"
+                              "    allowed_hosts: ['https://cdn.demo.test/x']\n"))
+    assert re.search(r"sources.yaml:6: .*allowed_hosts.*not a host or host:port", message)
+    message = error_of(mutate("    base_url: http://demo.test\n",
+                              "    base_url: http://demo.test\n    max_body: 8\n"))
+    assert re.search(r"sources.yaml:6: .*max_body.*under 1 KB", message)

@@ -627,6 +627,6 @@ def test_a_next_link_to_another_host_is_not_followed() -> None:
                                           "links": {"next": "http://evil.test/shops?p=2"}})
 
     results = run_api(api_config("{style: next_link, next: links.next}"), handler)
-    assert results[0].failed and results[0].errors[0][1] == "layout"
+    assert results[0].failed and results[0].errors[0][1] == "offsite"
     assert "leaves the platform" in results[0].errors[0][2]
     assert listings(results)[:3] == ["s1", "s2", "s3"]
