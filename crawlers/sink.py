@@ -7,10 +7,11 @@ kind, pages lost, and the share of listings with each contract field filled.
 
 ``CatalogSink.finish`` ends the run: "failed" on a fatal error, "partial" when
 pages were lost, else "complete" — unless its extraction fell against the
-source's last good run (``crawlers.health``): then the run ends "degraded", its
-updates are put back (listings keep their last good version), nothing is marked
-gone, and the fall is logged at WARNING and recorded as errors of kind
-"degraded" for the status command and the operator page.
+source's last good run, or it skipped too large a share of its links and sitemap
+entries for being on other hosts (``crawlers.health``): then the run ends
+"degraded", its updates are put back (listings keep their last good version),
+nothing is marked gone, and the fall is logged at WARNING and recorded as errors
+of kind "degraded" for the status command and the operator page.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from typing import Any
 
 from catalog.store import Catalog, PageCounts, Run
 from crawlers.errors import ErrorKind, InvalidListing, PageError
-from crawlers.health import HealthReport, HealthRules, RunFigures, check_health, parse_rules
+from crawlers.health import (
+    HealthReport,
+    HealthRules,
+    RunFigures,
+    check_health,
+    offsite_problem,
+    parse_rules,
+)
 from crawlers.listing import FIELDS, PageResult, validate_listing
 
 log = logging.getLogger(__name__)
@@ -144,13 +152,16 @@ class CatalogSink:
             report = self.check_health(status, kinds, rates)
             if report is not None:
                 stats["health"] = report.to_dict()
-                if report.degraded:
-                    reverted = self.degrade(report)
-                    stats["health"]["reverted"] = reverted
-                    status = "degraded"
-                    message = (f"degraded: {report.message()}; {reverted} listing(s) keep their "
-                               "last good version, nothing marked gone"
-                               + (f"; {message}" if message else ""))
+            offsite = offsite_problem(stats.get("offsite"), self.health_rules)
+            falls = [report.message()] if report is not None and report.degraded else []
+            falls += [offsite] if offsite else []
+            if falls:
+                reverted = self.degrade(report, offsite)
+                stats.setdefault("health", {})["reverted"] = reverted
+                status = "degraded"
+                message = (f"degraded: {'; '.join(falls)}; {reverted} listing(s) keep their "
+                           "last good version, nothing marked gone"
+                           + (f"; {message}" if message else ""))
         stats["errors_by_kind"] = self.catalog.errors_by_kind(self.run_id)
         return self.catalog.finish_run(self.run_id, status, message=message, stats=stats)
 
@@ -169,12 +180,17 @@ class CatalogSink:
                            for p in report.problems]
         return report
 
-    def degrade(self, report: HealthReport) -> int:
+    def degrade(self, report: HealthReport | None, offsite: str | None = None) -> int:
         """Put the run's updates back, tell the operator; how many listings were put back."""
         reverted = self.catalog.revert_run(self.run_id)
-        for problem in report.problems:
+        problems = report.problems if report is not None and report.degraded else []
+        for problem in problems:
             self.catalog.record_error(self.run_id, problem.example_url, ErrorKind.DEGRADED,
                                       problem.describe())
+        if offsite:
+            self.catalog.record_error(self.run_id, None, ErrorKind.DEGRADED, offsite)
+        why = "; ".join([report.message()] if problems and report is not None else []
+                        + ([offsite] if offsite else []))
         log.warning("%s: run %d degraded, %s; %d listing(s) keep their last good version, "
-                    "nothing marked gone", self.source, self.run_id, report.message(), reverted)
+                    "nothing marked gone", self.source, self.run_id, why, reverted)
         return reverted

@@ -60,6 +60,8 @@ class Trap:
 class Rewrite:
     pattern: re.Pattern[str]
     change: Callable[[bytes], bytes]
+    times: int | None = None  # how many answers it changes (None: all)
+    done: int = 0
 
 
 class Traps:
@@ -79,9 +81,11 @@ class Traps:
         (the first ``after`` of them pass through; it springs ``times`` times at most)."""
         self.traps.append(Trap(re.compile(pattern), answer, after, times))
 
-    def rewrite(self, pattern: str, change: Callable[[bytes], bytes]) -> None:
-        """Pass the body of matching pages through ``change`` (a link slipped in)."""
-        self.rewrites.append(Rewrite(re.compile(pattern), change))
+    def rewrite(self, pattern: str, change: Callable[[bytes], bytes], *,
+                times: int | None = None) -> None:
+        """Pass the body of matching pages through ``change`` (a link slipped in), for the
+        first ``times`` of them (all when None)."""
+        self.rewrites.append(Rewrite(re.compile(pattern), change, times))
 
     def targets(self) -> list[str]:
         with self._lock:
@@ -107,11 +111,15 @@ class Traps:
                     if sprung > 0 and (candidate.times is None or sprung <= candidate.times):
                         trap = candidate
                         break
+            rewrite = None if trap is not None else next(
+                (r for r in self.rewrites if r.pattern.fullmatch(target)
+                 and (r.times is None or r.done < r.times)), None)
+            if rewrite is not None:
+                rewrite.done += 1
         if trap is not None:
             return trap.answer(environ, start_response)
         if self.app is None:
             return Response("not here", status=404)(environ, start_response)
-        rewrite = next((r for r in self.rewrites if r.pattern.fullmatch(target)), None)
         if rewrite is None:
             return self.app(environ, start_response)
         return _rewritten(self.app, rewrite.change, environ, start_response)
@@ -277,8 +285,9 @@ class Host:
            times: int | None = None) -> None:
         self.traps.on(pattern, answer, after=after, times=times)
 
-    def rewrite(self, pattern: str, change: Callable[[bytes], bytes]) -> None:
-        self.traps.rewrite(pattern, change)
+    def rewrite(self, pattern: str, change: Callable[[bytes], bytes], *,
+                times: int | None = None) -> None:
+        self.traps.rewrite(pattern, change, times=times)
 
     def start(self) -> Host:
         self.server = make_server(self.address, 0, self.traps, threaded=True,
