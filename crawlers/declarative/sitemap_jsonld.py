@@ -15,8 +15,9 @@ run stays complete); a page without the object looked for is a layout change
 (the page counts as lost).
 
 ``DeclarativeSitemapSpider`` maps objects with the page rules of a
-``sitemap_jsonld`` entry (see ``docs/connectors.md``); the Dans Ma Zone spider
-is a hand-written one.
+``sitemap_jsonld`` entry (see ``docs/connectors.md``), a broken page's id read by
+its rule when the rule reads it from the URL; the Dans Ma Zone spider is a
+hand-written one.
 """
 
 from __future__ import annotations
@@ -199,6 +200,12 @@ class DeclarativeSitemapSpider(SitemapSpider):
         self.syntaxes = spec.syntaxes
         self.complete_marker = spec.complete
         self.sitemap_rules = [(page.pattern, "parse_rule") for page in spec.pages]
+
+    def record_id(self, url: str) -> str | None:
+        """The id the matching page rule reads from the URL (``from_url``), if it does."""
+        path = urlsplit(url).path
+        page = next((p for p in self.spec.pages if p.pattern.search(path)), None)
+        return page.item.id_from_url(url) if page is not None else None
 
     def parse_rule(self, response: Response) -> Iterator[Any]:
         page = self.spec.pages[response.meta["rule"]]
