@@ -310,6 +310,12 @@ class _Entry:
             self.add(self.line_of("connector"),
                      f"key 'connector': {registry.unknown(values['connector'])}", "connector")
             return
+        auth = values.get("auth") or {}
+        if crawler_type.engine == "spider" and auth.get("type") == "query":
+            # the token would be in every page URL the crawl stores and every link it builds
+            self.add(self.line_of("auth"), f"auth type 'query' cannot be honoured by a spider "
+                     f"({crawler_type.name!r}): its token would be in every page URL; use "
+                     "bearer or header", "auth")
         self._check_options(crawler_type.options, crawler_type.name)
         self._check_extract(crawler_type.compile_extract(), [t.name for t in registry
                                                            if t.declarative])

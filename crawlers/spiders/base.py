@@ -43,6 +43,7 @@ from crawlers.errors import ErrorKind, PageError
 from crawlers.hosts import host_label
 from crawlers.http import MAX_REDIRECTS
 from crawlers.listing import PageResult, PageSink
+from crawlers.redaction import Redactor, install_log_redaction
 from crawlers.runs import RunOutcome, RunStart
 from crawlers.scrapy_support import (
     AlreadyDone,
@@ -94,6 +95,7 @@ class CatalogSpider(scrapy.Spider):
             settings["CONCURRENT_REQUESTS"] = settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = max(
                 1, min(config.concurrency, max_pages))
         process = CrawlerProcess(settings)
+        install_log_redaction(Redactor.of(config))  # on the handler Scrapy just installed
         crawler = process.create_crawler(cls)
         process.crawl(crawler, source_config=config, sink=sink,
                       done_pages=set((start or RunStart()).done_pages))

@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import subprocess
 import sys
 import textwrap
@@ -36,6 +35,7 @@ from scrapy.http import HtmlResponse, Response
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from catalog.store import Catalog
+from crawlers import orchestrator
 from crawlers.config import load_sources, parse_sources
 from crawlers.errors import InvalidListing
 from crawlers.listing import PageResult, validate_listing
@@ -105,12 +105,9 @@ def dead_pid() -> int:
 
 def start_worker(config: SourceConfig, run_id: int, home: Path) -> subprocess.Popen[bytes]:
     """A worker process crawling ``config`` into run ``run_id``, as the orchestrator starts it."""
-    config_file = home / f"config-{config.key}.json"
-    config_file.write_text(json.dumps(dataclasses.asdict(config)), encoding="utf-8")
-    return subprocess.Popen([sys.executable, "-m", "crawlers.worker", "--source", config.key,
-                             "--run-id", str(run_id), "--home", str(home),
-                             "--config-json", str(config_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return orchestrator.start_worker(
+        [sys.executable, "-m", "crawlers.worker", "--source", config.key, "--run-id",
+         str(run_id), "--home", str(home), "--config-stdin"], config)
 
 
 # ---------------------------------------------------------------------- spiders

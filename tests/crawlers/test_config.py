@@ -350,3 +350,13 @@ def test_allowed_hosts_and_max_body_are_read_and_checked() -> None:
     message = error_of(mutate("    base_url: http://demo.test\n",
                               "    base_url: http://demo.test\n    max_body: 8\n"))
     assert re.search(r"sources.yaml:6: .*max_body.*under 1 KB", message)
+
+
+def test_a_query_token_is_refused_for_spiders() -> None:
+    message = error_of(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                              "    auth: {type: query, token: abcdef}\n"))
+    assert re.search(r"sources.yaml:6: .*auth type 'query' cannot be honoured by a spider",
+                     message)
+    header = parse(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                          "    auth: {type: header, name: X-Key, token: abcdef}\n"))["demo"]
+    assert header.auth == {"type": "header", "name": "X-Key", "token": "abcdef"}
