@@ -6,9 +6,12 @@ problem is collected (an unknown key, a wrong type, a missing required key, a
 does not read, anything wrong under a declarative source's ``extract:``, a bad
 ``health:`` threshold), each naming the file, the line, the source and the key,
 and one ``SourceConfigError`` lists them all. The format is documented in
-``docs/connectors.md``. String values may read the environment, ``${VAR}`` or
-``${VAR:-default}``, so a token or a base URL never needs to be written in the
-file.
+``docs/connectors.md``. The values that need it may read the environment,
+``${VAR}`` or ``${VAR:-default}``, so a token or a base URL never needs to be
+written in the file: ``base_url``, ``auth.token`` and headers values
+(``reads_environment``). Anywhere else a ``${...}`` is refused, so that a
+sources file from a third party cannot publish a variable of the machine
+(``${AGORA_OPERATOR_TOKEN}`` as a platform's name).
 
 Example entry::
 
@@ -52,6 +55,7 @@ __all__ = ["AUTH_KEYS", "SCHEDULE_KEYS", "SOURCE_KEYS", "SourceConfig", "expand_
 DEFAULT_SOURCES_FILE = Path("config") / "sources.yaml"
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+_ENV_REFERENCE = re.compile(r"\$\{[^}]*\}")
 _SOURCE_KEY = re.compile(r"[a-z][a-z0-9_]{1,40}")
 
 def parse_size(value: str | int) -> int:
@@ -143,13 +147,32 @@ def expand_env(value: str) -> str:
     return _ENV.sub(sub, value)
 
 
-def _expand(value: Any) -> Any:
+def reads_environment(path: tuple[str | int, ...]) -> bool:
+    """Whether the value at ``path`` of a source entry may read the environment: its
+    ``base_url``, its ``auth.token``, and the values of any ``headers`` mapping."""
+    return path in (("base_url",), ("auth", "token")) or (
+        len(path) >= 2 and path[-2] == "headers" and isinstance(path[-1], str))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _expand(value: Any, path: tuple[str | int, ...], refused: list[tuple[str | int, ...]]
+            ) -> Any:
+    """``value`` with ``${VAR}`` expanded where ``reads_environment``; the paths of any
+    other ``${...}`` appended to ``refused`` (left as written)."""
     if isinstance(value, str):
-        return expand_env(value)
+        if not _ENV_REFERENCE.search(value):
+            return value
+        if reads_environment(path):
+            return expand_env(value)
+        refused.append(path)
+        return value
     if isinstance(value, list):
-        return [_expand(v) for v in value]
+        return [_expand(v, (*path, i), refused) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), refused) for k, v in value.items()}
     return value
 
 
@@ -212,6 +235,12 @@ def parse_sources(text: str, filename: str = "sources.yaml", *,
     return sources
 
 
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
 class _Entry:
     """One source entry being checked: its values, and where each key is."""
 
@@ -245,10 +274,20 @@ class _Entry:
             self.add(line, f"unknown key {name!r} (known keys: {', '.join(sorted(SOURCE_KEYS))})",
                      name)
             return
+        refused: list[tuple[str | int, ...]] = []
         try:
-            value = _expand(yaml.safe_load(yaml.serialize(value_node)))
+            value = _expand(yaml.safe_load(yaml.serialize(value_node)), (name,), refused)
         except SourceConfigError as exc:
             self.add(line, f"key {name!r}: {exc}", name)
+            return
+        if refused:
+            lines = node_lines(value_node, (name,))
+            for path in refused:
+                where = next((lines[path[:end]] for end in range(len(path), 0, -1)
+                              if path[:end] in lines), line)
+                written = _ENV_REFERENCE.search(_at(value, path[1:])).group(0)
+                self.add(where, f"{_dotted(path)}: {written} is read from the environment "
+                         "only in base_url, auth.token and headers values", _dotted(path))
             return
         if not has_type(value, spec.types):
             self.add(line, f"key {name!r} must be {type_name(spec.types)}, got {value!r}", name)
