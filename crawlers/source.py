@@ -14,9 +14,10 @@ from typing import Any
 from crawlers.hosts import PlatformHosts
 
 DEFAULT_USER_AGENT = "AgoraBot/0.1 (+https://agora.example/bot; federated local search)"
-#: the largest answer read, decompressed: the replicas' largest page is ~0.2 MB and a
-#: real listing page or API page of 100 records rarely passes 2 MB; 8 MB leaves room
-#: and keeps a hostile answer from taking the worker's memory
+#: the largest answer read, decompressed: the replicas' largest answers (an API page of
+#: 100 records, a sitemap of 1,000 URLs) are 35-70 KB, a real listing page with inline
+#: scripts rarely passes 2 MB; 8 MB leaves room for both, and keeps a hostile answer
+#: from taking the worker's memory
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
 
