@@ -18,7 +18,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.crawlers.hostile import MB, HostilePair, gzip_bomb, huge, json_answer
+from tests.crawlers.hostile import MB, HostilePair, gzip_bomb, html_answer, huge, json_answer
 
 API = """\
 sources:
@@ -70,7 +70,7 @@ def measure(template: str, answer: object, path: str) -> dict[str, object]:
 
 def main() -> None:
     small_json = json_answer({"items": [{"id": 1, "nom": "x"}]})
-    small_html = huge(2000, kind="html")
+    small_html = html_answer("<html><body><ul><li>a</li></ul></body></html>")
     cases = [
         ("json_api, small answer", API, small_json, "/api/shops"),
         ("json_api, 200 MB JSON", API, huge(200 * MB), "/api/shops"),
