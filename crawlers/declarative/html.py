@@ -78,7 +78,7 @@ class Chain:
 
 
 class HtmlSpider(CatalogSpider):
-    """Named page rules, links on the platform's host, drift-proof "next" chains."""
+    """Named page rules, links on the platform's hosts, drift-proof "next" chains."""
 
     # Two Scrapy defaults cost more CPU than the parsing: CONCURRENT_ITEMS (100)
     # starts that many tasks per response for a handful of items, and
