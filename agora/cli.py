@@ -61,7 +61,7 @@ def settings_cmd() -> None:
     """List every setting with its value and help."""
     table = Table("setting", "value", "help")
     for s in settings.SETTINGS:
-        table.add_row(s.name, str(settings.get(s.name)), s.help)
+        table.add_row(s.name, settings.display(s.name), s.help)
     console.print(table)
 
 
@@ -78,6 +78,10 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Serve the world K steps later (closures, openings, prices).")(fn)
     fn = click.option("--offers-per-shop", default=8, show_default=True,
                       help="Average offers per shop.")(fn)
+    fn = click.option("--noise", type=click.Choice(["default", "hard"]), default="default",
+                      show_default=True,
+                      help="How the platforms show the world: hard adds the slips real data "
+                           "has (for testing the matcher, never for tuning it).")(fn)
     return fn
 
 
@@ -91,15 +95,16 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--ready-file", type=click.Path(dir_okay=False),
               help="Write the addresses as JSON here once serving.")
 @friendly_errors
-def replicas_serve(seed: int, shops: int, epoch: int, offers_per_shop: int, faults: str,
-                   host: str, any_port: bool, ready_file: str | None) -> None:
+def replicas_serve(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
+                   faults: str, host: str, any_port: bool, ready_file: str | None) -> None:
     """Start every replica platform and print their addresses."""
     from replicas.server import ReplicaCluster, env_var_for  # noqa: PLC0415
 
     cluster = ReplicaCluster(seed, shops, epoch=epoch, offers_per_shop=offers_per_shop,
-                             faults=faults, host=host, ports={} if any_port else None)
+                             faults=faults, host=host, ports={} if any_port else None,
+                             noise=noise)
     cluster.start()
-    console.print(f"Replica world: seed {seed}, {shops} shops, epoch {epoch}, "
+    console.print(f"Replica world: seed {seed}, {shops} shops, epoch {epoch}, noise {noise}, "
                   f"faults {cluster.faults.describe()}")
     table = Table("platform", "address", "listings", "env var")
     for key, platform in cluster.platforms.items():
@@ -122,12 +127,13 @@ def replicas_serve(seed: int, shops: int, epoch: int, offers_per_shop: int, faul
 @world_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @friendly_errors
-def replicas_truth(seed: int, shops: int, epoch: int, offers_per_shop: int, out: str) -> None:
+def replicas_truth(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
+                   out: str) -> None:
     """Write kind,source,source_id,entity_id for every listing the replicas serve."""
     from replicas.truth import write_truth  # noqa: PLC0415
 
     count = write_truth(out, seed=seed, shops=shops, epoch=epoch,
-                        offers_per_shop=offers_per_shop)
+                        offers_per_shop=offers_per_shop, noise=noise)
     console.print(f"{count} listings written to {out}")
 
 
@@ -135,12 +141,13 @@ def replicas_truth(seed: int, shops: int, epoch: int, offers_per_shop: int, out:
 @world_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @friendly_errors
-def replicas_listings(seed: int, shops: int, epoch: int, offers_per_shop: int, out: str) -> None:
+def replicas_listings(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
+                      out: str) -> None:
     """Write every listing the replicas serve, in the contract, as JSON Lines."""
     from replicas.truth import write_expected_listings  # noqa: PLC0415
 
     count = write_expected_listings(out, seed=seed, shops=shops, epoch=epoch,
-                                    offers_per_shop=offers_per_shop)
+                                    offers_per_shop=offers_per_shop, noise=noise)
     console.print(f"{count} listings written to {out}")
 
 
@@ -453,13 +460,15 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def _register_commands() -> None:
+    from agora.commands.catalog import catalog_group  # noqa: PLC0415
     from agora.commands.demo import demo_cmd  # noqa: PLC0415
     from agora.commands.overlap import overlap_cmd  # noqa: PLC0415
     from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
     from agora.commands.search import index_cmd, search_cmd  # noqa: PLC0415
     from agora.commands.serve import serve_cmd  # noqa: PLC0415
     from agora.commands.sources import sources_group  # noqa: PLC0415
-    from agora.commands.status import accept_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.status import accept_cmd, overview_cmd, status_cmd  # noqa: PLC0415
+    from agora.commands.worker import worker_cmd  # noqa: PLC0415
 
     main.add_command(search_cmd)
     main.add_command(index_cmd)
@@ -470,6 +479,9 @@ def _register_commands() -> None:
     sources_group.add_command(accept_cmd)
     main.add_command(sources_group)
     main.add_command(schedule_cmd)
+    main.add_command(worker_cmd)
+    main.add_command(overview_cmd)
+    main.add_command(catalog_group)
 
 
 _register_commands()

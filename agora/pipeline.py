@@ -5,17 +5,27 @@
 ``dedup_stage`` links them into entities, fully or incrementally, keeping
 entity ids stable and respecting review decisions; the index stage hands the
 entities to the search backend. ``build`` chains them and returns what each did.
+
+One build at a time per catalog: ``build`` holds the catalog's ``build`` lock
+(waiting up to ``lock_wait`` seconds for another process's build to end). A
+catalog on a server keeps its embedded search index in AGORA_HOME
+(``index_entities``); with Elasticsearch, the index is the cluster's.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from catalog.search import SearchBackend
+
+from agora import settings as agora_settings
 from catalog.clean import CleanRow
 from catalog.engine import utcnow
+from catalog.errors import CatalogLocked
 from catalog.indexing import index_stage
 from catalog.reports import StageReport
 from catalog.store import Catalog
@@ -24,9 +34,14 @@ from dedup.persist import full_dedup, load_cleans, load_decisions
 from dedup.settings import MatchSettings, load_settings
 from normalizer import normalize_listing
 
-__all__ = ["BuildReport", "StageReport", "build", "dedup_stage", "normalize_stage", "run_dedup"]
+__all__ = ["BuildReport", "StageReport", "build", "dedup_stage", "index_entities",
+           "normalize_stage", "run_dedup"]
 
 BATCH = 2000
+BUILD_LOCK = "build"
+# A build's process is judged by its pid (SQLite: one machine) or its connection
+# (PostgreSQL), never by age: a long build is not a dead one.
+BUILD_LOCK_STALE_SECONDS = 24 * 3600.0
 
 
 @dataclass
@@ -106,11 +121,56 @@ def run_dedup(catalog: Catalog, *, settings: MatchSettings | None = None,
     return report
 
 
+# --------------------------------------------------------------------------- index
+def index_backend(catalog: Catalog) -> SearchBackend | None:
+    """The backend to index ``catalog`` into when the default cannot place it: a catalog
+    on a server keeps its embedded index in AGORA_HOME (None: the default's)."""
+    if catalog.engine == "sqlite":
+        return None
+    return agora_settings.open_search_backend(catalog.path)
+
+
+def index_entities(catalog: Catalog, build_id: int) -> StageReport:
+    """The index stage alone: the catalog's entities into the search backend."""
+    backend = index_backend(catalog)
+    try:
+        return index_stage(catalog, build_id, backend)
+    finally:
+        if backend is not None:
+            backend.close()
+
+
 # --------------------------------------------------------------------------- build
+def _take_build_lock(catalog: Catalog, owner: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        holder = catalog.acquire_lock(BUILD_LOCK, owner, stale_seconds=BUILD_LOCK_STALE_SECONDS)
+        if holder is None:
+            return
+        if time.monotonic() >= deadline:
+            raise CatalogLocked(f"another build runs on this catalog (pid {holder['pid']} on "
+                                f"{holder['host']}, since {str(holder['acquired_at'])[:19]})")
+        time.sleep(0.5)
+
+
 def build(catalog: Catalog, *, settings: MatchSettings | None = None, mode: str = "auto",
           index: bool = True, on_stage: Callable[[StageReport], None] | None = None,
-          ) -> BuildReport:
-    """Normalize, dedup and (unless ``index`` is False) index the catalog."""
+          lock_wait: float = 600.0) -> BuildReport:
+    """Normalize, dedup and (unless ``index`` is False) index the catalog.
+
+    Raises:
+        CatalogLocked: another build held the catalog for longer than ``lock_wait`` s.
+    """
+    owner = f"build-{uuid.uuid4().hex[:12]}"
+    _take_build_lock(catalog, owner, lock_wait)
+    try:
+        return _build(catalog, settings=settings, mode=mode, index=index, on_stage=on_stage)
+    finally:
+        catalog.release_lock(BUILD_LOCK, owner)
+
+
+def _build(catalog: Catalog, *, settings: MatchSettings | None, mode: str, index: bool,
+           on_stage: Callable[[StageReport], None] | None) -> BuildReport:
     settings = settings or load_settings()
     build_id = catalog.entities.begin_build(mode)
     report = BuildReport(build_id, mode)
@@ -123,7 +183,7 @@ def build(catalog: Catalog, *, settings: MatchSettings | None = None, mode: str 
                 on_stage(result)
         report.mode = report.stages[-1].figures.get("mode", mode)
         if index:
-            result = index_stage(catalog, build_id)
+            result = index_entities(catalog, build_id)
             report.stages.append(result)
             if on_stage:
                 on_stage(result)

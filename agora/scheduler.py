@@ -9,11 +9,21 @@ calendar) and delays each by a jitter drawn from the source and the time itself:
 the same plan after a restart, sources with one cadence spread apart, and no
 drift (APScheduler's own interval jitter adds up run after run).
 
-A run (``Scheduler.run_source``) takes the source's lock in the catalog
-(``crawl:<key>``: never two runs of one source, across processes too; a run
-still going from ``agora crawl`` is left alone), crawls with ``crawl_sources``,
-then brings the build up to date (``agora.pipeline.build``, which swaps the new
-index in) unless nothing changed since the last build, and logs the run.
+A due source is crawled one of two ways (``crawl_mode``):
+
+- **inline**: the scheduler takes the source's lock in the catalog
+  (``crawl:<key>``: never two runs of one source, across processes too; a run
+  still going from ``agora crawl`` is left alone), crawls with ``crawl_sources``,
+  then brings the build up to date (``agora.pipeline.build``, which swaps the new
+  index in) unless nothing changed since the last build, and logs the run;
+- **queue**: the scheduler enqueues a crawl job (``catalog.jobs``) for the
+  ``agora worker`` processes, on this machine or others, and goes on; when jobs
+  end (``collect``, every few seconds) it records them in the plan and brings
+  the build up to date once for all of them.
+
+``auto`` (the command's default) queues a source when a live worker crawls it
+and crawls inline otherwise: a single machine needs no worker, and starting
+workers is enough to move the crawls onto them.
 
 The plan lives in the catalog (table ``schedule_state``), not in a pickled job
 store, so the status pages read it as plain SQLite. On start each source's next
@@ -41,6 +51,7 @@ import math
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,6 +74,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Europe/Paris"  # cron entries read as local time in the territory
 LOCK_STALE_SECONDS = 600.0
 LOCK_REFRESH_SECONDS = 30.0
+COLLECT_SECONDS = 5.0  # how often a queueing scheduler looks for jobs that ended
+CRAWL_MODES = ("auto", "inline", "queue")
 
 Clock = Callable[[], datetime]
 ShouldStop = Callable[[], bool]
@@ -247,8 +260,9 @@ class Outcome:
     """What one scheduled run of a source did."""
 
     source: str
-    status: str  # the run's status, or skipped | interrupted | error
+    status: str  # the run's status, or queued | skipped | interrupted | error
     run_id: int | None = None
+    job_id: int | None = None  # the crawl job queued for the workers (queue mode)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     build_id: int | None = None
@@ -300,6 +314,7 @@ class Scheduler:
         stagger: seconds between overdue sources on start.
         misfire_grace: a run later than this (seconds) is skipped for the next one.
         shutdown_grace: on stop, seconds running crawls get to finish.
+        crawl_mode: inline, queue or auto (see the module docstring).
     """
 
     def __init__(self, configs: Iterable[SourceConfig], home: str | os.PathLike[str], *,
@@ -307,7 +322,10 @@ class Scheduler:
                  build: BuildFn | None = default_build, clock: Clock = utc_now,
                  timezone: tzinfo | str = DEFAULT_TIMEZONE, stagger: float = 60.0,
                  misfire_grace: float = 3600.0, shutdown_grace: float = 120.0,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 0.5, crawl_mode: str = "inline") -> None:
+        if crawl_mode not in CRAWL_MODES:
+            raise ValueError(f"crawl mode {crawl_mode!r}: one of {', '.join(CRAWL_MODES)}")
+        self.crawl_mode = crawl_mode
         self.home = Path(home)
         self.configs = {c.key: c for c in configs}
         self.sources_file = sources_file
@@ -332,6 +350,7 @@ class Scheduler:
         self._idle = threading.Condition()
         self.jobs: dict[str, _Job] = {}
         self.started = False
+        self.queued: dict[int, Outcome] = {}  # job id -> its outcome, until the job ends
 
     # ------------------------------------------------------------------ the plan
     def start(self, now: datetime | None = None) -> dict[str, datetime]:
@@ -393,7 +412,10 @@ class Scheduler:
         job = self.jobs.get(source)
         if job is not None:
             job.next_fire = fire
-        self._save(source, slot_at=_iso(slot), next_run_at=_iso(fire))
+        try:  # called from APScheduler's own thread, which must never die of it
+            self._save(source, slot_at=_iso(slot), next_run_at=_iso(fire))
+        except Exception:
+            log.exception("%s: could not save the plan (next run at %s)", source, _iso(fire))
 
     def next_runs(self) -> dict[str, datetime]:
         return {key: job.next_fire for key, job in self.jobs.items() if job.next_fire}
@@ -422,6 +444,7 @@ class Scheduler:
                             _iso(fire), now - fire, _iso(job.next_fire))
                 continue
             outcomes.append(self.run_source(key))
+        self.collect()
         return outcomes
 
     # ------------------------------------------------------------------ one run
@@ -430,6 +453,8 @@ class Scheduler:
         config = self.configs[key]
         if self._stopping.is_set():
             return Outcome(key, "skipped", message="the scheduler is stopping")
+        if self._queues(key):
+            return self._enqueue(key)
         lock = f"crawl:{key}"
         owner = f"{self._owner}:{key}:{uuid.uuid4().hex[:8]}"
         with self._db:
@@ -496,6 +521,83 @@ class Scheduler:
                 log.info("%s: next run at %s", key, _iso(job.next_fire))
         return outcome
 
+    # ------------------------------------------------------------------ the queue
+    def _queues(self, key: str) -> bool:
+        """Whether this run of ``key`` goes to the workers (see ``crawl_mode``)."""
+        if self.crawl_mode != "auto":
+            return self.crawl_mode == "queue"
+        with self._db:
+            return bool(self.catalog.jobs.live_workers(key))
+
+    def _enqueue(self, key: str) -> Outcome:
+        started = self.clock()
+        with self._db:
+            job, created = self.catalog.jobs.enqueue(key, by=self._owner)
+        message = (f"job {job.id} queued for the workers" if created
+                   else f"job {job.id} already {job.status}: not queued again")
+        outcome = Outcome(key, "queued", job_id=job.id, started_at=started, message=message)
+        self.queued[job.id] = outcome
+        self._save(key, last_started_at=_iso(started), last_status="queued",
+                   last_message=message)
+        log.info("%s: %s", key, message)
+        return outcome
+
+    def collect(self) -> list[Outcome]:
+        """Record the queued jobs that ended (in the plan and their outcomes), then bring the
+        build up to date once for them all; returns their outcomes."""
+        if not self.queued:
+            return []
+        ended = []
+        with self._db:
+            if self.catalog is None:
+                return []
+            for job_id, outcome in list(self.queued.items()):
+                job = self.catalog.jobs.get(job_id)
+                if job is None or job.status in ("queued", "running"):
+                    continue
+                del self.queued[job_id]
+                outcome.status = job.outcome or job.status
+                outcome.message = job.message
+                outcome.finished_at = self.clock()
+                if job.run_id is not None:
+                    run = self.catalog.get_run(job.run_id)
+                    outcome.run_id = run.id
+                    outcome.figures = {"pages": run.pages, "listings": run.listings,
+                                       "new": run.new, "updated": run.updated, "gone": run.gone,
+                                       "errors": run.stats.get("errors_by_kind") or {}}
+                ended.append(outcome)
+        for outcome in ended:
+            log.info("%s: job %d ended: %s", outcome.source, outcome.job_id, outcome.status)
+            self._save(outcome.source, last_finished_at=_iso(outcome.finished_at),
+                       last_run_id=outcome.run_id, last_status=outcome.status,
+                       last_message=outcome.message)
+        if ended and self.build is not None and not self._abort.is_set():
+            try:
+                build_id = self._bring_build_up_to_date(ended[-1].source)
+            except Exception as exc:  # the crawls stand; the next ones build again
+                for outcome in ended:
+                    outcome.build_error = f"build failed: {type(exc).__name__}: {exc}"
+                    self._save(outcome.source, last_message=outcome.build_error)
+            else:
+                for outcome in ended:
+                    outcome.build_id = build_id
+                    self._save(outcome.source, last_build_id=build_id)
+        return ended
+
+    def settle(self, timeout: float = 24 * 3600.0) -> bool:
+        """Wait until every job this scheduler queued has ended (``collect`` as they do);
+        False when ``timeout`` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        while self.queued:
+            self.collect()
+            if not self.queued:
+                break
+            if time.monotonic() >= deadline or self._stopping.is_set():
+                return False
+            self._refresh("scheduler", self._owner)
+            time.sleep(self.poll_seconds)
+        return True
+
     def _crawl_sources(self, config: SourceConfig, should_stop: ShouldStop) -> Run:
         from crawlers.orchestrator import crawl_sources  # noqa: PLC0415
 
@@ -529,18 +631,21 @@ class Scheduler:
             self._refresh(lock, owner)
             self._refresh("scheduler", self._owner)  # `--once` beats only while it crawls
 
-    def _refresh(self, lock: str, owner: str) -> None:
+    def _refresh(self, lock: str, owner: str) -> bool:
+        """Renew a lock's heartbeat; False when it failed or the lock is no longer ours."""
         try:
             with self._db:
                 if self.catalog is not None:
-                    self.catalog.refresh_lock(lock, owner)
+                    return self.catalog.refresh_lock(lock, owner)
         except Exception:  # a missed heartbeat is retried at the next one
             log.exception("could not refresh the lock %s", lock)
+        return False
 
     # ------------------------------------------------------------------ serving
     def serve(self, *, stop: threading.Event | None = None,
               handle_signals: bool = True) -> int:
-        """Run the APScheduler jobs until SIGTERM/SIGINT (or ``stop``); returns 0."""
+        """Run the APScheduler jobs until SIGTERM/SIGINT (or ``stop``); returns 0, or 1 when
+        the scheduler lost its lock (the catalog went away, or another took over)."""
         from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
         from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
 
@@ -570,15 +675,28 @@ class Scheduler:
         scheduler.start()
         for key, fire in sorted(self.next_runs().items(), key=lambda kv: kv[1]):
             log.info("%s: next run at %s (%s)", key, _iso(fire), self.cadences[key].describe())
+        code = 0
         try:
-            while not stop.wait(LOCK_REFRESH_SECONDS):
-                self._refresh("scheduler", self._owner)
+            refreshed, missed = time.monotonic(), 0
+            while not stop.wait(COLLECT_SECONDS):
+                if time.monotonic() - refreshed >= LOCK_REFRESH_SECONDS:
+                    missed = 0 if self._refresh("scheduler", self._owner) else missed + 1
+                    refreshed = time.monotonic()
+                    if missed >= 2:  # the catalog is gone, or another scheduler took over
+                        log.critical("lost the catalog's scheduler lock: stopping (a service "
+                                     "manager starts the scheduler again)")
+                        code = 1
+                        break
+                try:
+                    self.collect()
+                except Exception:  # a scheduler outlives a failed look at the queue
+                    log.exception("could not collect the ended jobs")
         finally:
             scheduler.shutdown(wait=False)  # no new runs
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return 0
+        return code
 
     def _job(self, key: str) -> None:
         try:
@@ -608,9 +726,13 @@ class Scheduler:
         with self._db:
             if self.catalog is None:
                 return
-            self.catalog.release_lock("scheduler", self._owner)
-            self.catalog.close()
-            self.catalog = None  # type: ignore[assignment]
+            try:
+                self.catalog.release_lock("scheduler", self._owner)
+            except Exception:  # a lost connection released it already
+                log.exception("could not release the scheduler lock")
+            finally:
+                self.catalog.close()
+                self.catalog = None  # type: ignore[assignment]
 
     def __enter__(self) -> Scheduler:
         return self

@@ -14,7 +14,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from catalog.engine import Engine, chunks, pair_marks
+from catalog.engine import Engine, chunks, pair_values
+
+CLEAN_COLUMNS = ("source", "source_id", "kind", "raw_hash", "data", "flags")
 
 
 class RawListing(NamedTuple):
@@ -55,6 +57,7 @@ class CleanStore:
         if since:
             sql += " AND l.changed_at >= ?"
             args = (since,)
+        sql += " ORDER BY l.source, l.source_id"
         return [RawListing(r[0], r[1], json.loads(r[2]), r[3]) for r in self.db.query(sql, args)]
 
     def save(self, rows: Iterable[CleanRow]) -> int:
@@ -63,12 +66,9 @@ class CleanStore:
                   json.dumps(r.data, ensure_ascii=False), r.flags) for r in rows]
 
         def work() -> None:
-            with self.db.transaction():
-                self.db.executemany(
-                    "INSERT INTO clean_listings(source, source_id, kind, raw_hash, data, flags) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source, source_id) DO UPDATE SET "
-                    "kind = excluded.kind, raw_hash = excluded.raw_hash, data = excluded.data, "
-                    "flags = excluded.flags", batch)
+            with self.db.transaction():  # COPY on PostgreSQL; linked_hash is kept
+                self.db.upsert_rows("clean_listings", CLEAN_COLUMNS, ("source", "source_id"),
+                                    batch)
 
         self.db.retrying(work)
         return len(batch)
@@ -111,15 +111,16 @@ class CleanStore:
         for chunk in chunks(wanted):
             args = [v for pair in chunk for v in pair]
             out.extend(json.loads(r[0]) for r in self.db.execute(
-                "SELECT data FROM clean_listings WHERE (source, source_id) IN "
-                f"(VALUES {pair_marks(len(chunk))})", args))
+                f"SELECT c.data FROM {pair_values(len(chunk))} JOIN clean_listings c "
+                "ON c.source = pairs.column1 AND c.source_id = pairs.column2 "
+                "ORDER BY c.source, c.source_id", args))
         return out
 
     def changed_since_linked(self) -> list[tuple[str, str]]:
         """(source, source_id) of clean listings the matcher has not linked as they are."""
         return [(r[0], r[1]) for r in self.db.query(
             "SELECT source, source_id FROM clean_listings "
-            "WHERE linked_hash IS NULL OR linked_hash != raw_hash")]
+            "WHERE linked_hash IS NULL OR linked_hash != raw_hash ORDER BY source, source_id")]
 
     def mark_linked(self, keys: Iterable[tuple[str, str]] | None = None) -> None:
         """Remember the raw content each listing (all, or those of ``keys``) was linked from."""

@@ -1,12 +1,13 @@
 """What the catalog's stores ask of a database engine, and the helpers they share.
 
 Every SQL statement on catalog tables lives in ``catalog/``, written once for
-every engine: ``?`` placeholders, ``ON CONFLICT`` upserts, ``RETURNING``, row
-values (``(a, b) IN (VALUES (?, ?), ...)``). What cannot be written once goes
-through the ``Engine``: opening and locking, transactions, JSON paths, splitting
-a migration into statements. ``catalog.sqlite.SQLiteEngine`` is the embedded
-default; a server engine is one more module implementing this protocol, plus
-its migrations (``catalog/migrations/<engine>/``).
+every engine: ``?`` placeholders, ``ON CONFLICT`` upserts, ``RETURNING``, a list
+of keys joined as a table (``pair_values``). What cannot be written once goes
+through the ``Engine``: opening and locking, transactions, bulk loads, JSON
+paths, row locks for a queue, splitting a migration into statements.
+``catalog.sqlite.SQLiteEngine`` is the embedded default and
+``catalog.postgres.PostgresEngine`` the server one; each has its migrations
+(``catalog/migrations/<engine>/``), which end in the same tables and columns.
 
 Example:
     >>> list(chunks(["a", "b", "c"], 2))
@@ -42,9 +43,14 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def pair_marks(count: int) -> str:
-    """``(?, ?), (?, ?)`` for ``count`` pairs: ``(source, source_id) IN (VALUES ...)``."""
-    return ", ".join(["(?, ?)"] * count)
+def pair_values(count: int) -> str:
+    """``(VALUES (?, ?), (?, ?)) AS pairs``: ``count`` (source, source_id) pairs as a table,
+    to join on ``pairs.column1`` and ``pairs.column2``.
+
+    Joined, both engines look each pair up in the key's index; SQLite scans the
+    whole table for ``(source, source_id) IN (VALUES ...)`` instead.
+    """
+    return f"(VALUES {', '.join(['(?, ?)'] * count)}) AS pairs"
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -59,7 +65,11 @@ class Engine(Protocol):
     Rows come back as sequences that also answer ``row["column"]``.
     """
 
-    name: str  # "sqlite"; the folder of its migrations
+    name: str  # "sqlite" | "postgresql"; the folder of its migrations
+    # Whether the engine has locks that belong to a connection and die with it
+    # (PostgreSQL's advisory locks); without them (SQLite) the lock table's holder,
+    # pid and heartbeat decide.
+    session_locks: bool
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; the result iterates over rows and has ``rowcount``."""
@@ -73,14 +83,37 @@ class Engine(Protocol):
     def insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run an ``INSERT ... RETURNING id`` and return the id."""
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """One write transaction; nested ones join the outermost."""
+    def copy_rows(self, table: str, columns: Sequence[str],
+                  rows: Iterable[Sequence[Any]]) -> int:
+        """Append rows in bulk (PostgreSQL: ``COPY``); returns how many."""
+
+    def upsert_rows(self, table: str, columns: Sequence[str], key: Sequence[str],
+                    rows: Iterable[Sequence[Any]]) -> int:
+        """Insert rows in bulk, replacing the other ``columns`` where ``key`` exists."""
+
+    def transaction(self, lock: str | None = None) -> AbstractContextManager[None]:
+        """One write transaction; nested ones join the outermost.
+
+        ``lock``: a name that writers replacing a whole table hold until the end.
+        """
 
     def retrying(self, work: Callable[[], T]) -> T:
         """Run a write, waiting out another process's lock a few times before giving up."""
 
     def json_text(self, column: str, *path: str | int) -> str:
-        """An SQL expression for the text at ``path`` in a JSON column."""
+        """An SQL expression for the value at ``path`` in a JSON column (a number comes
+        back as a number, a string as a string, as SQLite's ``json_extract`` gives them)."""
+
+    def skip_locked(self) -> str:
+        """What ends a ``SELECT`` taking rows no other transaction holds (a queue)."""
+
+    def try_session_lock(self, name: str) -> bool:
+        """(``session_locks`` engines) take the named lock for this connection if free."""
+
+    def release_session_lock(self, name: str) -> None: ...
+
+    def session_lock_held(self, name: str) -> bool:
+        """(``session_locks`` engines) whether any connection holds the named lock."""
 
     def table_exists(self, name: str) -> bool: ...
 

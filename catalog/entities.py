@@ -16,7 +16,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from catalog.engine import Engine, chunks, marks, pair_marks, split_key, utcnow
+from catalog.engine import Engine, chunks, marks, pair_values, split_key, utcnow
+
+ENTITY_COLUMNS = ("entity_id", "kind", "data", "build_id", "updated_at")
+OFFER_COLUMNS = ("offer_id", "product_id", "shop_id", "price_min", "price_max", "platforms")
+MEMBER_COLUMNS = ("source", "source_id", "kind", "entity_id")
 
 
 class Member(NamedTuple):
@@ -168,8 +172,9 @@ class EntityStore:
         for chunk in chunks(sorted(set(keys))):
             args = [v for key in chunk for v in split_key(key)]
             for s, i, e in self.db.query(
-                    "SELECT source, source_id, entity_id FROM entity_members WHERE "
-                    f"(source, source_id) IN (VALUES {pair_marks(len(chunk))})", args):
+                    f"SELECT m.source, m.source_id, m.entity_id FROM {pair_values(len(chunk))} "
+                    "JOIN entity_members m ON m.source = pairs.column1 "
+                    "AND m.source_id = pairs.column2", args):
                 out[f"{s}:{i}"] = e
         return out
 
@@ -186,7 +191,8 @@ class EntityStore:
         """(source, source_id) of members whose clean listing is gone."""
         return [(r[0], r[1]) for r in self.db.query(
             "SELECT m.source, m.source_id FROM entity_members m WHERE NOT EXISTS (SELECT 1 FROM "
-            "clean_listings c WHERE c.source = m.source AND c.source_id = m.source_id)")]
+            "clean_listings c WHERE c.source = m.source AND c.source_id = m.source_id) "
+            "ORDER BY m.source, m.source_id")]
 
     # ------------------------------------------------------------------ product offers
     def products_of_offers(self, offer_ids: Iterable[str]) -> set[str]:
@@ -202,7 +208,8 @@ class EntityStore:
         for chunk in chunks(sorted(set(product_ids))):
             for offer_id, pid, shop_id, pmin, pmax, platforms in self.db.query(
                     "SELECT offer_id, product_id, shop_id, price_min, price_max, platforms FROM "
-                    f"product_offers WHERE product_id IN ({marks(len(chunk))})", chunk):
+                    f"product_offers WHERE product_id IN ({marks(len(chunk))}) "
+                    "ORDER BY product_id, offer_id", chunk):
                 out.append(ProductOffer(offer_id, pid, shop_id, pmin, pmax,
                                         platforms.split(",") if platforms else []))
         return out
@@ -223,37 +230,28 @@ class EntityStore:
         offer_rows = [(o.offer_id, o.product_id, o.shop_id, o.price_min, o.price_max,
                        ",".join(o.platforms)) for o in product_offers]
         member_rows = [tuple(m) for m in members]
-        with self.db.transaction():
+        # one build writes at a time; the bulk loads are COPY on PostgreSQL
+        with self.db.transaction(lock="build"):
             if replace_all:
                 self.db.execute("DELETE FROM entities")
                 self.db.execute("DELETE FROM entity_members")
                 self.db.execute("DELETE FROM product_offers")
+                self.db.copy_rows("entities", ENTITY_COLUMNS, entity_rows)
             else:
                 for chunk in chunks(sorted(set(removed) | set(records)), 500):
                     where = f"IN ({marks(len(chunk))})"
                     self.db.execute(f"DELETE FROM entities WHERE entity_id {where}", chunk)
                     self.db.execute(f"DELETE FROM entity_members WHERE entity_id {where}", chunk)
                     self.db.execute(f"DELETE FROM product_offers WHERE offer_id {where}", chunk)
-            self.db.executemany(
-                "INSERT INTO entities(entity_id, kind, data, build_id, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(entity_id) DO UPDATE SET kind = excluded.kind, "
-                "data = excluded.data, build_id = excluded.build_id, "
-                "updated_at = excluded.updated_at", entity_rows)
-            self.db.executemany(
-                "INSERT INTO product_offers(offer_id, product_id, shop_id, price_min, price_max, "
-                "platforms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(offer_id) DO UPDATE SET "
-                "product_id = excluded.product_id, shop_id = excluded.shop_id, "
-                "price_min = excluded.price_min, price_max = excluded.price_max, "
-                "platforms = excluded.platforms", offer_rows)
-            self.db.executemany(
-                "INSERT INTO entity_members(source, source_id, kind, entity_id) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(source, source_id) DO UPDATE SET "
-                "kind = excluded.kind, entity_id = excluded.entity_id", member_rows)
+                self.db.upsert_rows("entities", ENTITY_COLUMNS, ("entity_id",), entity_rows)
+            self.db.upsert_rows("product_offers", OFFER_COLUMNS, ("offer_id",), offer_rows)
+            self.db.upsert_rows("entity_members", MEMBER_COLUMNS, ("source", "source_id"),
+                                member_rows)
 
     # ------------------------------------------------------------------ presence
     def record_presence(self, build_id: int) -> None:
         """Snapshot which platforms list each shop at this build (overlap over time)."""
-        with self.db.transaction():
+        with self.db.transaction(lock="build"):
             self.db.execute(
                 "INSERT INTO build_presence(build_id, kind, platform, entity_id) "
                 "SELECT DISTINCT ?, kind, source, entity_id FROM entity_members "
@@ -268,7 +266,8 @@ class EntityStore:
         return [PresenceSnapshot(build_id, finished, [
             (r[0], r[1], r[2]) for r in self.db.query(
                 "SELECT kind, platform, entity_id FROM build_presence "
-                "WHERE build_id = ? AND kind IN ('shop', 'offer')", (build_id,))])
+                "WHERE build_id = ? AND kind IN ('shop', 'offer') "
+                "ORDER BY kind, platform, entity_id", (build_id,))])
             for build_id, finished in reversed(builds)]
 
     # ------------------------------------------------------------------ readers
@@ -277,7 +276,8 @@ class EntityStore:
         j = self.db.json_text
         return [tuple(r) for r in self.db.query(  # type: ignore[misc]
             f"SELECT {j('data', 'city')}, {j('data', 'postcode')}, {j('data', 'address')}, "
-            f"{j('data', 'lat')}, {j('data', 'lon')} FROM entities WHERE kind = 'shop'")]
+            f"{j('data', 'lat')}, {j('data', 'lon')} FROM entities WHERE kind = 'shop' "
+            "ORDER BY entity_id")]
 
     def overlap_rows(self) -> list[OverlapRow]:
         """Every shop and offer listing of the last build, with what the figures compare:

@@ -5,6 +5,7 @@
     ├── SchemaTooOld         a read-only connection to a catalog not yet migrated
     ├── RunNotFound          no crawl run with that id
     ├── ListingNotFound      no listing SOURCE:ID in the catalog
+    ├── BackupError          a backup or a restore could not be made
     └── BackendError         a search backend failed
         └── BackendNotConfigured
 """
@@ -37,6 +38,10 @@ class ListingNotFound(CatalogError):
     def __init__(self, source: str, source_id: str) -> None:
         super().__init__(f"no listing {source}:{source_id} in the catalog")
         self.source, self.source_id = source, source_id
+
+
+class BackupError(CatalogError):
+    """A backup or a restore could not be made."""
 
 
 class BackendError(CatalogError):

@@ -16,8 +16,12 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from catalog.engine import utcnow
+from catalog.engine import chunks, pair_values, utcnow
 from catalog.runs import PageCounts, Run, RunStore
+
+EVENT_COLUMNS = ("run_id", "source", "source_id", "kind", "event", "at")
+LISTING_COLUMNS = ("source", "source_id", "kind", "url", "data", "content_hash", "status",
+                   "first_seen", "last_seen", "changed_at", "first_run", "last_run")
 
 
 def content_hash(listing: dict[str, Any]) -> str:
@@ -53,16 +57,13 @@ class ListingStore(RunStore):
         touched = list(touched)
 
         def work() -> PageCounts:
-            counts = PageCounts()
             now = utcnow()
             with self.db.transaction():
-                for item in items:
-                    counts += self._upsert(run_id, item, now)
-                for source, source_id in touched:
-                    self.db.execute(
-                        "UPDATE listings SET last_seen = ?, last_run = ? "
-                        "WHERE source = ? AND source_id = ? AND status = 'live'",
-                        (now, run_id, source, source_id))
+                counts = self._store_items(run_id, items, now)
+                self.db.executemany(
+                    "UPDATE listings SET last_seen = ?, last_run = ? "
+                    "WHERE source = ? AND source_id = ? AND status = 'live'",
+                    [(now, run_id, source, source_id) for source, source_id in touched])
                 for err_url, kind, reason in errors:
                     self._insert_error(run_id, err_url, kind, reason, now)
                 if mark_done and url:
@@ -83,43 +84,71 @@ class ListingStore(RunStore):
 
         return self.db.retrying(work)
 
-    def _upsert(self, run_id: int, item: dict[str, Any], now: str) -> PageCounts:
-        source, source_id = item["source"], str(item["source_id"])
-        digest = content_hash(item)
-        data = json.dumps(item, ensure_ascii=False, sort_keys=True)
-        row = self.db.query_one(
-            "SELECT content_hash, status, last_run FROM listings "
-            "WHERE source = ? AND source_id = ?", (source, source_id))
-        if row is None:
-            self.db.execute(
-                "INSERT INTO listings(source, source_id, kind, url, data, content_hash, status, "
-                "first_seen, last_seen, changed_at, first_run, last_run) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, ?, ?)",
-                (source, source_id, item["kind"], item.get("url"), data, digest, now, now, now,
-                 run_id, run_id))
-            self._event(run_id, source, source_id, item["kind"], "new", now)
-            return PageCounts(new=1)
-        repeated = row["last_run"] == run_id
-        if row["content_hash"] == digest and row["status"] == "live":
-            self.db.execute("UPDATE listings SET last_seen = ?, last_run = ? "
-                            "WHERE source = ? AND source_id = ?",
-                            (now, run_id, source, source_id))
-            return PageCounts(repeated=1) if repeated else PageCounts(unchanged=1)
-        event = "returned" if row["status"] == "gone" else "updated"
-        # the version before this run changed it, so that a degraded run can be undone
-        self.db.execute(
+    def _store_items(self, run_id: int, items: list[dict[str, Any]], now: str) -> PageCounts:
+        """Insert, update or touch each listing of a page, as if one after the other.
+
+        The page's stored versions are read in one query and the writes go in one
+        batch per kind of statement (a round trip per listing would make a server
+        catalog slow): a listing twice on a page is new, then repeated.
+        """
+        counts = PageCounts()
+        known: dict[tuple[str, str], tuple[str, str, Any]] = {}  # key -> (hash, status, last_run)
+        keys = sorted({(item["source"], str(item["source_id"])) for item in items})
+        for chunk in chunks(keys):
+            for row in self.db.query(
+                    "SELECT l.source, l.source_id, l.content_hash, l.status, l.last_run FROM "
+                    f"{pair_values(len(chunk))} JOIN listings l ON l.source = pairs.column1 "
+                    "AND l.source_id = pairs.column2", [v for key in chunk for v in key]):
+                known[(row[0], row[1])] = (row[2], row[3], row[4])
+        inserts: list[tuple[Any, ...]] = []
+        touches: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
+        changes: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for item in items:
+            source, source_id = item["source"], str(item["source_id"])
+            digest = content_hash(item)
+            stored = known.get((source, source_id))
+            known[(source, source_id)] = (digest, "live", run_id)
+            if stored is None:
+                inserts.append((source, source_id, item["kind"], item.get("url"),
+                                json.dumps(item, ensure_ascii=False, sort_keys=True), digest,
+                                "live", now, now, now, run_id, run_id))
+                events.append((run_id, source, source_id, item["kind"], "new", now))
+                counts.new += 1
+                continue
+            stored_hash, status, last_run = stored
+            same = stored_hash == digest and status == "live"
+            if same:
+                touches.append((now, run_id, source, source_id))
+            else:
+                # the version before this run changed it, so that a degraded run can be undone
+                history.append((run_id, source, source_id))
+                changes.append((item["kind"], item.get("url"),
+                                json.dumps(item, ensure_ascii=False, sort_keys=True), digest, now,
+                                now, run_id, source, source_id))
+                events.append((run_id, source, source_id, item["kind"],
+                               "returned" if status == "gone" else "updated", now))
+            if last_run == run_id:
+                counts.repeated += 1
+            elif same:
+                counts.unchanged += 1
+            else:
+                counts.updated += 1
+        self.db.copy_rows("listings", LISTING_COLUMNS, inserts)  # COPY on PostgreSQL
+        self.db.executemany(
             "INSERT INTO listing_history(run_id, source, source_id, kind, url, data, "
             "content_hash, status, changed_at, gone_run, gone_at) SELECT ?, source, source_id, "
             "kind, url, data, content_hash, status, changed_at, gone_run, gone_at FROM listings "
-            "WHERE source = ? AND source_id = ? ON CONFLICT DO NOTHING",
-            (run_id, source, source_id))
-        self.db.execute(
+            "WHERE source = ? AND source_id = ? ON CONFLICT DO NOTHING", history)
+        self.db.executemany(
             "UPDATE listings SET kind = ?, url = ?, data = ?, content_hash = ?, status = 'live', "
             "last_seen = ?, changed_at = ?, last_run = ?, gone_run = NULL, gone_at = NULL "
-            "WHERE source = ? AND source_id = ?",
-            (item["kind"], item.get("url"), data, digest, now, now, run_id, source, source_id))
-        self._event(run_id, source, source_id, item["kind"], event, now)
-        return PageCounts(repeated=1) if repeated else PageCounts(updated=1)
+            "WHERE source = ? AND source_id = ?", changes)
+        self.db.executemany("UPDATE listings SET last_seen = ?, last_run = ? "
+                            "WHERE source = ? AND source_id = ?", touches)
+        self.db.copy_rows("listing_events", EVENT_COLUMNS, events)
+        return counts
 
     def _event(self, run_id: int, source: str, source_id: str, kind: str, event: str,
                now: str) -> None:
@@ -233,7 +262,7 @@ class ListingStore(RunStore):
     def run_listings(self, run_id: int, source: str) -> Iterator[dict[str, Any]]:
         """Live listings of the source that the run saw."""
         for row in self.db.execute("SELECT data FROM listings WHERE source = ? AND last_run = ? "
-                                   "AND status = 'live'", (source, run_id)):
+                                   "AND status = 'live' ORDER BY source_id", (source, run_id)):
             yield json.loads(row[0])
 
     def listing(self, source: str, source_id: str) -> dict[str, Any] | None:

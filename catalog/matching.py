@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from catalog.engine import Engine, chunks, marks, split_key, utcnow
 
 DECISIONS = ("merge", "split")
+BLOCK_COLUMNS = ("block", "source", "source_id")
 
 
 class ReviewPair(NamedTuple):
@@ -44,26 +45,22 @@ class MatchStore:
         return row[0] if row else None
 
     def save_state(self, values: Mapping[str, str]) -> None:
-        with self.db.transaction():
-            self.db.executemany(
-                "INSERT INTO match_state(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
+        with self.db.transaction(lock="build"):
+            self.db.upsert_rows("match_state", ("key", "value"), ("key",), values.items())
 
     # ------------------------------------------------------------------ blocking keys
     def replace_block_keys(self, rows: Iterable[tuple[str, str, str]]) -> None:
         """Every listing's (block, source, source_id), replacing all stored ones."""
-        with self.db.transaction():
+        with self.db.transaction(lock="build"):
             self.db.execute("DELETE FROM block_keys")
-            self.db.executemany("INSERT INTO block_keys(block, source, source_id) "
-                                "VALUES (?, ?, ?)", rows)
+            self.db.copy_rows("block_keys", BLOCK_COLUMNS, rows)
 
     def rekey(self, keys: Iterable[str], rows: Iterable[tuple[str, str, str]]) -> None:
         """Drop the blocking keys of those listings, then store ``rows``."""
-        with self.db.transaction():
+        with self.db.transaction(lock="build"):
             self.db.executemany("DELETE FROM block_keys WHERE source = ? AND source_id = ?",
                                 [split_key(k) for k in sorted(set(keys))])
-            self.db.executemany("INSERT INTO block_keys(block, source, source_id) "
-                                "VALUES (?, ?, ?)", rows)
+            self.db.copy_rows("block_keys", BLOCK_COLUMNS, rows)
 
     def block_members(self, blocks: Iterable[str], max_block: int) -> dict[str, set[str]]:
         """The listing keys of each stored block, for blocks of 1 to ``max_block`` listings."""
@@ -90,17 +87,15 @@ class MatchStore:
         replace the pairs touching those listings (an incremental build).
         """
         rows = [(p.kind, p.a, p.b, p.score, build_id) for p in pairs]
-        with self.db.transaction():
+        with self.db.transaction(lock="build"):
             if relinked is None:
                 self.db.execute("DELETE FROM review_pairs")
             else:
                 keys = [(k,) for k in sorted(set(relinked))]
                 self.db.executemany("DELETE FROM review_pairs WHERE a = ?", keys)
                 self.db.executemany("DELETE FROM review_pairs WHERE b = ?", keys)
-            self.db.executemany(
-                "INSERT INTO review_pairs(kind, a, b, score, build_id) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(a, b) DO UPDATE SET kind = excluded.kind, score = excluded.score, "
-                "build_id = excluded.build_id", rows)
+            self.db.upsert_rows("review_pairs", ("kind", "a", "b", "score", "build_id"),
+                                ("a", "b"), rows)
 
     def pending_review_pairs(self, *, kind: str | None = None, centre: float = 6.0,
                              limit: int = 50) -> list[ReviewPair]:
@@ -123,7 +118,7 @@ class MatchStore:
     def decided_since(self, at: str) -> list[tuple[str, str]]:
         """Pairs decided at or after ``at`` (an ISO time)."""
         return [(r[0], r[1]) for r in self.db.query(
-            "SELECT a, b FROM review_decisions WHERE at >= ?", (at,))]
+            "SELECT a, b FROM review_decisions WHERE at >= ? ORDER BY a, b", (at,))]
 
     def decision(self, a: str, b: str) -> str | None:
         """The decision about two listings, in either order."""

@@ -4,7 +4,8 @@ The files are ``catalog/migrations/<engine>/NNNN_what.sql``; ``schema_version``
 records each one applied (version, name, time). Opening a catalog calls
 ``migrate``: up to date, it costs one read; behind, it takes the write lock,
 looks again (another process may have just migrated) and applies what is
-missing in the same transaction, so a catalog is never half-migrated. A file
+missing in the same transaction, so a catalog is never half-migrated (SQLite
+and PostgreSQL both run DDL in transactions). A file
 is never edited once released: a change of schema is a new file, for every
 engine.
 
@@ -77,7 +78,7 @@ def migrate(engine: Engine) -> list[int]:
 
     def work() -> list[int]:
         applied = []
-        with engine.transaction():
+        with engine.transaction(lock="migrate"):  # two processes never migrate at once
             engine.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY "
                            "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             current = current_version(engine)

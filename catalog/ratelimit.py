@@ -17,7 +17,8 @@ once a minute per process. This connection writes ``rate_limits`` and nothing
 else; the web app reads everything else through its read-only connection.
 
 Example:
-    >>> from catalog.sqlite import SQLiteEngine
+    >>> from catalog.postgres import PostgresEngine, is_postgres_url
+from catalog.sqlite import SQLiteEngine
     >>> from catalog.migrate import migrate
     >>> engine = SQLiteEngine.connect(":memory:")
     >>> _ = migrate(engine)
@@ -45,6 +46,7 @@ from limits.storage.base import SlidingWindowCounterSupport, TimestampedSlidingW
 from catalog.engine import Engine, marks
 from catalog.errors import CatalogError
 from catalog.migrate import check_current
+from catalog.postgres import PostgresEngine, is_postgres_url
 from catalog.sqlite import SQLiteEngine
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,8 @@ class RateLimitStore:
 
 
 def open_rate_limits(location: str) -> RateLimitStore:
-    """A connection for the counters only, to the catalog at ``location`` (a file path).
+    """A connection for the counters only, to the catalog at ``location`` (a file path
+    or a ``postgresql://`` URL).
 
     It never migrates: the catalog must be at this code's schema (a writing command
     such as ``agora build`` brings it there).
@@ -121,11 +124,20 @@ def open_rate_limits(location: str) -> RateLimitStore:
         CatalogError: the catalog cannot be opened for writing.
         SchemaTooOld: the catalog lacks the ``rate_limits`` table yet.
     """
+    engine: Engine
+    if is_postgres_url(location):
+        engine = PostgresEngine.connect(location, application="agora-rate-limits")
+        engine.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+        return _checked(engine)
     try:
         engine = SQLiteEngine.connect(location)
         engine.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.Error as exc:
         raise CatalogError(f"cannot open the catalog {location} for rate limits: {exc}") from exc
+    return _checked(engine)
+
+
+def _checked(engine: Engine) -> RateLimitStore:
     try:
         check_current(engine)
     except BaseException:

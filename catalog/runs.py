@@ -4,13 +4,15 @@
 runs and records their errors; ending a run (which marks listings gone) is the
 listing store's (``catalog.listings``). A run whose process died is
 ``resumable_run``: its pages done are remembered (``done_pages``) so that the
-next process skips them.
+next process skips them. A run records the host of its process: its pid says
+whether it is alive only on that host; elsewhere its heartbeat does.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +64,17 @@ class Run:
     checkpoint: Any
     stats: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    host: str | None = None
+
+    def process_alive(self) -> bool:
+        """Whether the process running it still beats: its pid on its own host (and a fresh
+        heartbeat), or its heartbeat alone seen from another host."""
+        if self.status != "running" or not self.heartbeat_at:
+            return False
+        age = (datetime.now(UTC) - datetime.fromisoformat(self.heartbeat_at)).total_seconds()
+        if self.host in (None, socket.gethostname()) and not pid_alive(self.pid):
+            return False
+        return age < HEARTBEAT_STALE_SECONDS
 
     @property
     def duration_s(self) -> float | None:
@@ -101,9 +114,10 @@ class RunStore:
                   pid: int | None = None) -> int:
         now = utcnow()
         return self.db.retrying(lambda: self.db.insert_id(
-            "INSERT INTO runs(source, kind, mode, status, started_at, heartbeat_at, pid, stats) "
-            "VALUES (?, ?, ?, 'running', ?, ?, ?, '{}') RETURNING id",
-            (source, kind, mode, now, now, pid if pid is not None else os.getpid())))
+            "INSERT INTO runs(source, kind, mode, status, started_at, heartbeat_at, pid, host, "
+            "stats) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, '{}') RETURNING id",
+            (source, kind, mode, now, now, pid if pid is not None else os.getpid(),
+             socket.gethostname())))
 
     def get_run(self, run_id: int) -> Run:
         row = self.db.query_one("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -131,19 +145,24 @@ class RunStore:
     def resumable_run(self, source: str) -> Run | None:
         """The source's last run if it was killed before it ended (its process is gone)."""
         run = self.last_run(source)
-        if run is None or run.status != "running":
+        if run is None or run.status != "running" or run.process_alive():
             return None
-        if pid_alive(run.pid) and run.heartbeat_at:
-            age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at)).total_seconds()
-            if age < HEARTBEAT_STALE_SECONDS:
-                return None  # still running elsewhere
         return run
 
     def claim_run(self, run_id: int, pid: int) -> None:
         """Take over a killed run in this process."""
         self.db.retrying(lambda: self.db.execute(
-            "UPDATE runs SET pid = ?, heartbeat_at = ?, resumed = resumed + 1 WHERE id = ?",
-            (pid, utcnow(), run_id)))
+            "UPDATE runs SET pid = ?, host = ?, heartbeat_at = ?, resumed = resumed + 1 "
+            "WHERE id = ?", (pid, socket.gethostname(), utcnow(), run_id)))
+
+    def abandon_run(self, run_id: int) -> bool:
+        """Say that the process running a run is known to be gone (its worker's lock was
+        free), so that the next crawl of its source resumes it at once instead of waiting
+        for its heartbeat to go stale. False when the run had already ended."""
+        cur = self.db.retrying(lambda: self.db.execute(
+            "UPDATE runs SET pid = NULL, heartbeat_at = NULL WHERE id = ? AND status = 'running'",
+            (run_id,)))
+        return bool(cur.rowcount)
 
     def heartbeat(self, run_id: int) -> None:
         self.db.retrying(lambda: self.db.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?",
@@ -230,4 +249,5 @@ def _run_from_row(row: Any) -> Run:
         unchanged=row["unchanged"], gone=row["gone"], errors=row["errors"],
         checkpoint=json.loads(row["checkpoint"]) if row["checkpoint"] else None,
         stats=json.loads(row["stats"]) if row["stats"] else {}, message=row["message"],
+        host=row["host"],
     )

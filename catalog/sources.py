@@ -84,7 +84,7 @@ class SourceRegistry:
                 for i, s in enumerate(sources)]
 
         def work() -> None:
-            with self.db.transaction():
+            with self.db.transaction(lock="sources"):  # two registrations never interleave
                 self.db.execute("DELETE FROM sources")
                 self.db.executemany(
                     "INSERT INTO sources(key, name, position, enabled, schedule, base_url, "

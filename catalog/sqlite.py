@@ -41,6 +41,7 @@ class SQLiteEngine:
     """One connection to a catalog file (see the module docstring)."""
 
     name = "sqlite"
+    session_locks = False  # the lock table's holder, pid and heartbeat decide
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -94,10 +95,32 @@ class SQLiteEngine:
     def insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
         return int(self.conn.execute(sql, params).fetchone()[0])
 
+    # ------------------------------------------------------------------ bulk loads
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+                  ) -> int:
+        batch = [tuple(r) for r in rows]
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                              f"VALUES ({', '.join('?' * len(columns))})", batch)
+        return len(batch)
+
+    def upsert_rows(self, table: str, columns: Sequence[str], key: Sequence[str],
+                    rows: Iterable[Sequence[Any]]) -> int:
+        batch = [tuple(r) for r in rows]
+        updates = [c for c in columns if c not in key]
+        conflict = (f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+                    + ", ".join(f"{c} = excluded.{c}" for c in updates) if updates
+                    else f"ON CONFLICT ({', '.join(key)}) DO NOTHING")
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                              f"VALUES ({', '.join('?' * len(columns))}) {conflict}", batch)
+        return len(batch)
+
     # ------------------------------------------------------------------ transactions
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested blocks join it."""
+    def transaction(self, lock: str | None = None) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested blocks join it.
+
+        ``lock`` needs nothing here: ``BEGIN IMMEDIATE`` already serialises every writer.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -132,6 +155,18 @@ class SQLiteEngine:
             else:
                 raise ValueError(f"not a JSON path part: {part!r}")
         return f"json_extract({column}, '{parts}')"
+
+    def skip_locked(self) -> str:
+        return ""  # a write transaction holds the whole file: no row is held by another
+
+    def try_session_lock(self, name: str) -> bool:
+        raise NotImplementedError("SQLite has no session locks: use the lock table")
+
+    def release_session_lock(self, name: str) -> None:
+        raise NotImplementedError("SQLite has no session locks: use the lock table")
+
+    def session_lock_held(self, name: str) -> bool:
+        raise NotImplementedError("SQLite has no session locks: use the lock table")
 
     def table_exists(self, name: str) -> bool:
         return self.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",

@@ -7,6 +7,8 @@ baseline health compares with), fill rates against it, what fell (the problems
 the health check recorded in the run's stats), the last errors, the next run
 planned. It reads runs, errors, locks, the scheduler's rows and the sources'
 registered public configuration (``catalog.sources``): never the sources file.
+``overview`` adds what a deployment's operator watches besides: the last build,
+the crawl workers with their heartbeats, and the queue (``agora status``).
 The judgement itself (is a run degraded?) is the crawlers' (``crawlers.health``);
 its verdict is stored with the run, as ``Problem`` rows.
 
@@ -18,10 +20,9 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from catalog.runs import HEARTBEAT_STALE_SECONDS, Run, pid_alive
+from catalog.runs import Run
 from catalog.sources import RegisteredSource
 from catalog.store import Catalog
 
@@ -83,17 +84,6 @@ def _run_dict(catalog: Catalog, run: Run) -> dict[str, Any]:
     }
 
 
-def _alive(run: Run) -> bool:
-    """A run marked running whose process still beats (not one killed and waiting)."""
-    return run.status == "running" and run.heartbeat_at is not None and not _stale(run)
-
-
-def _stale(run: Run) -> bool:
-    age = (datetime.now(UTC) - datetime.fromisoformat(run.heartbeat_at or run.started_at)
-           ).total_seconds()
-    return age >= HEARTBEAT_STALE_SECONDS or not pid_alive(run.pid)
-
-
 def source_status(catalog: Catalog, key: str, source: RegisteredSource | None, *,
                   schedule_row: dict[str, Any] | None = None,
                   error_limit: int = 10) -> SourceStatus:
@@ -128,9 +118,8 @@ def source_status(catalog: Catalog, key: str, source: RegisteredSource | None, *
                         "fell": k in fell} for k, v in sorted(rates.items())]
     if current is not None:
         status.current_run = _run_dict(catalog, current)
-        status.state = "running" if _alive(current) else "interrupted"
-    holder = catalog.lock_holder(f"crawl:{key}")
-    if holder is not None and status.state != "running" and pid_alive(holder["pid"]):
+        status.state = "running" if current.process_alive() else "interrupted"
+    if status.state != "running" and catalog.lock_is_held(f"crawl:{key}"):
         status.state = "running"
     if schedule_row and source and source.enabled and source.schedule:
         status.next_run_at = schedule_row.get("next_run_at")
@@ -152,7 +141,43 @@ def scheduler_status(catalog: Catalog) -> dict[str, Any]:
     holder = catalog.lock_holder("scheduler")
     if holder is None:
         return {"running": False}
-    age = (datetime.now(UTC) - datetime.fromisoformat(holder["heartbeat_at"])).total_seconds()
-    alive = pid_alive(holder["pid"]) and age < SCHEDULER_STALE_SECONDS
+    alive = catalog.lock_is_held("scheduler", stale_seconds=SCHEDULER_STALE_SECONDS)
     return {"running": alive, "pid": holder["pid"], "host": holder["host"],
             "since": holder["acquired_at"], "heartbeat_at": holder["heartbeat_at"]}
+
+
+def workers_status(catalog: Catalog, *, include_stopped: bool = False) -> list[dict[str, Any]]:
+    """Every registered crawl worker with its heartbeat, and whether it is alive."""
+    return [w.to_dict() for w in catalog.jobs.workers(include_stopped=include_stopped)]
+
+
+def queue_status(catalog: Catalog, *, recent: int = 10) -> dict[str, Any]:
+    """The crawl queue: how many jobs wait and run, the oldest waiting, the last jobs, and
+    the running jobs whose worker is dead (waiting to be taken over)."""
+    depth = catalog.jobs.depth()
+    running = catalog.jobs.jobs(statuses=("running",), limit=1000)
+    orphaned = [j.id for j in running if j.worker and not catalog.jobs.worker_alive(j.worker)]
+    return {**depth, "orphaned": orphaned,
+            "recent": [j.to_dict() for j in catalog.jobs.jobs(limit=recent)]}
+
+
+def overview(catalog: Catalog) -> dict[str, Any]:
+    """What an operator watches, in one read: the catalog, the last build, the scheduler,
+    the workers and their heartbeats, the queue, and every source's state."""
+    last_build = catalog.entities.last_build()
+    sources = source_statuses(catalog, error_limit=1)
+    return {
+        "catalog": {"engine": catalog.engine, "location": catalog.describe(),
+                    "live_listings": catalog.count_listings(),
+                    "entities": catalog.entities.counts()},
+        "build": None if last_build is None else {
+            "id": last_build.id, "mode": last_build.mode, "status": last_build.status,
+            "started_at": last_build.started_at, "finished_at": last_build.finished_at},
+        "scheduler": scheduler_status(catalog),
+        "workers": workers_status(catalog),
+        "queue": queue_status(catalog),
+        "sources": [{"key": s.key, "name": s.name, "state": s.state,
+                     "last_run": s.last_run and {k: s.last_run[k] for k in (
+                         "id", "status", "finished_at", "listings", "errors")},
+                     "next_run_at": s.next_run_at, "problems": s.problems} for s in sources],
+    }

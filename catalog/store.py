@@ -1,15 +1,25 @@
-"""The catalog: one store shared by every stage (SQLite by default, one file in WAL mode).
+"""The catalog: one store shared by every stage, on SQLite (one file) or PostgreSQL.
 
 ``Catalog`` is the listing store the crawlers write through (runs, pages of
 listings, errors, history: ``catalog.runs`` and ``catalog.listings``), the
-scheduler's plan and the processes' locks (``catalog.schedule``,
-``catalog.locks``), the sources' public configuration (``catalog.sources``),
-and three named parts for what later stages derive: ``catalog.clean`` (the
-normalizer's output), ``catalog.entities`` (builds, merged entities, members,
-presence) and ``catalog.matching`` (match state, blocking keys, review pairs
-and decisions). Every SQL statement on these tables lives in those modules;
-callers get dicts, dataclasses and named tuples, never a cursor or a row.
-Opening a catalog brings its schema up to date (``catalog.migrate``).
+scheduler's plan, the processes' locks and the crawl queue with its workers
+(``catalog.schedule``, ``catalog.locks``, ``catalog.jobs``), the sources' public
+configuration (``catalog.sources``), and three named parts for what later
+stages derive: ``catalog.clean`` (the normalizer's output), ``catalog.entities``
+(builds, merged entities, members, presence) and ``catalog.matching`` (match
+state, blocking keys, review pairs and decisions). Every SQL statement on these
+tables lives in those modules; callers get dicts, dataclasses and named tuples,
+never a cursor or a row. Opening a catalog brings its schema up to date
+(``catalog.migrate``).
+
+Where the catalog is: a *location*, either the path of a SQLite file (the
+embedded default, ``AGORA_HOME/catalog.sqlite``) or a ``postgresql://`` URL
+(``catalog.postgres``); ``Catalog.open`` picks the engine from it, and
+``Catalog.path`` gives it back, so that another process or thread reopens the
+same catalog. ``Catalog.in_home(home)`` opens the catalog of an Agora home: the
+URL in the ``AGORA_CATALOG_URL`` environment variable when set (every process
+of a deployment, crawl workers included, reads the same variable, as libpq
+reads ``PGHOST``), else the home's SQLite file.
 
 Example:
     >>> cat = Catalog.open(":memory:")
@@ -23,26 +33,59 @@ Example:
 from __future__ import annotations
 
 import os
-import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from catalog.clean import CleanStore
 from catalog.engine import Engine, utcnow
 from catalog.entities import EntityStore
+from catalog.jobs import JobQueue
 from catalog.listings import ListingStore, content_hash
 from catalog.locks import LockStore
 from catalog.matching import MatchStore
 from catalog.migrate import check_current, migrate
+from catalog.postgres import PostgresEngine, is_postgres_url, redact
 from catalog.runs import HEARTBEAT_STALE_SECONDS, PageCounts, Run, pid_alive
 from catalog.schedule import ScheduleStore
 from catalog.sources import SourceRegistry
 from catalog.sqlite import SQLiteEngine
 
-__all__ = ["CATALOG_FILE", "HEARTBEAT_STALE_SECONDS", "Catalog", "PageCounts", "Run",
-           "content_hash", "pid_alive", "utcnow"]
+__all__ = ["CATALOG_FILE", "CATALOG_URL_VARIABLE", "HEARTBEAT_STALE_SECONDS", "Catalog",
+           "PageCounts", "Run", "catalog_location", "content_hash", "describe_location",
+           "is_server_location", "pid_alive", "utcnow"]
 
 CATALOG_FILE = "catalog.sqlite"
+CATALOG_URL_VARIABLE = "AGORA_CATALOG_URL"
+# Server catalogs found up to date by this process: a schema only ever moves forward,
+# so a reader (a web request) checks it once, not at every connection.
+_schema_current: set[str] = set()
+
+
+def is_server_location(location: str | os.PathLike[str]) -> bool:
+    """Whether the catalog at ``location`` is on a server (PostgreSQL), not in a file."""
+    return is_postgres_url(str(location))
+
+
+def catalog_location(home: str | os.PathLike[str]) -> str:
+    """The catalog of an Agora home: ``AGORA_CATALOG_URL`` when set, else its SQLite file."""
+    url = os.environ.get(CATALOG_URL_VARIABLE, "").strip()
+    return url if url else str(Path(home) / CATALOG_FILE)
+
+
+def describe_location(location: str | os.PathLike[str]) -> str:
+    """The location as messages and pages may show it: a URL without its password."""
+    return redact(str(location)) if "://" in str(location) else str(location)
+
+
+def _connect(location: str, *, read_only: bool) -> Engine:
+    if is_postgres_url(location):
+        return PostgresEngine.connect(location, read_only=read_only)
+    if "://" in location:
+        scheme = location.split("://", 1)[0]
+        raise ValueError(f"unknown catalog location {describe_location(location)!r}: a "
+                         f"file path or a postgresql:// URL, not {scheme}://")
+    return SQLiteEngine.connect(location, read_only=read_only)
 
 
 class Catalog(ListingStore, LockStore, ScheduleStore, SourceRegistry):
@@ -55,47 +98,68 @@ class Catalog(ListingStore, LockStore, ScheduleStore, SourceRegistry):
         self.clean = CleanStore(db)
         self.entities = EntityStore(db)
         self.matching = MatchStore(db)
+        self.jobs = JobQueue(db, self)
+        self._held: dict[str, str] = {}  # session locks this connection holds: name -> owner
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Catalog:
-        """Open (and create if needed) the catalog file at ``path``; migrate its schema."""
-        engine = SQLiteEngine.connect(path)
+    def open(cls, location: str | os.PathLike[str]) -> Catalog:
+        """Open the catalog at ``location`` (a SQLite file, created if needed, or a
+        ``postgresql://`` URL); migrate its schema.
+
+        Raises:
+            CatalogError: the server cannot be reached.
+            ValueError: ``location`` is a URL of another kind.
+        """
+        location = str(location)
+        engine = _connect(location, read_only=False)
         try:
             migrate(engine)
         except BaseException:
             engine.close()
             raise
-        return cls(engine, str(path))
+        return cls(engine, location)
 
     @classmethod
-    def open_read_only(cls, path: str | os.PathLike[str]) -> Catalog:
+    def open_read_only(cls, location: str | os.PathLike[str]) -> Catalog:
         """A connection that never writes (the web app's), to an existing catalog.
 
         Raises:
-            CatalogError: the file cannot be read.
+            CatalogError: the file cannot be read, or the server reached.
             SchemaTooOld: its schema is behind this code's (a writer has not opened it yet).
         """
-        if str(path) == ":memory:":  # an empty catalog (examples, tests)
-            return cls.open(path)
-        engine = SQLiteEngine.connect(path, read_only=True)
+        location = str(location)
+        if location == ":memory:":  # an empty catalog (examples, tests)
+            return cls.open(location)
+        engine = _connect(location, read_only=True)
         try:
-            check_current(engine)
+            if location not in _schema_current:
+                check_current(engine)
+                if engine.name != "sqlite":
+                    _schema_current.add(location)
         except BaseException:
             engine.close()
             raise
-        return cls(engine, str(path), read_only=True)
+        return cls(engine, location, read_only=True)
 
     @classmethod
     def in_home(cls, home: str | os.PathLike[str]) -> Catalog:
-        return cls.open(Path(home) / CATALOG_FILE)
+        """The catalog of the Agora home ``home`` (see ``catalog_location``)."""
+        return cls.open(catalog_location(home))
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        """The SQLite connection, for the modules of ``catalog/`` built on SQLite itself
-        (the embedded search index); nothing outside ``catalog/`` uses it."""
-        conn: sqlite3.Connection = self.db.conn  # type: ignore[attr-defined]
-        return conn
+    def engine(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.db.name
+
+    @property
+    def conn(self) -> Any:
+        """A DB-API style connection for the modules of ``catalog/`` that read with one
+        (the search documents): SQLite's own connection, or the PostgreSQL engine, whose
+        ``execute`` takes the same ``?`` statements. Nothing outside ``catalog/`` uses it."""
+        if isinstance(self.db, SQLiteEngine):
+            return self.db.conn
+        return self.db
 
     def close(self) -> None:
         self.db.close()
@@ -110,6 +174,10 @@ class Catalog(ListingStore, LockStore, ScheduleStore, SourceRegistry):
         """``with catalog.transaction():`` one write transaction; the stores' writes inside it
         join it."""
         return self.db.transaction()
+
+    def describe(self) -> str:
+        """Where this catalog is, as messages may show it (no password)."""
+        return describe_location(self.path)
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:

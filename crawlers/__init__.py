@@ -7,6 +7,8 @@ declarative (``declarative/``, whose generic crawlers the built-in ones
 subclass); ``crawlers.config`` loads and validates the sources file;
 ``crawlers.orchestrator`` runs one ``crawlers.worker`` process per source, whose
 ``crawlers.sink`` writes into the catalog. Shared parsing lives in
-``parsing/`` (sitemaps, schema.org) and ``tiling``; every error is a
+``parsing/`` (sitemaps, schema.org) and ``tiling``; ``hosts``, ``bodies`` and
+``redaction`` keep every crawler on its platform's hosts, within its body
+limit, and its secrets out of what it writes; every error is a
 ``crawlers.errors.CrawlError``.
 """

@@ -6,9 +6,12 @@ problem is collected (an unknown key, a wrong type, a missing required key, a
 does not read, anything wrong under a declarative source's ``extract:``, a bad
 ``health:`` threshold), each naming the file, the line, the source and the key,
 and one ``SourceConfigError`` lists them all. The format is documented in
-``docs/connectors.md``. String values may read the environment, ``${VAR}`` or
-``${VAR:-default}``, so a token or a base URL never needs to be written in the
-file.
+``docs/connectors.md``. The values that need it may read the environment,
+``${VAR}`` or ``${VAR:-default}``, so a token or a base URL never needs to be
+written in the file: ``base_url``, ``auth.token`` and headers values
+(``reads_environment``). Anywhere else a ``${...}`` is refused, so that a
+sources file from a third party cannot publish a variable of the machine
+(``${AGORA_OPERATOR_TOKEN}`` as a platform's name).
 
 Example entry::
 
@@ -33,6 +36,7 @@ import yaml
 
 from crawlers.errors import SourceConfigError
 from crawlers.health import parse_rules
+from crawlers.hosts import parse_allowed_host
 from crawlers.registry import Registry, default_registry
 from crawlers.source import SourceConfig
 from crawlers.validation import (
@@ -46,12 +50,37 @@ from crawlers.validation import (
 )
 
 __all__ = ["AUTH_KEYS", "SCHEDULE_KEYS", "SOURCE_KEYS", "SourceConfig", "expand_env",
-           "load_sources", "parse_duration", "parse_sources"]
+           "load_sources", "parse_duration", "parse_size", "parse_sources"]
 
 DEFAULT_SOURCES_FILE = Path("config") / "sources.yaml"
 
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+_ENV_REFERENCE = re.compile(r"\$\{[^}]*\}")
 _SOURCE_KEY = re.compile(r"[a-z][a-z0-9_]{1,40}")
+
+def parse_size(value: str | int) -> int:
+    """'8MB', '512KB', '1.5 MB' or bytes -> bytes (KB = 1024 bytes); at least 1 KB."""
+    if isinstance(value, bool):
+        raise ValueError(f"bad size {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", value, re.IGNORECASE)
+        if not match:
+            raise ValueError(f"bad size {value!r} (expected bytes, or e.g. 512KB, 8MB)")
+        unit = (match.group(2) or "B").upper().replace("I", "")
+        size = int(float(match.group(1)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2,
+                                            "GB": 1024 ** 3}[unit])
+    if size < 1024:
+        raise ValueError(f"size {value!r} is under 1 KB (a bare number is bytes: write 8MB)")
+    return size
+
+
+def check_allowed_hosts(value: list[Any]) -> None:
+    """An ``allowed_hosts`` list: host or host:port names, nothing else."""
+    for item in value:
+        parse_allowed_host(item)
+
 
 def parse_duration(value: str | int) -> float:
     """'90s', '5m', '6h', '1d' or seconds -> seconds."""
@@ -80,6 +109,11 @@ SOURCE_KEYS: dict[str, Key] = {
     "autothrottle": Key((bool,), "Scrapy's AutoThrottle, for spiders (true)"),
     "obey_robots": Key((bool,), "obey robots.txt, for spiders (true)"),
     "user_agent": Key((str,), "the User-Agent sent to this platform"),
+    "allowed_hosts": Key((list,), "other hosts (host or host:port: a CDN, a second domain) "
+                         "whose links, sitemap entries and redirects are followed; "
+                         "credentials never go there", check=check_allowed_hosts),
+    "max_body": Key((int, str), "the largest answer read, decompressed: bytes, or 512KB, "
+                    "8MB (8MB)", check=parse_size),
     "incremental": Key((bool,), "use the platform's updated-since filter between full "
                        "crawls, when its connector has one (false)"),
     "full_every": Key((int,), "every Nth incremental run is a full crawl (4)"),
@@ -113,13 +147,32 @@ def expand_env(value: str) -> str:
     return _ENV.sub(sub, value)
 
 
-def _expand(value: Any) -> Any:
+def reads_environment(path: tuple[str | int, ...]) -> bool:
+    """Whether the value at ``path`` of a source entry may read the environment: its
+    ``base_url``, its ``auth.token``, and the values of any ``headers`` mapping."""
+    return path in (("base_url",), ("auth", "token")) or (
+        len(path) >= 2 and path[-2] == "headers" and isinstance(path[-1], str))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _expand(value: Any, path: tuple[str | int, ...], refused: list[tuple[str | int, ...]]
+            ) -> Any:
+    """``value`` with ``${VAR}`` expanded where ``reads_environment``; the paths of any
+    other ``${...}`` appended to ``refused`` (left as written)."""
     if isinstance(value, str):
-        return expand_env(value)
+        if not _ENV_REFERENCE.search(value):
+            return value
+        if reads_environment(path):
+            return expand_env(value)
+        refused.append(path)
+        return value
     if isinstance(value, list):
-        return [_expand(v) for v in value]
+        return [_expand(v, (*path, i), refused) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), refused) for k, v in value.items()}
     return value
 
 
@@ -182,6 +235,12 @@ def parse_sources(text: str, filename: str = "sources.yaml", *,
     return sources
 
 
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
 class _Entry:
     """One source entry being checked: its values, and where each key is."""
 
@@ -215,14 +274,30 @@ class _Entry:
             self.add(line, f"unknown key {name!r} (known keys: {', '.join(sorted(SOURCE_KEYS))})",
                      name)
             return
+        refused: list[tuple[str | int, ...]] = []
         try:
-            value = _expand(yaml.safe_load(yaml.serialize(value_node)))
+            value = _expand(yaml.safe_load(yaml.serialize(value_node)), (name,), refused)
         except SourceConfigError as exc:
             self.add(line, f"key {name!r}: {exc}", name)
+            return
+        if refused:
+            lines = node_lines(value_node, (name,))
+            for path in refused:
+                where = next((lines[path[:end]] for end in range(len(path), 0, -1)
+                              if path[:end] in lines), line)
+                written = _ENV_REFERENCE.search(_at(value, path[1:])).group(0)
+                self.add(where, f"{_dotted(path)}: {written} is read from the environment "
+                         "only in base_url, auth.token and headers values", _dotted(path))
             return
         if not has_type(value, spec.types):
             self.add(line, f"key {name!r} must be {type_name(spec.types)}, got {value!r}", name)
             return
+        if spec.check is not None:
+            try:
+                spec.check(value)
+            except ValueError as exc:
+                self.add(line, f"key {name!r}: {exc}", name)
+                return
         if name == "auth":
             self._submapping(value, AUTH_KEYS, "auth", line)
             if value.get("type") not in ("bearer", "header", "query"):
@@ -274,6 +349,12 @@ class _Entry:
             self.add(self.line_of("connector"),
                      f"key 'connector': {registry.unknown(values['connector'])}", "connector")
             return
+        auth = values.get("auth") or {}
+        if crawler_type.engine == "spider" and auth.get("type") == "query":
+            # the token would be in every page URL the crawl stores and every link it builds
+            self.add(self.line_of("auth"), f"auth type 'query' cannot be honoured by a spider "
+                     f"({crawler_type.name!r}): its token would be in every page URL; use "
+                     "bearer or header", "auth")
         self._check_options(crawler_type.options, crawler_type.name)
         self._check_extract(crawler_type.compile_extract(), [t.name for t in registry
                                                            if t.declarative])
@@ -318,4 +399,7 @@ class _Entry:
             if name in values:
                 values[name] = float(values[name])
         values["options"] = values.get("options") or {}
+        if "max_body" in values:
+            values["max_body"] = parse_size(values["max_body"])
+        values["allowed_hosts"] = tuple(values.get("allowed_hosts") or ())
         return SourceConfig(key=self.source, line=self.line, **values)

@@ -8,8 +8,14 @@ Every error a crawler raises is a ``CrawlError``; context travels as attributes
     ├── FetchError              a page could not be fetched after retries (``status``)
     │   ├── RateLimited         the platform kept answering 429
     │   └── FetchTimeout        no answer in time
+    ├── RedirectRefused         a redirect not followed: to itself, in a loop, too many, or
+    │                           to a page already fetched (``target``)
+    ├── OffsiteRequest          a request or redirect to a host the platform does not allow
+    │                           (``target``)
+    ├── BodyTooLarge            an answer larger than the source's ``max_body`` once
+    │                           decompressed (``limit``); not retried
     ├── MalformedPage           a page came back cut short or unparsable (it is retried)
-    │   └── MalformedSitemap    a sitemap cut short, too large, or not a sitemap
+    │   └── MalformedSitemap    a sitemap cut short or not a sitemap
     ├── SourceLayoutChanged     the page parsed but the expected parts are missing
     ├── InvalidRecord           one record of a page cannot be a listing (``source_id``
     │   │                       when its id could be read: it is kept live)
@@ -41,6 +47,10 @@ class ErrorKind:
     FETCH = "fetch"                      # a transport error after retries
     TIMEOUT = "timeout"                  # no answer in time after retries
     RATE_LIMITED = "rate_limited"        # 429 after retries
+    REDIRECT = "redirect"                # a redirect loop, to itself, to a page already fetched
+    OFFSITE = "offsite"                  # a redirect or next page off the platform's hosts
+    TOO_LARGE = "too_large"              # an answer larger than max_body (decompressed)
+    OFFSITE_SKIPPED = "offsite_skipped"  # links or sitemap entries on other hosts, not followed
     MALFORMED = "malformed"              # cut short or unparsable after retries
     LAYOUT = "layout"                    # parsed, but the expected parts are missing
     INVALID_RECORD = "invalid_record"    # one record unusable (its id kept live)
@@ -109,6 +119,42 @@ class FetchTimeout(FetchError):
     kind = ErrorKind.TIMEOUT
 
 
+class RedirectRefused(CrawlError):
+    """A redirect not followed (to itself, a loop, too many, to a page already fetched):
+    the page it answered for is lost. ``target`` is where it pointed."""
+
+    kind = ErrorKind.REDIRECT
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None,
+                 target: str | None = None) -> None:
+        super().__init__(message, source=source, url=url)
+        self.target = target
+
+
+class OffsiteRequest(CrawlError):
+    """A request or redirect to a host the platform does not allow (another host, port or
+    scheme, an internal address): never sent, so credentials and foreign records stay
+    out. ``target`` is the refused URL."""
+
+    kind = ErrorKind.OFFSITE
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None,
+                 target: str | None = None) -> None:
+        super().__init__(message, source=source, url=url)
+        self.target = target
+
+
+class BodyTooLarge(CrawlError):
+    """An answer larger than the source's ``max_body`` (decompressed size); ``limit``."""
+
+    kind = ErrorKind.TOO_LARGE
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None,
+                 limit: int | None = None) -> None:
+        super().__init__(message, source=source, url=url)
+        self.limit = limit
+
+
 class MalformedPage(CrawlError):
     """A page came back cut short or unparsable."""
 
@@ -116,7 +162,7 @@ class MalformedPage(CrawlError):
 
 
 class MalformedSitemap(MalformedPage):
-    """A sitemap cut short, larger than the protocol allows, or not a sitemap."""
+    """A sitemap cut short or not a sitemap."""
 
 
 class SourceLayoutChanged(CrawlError):

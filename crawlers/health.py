@@ -6,7 +6,10 @@ with fields suddenly empty. ``check_health`` compares a finished run's figures
 (listings per kind, the share of listings with each contract field filled) with
 the source's last good run (complete and full, see ``Catalog.baseline_run``) and
 names what fell; ``CatalogSink.finish`` then ends the run "degraded": nothing is
-marked gone, the run's updates are put back, and the operator is told. The
+marked gone, the run's updates are put back, and the operator is told. A run is
+degraded too when it skipped more than ``max_offsite_share`` of the links and
+sitemap entries it met for being on other hosts (``offsite_problem``): the
+listings behind them would otherwise be marked gone. The
 thresholds come from the source's ``health:`` entry in sources.yaml (``HEALTH_KEYS``),
 validated by ``parse_rules``.
 
@@ -36,7 +39,8 @@ from crawlers.errors import SourceConfigError
 from crawlers.source import SourceConfig
 
 __all__ = ["HEALTH_KEYS", "HealthReport", "HealthRules", "Problem", "RunFigures",
-           "accept_degraded_run", "check_health", "parse_rules", "rules_for"]
+           "accept_degraded_run", "check_health", "offsite_problem", "parse_rules",
+           "rules_for"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,11 @@ class HealthRules:
     watched_fill: float = 0.8
     min_listings: int = 20
     ignore_fields: tuple[str, ...] = ()
+    #: a run that skipped more than this share of the links and sitemap entries it met
+    #: (on other hosts) is degraded: what it did not see would be marked gone. One in
+    #: ten is past what a platform links elsewhere by mistake (a partner page, a stray
+    #: absolute link), while the listings it would wrongly mark gone stay few
+    max_offsite_share: float = 0.1
 
 
 # key: (types, help); every key is optional, defaults in HealthRules
@@ -65,8 +74,11 @@ HEALTH_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
                                    "run's listings are watched (0.8)"),
     "min_listings": ((int,), "kinds with fewer listings than this are not judged (20)"),
     "ignore_fields": ((list,), "fields never judged, as kind.field (e.g. shop.email)"),
+    "max_offsite_share": ((int, float), "a run that skipped more than this share of the "
+                                        "links and sitemap entries it met, for being on "
+                                        "other hosts, is degraded (0.1)"),
 }
-_RATIOS = ("min_listing_ratio", "min_fill_ratio", "watched_fill")
+_RATIOS = ("min_listing_ratio", "min_fill_ratio", "watched_fill", "max_offsite_share")
 
 
 def parse_rules(health: Mapping[str, Any] | None, *, source: str = "") -> HealthRules:
@@ -197,6 +209,27 @@ def check_health(current: RunFigures, baseline: RunFigures | None,
         if rate < threshold:
             problems.append(Problem("fill", key, base_rate, rate, threshold))
     return HealthReport("degraded" if problems else "ok", baseline.run_id, problems)
+
+
+def offsite_problem(offsite: Mapping[str, Any] | None, rules: HealthRules) -> str | None:
+    """Why a run skipped too large a share of its links and sitemap entries for being on
+    other hosts (``CatalogSpider.offsite_stats``), or None.
+
+    >>> print(offsite_problem({"followed": 75, "skipped": {"cdn.test:80": 548}},
+    ...                       HealthRules()).split(":")[0])
+    548 of 623 links and sitemap entries (88%) were on other hosts (cdn.test
+    """
+    if not rules.enabled or not offsite:
+        return None
+    skipped = dict(offsite.get("skipped") or {})
+    total = sum(skipped.values())
+    met = total + int(offsite.get("followed") or 0)
+    if not total or total / met <= rules.max_offsite_share:
+        return None
+    hosts = ", ".join(f"{host} {n}" for host, n in sorted(skipped.items(), key=lambda i: -i[1]))
+    return (f"{total} of {met} links and sitemap entries ({total / met:.0%}) were on other "
+            f"hosts ({hosts}), not followed (over {rules.max_offsite_share:.0%}): list them in "
+            "allowed_hosts if they are the platform's")
 
 
 def accept_degraded_run(catalog: Catalog, source: str) -> Run:

@@ -53,6 +53,27 @@ class RunReport:
         return self.run.duration_s or 0.0
 
 
+def start_worker(cmd: list[str], config: SourceConfig, *, env: dict[str, str] | None = None,
+                 stderr_file: Path | None = None) -> subprocess.Popen[bytes]:
+    """A worker process started with ``cmd``, the source's configuration written to its
+    standard input (``--config-stdin``) and the pipe closed."""
+    stderr = open(stderr_file, "ab") if stderr_file else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=stderr, preexec_fn=_die_with_parent)
+    finally:
+        if stderr_file:
+            stderr.close()  # type: ignore[union-attr]
+    assert proc.stdin is not None
+    try:
+        with proc.stdin:
+            proc.stdin.write(json.dumps(dataclasses.asdict(config)).encode("utf-8"))
+    except BrokenPipeError:  # it died at once: its exit code tells, the run is failed
+        log.warning("%s: worker %d exited before reading its configuration", config.key,
+                    proc.pid)
+    return proc
+
+
 def plan_mode(catalog: Catalog, config: SourceConfig, *, full: bool) -> tuple[str, str | None]:
     """('full' | 'incremental', since) for the source's next run.
 
@@ -90,13 +111,16 @@ def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
                   poll_seconds: float = 0.5) -> list[RunReport]:
     """Crawl the sources concurrently; return one report per source, in order.
 
-    Each worker gets its source's configuration exactly as given here (written
-    next to its log), so callers may adjust a loaded configuration.
+    Each worker gets its source's configuration exactly as given here, on its
+    standard input (secrets never touch the disk), so callers may adjust a loaded
+    configuration.
     """
     home = Path(home)
     catalog = Catalog.in_home(home)
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    for stale in logs.glob("config-*.json"):  # left by versions that wrote secrets there
+        stale.unlink(missing_ok=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     run_ids: dict[str, int] = {}
     resumed: dict[str, bool] = {}
@@ -122,17 +146,12 @@ def crawl_sources(configs: list[SourceConfig], home: str | os.PathLike[str], *,
             if since:
                 catalog.set_run_stats(run_id, {"since": since})
             run_ids[config.key], resumed[config.key] = run_id, False
-        config_file = logs / f"config-{config.key}.json"
-        config_file.write_text(json.dumps(dataclasses.asdict(config)), encoding="utf-8")
         cmd = [sys.executable, "-m", "crawlers.worker", "--source", config.key,
-               "--run-id", str(run_ids[config.key]), "--home", str(home),
-               "--config-json", str(config_file)]
+               "--run-id", str(run_ids[config.key]), "--home", str(home), "--config-stdin"]
         if resumed[config.key]:
             cmd.append("--resume")
-        stderr = open(logs / f"worker-{config.key}.err", "ab")  # noqa: SIM115
-        procs[config.key] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                             stderr=stderr, preexec_fn=_die_with_parent)
-        stderr.close()
+        procs[config.key] = start_worker(cmd, config, env=env,
+                                         stderr_file=logs / f"worker-{config.key}.err")
     try:
         while procs:
             time.sleep(poll_seconds)

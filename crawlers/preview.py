@@ -3,7 +3,8 @@
 ``preview_source`` resolves the source's crawler in the registry and runs it as
 the worker does (its engine's ``run``), with a page budget and a sink that keeps
 what came out in a ``Preview``: listings validated against the contract,
-errors, and per kind how many listings filled each contract field.
+errors (the source's secrets masked, as the catalog sink masks them), and per
+kind how many listings filled each contract field.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from crawlers import registry
 from crawlers.errors import InvalidListing, PageError
 from crawlers.listing import FIELDS, PageResult, validate_listing
+from crawlers.redaction import Redactor, install_log_redaction
 from crawlers.source import SourceConfig
 
 
@@ -62,8 +64,9 @@ class Preview:
 class PreviewSink:
     """Takes a crawler's PageResults like ``CatalogSink`` does, but keeps them in memory."""
 
-    def __init__(self, preview: Preview) -> None:
+    def __init__(self, preview: Preview, redactor: Redactor | None = None) -> None:
         self.preview = preview
+        self.redactor = redactor or Redactor()
 
     def write(self, result: PageResult) -> None:
         preview = self.preview
@@ -71,14 +74,14 @@ class PreviewSink:
             preview.pages += 1
         if result.failed:
             preview.failed_pages += 1
-        preview.errors.extend(PageError(*e) for e in result.errors)
-        for raw in result.listings:
+        preview.errors.extend(self.redactor.error(PageError(*e)) for e in result.errors)
+        for raw in map(self.redactor.value, result.listings):
             try:
                 preview.listings.append(validate_listing({**raw, "source": preview.source}))
             except InvalidListing as exc:
                 sid = raw.get("source_id") if isinstance(raw, dict) else None
-                preview.errors.append(PageError(result.url, exc.kind,
-                                                f"{exc} (source_id={sid!r})"))
+                preview.errors.append(self.redactor.error(PageError(
+                    result.url, exc.kind, f"{exc} (source_id={sid!r})")))
 
 
 def preview_source(config: SourceConfig, *, pages: int = 5,
@@ -89,6 +92,8 @@ def preview_source(config: SourceConfig, *, pages: int = 5,
     once: call this from a command, not from a long-lived program).
     """
     preview = Preview(config.key, config.connector)
-    registry.resolve(config).load().run(config, PreviewSink(preview), max_pages=pages,
-                                        log_file=log_file)
+    redactor = Redactor.of(config)
+    install_log_redaction(redactor)
+    registry.resolve(config).load().run(config, PreviewSink(preview, redactor),
+                                        max_pages=pages, log_file=log_file)
     return preview

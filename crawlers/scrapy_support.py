@@ -1,8 +1,20 @@
 """Scrapy components shared by every spider: settings, pipeline, middlewares.
 
 - ``scrapy_settings(config)``: a source's politeness as Scrapy settings
-  (robots.txt, AutoThrottle, per-domain concurrency, delay, retries, timeout).
+  (robots.txt, AutoThrottle, per-domain concurrency, delay, retries, timeout),
+  its ``max_body`` (``DOWNLOAD_MAXSIZE``, decompression included, and
+  ``DOWNLOAD_WARNSIZE`` at half of it) and ``MAX_REDIRECTS``.
 - ``CatalogPipeline``: hands each ``PageResult`` item to the catalog sink.
+- ``PlatformHostsMiddleware``: every request, redirected ones included, goes to
+  the platform's hosts only (``RefusedOffsite`` otherwise, before robots.txt is
+  even asked there), and carries the source's credentials only on its origin.
+  Scrapy's own ``OffsiteMiddleware`` matches ``allowed_domains`` and their
+  subdomains whatever the scheme and port, so a redirect to another port of the
+  same host (another service) would pass it: ``crawlers.hosts`` decides instead.
+- ``RobotsMiddleware``: Scrapy's robots.txt middleware, its refusals told apart
+  (``ForbiddenByRobots``) from the other ignored requests, which are lost pages.
+- ``BoundedCompressionMiddleware``: Scrapy's decompression, its refusal of a body
+  over ``DOWNLOAD_MAXSIZE`` told apart (``BodyTooLargeIgnored``).
 - ``ResumeMiddleware``: a resumed run skips the pages it already stored.
 - ``RetryAfterMiddleware``: on 429/503 with Retry-After, waits that long before
   Scrapy's RetryMiddleware retries.
@@ -16,11 +28,14 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 
 from crawlers.errors import ErrorKind, PageError
-from crawlers.http import retry_after_seconds
+from crawlers.http import MAX_REDIRECTS, credentials_for, retry_after_seconds
 from crawlers.listing import PageResult, PageSink
 from crawlers.source import SourceConfig
 
@@ -29,6 +44,18 @@ log = logging.getLogger(__name__)
 
 class AlreadyDone(IgnoreRequest):
     """The page's listings were stored before the run was killed: not fetched again."""
+
+
+class ForbiddenByRobots(IgnoreRequest):
+    """robots.txt disallows the page: polite, not an error."""
+
+
+class RefusedOffsite(IgnoreRequest):
+    """A request (a redirect, mostly) to a host the platform does not allow: not sent."""
+
+
+class BodyTooLargeIgnored(IgnoreRequest):
+    """A compressed answer that inflates past ``DOWNLOAD_MAXSIZE``."""
 
 
 def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dict[str, Any]:
@@ -42,6 +69,10 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
         "DOWNLOAD_DELAY": config.delay,
         "RANDOMIZE_DOWNLOAD_DELAY": True,
         "DOWNLOAD_TIMEOUT": config.timeout,
+        # bytes on the wire, and again once inflated (HttpCompressionMiddleware)
+        "DOWNLOAD_MAXSIZE": config.max_body,
+        "DOWNLOAD_WARNSIZE": config.max_body // 2,
+        "REDIRECT_MAX_TIMES": MAX_REDIRECTS,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": config.retries,
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
@@ -66,8 +97,14 @@ def scrapy_settings(config: SourceConfig, *, log_file: str | None = None) -> dic
                                     "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         "ITEM_PIPELINES": {"crawlers.scrapy_support.CatalogPipeline": 300},
         "DOWNLOADER_MIDDLEWARES": {
+            # first of all: nothing, not even robots.txt, is asked from another host
+            "crawlers.scrapy_support.PlatformHostsMiddleware": 40,
             "crawlers.scrapy_support.ResumeMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawlers.scrapy_support.RobotsMiddleware": 100,
             "crawlers.scrapy_support.RetryAfterMiddleware": 560,  # before RetryMiddleware (550)
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "crawlers.scrapy_support.BoundedCompressionMiddleware": 590,
         },
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
@@ -102,6 +139,72 @@ class CatalogPipeline:
             self.sink.write(PageResult(url=response.url, page=False, failed=True, errors=[
                 PageError(response.url, ErrorKind.PARSE_ERROR,
                           f"{failure.type.__name__}: {failure.value}")]))
+
+
+class PlatformHostsMiddleware:
+    """Every request on the platform's hosts only; credentials on its origin only.
+
+    Redirected requests come back through here (Scrapy schedules them again), so a
+    redirect to another host is refused before anything is sent there, and the
+    credentials a redirect would copy from the first request are set again, or
+    taken off, for each hop.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PlatformHostsMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        config: SourceConfig | None = getattr(self.crawler.spider, "config", None)
+        if config is None:
+            return None
+        if not config.hosts.allows(request.url):
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value(f"{config.key}/offsite_refused")
+            what = "redirected to" if request.meta.get("redirect_urls") else "asked for"
+            raise RefusedOffsite(f"{what} {request.url}, off the platform's hosts: not "
+                                 "requested")
+        headers, _ = credentials_for(config, request.url)  # query auth: refused at load
+        for name in _credential_headers(config):
+            if name in headers:
+                request.headers[name] = headers[name]
+            else:
+                request.headers.pop(name, None)
+        return None
+
+
+def _credential_headers(config: SourceConfig) -> tuple[str, ...]:
+    auth = config.auth or {}
+    if auth.get("type") == "bearer":
+        return ("Authorization",)
+    if auth.get("type") == "header":
+        return (auth.get("name", "X-Api-Key"),)
+    return ()
+
+
+class RobotsMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware; a page it forbids raises ``ForbiddenByRobots``."""
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as exc:
+            raise ForbiddenByRobots(str(exc)) from exc
+
+
+class BoundedCompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's decompression (bounded by ``DOWNLOAD_MAXSIZE``); an answer inflating past it
+    raises ``BodyTooLargeIgnored``."""
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:
+            raise BodyTooLargeIgnored(str(exc)) from exc
 
 
 class ResumeMiddleware:

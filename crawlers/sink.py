@@ -4,13 +4,16 @@
 record is recorded with its URL and reason, and its id kept live), stores the
 page in one transaction, and keeps the figures a run reports: pages, errors by
 kind, pages lost, and the share of listings with each contract field filled.
+Whatever it stores goes through the source's ``Redactor`` first: URLs and
+reasons, and the known secret values out of listings and checkpoints.
 
 ``CatalogSink.finish`` ends the run: "failed" on a fatal error, "partial" when
 pages were lost, else "complete" — unless its extraction fell against the
-source's last good run (``crawlers.health``): then the run ends "degraded", its
-updates are put back (listings keep their last good version), nothing is marked
-gone, and the fall is logged at WARNING and recorded as errors of kind
-"degraded" for the status command and the operator page.
+source's last good run, or it skipped too large a share of its links and sitemap
+entries for being on other hosts (``crawlers.health``): then the run ends
+"degraded", its updates are put back (listings keep their last good version),
+nothing is marked gone, and the fall is logged at WARNING and recorded as errors
+of kind "degraded" for the status command and the operator page.
 """
 
 from __future__ import annotations
@@ -23,8 +26,16 @@ from typing import Any
 
 from catalog.store import Catalog, PageCounts, Run
 from crawlers.errors import ErrorKind, InvalidListing, PageError
-from crawlers.health import HealthReport, HealthRules, RunFigures, check_health, parse_rules
+from crawlers.health import (
+    HealthReport,
+    HealthRules,
+    RunFigures,
+    check_health,
+    offsite_problem,
+    parse_rules,
+)
 from crawlers.listing import FIELDS, PageResult, validate_listing
+from crawlers.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +44,13 @@ class CatalogSink:
     """Writes one run's PageResults into the catalog."""
 
     def __init__(self, catalog: Catalog, run_id: int, source: str, *,
-                 health: HealthRules | Mapping[str, Any] | None = None) -> None:
+                 health: HealthRules | Mapping[str, Any] | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.catalog = catalog
         self.run_id = run_id
         self.source = source
+        # the source's secrets, masked in everything stored (crawlers.redaction)
+        self.redactor = redactor or Redactor()
         # the source's ``health:`` entry (or rules); defaults when not given
         self.health_rules = (health if isinstance(health, HealthRules)
                              else parse_rules(health, source=source))
@@ -51,9 +65,10 @@ class CatalogSink:
     def write(self, result: PageResult) -> PageCounts:
         """Validate and store one page's listings, errors and checkpoint."""
         listings: list[dict[str, Any]] = []
-        errors = [PageError(*error) for error in result.errors]
+        redactor = self.redactor
+        errors = [redactor.error(PageError(*error)) for error in result.errors]
         touched = [(self.source, sid) for sid in result.touched]
-        for raw in result.listings:
+        for raw in map(redactor.value, result.listings):
             try:
                 if isinstance(raw, dict) and raw.get("source") not in (None, self.source):
                     raise InvalidListing(f"listing of source {raw.get('source')!r} in a run of "
@@ -78,13 +93,19 @@ class CatalogSink:
             self.catalog.set_run_stats(self.run_id, {**run.stats,
                                                      "failed_pages": self.failed_pages})
         counts = self.catalog.write_page(
-            self.run_id, listings, url=result.url, mark_done=result.done,
-            checkpoint=result.checkpoint, touched=touched, errors=errors,
+            self.run_id, listings, url=redactor.text(result.url), mark_done=result.done,
+            checkpoint=redactor.value(result.checkpoint), touched=touched, errors=errors,
             count_page=result.page)
         if result.gone:
             self.gone_reported += self.catalog.mark_gone(self.run_id, self.source, result.gone)
         self.totals += counts
         return counts
+
+    def record_error(self, url: str | None, kind: str, reason: str) -> None:
+        """Record an error met outside a page (the one that stopped a run), redacted."""
+        error = self.redactor.error(PageError(url, kind, reason))
+        self.errors[kind] += 1
+        self.catalog.record_error(self.run_id, error.url, error.kind, error.reason)
 
     def seen_counts(self) -> tuple[Counter[str], Counter[str]]:
         """Listings of each kind seen in this run, and how many had each field filled."""
@@ -122,6 +143,7 @@ class CatalogSink:
                ) -> Run:
         """End the run: complete when no page was lost, else partial (or failed);
         degraded when its extraction fell against the source's last good run."""
+        fatal = self.redactor.text(fatal)
         if fatal:
             status = "failed"
         elif self.failed_pages:
@@ -144,13 +166,16 @@ class CatalogSink:
             report = self.check_health(status, kinds, rates)
             if report is not None:
                 stats["health"] = report.to_dict()
-                if report.degraded:
-                    reverted = self.degrade(report)
-                    stats["health"]["reverted"] = reverted
-                    status = "degraded"
-                    message = (f"degraded: {report.message()}; {reverted} listing(s) keep their "
-                               "last good version, nothing marked gone"
-                               + (f"; {message}" if message else ""))
+            offsite = offsite_problem(stats.get("offsite"), self.health_rules)
+            falls = [report.message()] if report is not None and report.degraded else []
+            falls += [offsite] if offsite else []
+            if falls:
+                reverted = self.degrade(report, offsite)
+                stats.setdefault("health", {})["reverted"] = reverted
+                status = "degraded"
+                message = (f"degraded: {'; '.join(falls)}; {reverted} listing(s) keep their "
+                           "last good version, nothing marked gone"
+                           + (f"; {message}" if message else ""))
         stats["errors_by_kind"] = self.catalog.errors_by_kind(self.run_id)
         return self.catalog.finish_run(self.run_id, status, message=message, stats=stats)
 
@@ -169,12 +194,17 @@ class CatalogSink:
                            for p in report.problems]
         return report
 
-    def degrade(self, report: HealthReport) -> int:
+    def degrade(self, report: HealthReport | None, offsite: str | None = None) -> int:
         """Put the run's updates back, tell the operator; how many listings were put back."""
         reverted = self.catalog.revert_run(self.run_id)
-        for problem in report.problems:
+        problems = report.problems if report is not None and report.degraded else []
+        for problem in problems:
             self.catalog.record_error(self.run_id, problem.example_url, ErrorKind.DEGRADED,
                                       problem.describe())
+        if offsite:
+            self.catalog.record_error(self.run_id, None, ErrorKind.DEGRADED, offsite)
+        why = "; ".join([report.message()] if problems and report is not None else []
+                        + ([offsite] if offsite else []))
         log.warning("%s: run %d degraded, %s; %d listing(s) keep their last good version, "
-                    "nothing marked gone", self.source, self.run_id, report.message(), reverted)
+                    "nothing marked gone", self.source, self.run_id, why, reverted)
         return reverted

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawlers.hosts import PlatformHosts
+
 DEFAULT_USER_AGENT = "AgoraBot/0.1 (+https://agora.example/bot; federated local search)"
+#: the largest answer read, decompressed: the replicas' largest answers (an API page of
+#: 100 records, a sitemap of 1,000 URLs) are 35-70 KB, a real listing page with inline
+#: scripts rarely passes 2 MB; 8 MB leaves room for both, and keeps a hostile answer
+#: from taking the worker's memory
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class SourceConfig:
     autothrottle: bool = True
     obey_robots: bool = True
     user_agent: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    max_body: int = DEFAULT_MAX_BODY
     incremental: bool = False
     full_every: int = 4
     schedule: dict[str, Any] | None = None
@@ -39,6 +48,11 @@ class SourceConfig:
     extract: dict[str, Any] | None = None
     health: dict[str, Any] | None = None
     line: int = 0
+
+    @property
+    def hosts(self) -> PlatformHosts:
+        """The platform's origin and the other hosts its crawler may reach."""
+        return PlatformHosts(self.base_url, tuple(self.allowed_hosts))
 
     @property
     def agent(self) -> str:

@@ -4,6 +4,11 @@ The orchestrator starts one worker per source, so that a source that hangs,
 crashes or is killed never stops the others, and Scrapy's reactor gets a
 process of its own. The worker resumes a killed run from what the catalog holds
 (pages already stored, the connector's last checkpoint).
+
+The orchestrator hands the source's configuration, secrets expanded, on the
+worker's standard input (``--config-stdin``): never in a file, never on the
+command line (which any local user can read). The worker's log and everything
+it records go through the source's ``Redactor`` (``crawlers.redaction``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from catalog.store import Catalog
 from crawlers import registry
 from crawlers.config import load_sources
+from crawlers.redaction import Redactor, install_log_redaction
 from crawlers.runs import RunStart
 from crawlers.sink import CatalogSink
 from crawlers.source import SourceConfig
@@ -47,11 +53,12 @@ def run(config: SourceConfig, catalog: Catalog, run_id: int, log_file: str) -> N
     start = RunStart(checkpoint=run.checkpoint,
                      since=_since(catalog, run_id) if run.mode == "incremental" else None,
                      done_pages=frozenset(catalog.done_pages(run_id)))
-    sink = CatalogSink(catalog, run_id, config.key, health=config.health)
+    sink = CatalogSink(catalog, run_id, config.key, health=config.health,
+                       redactor=Redactor.of(config))
     outcome = crawler_class.run(config, sink, start=start, log_file=log_file)
     if outcome.error is not None:
         error = outcome.error
-        catalog.record_error(run_id, error.url, error.kind, str(error))
+        sink.record_error(error.url, error.kind, str(error))
     sink.finish(fatal=outcome.fatal, extra_stats=outcome.stats)
 
 
@@ -61,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--sources-file", default=None)
-    parser.add_argument("--config-json", default=None,
-                        help="the source's configuration as JSON (else read the sources file)")
+    parser.add_argument("--config-stdin", action="store_true",
+                        help="read the source's configuration as JSON on standard input "
+                             "(else read the sources file)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
@@ -72,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     log_file = str(logs / f"crawl-{args.source}.log")
     logging.basicConfig(filename=log_file, level=logging.INFO,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    if args.config_json:
-        config = SourceConfig(**json.loads(Path(args.config_json).read_text(encoding="utf-8")))
+    if args.config_stdin:
+        config = SourceConfig(**json.loads(sys.stdin.read()))
     else:
         config = load_sources(args.sources_file)[args.source]
+    redactor = Redactor.of(config)
+    install_log_redaction(redactor)
     catalog = Catalog.in_home(home)
     if args.resume:
         catalog.claim_run(args.run_id, os.getpid())
@@ -88,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         run(config, catalog, args.run_id, log_file)
     except Exception as exc:  # the run must end recorded, whatever happened
         log.exception("%s: worker crashed", args.source)
-        catalog.finish_run(args.run_id, "failed", message=f"worker crashed: "
-                           f"{type(exc).__name__}: {exc}")
+        catalog.finish_run(args.run_id, "failed", message=redactor.text(
+            f"worker crashed: {type(exc).__name__}: {exc}"))
         return 1
     finally:
         stop.set()

@@ -1,8 +1,9 @@
 """Blocking: only pairs that share a key are compared, so work grows nearly linearly.
 
-Shops share a key when they have the same phone, SIREN, website or e-mail, a
-rare name word in the same postcode (or commune), the same street, or stand
-within a small radius of each other. Offers are only compared within one merged
+Shops share a key when they have the same phone, SIREN, website or e-mail, the
+rarest word of their name in the same postcode (or commune), the same street,
+or, when one has no street number to block on, stand within a small radius of
+each other. Offers are only compared within one merged
 shop, by GTIN or rare title word (all pairs for small shops). Products that
 name no shop share a GTIN, a model number, or rare title words. A key carried
 by more listings than ``max_block`` is skipped and reported: it is too common
@@ -45,6 +46,11 @@ class BlockingReport:
                               self.skipped_blocks + other.skipped_blocks)
 
 
+# keys that say little once many listings share them get a lower limit than max_block:
+# a whole name carried by dozens of shops is a chain's or a generic one ("Le Fournil")
+BLOCK_LIMITS = {"fullname": 30}
+
+
 def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block: int,
                      report: BlockingReport, pairs: set[Pair]) -> None:
     blocks: dict[str, list[int]] = defaultdict(list)
@@ -54,7 +60,7 @@ def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block:
     for key, members in blocks.items():
         if len(members) < 2:
             continue
-        if len(members) > max_block:
+        if len(members) > min(max_block, BLOCK_LIMITS.get(key.partition(":")[0], max_block)):
             report.skipped_blocks.append((key, len(members)))
             continue
         for x in range(len(members)):
@@ -62,6 +68,9 @@ def _pairs_from_keys(keys_of: Callable[[int], Iterable[str]], n: int, max_block:
             for y in range(x + 1, len(members)):
                 my = members[y]
                 pairs.add((mx, my) if mx < my else (my, mx))
+
+
+RARE_WORD_LISTINGS = 60  # a name word on more listings than this says little in a postcode
 
 
 def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
@@ -76,10 +85,9 @@ def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
         keys.append("mail:" + r.email)
     place = ("pc:" + r.postcode) if r.postcode else ("city:" + r.city_key) if r.city_key else None
     rare = stats.rarest(r.name_tokens, 2)
+    if place and rare and stats.df.get(rare[0], 0) <= RARE_WORD_LISTINGS:
+        keys.append(f"{place}:{rare[0]}")  # the rarest name word, if rare, in the postcode
     if place:
-        # the rarest name word always; the second only if it is still rare-ish
-        keys.extend(f"{place}:{t}" for i, t in enumerate(rare)
-                    if i == 0 or stats.df.get(t, 0) <= 60)
         if r.street_key and r.number:
             keys.append(f"addr:{place}:{r.street_key}:{r.number.rstrip('abcdefghijklmnopqrstuvwxyz')}")
         if r.street_key and rare:
@@ -92,8 +100,9 @@ def shop_keys(r: ShopFeatures, stats: TokenStats) -> list[str]:
 
 
 def geo_pairs(points: list[tuple[int, float, float]], radius_m: float,
-              pairs: set[Pair]) -> None:
-    """Pairs of points within ``radius_m`` of each other (grid of radius-sized cells)."""
+              pairs: set[Pair], wanted: Callable[[int, int], bool] | None = None) -> None:
+    """Pairs of points within ``radius_m`` of each other (grid of radius-sized cells),
+    among those ``wanted`` says yes to (all by default)."""
     if not points:
         return
     dlat = radius_m / 111_320.0
@@ -109,7 +118,8 @@ def geo_pairs(points: list[tuple[int, float, float]], radius_m: float,
                     continue
                 for i, lat1, lon1 in members:
                     for j, lat2, lon2 in other:
-                        if i < j and distance_m(lat1, lon1, lat2, lon2) <= radius_m:
+                        if i < j and (wanted is None or wanted(i, j)) \
+                                and distance_m(lat1, lon1, lat2, lon2) <= radius_m:
                             pairs.add((i, j))
 
 
@@ -135,13 +145,17 @@ def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: in
     pairs: set[Pair] = set()
     _pairs_from_keys(lambda i: shop_keys(records[i], stats), len(records), max_block, report,
                      pairs)
+    # nearness pairs what the address cannot: a listing without a street number
+    addressless = [not (r.street_key and r.number) for r in records]
     geo_pairs([(i, r.lat, r.lon) for i, r in enumerate(records)
-               if r.lat is not None and r.lon is not None], geo_radius_m, pairs)
+               if r.lat is not None and r.lon is not None], geo_radius_m, pairs,
+              lambda i, j: addressless[i] or addressless[j])
     report.candidate_pairs = len(pairs)
     return pairs, report
 
 
 _DIGITS = re.compile(r"\d{3,}")
+_STEM = re.compile(r"^(.*\d)[a-z]{1,3}$")  # a model number's colour or version suffix
 
 
 def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list[str]:
@@ -150,11 +164,19 @@ def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list
         keys.append(f"{scope}gtin:{r.gtin}")
     for code in r.codes:
         keys.append(f"{scope}code:{code}")
+        stem = _STEM.match(code)
+        if stem:  # "dmcfs3a" and "dmcfs3", "lmvm2085bk" and "lmvm2085" meet
+            keys.append(f"{scope}code:{stem.group(1)}")
         for digits in _DIGITS.findall(code):
             keys.append(f"{scope}num:{digits}")
-    rare = stats.rarest(r.title_tokens, 2)
+            if len(digits) > 4:  # "u5140" and "u5140900" meet on their leading digits
+                keys.append(f"{scope}num:{digits[:4]}")
+    for token in r.title_tokens:  # a model number written as digits alone: "24734"
+        if token.isdigit() and len(token) >= 5:
+            keys.append(f"{scope}num:{token}")
+    rare = stats.rarest(r.title_tokens, 3)
     keys.extend(f"{scope}tok:{t}" for t in rare)
-    if len(rare) == 2:
+    if len(rare) >= 2:
         keys.append(f"{scope}tok2:{rare[0]}:{rare[1]}")
     return keys
 
@@ -164,13 +186,14 @@ def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats:
                  ) -> tuple[set[Pair], BlockingReport]:
     """Candidate pairs of product listings sold by one merged shop.
 
-    ``shop_of`` maps a product's shop listing key to its merged shop's entity id.
+    ``shop_of`` maps each product listing's key to its merged shop's entity id (a
+    product naming no seller may have been given one: see ``dedup.linker``).
     """
     report = BlockingReport(records=len(records))
     pairs: set[Pair] = set()
     by_shop: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        entity = shop_of.get(r.shop_key or "")
+        entity = shop_of.get(r.key)
         if entity:
             by_shop[entity].append(i)
     scope_of: dict[int, str] = {}
@@ -191,10 +214,12 @@ def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats:
 
 def block_products(records: list[ProductFeatures], stats: TokenStats, *,
                    max_block: int = 200) -> tuple[set[Pair], BlockingReport]:
-    """Candidate pairs of product listings that name no shop."""
+    """Candidate pairs of product listings that name no shop (two shops' own items are
+    never the same product: they are not paired)."""
     report = BlockingReport(records=len(records))
     pairs: set[Pair] = set()
     _pairs_from_keys(lambda i: product_keys(records[i], stats), len(records), max_block, report,
                      pairs)
+    pairs = {(i, j) for i, j in pairs if not (records[i].house_item and records[j].house_item)}
     report.candidate_pairs = len(pairs)
     return pairs, report

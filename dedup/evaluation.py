@@ -75,3 +75,16 @@ def cross_pair_scores(predicted: Mapping[str, str], left: Iterable[str], right: 
             predicted_pairs.add((l_key, r))
     return PairwiseScores(true_pairs=len(gold), predicted_pairs=len(predicted_pairs),
                           correct_pairs=len(predicted_pairs & gold))
+
+
+def labelled_scores(predicted: Mapping[str, str],
+                    pairs: Iterable[tuple[str, str, bool]]) -> PairwiseScores:
+    """Labelled pairs (left, right, is a match): a pair is predicted a match when both
+    records share a cluster."""
+    true = predicted_pairs = correct = 0
+    for left, right, label in pairs:
+        same = left in predicted and predicted.get(left) == predicted.get(right)
+        true += label
+        predicted_pairs += same
+        correct += label and same
+    return PairwiseScores(true, predicted_pairs, correct)

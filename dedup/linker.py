@@ -1,11 +1,15 @@
 """Linking: clean listings in, entities out (shops, offers, products), the Splink way.
 
 ``link`` runs the stages on a set of clean listings: features, blocking,
-scoring, clustering, stable ids. Shops are linked first; a product listing that
-names its shop becomes an offer, compared only with the products of the same
-merged shop; a product listing naming no (known) shop is compared with every
-other such product. ``link`` is pure: the catalog-backed build
-(``agora.pipeline``) and ``agora link`` both call it.
+comparisons, the model's estimate, scoring, clustering, stable ids. Shops are
+linked first; a product listing that names its shop becomes an offer, compared
+only with the products of the same merged shop; a product naming no seller is
+given to the one shop of its platform that sells the same GTIN (or the same
+title at about the price) elsewhere, and otherwise, like a product naming an
+unknown shop, compared with every other such product. Unless a model is given
+(an earlier full build's), each kind's weights are learned from these listings
+(``dedup.estimate``) and returned in ``LinkResult.model``. ``link`` is pure: the
+catalog-backed build (``agora.pipeline``) and ``agora link`` both call it.
 
 Example:
     >>> from normalizer import normalize_listing
@@ -19,21 +23,29 @@ Example:
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dedup.blocking import BlockingReport, block_offers, block_products, block_shops
 from dedup.clustering import Decisions, cluster_pairs
+from dedup.estimate import LevelCoder, LevelData, estimate_kind, sample_group_pairs, sample_pairs
 from dedup.features import (
+    BrandIndex,
     ProductFeatures,
     ShopFeatures,
     TokenStats,
+    brand_stats,
     listing_key,
+    mark_house_items,
     product_features,
     shop_features,
 )
 from dedup.ids import assign_ids
+from dedup.model import KindModel, MatchModel, pair_key
 from dedup.scoring import OfferScorer, PairScore, ProductScorer, ShopScorer
 from dedup.settings import MatchSettings, load_settings  # noqa: F401 - doctest uses it
 
@@ -53,6 +65,11 @@ class LinkResult:
     timings: dict[str, float] = field(default_factory=dict)
     pairs_scored: dict[str, int] = field(default_factory=dict)
     matched_pairs: dict[str, int] = field(default_factory=dict)
+    models: dict[str, KindModel] = field(default_factory=dict)
+    model: MatchModel | None = None  # the weights used (learned here unless given)
+    # offers naming no seller given to the one merged shop selling the same item:
+    # listing key -> (shop entity id, why)
+    attached: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def entity_of(self, source: str, source_id: str) -> str | None:
         return self.membership.get(listing_key(source, source_id))
@@ -71,46 +88,189 @@ class LinkResult:
         }
 
 
-def _cluster_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
-                  pairs: set[tuple[int, int]], scorer: Any, threshold: float,
-                  merge_floor: float, band: tuple[float, float], decisions: Decisions,
-                  result: LinkResult) -> list[list[int]]:
+def _population(groups: Sequence[Sequence[int]], sources: Sequence[str]) -> Counter[str]:
+    """How many pairs of each platform pair the groups hold (pairs never cross groups)."""
+    out: Counter[str] = Counter()
+    for group in groups:
+        per_source = Counter(sources[i] for i in group)
+        names = sorted(per_source)
+        for x, a in enumerate(names):
+            na = per_source[a]
+            out[pair_key(a, a)] += na * (na - 1) // 2
+            for b in names[x + 1:]:
+                out[pair_key(a, b)] += na * per_source[b]
+    return out
+
+
+@dataclass
+class _Compared:
+    """A kind's candidate pairs compared: their level matrix, platform pairs, shared words."""
+
+    pairs: list[tuple[int, int]]
+    coder: LevelCoder
+    levels: np.ndarray
+    pair_index: np.ndarray
+    tf: dict[str, np.ndarray]
+
+
+def _compare(kind: str, settings: MatchSettings, scorer: Any,
+             records: Sequence[ShopFeatures | ProductFeatures], pairs: set[tuple[int, int]],
+             groups: Sequence[Sequence[int]]) -> _Compared:
+    coder = LevelCoder(settings.kind(kind))
+    for key in sorted(_population(groups, [r.source for r in records])):
+        coder.pair_index(key)
+    ordered = sorted(pairs)
+    rows: list[tuple[str, ...]] = []
+    words: dict[str, list[str | None]] = {c: [] for c in scorer.tf_comparisons}
+    pair_index = np.empty(len(ordered), dtype=np.int32)
+    for n, (i, j) in enumerate(ordered):
+        a, b = records[i], records[j]
+        levels, shared = scorer.compare(a, b)
+        rows.append(levels)
+        for comp, found in words.items():
+            found.append(shared.get(comp))
+        pair_index[n] = coder.pair_index(pair_key(a.source, b.source))
+    tf = {comp: scorer.tf_array(found) for comp, found in words.items()}
+    return _Compared(ordered, coder, coder.matrix(rows), pair_index, tf)
+
+
+def _estimate(kind: str, settings: MatchSettings, scorer: Any,
+              records: Sequence[ShopFeatures | ProductFeatures], compared: _Compared,
+              hard: np.ndarray, groups: Sequence[Sequence[int]], seed: int) -> KindModel:
+    """The kind's model learned from its candidate pairs and a sample of the others."""
+    coder = compared.coder
+    population = _population(groups, [r.source for r in records])
+    exclude = set(compared.pairs)
+    count = min(settings.em.random_pairs, settings.em.random_pairs_per_listing * len(records))
+    if len(groups) == 1:
+        picked = sample_pairs(len(groups[0]), count, seed, exclude)
+        picked = [(groups[0][i], groups[0][j]) for i, j in picked] if groups[0] else []
+    else:
+        picked = sample_group_pairs(groups, count, seed, exclude)
+    sample = coder.matrix([scorer.compare(records[i], records[j])[0] for i, j in picked])
+    sample_pair = np.array([coder.pair_index(pair_key(records[i].source, records[j].source))
+                            for i, j in picked], dtype=np.int32)
+    all_pairs = np.array([population.get(k, 0) for k in coder.pair_keys], dtype=float)
+    data = LevelData(coder.comparisons, coder.levels, coder.pair_keys, compared.levels,
+                     compared.pair_index, sample, sample_pair, all_pairs, compared.tf, hard)
+    return estimate_kind(kind, settings.kind(kind), settings.em, data)
+
+
+def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
+               pairs: set[tuple[int, int]], scorer: Any, settings: MatchSettings,
+               groups: Sequence[Sequence[int]], decisions: Decisions, result: LinkResult,
+               estimate: bool, seed: int) -> list[list[int]]:
+    """Compare the candidate pairs, learn the kind's model if asked, score and cluster."""
+    t0 = time.perf_counter()
+    compared = _compare(kind, settings, scorer, records, pairs, groups)
+    t1 = time.perf_counter()
+    coder = compared.coder
+    if estimate:
+        hard = scorer.hard_rows(compared.levels, coder)
+        scorer.model = _estimate(kind, settings, scorer, records, compared, hard, groups, seed)
+    result.models[kind] = scorer.model
+    t2 = time.perf_counter()
+    totals, hard = scorer.score_matrix(compared.levels, compared.pair_index, coder, compared.tf)
+    kind_settings = settings.kind(kind)
+    band, threshold = kind_settings.review_band, kind_settings.threshold
     scored: list[tuple[int, int, PairScore]] = []
-    for i, j in sorted(pairs):
-        s = scorer.score(records[i], records[j])
+    # only pairs that can merge or need a reviewer become PairScores; clustering scores
+    # any other pair it needs on demand
+    for n in np.flatnonzero(totals >= min(threshold, band[0])):
+        i, j = compared.pairs[n]
+        s = PairScore(records[i].key, records[j].key, float(totals[n]), bool(hard[n]))
         scored.append((i, j, s))
         if band[0] <= s.total < band[1] and not s.hard:
             result.review.append((kind, s))
-    result.pairs_scored[kind] = len(scored)
-    result.matched_pairs[kind] = sum(1 for _, _, s in scored if s.total >= threshold)
-    return cluster_pairs([r.key for r in records], [r.source for r in records], scored,
-                         lambda i, j: scorer.score(records[i], records[j]),
-                         threshold=threshold, merge_floor=merge_floor, decisions=decisions)
+    result.pairs_scored[kind] = len(compared.pairs)
+    result.matched_pairs[kind] = int((totals >= threshold).sum())
+    clusters = cluster_pairs([r.key for r in records], [r.source for r in records], scored,
+                             lambda i, j: scorer.score(records[i], records[j]),
+                             threshold=threshold, merge_floor=kind_settings.merge_floor,
+                             decisions=decisions)
+    result.timings[f"{kind}s_compare"] = t1 - t0
+    result.timings[f"{kind}s_estimate"] = t2 - t1
+    result.timings[f"{kind}s_cluster"] = time.perf_counter() - t2
+    return clusters
+
+
+def _attach_sellerless(sellerless: Sequence[ProductFeatures], offers: Sequence[ProductFeatures],
+                       shop_of: Mapping[str, str], shop_platforms: Mapping[str, set[str]],
+                       tolerance: float) -> dict[str, tuple[str, str]]:
+    """Offers naming no seller: listing key -> (merged shop, why).
+
+    An offer on platform P naming no seller is given to a merged shop when exactly one
+    shop could be its seller: a shop P lists (a platform sells its own shops' offers)
+    that sells the same GTIN, or else the same title at about the same price, on
+    another platform but not already on P (a platform lists a shop's item once).
+    """
+    gtin_sellers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    title_sellers: dict[str, dict[str, list[tuple[int | None, str]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for r in offers:
+        shop = shop_of[r.key]
+        if r.gtin:
+            gtin_sellers[r.gtin][shop].add(r.source)
+        if r.title_key:
+            title_sellers[r.title_key][shop].append((r.price_cents, r.source))
+    out: dict[str, tuple[str, str]] = {}
+    for r in sellerless:
+        if r.gtin and r.gtin in gtin_sellers:
+            shops = {shop for shop, platforms in gtin_sellers[r.gtin].items()
+                     if r.source in shop_platforms.get(shop, ()) and r.source not in platforms}
+            if len(shops) == 1:
+                out[r.key] = (next(iter(shops)), f"GTIN {r.gtin}: the one shop of {r.source} "
+                                                 "selling it elsewhere and not here")
+            continue
+        if r.title_key and r.price_cents and r.title_key in title_sellers:
+            shops = set()
+            for shop, sold in title_sellers[r.title_key].items():
+                if r.source not in shop_platforms.get(shop, ()) or any(
+                        source == r.source for _, source in sold):
+                    continue
+                if any(price and abs(price - r.price_cents) <= tolerance * max(price,
+                                                                                 r.price_cents)
+                       for price, _ in sold):
+                    shops.add(shop)
+            if len(shops) == 1:
+                out[r.key] = (next(iter(shops)), f"the one shop of {r.source} selling this "
+                                                 "title at about this price elsewhere and not "
+                                                 "here")
+    return out
 
 
 def link(cleans: Sequence[Any], settings: MatchSettings, *,
          previous: Mapping[str, str] | None = None, decisions: Decisions | None = None,
          reserved_ids: Container[str] | None = None, name_stats: TokenStats | None = None,
-         title_stats: TokenStats | None = None) -> LinkResult:
+         title_stats: TokenStats | None = None, model: MatchModel | None = None,
+         seed: int = 0) -> LinkResult:
     """Link clean listings (CleanShop / CleanProduct) into entities.
 
     Args:
         cleans: clean listings of any sources.
-        settings: the matcher's settings.
+        settings: the matcher's settings (structure and priors of the model).
         previous: listing key -> entity id of an earlier build (keeps ids stable).
         decisions: reviewers' merge/split decisions.
         reserved_ids: entity ids in use elsewhere (never handed out again).
         name_stats, title_stats: word frequencies of the whole corpus when ``cleans`` is
             only part of it (incremental builds); computed from ``cleans`` otherwise.
+        model: the weights to use (an earlier full build's); learned from ``cleans``
+            by EM when not given, and returned in ``result.model`` either way.
+        seed: seeds the random pairs the estimate draws (same data, same model).
     Returns:
-        the entities as clusters of listing keys, with the figures of the run.
+        the entities as clusters of listing keys, with the model and the figures of the run.
     """
     previous = previous or {}
     decisions = decisions or Decisions()
     result = LinkResult()
+    estimate = model is None
     t0 = time.perf_counter()
     shops = [c for c in cleans if c.kind == "shop"]
     products = [c for c in cleans if c.kind == "product"]
+    max_weight = settings.em.max_weight
+
+    def kind_model(kind: str) -> KindModel | None:
+        return model.kinds.get(kind) if model is not None else None
 
     # ---------------------------------------------------------------- shops
     shop_recs = [shop_features(c) for c in shops]
@@ -122,8 +282,9 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     result.blocking["shop"] = report
     result.timings["shops_blocking"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    shop_clusters = _cluster_kind("shop", shop_recs, pairs, ShopScorer(s, name_stats),
-                                  s.threshold, s.merge_floor, s.review_band, decisions, result)
+    shop_scorer = ShopScorer(s, name_stats, kind_model("shop"), max_weight=max_weight)
+    shop_clusters = _link_kind("shop", shop_recs, pairs, shop_scorer, settings,
+                               [list(range(len(shop_recs)))], decisions, result, estimate, seed)
     member_keys = [[shop_recs[i].key for i in c] for c in shop_clusters]
     ids = assign_ids(member_keys, previous, "shop", reserved=reserved_ids)
     for entity_id, members in zip(ids, member_keys, strict=True):
@@ -134,29 +295,47 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
 
     # ---------------------------------------------------------------- offers
     t2 = time.perf_counter()
-    product_recs = [product_features(c) for c in products]
+    brands = BrandIndex(c.brand_key for c in products)
+    brand_words = brand_stats(c.brand_key for c in products)
+    product_recs = [product_features(c, brands) for c in products]
     if title_stats is None:
         title_stats = TokenStats(r.title_tokens for r in product_recs)
     offers = [r for r in product_recs if r.shop_key and r.shop_key in result.membership]
-    loose = [r for r in product_recs if not (r.shop_key and r.shop_key in result.membership)]
-    shop_of = {r.shop_key: result.membership[r.shop_key] for r in offers if r.shop_key}
+    shop_of = {r.key: result.membership[r.shop_key] for r in offers if r.shop_key}
     o = settings.offers
-    pairs, report = block_offers(offers, shop_of, title_stats)
+    sellerless = [r for r in product_recs if not r.shop_key]
+    shop_platforms: dict[str, set[str]] = defaultdict(set)
+    for r in shop_recs:
+        shop_platforms[result.membership[r.key]].add(r.source)
+    attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms,
+                                   o.sellerless.price_tolerance)
+                if o.sellerless.enabled else {})
+    result.attached = attached
+    for r in sellerless:
+        if r.key in attached:
+            shop_of[r.key] = attached[r.key][0]
+            offers.append(r)
+    loose = [r for r in product_recs if r.key not in shop_of]
+    pairs, report = block_offers(offers, {r.key: shop_of[r.key] for r in offers}, title_stats)
     result.blocking["offer"] = report
-    offer_clusters = _cluster_kind("offer", offers, pairs, OfferScorer(o), o.threshold,
-                                   o.merge_floor, o.review_band, decisions, result)
+    by_shop: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(offers):
+        by_shop[shop_of[r.key]].append(i)
+    offer_scorer = OfferScorer(o, title_stats, kind_model("offer"), max_weight=max_weight,
+                               brand_stats=brand_words)
+    offer_clusters = _link_kind("offer", offers, pairs, offer_scorer, settings,
+                                list(by_shop.values()), decisions, result, estimate, seed)
     # an offer cluster never spans two merged shops (blocking guarantees it; check anyway)
     member_keys = []
     for c in offer_clusters:
-        by_shop: dict[str, list[str]] = {}
+        split: dict[str, list[str]] = {}
         for i in c:
-            by_shop.setdefault(shop_of[offers[i].shop_key or ""], []).append(offers[i].key)
-        member_keys.extend(by_shop.values())
+            split.setdefault(shop_of[offers[i].key], []).append(offers[i].key)
+        member_keys.extend(split.values())
     ids = assign_ids(member_keys, previous, "offer", reserved=reserved_ids)
-    offer_index = {r.key: r for r in offers}
     for entity_id, members in zip(ids, member_keys, strict=True):
         result.clusters["offer"][entity_id] = members
-        result.offer_shop[entity_id] = shop_of[offer_index[members[0]].shop_key or ""]
+        result.offer_shop[entity_id] = shop_of[members[0]]
         for key in members:
             result.membership[key] = entity_id
     result.timings["offers_linking"] = time.perf_counter() - t2
@@ -164,11 +343,13 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     # ---------------------------------------------------------------- products without shop
     t3 = time.perf_counter()
     p = settings.products
+    mark_house_items(loose)
     pairs, report = block_products(loose, title_stats, max_block=p.blocking.max_block)
     result.blocking["product"] = report
-    product_clusters = _cluster_kind("product", loose, pairs, ProductScorer(p, title_stats),
-                                     p.threshold, p.merge_floor, p.review_band, decisions,
-                                     result)
+    product_scorer = ProductScorer(p, title_stats, kind_model("product"), max_weight=max_weight,
+                                   brand_stats=brand_words)
+    product_clusters = _link_kind("product", loose, pairs, product_scorer, settings,
+                                  [list(range(len(loose)))], decisions, result, estimate, seed)
     member_keys = [[loose[i].key for i in c] for c in product_clusters]
     ids = assign_ids(member_keys, previous, "product", reserved=reserved_ids)
     for entity_id, members in zip(ids, member_keys, strict=True):
@@ -178,4 +359,9 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     result.timings["products_linking"] = time.perf_counter() - t3
     result.timings["total"] = time.perf_counter() - t0
     result.review.sort(key=lambda ks: (ks[0], -ks[1].total, ks[1].a, ks[1].b))
+    if model is not None:
+        result.model = model
+    else:
+        result.model = MatchModel(dict(result.models), "estimated", {
+            "shop_listings": len(shop_recs), "product_listings": len(product_recs)})
     return result

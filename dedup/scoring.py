@@ -1,22 +1,38 @@
-"""Scoring a pair: the sum of its comparisons' weights, with an explanation.
+"""Scoring a pair: its comparisons' levels, weighed by the model, with an explanation.
 
-A pair's total is a log2 Bayes factor; the pair matches when the total reaches
-the kind's threshold. Some levels are hard evidence (two SIRETs, two GTINs, two
-sizes of one product, two shops kilometres apart): the pair is then marked
-``hard`` and the clustering never puts the two listings together, whatever
-other pairs say.
+A scorer compares two listings field by field (``compare``: the level of each
+comparison, and the rarest word they share where a term-frequency adjustment
+applies) and adds up the model's weights (``score``): the prior log2 odds of
+their platform pair, then each level's log2(m/u), then the term-frequency
+adjustments. The total is the pair's match weight; the pair matches when it
+reaches the kind's threshold (0: as likely the same as not). Levels listed as
+hard in the settings (two SIRETs of one company, two GTINs, two sizes, shops
+kilometres apart) mark the pair ``hard``: the clustering never puts the two
+listings together, whatever other pairs say. Shops add one rule: different
+names never match on place and contact alone (a market hall, a hotel's
+restaurants sharing its switchboard); agreeing identifiers overrule it: the same
+SIRET, or the same company (SIREN, website or e-mail) at the same place (phone or
+address), or, when one name is a registered one with its legal form ("SAS LES
+SAVEURS GOURMAND"), the same phone and the same address.
+Every part is kept when ``explain`` is asked, for ``agora explain``.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dedup import comparisons as cmp
+from dedup.estimate import LevelCoder, token_log2_frequency
 from dedup.features import Key, ProductFeatures, ShopFeatures, TokenStats
-from dedup.settings import OfferSettings, ProductSettings, ShopSettings
+from dedup.model import KindModel, pair_key
+from dedup.settings import KindSettings, OfferSettings, ProductSettings, ShopSettings
 
 Part = tuple[str, str, float]  # (comparison, level, weight)
+Levels = tuple[str, ...]
+TfWords = dict[str, str]  # comparison -> the rarest word both sides share
 
 
 @dataclass(frozen=True)
@@ -28,114 +44,267 @@ class PairScore:
     parts: tuple[Part, ...] = ()
 
 
-def _email_level(a: ShopFeatures, b: ShopFeatures, same: float) -> tuple[str, float]:
-    """Levels: same | same_as_website (the address repeats the website: counted once) |
-    missing. Different e-mails say little (contact@ and a manager's)."""
-    if not a.email or a.email != b.email:
-        return cmp.MISSING
-    domain = a.email.rpartition("@")[2]
-    if a.website and a.website == b.website and a.website.endswith(domain):
-        return "same_as_website", 0.0
-    return "same", same
+class _Scorer:
+    """Shared by every kind: levels to weights, hard levels, explanation."""
 
+    kind = ""
 
-class ShopScorer:
-    """Scores pairs of shop listings."""
-
-    def __init__(self, settings: ShopSettings, stats: TokenStats) -> None:
+    def __init__(self, settings: KindSettings, stats: TokenStats | None,
+                 model: KindModel | None, max_weight: float) -> None:
         self.s = settings
-        self.stats = stats
+        self.stats = stats if stats is not None else TokenStats()
+        self.model = model or KindModel.from_priors(self.kind, settings, max_weight)
+        self.comparisons = settings.comparison_names
+        self.hard_levels = {tuple(h.split(".", 1)) for h in settings.hard}
+        self.tf_comparisons = {c for c, comp in settings.comparisons if comp.tf_cap}
 
-    def parts(self, a: ShopFeatures, b: ShopFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = []
-        for name, (level, weight) in (
-            ("name", cmp.name_level(a, b, s.name, self.stats)),
-            ("address", cmp.address_level(a, b, s.address)),
-            ("city", cmp.city_level(a, b, s.city)),
-            ("phone", cmp.equal_level(a.phone, b.phone, s.phone)),
-            ("siret", cmp.siret_level(a, b, s.siret)),
-            ("website", cmp.equal_level(a.website, b.website, s.website)),
-            ("email", _email_level(a, b, s.email.same)),
-            ("geo", cmp.geo_level(a, b, s.geo)),
-            ("category", cmp.category_level(a, b, s.category)),
-        ):
-            out.append((name, level, weight))
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
+    def compare(self, a: object, b: object) -> tuple[Levels, TfWords]:
+        """The level of every comparison (settings order), and the shared rare words."""
+        raise NotImplementedError
+
+    def tf_log2(self, words: TfWords) -> dict[str, float]:
+        """log2 frequency of each comparison's shared rare word."""
+        n = self.stats.n
+        return {c: token_log2_frequency(self.stats.df.get(w, 0), n) for c, w in words.items()}
+
+    def tf_array(self, words: Sequence[str | None]) -> np.ndarray:
+        """log2 frequency of each pair's shared rare word (NaN when none), as an array."""
+        n, df = self.stats.n, self.stats.df
+        cache: dict[str, float] = {}
+        out = np.full(len(words), np.nan)
+        for row, word in enumerate(words):
+            if word is not None:
+                value = cache.get(word)
+                if value is None:
+                    value = cache[word] = token_log2_frequency(df.get(word, 0), n)
+                out[row] = value
         return out
 
-    def score(self, a: ShopFeatures, b: ShopFeatures, *, explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = (levels["siret"] in ("same_siren_other_siret", "other_siren")
-                or levels["geo"] == "beyond")
-        if (self.s.name.veto and levels["name"] == "different" and levels["siret"] != "same"
-                and total >= self.s.threshold):
-            cut = self.s.threshold - 0.5 - total
-            parts.append(("name_veto", "names_differ", cut))
-            total += cut
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
+    def hard_rows(self, levels: np.ndarray, coder: LevelCoder) -> np.ndarray:
+        """Which rows of a level matrix hold a hard level."""
+        hard = np.zeros(levels.shape[0], dtype=bool)
+        for comp, level in self.hard_levels:
+            c = coder.comparisons.index(comp)
+            hard |= levels[:, c] == coder.levels[c].index(level)
+        return hard
 
+    def score_matrix(self, levels: np.ndarray, pair_index: np.ndarray, coder: LevelCoder,
+                     tf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(match weight, hard) of every row of a level matrix: what ``score_levels`` gives
+        pair by pair, for all candidate pairs at once."""
+        if not len(levels):
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        tables = [self.model.table(key) for key in coder.pair_keys]
+        total = np.array([prior for prior, _ in tables])[pair_index]
+        for c, comp in enumerate(coder.comparisons):
+            names = coder.levels[c]
+            weights = np.array([[w.get((comp, lv), 0.0) for lv in names] + [0.0]
+                                for _, w in tables])
+            col = levels[:, c].astype(np.int64)
+            col[col < 0] = len(names)
+            total += weights[pair_index, col]
+            if comp in tf and comp in self.model.tf_reference:
+                refs = self.model.tf_reference[comp]
+                ref = np.array([refs.get(lv, np.nan) for lv in names] + [np.nan])[col]
+                cap = self.model.tf_cap.get(comp, 0.0)
+                adj = np.clip(ref - tf[comp], -cap, cap)
+                total += np.where(np.isnan(adj), 0.0, adj)
+        total = self.adjust_matrix(levels, coder, total)
+        return np.round(total, 3), self.hard_rows(levels, coder)
 
-class _ProductLikeScorer(ABC):
-    """Shared by offers and products: two GTINs or two variants are hard evidence."""
+    def adjust_matrix(self, levels: np.ndarray, coder: LevelCoder,
+                      total: np.ndarray) -> np.ndarray:
+        """``adjust`` for every row at once (nothing by default)."""
+        return total
 
-    @abstractmethod
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        """Each comparison's (name, level, weight)."""
-
-    def score(self, a: ProductFeatures, b: ProductFeatures, *,
+    def score(self, a: ShopFeatures | ProductFeatures, b: ShopFeatures | ProductFeatures, *,
               explain: bool = False) -> PairScore:
-        parts = self.parts(a, b)
-        total = sum(p[2] for p in parts)
-        levels = {p[0]: p[1] for p in parts}
-        hard = levels["gtin"] == "different" or levels["variant"] == "different"
-        return PairScore(a.key, b.key, round(total, 3), hard, tuple(parts) if explain else ())
+        levels, words = self.compare(a, b)
+        return self.score_levels(a.key, b.key, pair_key(a.source, b.source), levels, words,
+                                 explain=explain)
+
+    def score_levels(self, a: Key, b: Key, pair: str, levels: Sequence[str], words: TfWords,
+                     *, explain: bool = False) -> PairScore:
+        """The score of a pair whose levels are already known."""
+        prior, weights = self.model.table(pair)
+        total = prior
+        parts: list[Part] = [("prior", f"platforms {pair}", prior)] if explain else []
+        hard = False
+        tf = self.tf_log2(words) if words else {}
+        for comp, level in zip(self.comparisons, levels, strict=True):
+            w = weights.get((comp, level), 0.0)
+            total += w
+            if explain:
+                parts.append((comp, level, w))
+            if (comp, level) in self.hard_levels:
+                hard = True
+            if comp in tf:
+                adj = self.model.tf_adjustment(comp, level, tf[comp])
+                if adj:
+                    total += adj
+                    if explain:
+                        parts.append((f"{comp} tf", f"shared word {words[comp]!r}", adj))
+        total = self.adjust(levels, total, parts if explain else None)
+        return PairScore(a, b, round(total, 3), hard, tuple(parts))
+
+    def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:
+        """Kind-specific rules on top of the weights (none by default)."""
+        return total
+
+
+class ShopScorer(_Scorer):
+    """Scores pairs of shop listings."""
+
+    kind = "shop"
+
+    def __init__(self, settings: ShopSettings, stats: TokenStats,
+                 model: KindModel | None = None, *, max_weight: float = 24.0) -> None:
+        super().__init__(settings, stats, model, max_weight)
+        self.shop_settings = settings
+        names = list(self.comparisons)
+        self._name_at = names.index("name")
+        geo = settings.comparison("geo")
+        self.geo_bands = cmp.band_limits(geo.level_names)[0]
+        name = settings.comparison("name")
+        self.name_thresholds = {k: name.threshold(k, v) for k, v in cmp.NAME_THRESHOLDS.items()}
+        veto = settings.veto
+        self.veto_any = {tuple(x.split(".", 1)) for x in veto.overruled_by_any}
+        self.veto_company = {tuple(x.split(".", 1)) for x in veto.company}
+        self.veto_place = {tuple(x.split(".", 1)) for x in veto.place}
+        self.veto_legal = veto.legal_name_level
+        self.veto_legal_needs = [{tuple(x.split(".", 1)) for x in group.split("|")}
+                                 for group in veto.legal_name_needs]
+
+    def compare(self, a: ShopFeatures, b: ShopFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
+        name, rare = cmp.name_level(a, b, self.stats, self.name_thresholds)
+        address = cmp.address_level(a, b)
+        found = {
+            "name": name,
+            "address": address,
+            "city": cmp.city_level(a, b),
+            "phone": cmp.equal_level(a.phone, b.phone),
+            "siret": cmp.siret_level(a, b),
+            "website": cmp.equal_level(a.website, b.website),
+            "email": cmp.email_level(a, b),
+            "geo": cmp.geo_level(a, b, self.geo_bands, address),
+            "category": cmp.category_level(a, b),
+        }
+        words = {"name": rare} if rare and "name" in self.tf_comparisons else {}
+        return tuple(found[c] for c in self.comparisons), words
+
+    def identifiers_agree(self, levels: Sequence[str]) -> bool:
+        """The same SIRET, or the same company (SIREN, website, e-mail) at the same place
+        (phone, address): a phone and an address alone may be a hotel's switchboard, unless
+        one name is a registered one (with its legal form), which needs not be the sign."""
+        found = set(zip(self.comparisons, levels, strict=True))
+        if levels[self._name_at] == self.veto_legal and all(
+                found & group for group in self.veto_legal_needs):
+            return True
+        return bool(found & self.veto_any) or bool(
+            found & self.veto_company and found & self.veto_place)
+
+    def adjust_matrix(self, levels: np.ndarray, coder: LevelCoder,
+                      total: np.ndarray) -> np.ndarray:
+        veto = self.shop_settings.veto
+        if not veto.enabled:
+            return total
+
+        def rows_at(items: set[tuple[str, str]]) -> list[np.ndarray]:
+            by_comp: dict[int, list[int]] = {}
+            for comp, level in items:
+                c = coder.comparisons.index(comp)
+                by_comp.setdefault(c, []).append(coder.levels[c].index(level))
+            return [np.isin(levels[:, c], idx) for c, idx in by_comp.items()]
+
+        name = coder.comparisons.index("name")
+        vetoed = np.isin(levels[:, name], [coder.levels[name].index(lv)
+                                           for lv in veto.name_levels])
+        def any_of(items: set[tuple[str, str]]) -> np.ndarray:
+            hit = np.zeros(len(total), dtype=bool)
+            for rows in rows_at(items):
+                hit |= rows
+            return hit
+
+        agree = any_of(self.veto_any) | (any_of(self.veto_company) & any_of(self.veto_place))
+        legal = levels[:, name] == coder.levels[name].index(self.veto_legal)
+        for group in self.veto_legal_needs:
+            legal &= any_of(group)
+        agree |= legal
+        cut = vetoed & (total >= self.s.threshold) & ~agree
+        return np.where(cut, self.s.threshold - 0.5, total)
+
+    def adjust(self, levels: Sequence[str], total: float, parts: list[Part] | None) -> float:
+        veto = self.shop_settings.veto
+        if (veto.enabled and levels[self._name_at] in veto.name_levels
+                and total >= self.s.threshold and not self.identifiers_agree(levels)):
+            cut = self.s.threshold - 0.5 - total
+            if parts is not None:
+                parts.append(("name_veto", "names differ, no identifier agrees", cut))
+            return total + cut
+        return total
+
+
+class _ProductLikeScorer(_Scorer):
+    """Shared by offers and products: title, brand, GTIN, attributes, price."""
+
+    overlap = False
+    default_thresholds = cmp.OFFER_TITLE_THRESHOLDS
+
+    def __init__(self, settings: OfferSettings | ProductSettings, stats: TokenStats | None,
+                 model: KindModel | None, max_weight: float,
+                 brand_stats: TokenStats | None = None) -> None:
+        super().__init__(settings, stats, model, max_weight)
+        self.brand_stats = brand_stats if brand_stats is not None else TokenStats()
+        within, beyond = cmp.band_limits(settings.comparison("price").level_names)
+        self.price_within, self.price_beyond = within, beyond
+        title = settings.comparison("title")
+        self.title_thresholds = {k: title.threshold(k, v)
+                                 for k, v in self.default_thresholds.items()}
+
+        levels: dict[str, Callable[[ProductFeatures, ProductFeatures], str]] = {
+            "identity": cmp.identity_level,
+            "gtin": lambda a, b: cmp.equal_level(a.gtin, b.gtin),
+            "code": cmp.code_level,
+            "variant": cmp.variant_level,
+            "brand": lambda a, b: cmp.brand_level(a, b, self.brand_stats),
+            "price": lambda a, b: cmp.price_level(a, b, self.price_within, self.price_beyond),
+        }
+        # only the kind's own comparisons are computed; the title gives its word as well
+        self._levels = [(c, levels.get(c)) for c in self.comparisons]
+
+    def compare(self, a: ProductFeatures, b: ProductFeatures) -> tuple[Levels, TfWords]:  # type: ignore[override]
+        out: list[str] = []
+        rare: str | None = None
+        for _name, level in self._levels:
+            if level is None:  # the title
+                found, rare = cmp.title_level(a, b, self.stats, self.title_thresholds,
+                                              overlap=self.overlap)
+                out.append(found)
+            else:
+                out.append(level(a, b))
+        words = {"title": rare} if rare and "title" in self.tf_comparisons else {}
+        return tuple(out), words
 
 
 class OfferScorer(_ProductLikeScorer):
     """Scores pairs of product listings of one merged shop (offers)."""
 
-    def __init__(self, settings: OfferSettings, stats: TokenStats | None = None) -> None:
-        self.s = settings
-        self.stats = stats
+    kind = "offer"
 
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = [
-            ("gtin", *cmp.equal_level(a.gtin, b.gtin, s.gtin)),
-            ("variant", *cmp.variant_level(a, b, s.variant)),
-            ("title", *cmp.title_level(a, b, s.title)),
-            ("brand", *cmp.equal_level(a.brand_key, b.brand_key, s.brand)),
-            ("price", *cmp.offer_price_level(a, b, s.price)),
-        ]
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
-        return out
-
+    def __init__(self, settings: OfferSettings, stats: TokenStats | None = None,
+                 model: KindModel | None = None, *, max_weight: float = 24.0,
+                 brand_stats: TokenStats | None = None) -> None:
+        super().__init__(settings, stats, model, max_weight, brand_stats)
 
 
 class ProductScorer(_ProductLikeScorer):
     """Scores pairs of product listings that name no shop (the same product anywhere)."""
 
-    def __init__(self, settings: ProductSettings, stats: TokenStats) -> None:
-        self.s = settings
-        self.stats = stats
+    kind = "product"
+    overlap = True
+    default_thresholds = cmp.PRODUCT_TITLE_THRESHOLDS
 
-    def parts(self, a: ProductFeatures, b: ProductFeatures) -> list[Part]:
-        s = self.s
-        out: list[Part] = [
-            ("gtin", *cmp.equal_level(a.gtin, b.gtin, s.gtin)),
-            ("code", *cmp.code_level(a, b, s.code)),
-            ("variant", *cmp.variant_level(a, b, s.variant)),
-            ("title", *cmp.title_level(a, b, s.title, stats=self.stats, high=0.85, good=0.65,
-                                       fair=0.45)),
-            ("brand", *cmp.equal_level(a.brand_key, b.brand_key, s.brand)),
-            ("price", *cmp.product_price_level(a, b, s.price)),
-        ]
-        if a.source == b.source:
-            out.append(("source", "same_source", s.same_source))
-        return out
-
+    def __init__(self, settings: ProductSettings, stats: TokenStats,
+                 model: KindModel | None = None, *, max_weight: float = 24.0,
+                 brand_stats: TokenStats | None = None) -> None:
+        super().__init__(settings, stats, model, max_weight, brand_stats)

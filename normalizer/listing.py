@@ -19,7 +19,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from normalizer.addresses import normalize_address
+from normalizer.attributes import labelled_attributes
 from normalizer.categories import map_category
+from normalizer.encoding import repair_mojibake
 from normalizer.geo import OCCITANIE, Territory, check_coordinates, geohash
 from normalizer.hours import normalize_hours
 from normalizer.identifiers import normalize_gtin, normalize_siret
@@ -58,7 +60,8 @@ def _flag(field: str, code: str, value: Any) -> Flag:
     return Flag(field, code, bounded(value))
 
 
-_TUPLE_FIELDS = frozenset(("name_tokens", "title_tokens", "categories", "services"))
+_TUPLE_FIELDS = frozenset(("name_tokens", "title_tokens", "title_core", "categories",
+                           "services"))
 
 
 class _Serializable:
@@ -145,6 +148,7 @@ class CleanProduct(_Serializable):
     title: str | None
     title_key: str | None
     title_tokens: tuple[str, ...]
+    title_core: tuple[str, ...]  # the title's words without its attributes
     variant: tuple[tuple[str, str], ...]
     brand: str | None
     brand_key: str | None
@@ -246,6 +250,17 @@ def normalize_shop(raw: dict[str, Any], territory: Territory = OCCITANIE) -> Cle
     )
 
 
+def with_labelled_attributes(variant: tuple[tuple[str, str], ...], description: str | None
+                             ) -> tuple[tuple[str, str], ...]:
+    """The title's attributes, plus those the description states with a label ("Couleur :
+    noir") for dimensions the title does not state."""
+    extra = labelled_attributes(description)
+    if not extra:
+        return variant
+    known = {dim for dim, _ in variant}
+    return tuple(sorted([*variant, *((d, v) for d, v in extra if d not in known)]))
+
+
 def normalize_product(raw: dict[str, Any], territory: Territory = OCCITANIE) -> CleanProduct:
     """The clean form of a product listing (see ``normalize_listing``)."""
     flags: list[Flag] = []
@@ -283,14 +298,17 @@ def normalize_product(raw: dict[str, Any], territory: Territory = OCCITANIE) -> 
         else:
             flags.append(_flag("category", "unknown_category", raw_category))
 
+    description = _text(raw.get("description"))
+    description = repair_mojibake(description) if description else None
+    variant = with_labelled_attributes(title.variant, description)
     return CleanProduct(
         kind="product", source=str(raw["source"]), source_id=str(raw["source_id"]),
         url=_text(raw.get("url")), raw=raw,
         title=title.display, title_key=title.key, title_tokens=title.tokens,
-        variant=title.variant, brand=brand, brand_key=brand_key, gtin=gtin,
+        title_core=title.core, variant=variant, brand=brand, brand_key=brand_key, gtin=gtin,
         price_cents=cents, currency=currency, availability=availability, category=category,
         shop_source_id=_text(raw.get("shop_source_id")), image_url=_text(raw.get("image_url")),
-        description=_text(raw.get("description")), flags=tuple(flags),
+        description=description, flags=tuple(flags),
     )
 
 

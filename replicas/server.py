@@ -47,11 +47,11 @@ class ReplicaCluster:
     def __init__(self, seed: int = 42, shops: int = 1500, *, epoch: int = 0,
                  offers_per_shop: int = 8, faults: FaultProfile | str | None = None,
                  host: str = "127.0.0.1", ports: dict[str, int] | None = None,
-                 platforms: tuple[str, ...] | None = None) -> None:
+                 platforms: tuple[str, ...] | None = None, noise: str = "default") -> None:
         self.seed, self.shops, self.offers_per_shop = seed, shops, offers_per_shop
-        self.host = host
+        self.host, self.noise = host, noise
         self.faults = faults if isinstance(faults, FaultProfile) else FaultProfile.parse(faults)
-        self.world = World.generate(seed, shops, epoch, offers_per_shop)
+        self.world = World.generate(seed, shops, epoch, offers_per_shop, noise)
         keys = platforms or tuple(PLATFORM_CLASSES)
         self.platforms: dict[str, Platform] = {
             key: platform_class(key)(self.world, faults=self.faults) for key in keys
@@ -99,7 +99,8 @@ class ReplicaCluster:
 
     def set_epoch(self, epoch: int) -> None:
         """Serve the same world ``epoch`` steps later, on the same ports."""
-        self.world = World.generate(self.seed, self.shops, epoch, self.offers_per_shop)
+        self.world = World.generate(self.seed, self.shops, epoch, self.offers_per_shop,
+                                    self.noise)
         for platform in self.platforms.values():
             platform.set_world(self.world)
 

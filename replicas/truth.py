@@ -1,4 +1,9 @@
-"""The replicas' ground truth and expected listings, without serving anything."""
+"""The replicas' ground truth and expected listings, without serving anything.
+
+Every function takes the world's arguments (seed, shops, epoch, offers per shop)
+and the noise profile the platforms show it with ("default" or "hard", see
+``replicas.noise``): the truth is the same world's, whatever the profile.
+"""
 
 from __future__ import annotations
 
@@ -13,35 +18,49 @@ from replicas.world import World
 
 
 def _platforms(seed: int, shops: int, epoch: int, offers_per_shop: int,
-               keys: tuple[str, ...] | None = None) -> Iterator[Any]:
+               keys: tuple[str, ...] | None = None, noise: str = "default") -> Iterator[Any]:
     from replicas.server import platform_class  # noqa: PLC0415 - avoid a cycle
 
-    world = World.generate(seed, shops, epoch, offers_per_shop)
+    world = World.generate(seed, shops, epoch, offers_per_shop, noise)
     for key in keys or tuple(PLATFORM_CLASSES):
         yield platform_class(key)(world, faults=FaultProfile())
 
 
 def truth_rows(seed: int = 42, shops: int = 1500, epoch: int = 0, offers_per_shop: int = 8,
-               keys: tuple[str, ...] | None = None) -> Iterator[tuple[str, str, str, str]]:
+               keys: tuple[str, ...] | None = None,
+               noise: str = "default") -> Iterator[tuple[str, str, str, str]]:
     """(kind, source, source_id, entity_id) for every listing the replicas serve."""
-    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys):
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys, noise):
         yield from platform.truth()
 
 
 def expected_listings(seed: int = 42, shops: int = 1500, epoch: int = 0,
-                      offers_per_shop: int = 8,
-                      keys: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
+                      offers_per_shop: int = 8, keys: tuple[str, ...] | None = None,
+                      noise: str = "default") -> Iterator[dict[str, Any]]:
     """Every listing the replicas serve, in the contract (URLs on the default ports)."""
-    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys):
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys, noise):
         yield from platform.expected_listings()
 
 
-def write_truth(path: str, **world: int) -> int:
+def listings_and_truth(seed: int = 42, shops: int = 1500, epoch: int = 0,
+                       offers_per_shop: int = 8, keys: tuple[str, ...] | None = None,
+                       noise: str = "default",
+                       ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
+    """Every listing and the truth of a world, building it once (large worlds take long)."""
+    listings: list[dict[str, Any]] = []
+    truth: list[tuple[str, str, str, str]] = []
+    for platform in _platforms(seed, shops, epoch, offers_per_shop, keys, noise):
+        listings.extend(platform.expected_listings())
+        truth.extend(platform.truth())
+    return listings, truth
+
+
+def write_truth(path: str, **world: Any) -> int:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         return write_csv(fh, ["kind", "source", "source_id", "entity_id"], truth_rows(**world))
 
 
-def write_expected_listings(path: str, **world: int) -> int:
+def write_expected_listings(path: str, **world: Any) -> int:
     count = 0
     with open(path, "w", encoding="utf-8") as fh:
         for item in expected_listings(**world):

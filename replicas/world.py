@@ -39,6 +39,7 @@ from replicas.vocab import (
     Trade,
 )
 
+NOISE_NAMES = ("default", "hard")  # the profiles of replicas.noise
 PLATFORMS = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31")
 PRODUCT_PLATFORMS = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone")
 # A shop of these zones that none of the five drew stays independent (on none of
@@ -197,6 +198,7 @@ class Shop:
     platform_since: dict[str, int] = field(default_factory=dict)
     platform_left: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    noise: str = "default"  # how noisily the platforms show it (replicas.noise)
 
     @property
     def is_open(self) -> bool:
@@ -226,6 +228,7 @@ class Product:
     gtin: str | None
     base_price_cents: int
     description: str
+    noise: str = "default"  # how noisily the platforms show it (replicas.noise)
 
 
 @dataclass
@@ -258,19 +261,28 @@ class World:
     shops: list[Shop]
     products: list[Product]
     offers: list[Offer]
+    noise: str = "default"
 
     # ------------------------------------------------------------------ building
     @classmethod
     def generate(cls, seed: int = 42, shops: int = 1500, epoch: int = 0,
-                 offers_per_shop: int = 8) -> World:
-        """Build the world for these arguments, always the same."""
+                 offers_per_shop: int = 8, noise: str = "default") -> World:
+        """Build the world for these arguments, always the same.
+
+        ``noise`` names the profile the platforms show it with (``replicas.noise``:
+        "default" or "hard"); the world itself, its truth, is the same for both.
+        """
         if shops < 1:
             raise ValueError("a world needs at least one shop")
-        builder = _Builder(seed, shops, offers_per_shop)
+        if noise not in NOISE_NAMES:
+            raise ValueError(f"unknown noise profile {noise!r} (known: "
+                             f"{', '.join(NOISE_NAMES)})")
+        builder = _Builder(seed, shops, offers_per_shop, noise)
         world = builder.build()
         for step in range(1, epoch + 1):
             builder.evolve(world, step)
         world.epoch = epoch
+        world.noise = noise
         return world
 
     # ------------------------------------------------------------------ queries
@@ -319,7 +331,9 @@ class World:
 
 
 class _Builder:
-    def __init__(self, seed: int, shop_count: int, offers_per_shop: int) -> None:
+    def __init__(self, seed: int, shop_count: int, offers_per_shop: int,
+                 noise: str = "default") -> None:
+        self.noise = noise
         self.seed = seed
         self.shop_count = shop_count
         self.offers_per_shop = offers_per_shop
@@ -368,6 +382,7 @@ class _Builder:
                             gtin=gtin,
                             base_price_cents=_round_price(price * 100),
                             description=f"{title}. {trade.label} — sélection du commerce.",
+                            noise=self.noise,
                         ))
                         ids.append(idx)
             self.products_by_trade[trade.key] = ids
@@ -388,7 +403,7 @@ class _Builder:
         self.products.append(Product(
             index=idx, entity_id=f"product:{idx:05d}", family=-idx, title=title, brand=None,
             variant="", variant_kind="none", trade=trade, gtin=None, base_price_cents=price,
-            description=f"{title} — {TRADES_BY_KEY[trade].label}.",
+            description=f"{title} — {TRADES_BY_KEY[trade].label}.", noise=self.noise,
         ))
         self.house_products[key] = idx
         return idx
@@ -524,6 +539,7 @@ class _Builder:
             opened_epoch=opened_epoch,
             updated_epoch=opened_epoch,
             description=f"{trade.label} à {commune.name}.",
+            noise=self.noise,
         )
 
     def _special_shops(self, n: int) -> list[dict]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from agora import settings
 from catalog.backends import BackendSettings, SearchBackend, open_backend
 from catalog.errors import CatalogError
 from catalog.store import Catalog
@@ -56,8 +57,9 @@ def _app_backend() -> SearchBackend:
         with _lock:
             backend = current_app.extensions.get("agora_backend")
             if backend is None:
-                backend = open_backend(current_app.config["AGORA_CATALOG"],
-                                       BackendSettings.from_mapping(current_app.config))
+                backend = open_backend(
+                    settings.search_index_base(current_app.config["AGORA_CATALOG"]),
+                    BackendSettings.from_mapping(current_app.config))
                 current_app.extensions["agora_backend"] = backend
     return backend  # type: ignore[no-any-return]
 

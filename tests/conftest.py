@@ -1,6 +1,12 @@
 """Fixture factories shared by the whole suite.
 
 - ``agora_home``: an empty AGORA_HOME for the test.
+- ``catalog_engine`` (parametrized: ``sqlite``, ``postgresql``), and on it
+  ``catalog_location`` (an empty, migrated catalog: a SQLite file, or a database
+  of the test PostgreSQL server emptied for the test) and ``engine_home`` (an
+  AGORA_HOME whose catalog is on that engine: ``AGORA_CATALOG_URL`` is set for
+  the test and the processes it starts). Tests where the catalog is the subject
+  take these; ``AGORA_CATALOG_URL`` is unset for every other test.
 - ``replica_cluster``: a factory starting replica platforms of a small world on
   free loopback ports (stopped at the end of the test).
 - ``crawl``: runs ``agora crawl`` in a subprocess against given replicas, the way
@@ -17,10 +23,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from catalog.store import CATALOG_FILE, CATALOG_URL_VARIABLE, Catalog
 from replicas.server import ReplicaCluster
-from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 - shared fixtures
+from tests.postgres_server import (  # noqa: F401 - shared fixtures
+    PostgresServer,
+    postgres_server,
+    postgres_url,
+)
 from tests.search_node import (  # noqa: F401 - shared fixtures: real search engines
     elasticsearch_server,
     opensearch_server,
@@ -37,6 +49,60 @@ def agora_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     return home
+
+
+@pytest.fixture(autouse=True)
+def _no_catalog_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog URL of the developer's shell never leaks into a test."""
+    monkeypatch.delenv(CATALOG_URL_VARIABLE, raising=False)
+
+
+ENGINE_PARAMS = [pytest.param("sqlite", id="sqlite"),
+                 pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINE_PARAMS)
+def catalog_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_catalog(postgres_server: PostgresServer) -> str:  # noqa: F811
+    """One migrated database for the session, emptied before each test that takes it."""
+    url = postgres_server.create_database()
+    Catalog.open(url).close()
+    return url
+
+
+def empty_postgres_catalog(url: str) -> str:
+    """Empty every catalog table (their schema stays migrated), cutting off any connection
+    a previous test left behind."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid != pg_backend_pid()")
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename != 'schema_version'")]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+    return url
+
+
+@pytest.fixture
+def catalog_location(catalog_engine: str, tmp_path: Path,
+                     request: pytest.FixtureRequest) -> str:
+    """An empty catalog on the engine: its location (a file path or a URL)."""
+    if catalog_engine == "sqlite":
+        return str(tmp_path / "home" / CATALOG_FILE)  # engine_home's
+    return empty_postgres_catalog(request.getfixturevalue("shared_postgres_catalog"))
+
+
+@pytest.fixture
+def engine_home(catalog_engine: str, catalog_location: str, agora_home: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An AGORA_HOME whose catalog (``Catalog.in_home``) is on the engine."""
+    if catalog_engine == "postgresql":
+        monkeypatch.setenv(CATALOG_URL_VARIABLE, catalog_location)
+    return agora_home
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The build through the catalog, and the matcher's commands, as a user runs them."""
+"""The build through the catalog, and the matcher's commands, as a user runs them (the build
+and the stages alone on both engines)."""
 
 from __future__ import annotations
 
@@ -34,8 +35,17 @@ def world_catalog(tmp_path: Path) -> Path:
     return tmp_path / "catalog.sqlite"
 
 
-def test_full_then_incremental_build_keeps_ids_and_quality(world_catalog: Path,
+@pytest.fixture
+def engine_world(engine_home: Path, catalog_location: str, tmp_path: Path) -> str:
+    """The same world in a catalog on each engine (the catalog of ``engine_home``)."""
+    listings = list(expected_listings(seed=8, shops=200))
+    import_listings(_write(tmp_path / "w.jsonl", listings), catalog_location)
+    return catalog_location
+
+
+def test_full_then_incremental_build_keeps_ids_and_quality(engine_world: str,
                                                           tmp_path: Path) -> None:
+    world_catalog = engine_world
     with Catalog.open(world_catalog) as cat:
         first = build(cat, index=False)
         assert first.mode == "full"
@@ -104,8 +114,9 @@ def test_link_command_writes_one_row_per_listing(tmp_path: Path) -> None:
     assert "skipped line" in proc.stderr
 
 
-def test_stages_can_be_rerun_alone(world_catalog: Path) -> None:
-    env = agora_env(world_catalog.parent)
+def test_stages_can_be_rerun_alone(engine_world: str, engine_home: Path) -> None:
+    world_catalog = engine_world
+    env = agora_env(engine_home)
     assert "normalized" in run_agora(["normalize"], env).stdout
     first = run_agora(["dedup"], env).stdout
     assert "mode full" in " ".join(first.split())

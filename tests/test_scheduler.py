@@ -1,4 +1,5 @@
-"""The scheduler: cadences and jitter, a fake clock through ``tick``, restarts, locks, signals."""
+"""The scheduler: cadences and jitter, a fake clock through ``tick``, restarts, locks, signals;
+every test that touches the catalog runs on both engines (``home`` is ``engine_home``)."""
 
 from __future__ import annotations
 
@@ -89,8 +90,8 @@ class FakeBuild:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
+def home(engine_home: Path) -> Path:
+    return engine_home
 
 
 @pytest.fixture
@@ -290,13 +291,13 @@ def test_a_source_locked_elsewhere_is_skipped(make: Callable[..., Scheduler], ho
                                               clock: FakeClock) -> None:
     scheduler = make([C])
     scheduler.start()
-    with Catalog.in_home(home) as catalog:
+    with Catalog.in_home(home) as catalog:  # another process holds the lock while it runs
         assert catalog.acquire_lock("crawl:charlie", "another", pid=os.getppid()) is None
-    [outcome] = scheduler.tick(clock.now)
-    assert outcome.status == "skipped" and f"pid {os.getppid()}" in outcome.message
-    assert scheduler.crawl.calls == []
-    with Catalog.in_home(home) as catalog:
+        [outcome] = scheduler.tick(clock.now)
+        assert outcome.status == "skipped" and f"pid {os.getppid()}" in outcome.message
+        assert scheduler.crawl.calls == []
         catalog.release_lock("crawl:charlie", "another")
+    with Catalog.in_home(home) as catalog:
         run_id = catalog.begin_run("charlie")  # `agora crawl charlie` running in this process
     [outcome] = scheduler.tick(clock.advance(hours=1))
     assert outcome.status == "skipped" and f"run {run_id}" in outcome.message
@@ -441,10 +442,12 @@ def sources_file(tmp_path: Path, cluster: ReplicaCluster, **changes: Any) -> Pat
 
 
 def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
-                                                  replica_cluster: Any) -> None:
+                                                  replica_cluster: Any, catalog_engine: str,
+                                                  request: pytest.FixtureRequest,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = replica_cluster(shops=40, seed=3, platforms=("toulouse_boutiques",))
     path = sources_file(tmp_path, cluster)
-    env = {"AGORA_HOME": str(home), "AGORA_SOURCES": str(path)}
+    env = {"AGORA_HOME": str(home), "AGORA_SOURCES": str(path), "AGORA_SCHEDULE_CRAWL": "inline"}
     result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build"], env=env)
     assert result.exit_code == 0, result.output
     assert "toulouse_boutiques: next run at" in result.output
@@ -461,6 +464,9 @@ def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
     home2 = tmp_path / "home2"
     slow = sources_file(tmp_path, cluster, concurrency=1, delay=0.02)
     env = {**os.environ, "AGORA_HOME": str(home2), "AGORA_SOURCES": str(slow)}
+    if catalog_engine == "postgresql":  # a new catalog: a new database
+        env["AGORA_CATALOG_URL"] = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("AGORA_CATALOG_URL", env["AGORA_CATALOG_URL"])  # this test's reads
     proc = subprocess.Popen([sys.executable, "-m", "agora.commands.schedule", "--no-build",
                              "--grace", "60s"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True)

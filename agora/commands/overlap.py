@@ -53,7 +53,7 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     from dedup.overlap_export import write_tables  # noqa: PLC0415
 
     path = settings.catalog_path()
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         err_console.print(f"[bold red]error:[/] no catalog at {path}: crawl and `agora build` "
                           "first (or set AGORA_HOME)", highlight=False)
         sys.exit(1)

@@ -7,6 +7,11 @@
 - ``agora schedule --once [SOURCES...]``: run what is due now (or overdue), one
   source after the other, then exit: for cron users. Exit 2 when a run failed or
   ended degraded.
+- ``--crawl auto|inline|queue`` (default ``AGORA_SCHEDULE_CRAWL``, else auto):
+  crawl in this process (inline), or enqueue crawl jobs for ``agora worker``
+  processes (queue; ``--once`` then waits up to ``--wait`` for them to end and
+  builds once); auto queues a source when a live worker crawls it, else crawls
+  inline, so one machine needs no worker.
 
 The plan and the last runs are kept in the catalog (``schedule_state``): a
 restart picks them up, and ``agora sources status`` shows them. The command is
@@ -65,12 +70,17 @@ def _seconds(text: str) -> float:
 @click.option("--timezone", default="Europe/Paris", show_default=True,
               help="Time zone of the cron entries.")
 @click.option("--no-build", is_flag=True, help="Crawl only; no build after each crawl.")
+@click.option("--crawl", "crawl_mode", type=click.Choice(["auto", "inline", "queue"]),
+              default=None, help="Crawl in this process, or enqueue for `agora worker` "
+                                 "processes (default: AGORA_SCHEDULE_CRAWL, else auto).")
+@click.option("--wait", default="6h", show_default=True,
+              help="With --once and queued crawls: how long to wait for the workers.")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
 @_errors_as_lines
 def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
-                 misfire_grace: str, timezone: str, no_build: bool,
-                 sources_file: str | None) -> None:
+                 misfire_grace: str, timezone: str, no_build: bool, crawl_mode: str | None,
+                 wait: str, sources_file: str | None) -> None:
     """Crawl each source on its schedule (default: every enabled source with one)."""
     from agora.scheduler import Scheduler, default_build  # noqa: PLC0415
     from catalog.store import Catalog  # noqa: PLC0415
@@ -97,14 +107,21 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
     scheduler = Scheduler(chosen, settings.home(), sources_file=str(path),
                           build=None if no_build else default_build, timezone=timezone,
                           stagger=0 if once else _seconds(stagger),
-                          misfire_grace=_seconds(misfire_grace), shutdown_grace=_seconds(grace))
+                          misfire_grace=_seconds(misfire_grace), shutdown_grace=_seconds(grace),
+                          crawl_mode=crawl_mode or settings.schedule_crawl_mode())
     if once:
         with scheduler:
             scheduler.start()
             outcomes = scheduler.tick()
+            if scheduler.queued:
+                err_console.print(f"{len(scheduler.queued)} crawl(s) queued; waiting for the "
+                                  f"workers (at most {wait})", highlight=False)
+                if not scheduler.settle(_seconds(wait)):
+                    err_console.print("[yellow]warning:[/] queued crawls still waiting: is an "
+                                      "`agora worker` running?", highlight=False)
             plan = scheduler.next_runs()
         _print_outcomes(outcomes, plan)
-        if any(o.status in ("failed", "degraded", "error") or o.build_error
+        if any(o.status in ("failed", "degraded", "error", "queued") or o.build_error
                for o in outcomes):
             sys.exit(2)
         return
@@ -126,7 +143,8 @@ def _print_outcomes(outcomes: list[Any], plan: dict[str, Any]) -> None:
         for o in outcomes:
             f = o.figures
             errors = ", ".join(f"{k} {v}" for k, v in sorted(f.get("errors", {}).items())) or "-"
-            table.add_row(o.source, str(o.run_id or "-"), o.status, str(f.get("pages", "-")),
+            status = o.status + (f" (job {o.job_id})" if o.job_id else "")
+            table.add_row(o.source, str(o.run_id or "-"), status, str(f.get("pages", "-")),
                           str(f.get("listings", "-")), str(f.get("new", "-")),
                           str(f.get("updated", "-")), str(f.get("gone", "-")), errors,
                           str(o.build_id or "-"),

@@ -29,7 +29,6 @@ from rich.table import Table
 from rich.text import Text
 
 from agora import settings
-from catalog.backends import BackendSettings, SearchBackend, open_backend
 from catalog.backends.query import CLI, parse_pairs, parse_point, parse_search
 from catalog.errors import CatalogError
 from catalog.indexing import index_stage
@@ -48,15 +47,6 @@ def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(1)
     return wrapper
-
-
-def backend_settings() -> BackendSettings:
-    """The search backend Agora's settings choose."""
-    return BackendSettings.from_mapping({k: settings.get(k) for k in BackendSettings.KEYS})
-
-
-def open_search_backend() -> SearchBackend:
-    return open_backend(settings.catalog_path(), backend_settings())
 
 
 def _euros(cents: int | None) -> str:
@@ -129,7 +119,7 @@ def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
         args["as_typed"] = "1"
     args["page"], args["per_page"] = str(page), str(per_page)
     search_query = parse_search(args, CLI).query
-    backend = open_search_backend()
+    backend = settings.open_search_backend()
     try:
         results = backend.search(search_query)
     finally:
@@ -181,7 +171,7 @@ def index_cmd() -> None:
     """Index the catalog's current entities again, swapped in atomically."""
     with Catalog.open(settings.catalog_path()) as cat:
         stage = index_stage(cat, cat.entities.latest_build_id() or 0,
-                            settings=backend_settings())
+                            settings=settings.search_backend_settings())
     figures = stage.figures
     console.print(f"{figures['documents']} documents indexed into {figures['index']} "
                   f"({figures['backend']}) in {stage.seconds:.2f}s "

@@ -14,12 +14,14 @@ line naming it. The command is ``serve_cmd``; ``agora/cli.py`` registers it with
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from agora import settings
+from catalog.store import describe_location
 
 console = Console()
 err_console = Console(stderr=True)
@@ -45,7 +47,7 @@ def serve_cmd(host: str, port: int, workers: int | None, threads: int, trust_pro
     from search_ui.server import port_free, serve  # noqa: PLC0415
 
     catalog = settings.catalog_path()
-    if not catalog.exists():
+    if isinstance(catalog, Path) and not catalog.exists():
         err_console.print(f"[bold red]error:[/] no catalog at {catalog}: crawl and "
                           "`agora build` first (or set AGORA_HOME)", highlight=False)
         sys.exit(1)
@@ -60,7 +62,8 @@ def serve_cmd(host: str, port: int, workers: int | None, threads: int, trust_pro
         serve(host, port, workers=workers, threads=threads, access_log=access_log,
               config=config,
               on_ready=lambda url: console.print(f"Agora is served at [bold]{url}/[/] "
-                                                 f"(catalog {catalog}); Ctrl-C to stop.",
+                                                 f"(catalog {describe_location(catalog)}); "
+                                                 "Ctrl-C to stop.",
                                                  highlight=False))
     except ValueError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)

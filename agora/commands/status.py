@@ -1,4 +1,10 @@
-"""``agora sources status`` and ``agora sources accept``: how each source is doing.
+"""``agora status``, ``agora sources status`` and ``agora sources accept``: how it is doing.
+
+- ``agora status [--json] [--check]``: the deployment at a glance: the catalog
+  (engine, where), the last build, the scheduler, every crawl worker with its
+  heartbeat, the queue (waiting, running, orphaned jobs), and each source's
+  state. ``--check`` exits 1 when a source is degraded or failing, a running job
+  lost its worker, or the last build failed.
 
 - ``status [SOURCES...] [--json] [--check]``: per source, its state (ok, partial,
   degraded, failing, interrupted, running, never run), the last run (status,
@@ -8,8 +14,9 @@
 - ``accept SOURCE``: the platform really shrank; take the source's last degraded
   run as its new baseline.
 
-The commands are ``status_cmd`` and ``accept_cmd``; ``agora/cli.py`` attaches
-them to the ``sources`` group. Figures come from ``catalog.status``.
+The commands are ``overview_cmd`` (``agora status``), ``status_cmd`` and
+``accept_cmd``; ``agora/cli.py`` attaches the last two to the ``sources`` group.
+Figures come from ``catalog.status``.
 """
 
 from __future__ import annotations
@@ -158,6 +165,86 @@ def next_run_text(status: Any) -> str:
     if not status.enabled:
         return "disabled"
     return "not planned yet" if status.schedule else "no schedule"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def overview_problems(data: dict[str, Any]) -> list[str]:
+    """What ``agora status --check`` fails on, in words."""
+    problems = [f"source {s['key']} is {s['state']}" for s in data["sources"]
+                if s["state"] in ("degraded", "failing")]
+    problems += [f"job {j} runs on a dead worker (waiting to be taken over)"
+                 for j in data["queue"]["orphaned"]]
+    if data["build"] and data["build"]["status"] == "failed":
+        problems.append(f"build {data['build']['id']} failed")
+    return problems
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@click.option("--check", is_flag=True,
+              help="Exit 1 when a source is degraded or failing, a running job lost its worker, "
+                   "or the last build failed.")
+@_errors_as_lines
+def overview_cmd(as_json: bool, check: bool) -> None:
+    """The deployment at a glance: catalog, build, scheduler, workers, queue, sources."""
+    from catalog.status import overview  # noqa: PLC0415
+    from catalog.store import Catalog  # noqa: PLC0415
+
+    with Catalog.open_read_only(settings.catalog_path()) as catalog:
+        data = overview(catalog)
+    problems = overview_problems(data)
+    if as_json:
+        click.echo(json.dumps({**data, "problems": problems}, indent=2, ensure_ascii=False))
+    else:
+        _print_overview(data, problems)
+    if check and problems:
+        sys.exit(1)
+
+
+def _print_overview(data: dict[str, Any], problems: list[str]) -> None:
+    cat, build, sched, queue = data["catalog"], data["build"], data["scheduler"], data["queue"]
+    entities = ", ".join(f"{k} {v}" for k, v in sorted(cat["entities"].items())) or "none"
+    console.print(f"[bold]Catalog[/] {escape(cat['engine'])} {escape(cat['location'])}: "
+                  f"{cat['live_listings']} live listings; entities {entities}", highlight=False)
+    console.print("[bold]Build[/] " + (
+        f"{build['id']} {build['mode']} {build['status']}, finished {when(build['finished_at'])}"
+        if build else "none yet"), highlight=False)
+    console.print("[bold]Scheduler[/] " + (
+        f"running (pid {sched['pid']} on {escape(str(sched['host']))}, since "
+        f"{when(sched['since'])}, heartbeat {when(sched['heartbeat_at'])})"
+        if sched.get("running") else "not running"), highlight=False)
+    workers = Table("worker", "host", "pid", "state", "job", "heartbeat", "alive", "jobs done",
+                    title=f"Workers ({len(data['workers'])})", title_justify="left")
+    for w in data["workers"]:
+        job = f"{w['job_id']} {w['source']}" if w["job_id"] else "-"
+        workers.add_row(escape(w["id"]), escape(w["host"]), str(w["pid"]), w["state"],
+                        escape(job), f"{_age(w['heartbeat_age_s'])} ago",
+                        "[green]yes[/]" if w["alive"] else "[bold red]no[/]", str(w["jobs_done"]))
+    console.print(workers)
+    console.print(f"[bold]Queue[/] {queue['queued']} queued, {queue['running']} running"
+                  + (f", oldest waiting {_age(queue['oldest_queued_age_s'])}"
+                     if queue["oldest_queued_at"] else "")
+                  + (f", orphaned jobs {queue['orphaned']}" if queue["orphaned"] else ""),
+                  highlight=False)
+    sources = Table("source", "state", "last run", "next run", title="Sources",
+                    title_justify="left")
+    for s in data["sources"]:
+        run = s["last_run"]
+        last = f"{run['id']} {run['status']} {when(run['finished_at'])}" if run else "-"
+        sources.add_row(escape(s["key"]),
+                        f"[{STATE_STYLES.get(s['state'], '')}]{escape(s['state'])}[/]",
+                        escape(last), when(s["next_run_at"]))
+    console.print(sources)
+    for problem in problems:
+        console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
 
 
 @click.command("accept")

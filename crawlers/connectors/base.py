@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import httpx
 
 from crawlers.errors import CrawlError
-from crawlers.hosts import same_host
 from crawlers.http import Fetcher, make_client
 from crawlers.listing import PageResult, PageSink
 from crawlers.runs import RunOutcome, RunStart
@@ -76,8 +75,9 @@ class ApiConnector(ABC):
         return self.config.key
 
     def on_platform(self, url: str) -> bool:
-        """Whether a URL is on the platform's own host (credentials go nowhere else)."""
-        return same_host(url, self.config.base_url)
+        """Whether a URL may be requested: the platform's origin or an ``allowed_hosts``
+        entry (``crawlers.hosts``; credentials only ever go to the origin)."""
+        return self.config.hosts.allows(url)
 
     def absolute(self, path: str) -> str:
         """A path on the platform as an absolute URL."""

@@ -199,6 +199,14 @@ class ItemRule:
             out["url"] = urljoin(url, link)
         return out
 
+    def id_from_url(self, url: str) -> str | None:
+        """The source id when the rule reads it from the URL alone (``from_url``): what a
+        page whose record is unreadable still tells; None otherwise."""
+        pick = self.fields.get("source_id")
+        if pick is None or pick.lang != "from_url":
+            return None
+        return ItemRule(self.kind, {"source_id": pick}).listing(None, None, url).get("source_id")
+
     def problem(self, listing: dict[str, Any]) -> str | None:
         """Why the listing is unusable (a required field came out empty), or None."""
         missing = [name for name in self.required if name not in listing]

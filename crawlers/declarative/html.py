@@ -4,7 +4,9 @@
 as Scrapy's ``SitemapSpider`` is: ``start_pages`` ((path, page rule) pairs),
 ``chained(page)`` (are pages of that rule linked by a "next" link?) and
 ``read_page(page, response, url)`` (what a page holds: a ``PageRead``). It
-follows links on the platform's host once each, and makes paged lists
+follows links on the platform's hosts once each (others are counted, see
+``CatalogSpider.follows``; a "next" link elsewhere is an ``offsite`` error, the
+rest of its list being out of reach), and makes paged lists
 drift-proof: when the pages of a "next" chain yield fewer distinct items than
 the list announces (listings moved between pages while we paged), the chain's
 pages are fetched again, up to ``repage_rounds`` times; still short, it is
@@ -76,7 +78,7 @@ class Chain:
 
 
 class HtmlSpider(CatalogSpider):
-    """Named page rules, links on the platform's host, drift-proof "next" chains."""
+    """Named page rules, links on the platform's hosts, drift-proof "next" chains."""
 
     # Two Scrapy defaults cost more CPU than the parsing: CONCURRENT_ITEMS (100)
     # starts that many tasks per response for a handful of items, and
@@ -124,7 +126,10 @@ class HtmlSpider(CatalogSpider):
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:
         yield from self.on_error(failure)
-        request = failure.request  # type: ignore[attr-defined]
+        yield from self.after_loss(failure.request)  # type: ignore[attr-defined]
+
+    def after_loss(self, request: scrapy.Request) -> Iterator[Any]:
+        """A chain page that ends without an answer (lost, skipped) closes its round."""
         if request.meta.get("chain"):
             yield from self._chain_lost(request.meta["chain"], request.meta["round"])
 
@@ -140,8 +145,7 @@ class HtmlSpider(CatalogSpider):
         chain = self.chains.get(meta["chain"]) if meta.get("chain") else None
         links = 0
         for link, page in read.links:
-            if not self.on_platform(link):
-                self.count("offsite_links_skipped")
+            if not self.follows(link):
                 continue
             links += 1
             if link in self.requested:
@@ -153,14 +157,20 @@ class HtmlSpider(CatalogSpider):
             if read.total is not None:
                 chain.total = read.total
         result = read.result
+        next_url = read.next_url
+        if next_url and not self.on_platform(next_url):
+            # the rest of the list is out of reach: the page counts as lost
+            result = result or PageResult(url=url, page=False)
+            result.failed = True
+            result.errors.append(PageError(url, ErrorKind.OFFSITE, "the next page leaves the "
+                                           f"platform: {next_url}"))
+            next_url = None
         if result is not None:
             # a leaf (nothing to reach from it, no chain to count) need not be fetched
             # again by a resumed run
             result.done = not links and chain is None and not result.failed
             yield result
         if chain is not None:
-            next_url = read.next_url if read.next_url and self.on_platform(read.next_url) \
-                else None
             yield from self._chain_step(chain, url, next_url, meta["round"])
 
     def _malformed(self, response: Response, reason: str) -> Iterator[Any]:
@@ -283,8 +293,7 @@ class DeclarativeHtmlSpider(HtmlSpider):
                  for link in links_of(follow.pick, root, url)]
         next_url = None
         if rule.next is not None:
-            next_url = next((u for u in links_of(rule.next, root, url) if self.on_platform(u)),
-                            None)
+            next_url = next(iter(links_of(rule.next, root, url)), None)
         total = None
         if rule.total is not None and not result.failed:
             total = total_of(rule.total, root, url)

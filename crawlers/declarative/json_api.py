@@ -279,9 +279,9 @@ class DeclarativeApiConnector(ApiConnector):
             nxt = self._next_position(endpoint, position, len(records), largest, total, data,
                                       url)
             if pag.style == "next_link" and nxt is not None and not self.on_platform(nxt):
-                # never carry the source's credentials to another host
+                # never carry the source's credentials (or the crawl) to another host
                 result.failed = state["lost"] = True
-                result.errors.append(PageError(url, ErrorKind.LAYOUT, f"{endpoint.name}: the "
+                result.errors.append(PageError(url, ErrorKind.OFFSITE, f"{endpoint.name}: the "
                                                f"next link leaves the platform: {nxt}"))
                 nxt = None
             result.checkpoint = nxt

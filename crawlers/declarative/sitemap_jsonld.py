@@ -4,9 +4,10 @@
 ``SitemapSpider`` is: it reads ``/robots.txt`` for its ``Sitemap:`` lines (when
 ``robots``; else, or when it names none, ``sitemap_index``), follows sitemap
 indexes to their child sitemaps (gzip too, strictly parsed: one cut short is
-retried), and requests each listed page of the platform's host whose path a
-rule of ``sitemap_rules`` matches ((regex, callback name), first match wins);
-other URLs are counted and left alone. ``read_schema_page`` reads such a page:
+retried; up to the protocol's 50 MB), and requests each listed page of the
+platform's hosts whose path a rule of ``sitemap_rules`` matches ((regex,
+callback name), first match wins); entries on other hosts are counted per host
+(``CatalogSpider.follows``), other URLs counted and left alone. ``read_schema_page`` reads such a page:
 a page without ``page_complete`` text is retried as cut short; a complete page
 whose JSON-LD does not parse is fetched once more, then recorded as an
 ``invalid_record`` (a broken record, its id from ``record_id`` kept live: the
@@ -14,8 +15,9 @@ run stays complete); a page without the object looked for is a layout change
 (the page counts as lost).
 
 ``DeclarativeSitemapSpider`` maps objects with the page rules of a
-``sitemap_jsonld`` entry (see ``docs/connectors.md``); the Dans Ma Zone spider
-is a hand-written one.
+``sitemap_jsonld`` entry (see ``docs/connectors.md``), a broken page's id read by
+its rule when the rule reads it from the URL; the Dans Ma Zone spider is a
+hand-written one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from twisted.python.failure import Failure
 from crawlers.declarative.fields import read_items
 from crawlers.declarative.schema import SitemapPage, SitemapSpec, compile_spec
 from crawlers.errors import (
+    BodyTooLarge,
     ErrorKind,
     InvalidJsonLd,
     InvalidRecord,
@@ -44,7 +47,12 @@ from crawlers.errors import (
 from crawlers.listing import PageResult
 from crawlers.parsing.schema_org import find_object, schema_objects
 from crawlers.parsing.schema_types import SYNTAXES
-from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX, parse_sitemap, sitemaps_from_robots
+from crawlers.parsing.sitemaps import (
+    DEFAULT_SITEMAP_INDEX,
+    MAX_SITEMAP_BYTES,
+    parse_sitemap,
+    sitemaps_from_robots,
+)
 from crawlers.spiders.base import CatalogSpider
 
 log = logging.getLogger(__name__)
@@ -95,19 +103,24 @@ class SitemapSpider(CatalogSpider):
             yield scrapy.Request(self.absolute("/robots.txt"), callback=self.parse_robots,
                                  errback=self.robots_failed, dont_filter=True, priority=100)
         else:
-            yield self.request(self.sitemap_index, self.parse_sitemap, priority=50)
+            yield self.sitemap_request(self.sitemap_index)
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
         text = getattr(response, "text", None) or response.body.decode("utf-8", "replace")
-        sitemaps = [u for u in sitemaps_from_robots(text) if self.on_platform(u)]
+        sitemaps = [u for u in sitemaps_from_robots(text) if self.follows(u)]
         for url in sitemaps or [self.absolute(self.sitemap_index)]:
-            yield self.request(url, self.parse_sitemap, priority=50)
+            yield self.sitemap_request(url)
 
     def robots_failed(self, failure: Failure) -> Iterator[Any]:
         """No robots.txt to read: start from the sitemap index."""
         log.info("%s: robots.txt unavailable (%s), starting from %s", self.config.key,
                  failure.getErrorMessage(), self.sitemap_index)
-        yield self.request(self.sitemap_index, self.parse_sitemap, priority=50)
+        yield self.sitemap_request(self.sitemap_index)
+
+    def sitemap_request(self, url: str) -> scrapy.Request:
+        """A sitemap: up to the protocol's 50 MB (uncompressed), whatever ``max_body``."""
+        return self.request(url, self.parse_sitemap, priority=50,
+                            meta={"download_maxsize": MAX_SITEMAP_BYTES})
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         try:
@@ -115,14 +128,17 @@ class SitemapSpider(CatalogSpider):
         except MalformedSitemap as exc:
             yield from self.retry_malformed(response, f"sitemap: {exc}")
             return
+        except BodyTooLarge as exc:
+            yield PageResult(url=response.url, page=False, failed=True,
+                             errors=[PageError(response.url, exc.kind, f"sitemap: {exc}")])
+            return
         self.count("sitemaps")
         rules = self.rules()
         for entry in entries:
-            if not self.on_platform(entry.loc):
-                self.count("offsite_entries")
+            if not self.follows(entry.loc):
                 continue
             if kind == "index":
-                yield self.request(entry.loc, self.parse_sitemap, priority=50)
+                yield self.sitemap_request(entry.loc)
                 continue
             path = urlsplit(entry.loc).path
             number = next((i for i, (pattern, _) in enumerate(rules) if pattern.search(path)),
@@ -184,6 +200,12 @@ class DeclarativeSitemapSpider(SitemapSpider):
         self.syntaxes = spec.syntaxes
         self.complete_marker = spec.complete
         self.sitemap_rules = [(page.pattern, "parse_rule") for page in spec.pages]
+
+    def record_id(self, url: str) -> str | None:
+        """The id the matching page rule reads from the URL (``from_url``), if it does."""
+        path = urlsplit(url).path
+        page = next((p for p in self.spec.pages if p.pattern.search(path)), None)
+        return page.item.id_from_url(url) if page is not None else None
 
     def parse_rule(self, response: Response) -> Iterator[Any]:
         page = self.spec.pages[response.meta["rule"]]

@@ -3,7 +3,8 @@
 Sitemaps are parsed strictly (well-formed XML, a ``sitemapindex`` or ``urlset``
 root), so that one cut short in transit is retried rather than half read; gzip is
 told by its magic number, not by the name or the content type, and inflated no
-further than the protocol's 50 MB limit.
+further than the protocol's 50 MB limit (``BodyTooLarge`` past it, a gzip stream
+cut short or corrupt is a ``MalformedSitemap``).
 
 Example:
     >>> parse_sitemap(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -13,12 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 from lxml import etree
 
-from crawlers.errors import MalformedSitemap
+from crawlers.bodies import inflate
+from crawlers.errors import MalformedPage, MalformedSitemap
 
 DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
@@ -49,16 +50,10 @@ def decode_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> bytes:
     """The sitemap's XML bytes: gunzipped when gzip (by magic number), bounded in size."""
     if body[:2] != b"\x1f\x8b":
         return body
-    inflater = zlib.decompressobj(wbits=31)
     try:
-        out = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise MalformedSitemap(f"bad gzip data: {exc}") from exc
-    if len(out) > max_bytes:
-        raise MalformedSitemap(f"sitemap larger than {max_bytes} bytes uncompressed")
-    if not inflater.eof:
-        raise MalformedSitemap("gzip stream cut short")
-    return out
+        return inflate(body, max_bytes, "gzip")
+    except MalformedPage as exc:
+        raise MalformedSitemap(str(exc)) from exc
 
 
 def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:

@@ -1,11 +1,19 @@
-"""The base of every Scrapy spider: run bookkeeping, errors, malformed pages, the platform's host.
+"""The base of every Scrapy spider: run bookkeeping, errors, malformed pages, the platform's hosts.
 
 A spider yields ``PageResult`` items (one per page with listings) and requests.
 Every request it makes goes through ``self.request`` (the one place a request
-is built, so per-source headers or credentials belong there) so that a page
-lost after Scrapy's retries is recorded (URL, kind, reason) and makes the run
-partial, while pages skipped by robots.txt or already stored by a killed run are
-not errors. Links are followed only when ``self.on_platform(url)``. A page that arrives cut short or unparsable is retried with
+is built, so per-request headers belong there; credentials are set per hop by
+``PlatformHostsMiddleware``), so that every request ends in a page result or a
+recorded loss: a page lost after Scrapy's retries, refused off the platform's
+hosts, larger than ``max_body``, or redirected in a loop is recorded (URL,
+kind, reason) and makes the run partial, and so is a page whose redirect
+Scrapy's duplicate filter drops (to itself, to a page already requested: its
+own answer is never read; ``request_dropped``). Pages skipped by robots.txt or
+already stored by a killed run are not errors. Links and sitemap entries are
+followed only when ``self.follows(url)``: one on another host is counted per
+host, reported at the end of the run (``offsite_skipped``) and kept in the
+run's stats, where the sink judges whether the run skipped too large a share.
+A page that arrives cut short or unparsable is retried with
 ``self.retry_malformed``; after the retries it is recorded and skipped.
 
 Mark a page ``done=True`` only when a resumed run needs nothing more from it: a
@@ -16,23 +24,34 @@ products) must stay ``done=False``, or a resumed run would never reach them.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import scrapy
-from scrapy.crawler import CrawlerProcess
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.errors import ErrorKind, PageError
-from crawlers.hosts import same_host
+from crawlers.hosts import host_label
+from crawlers.http import MAX_REDIRECTS
 from crawlers.listing import PageResult, PageSink
+from crawlers.redaction import Redactor, install_log_redaction
 from crawlers.runs import RunOutcome, RunStart
-from crawlers.scrapy_support import AlreadyDone, scrapy_settings
+from crawlers.scrapy_support import (
+    AlreadyDone,
+    BodyTooLargeIgnored,
+    ForbiddenByRobots,
+    RefusedOffsite,
+    scrapy_settings,
+)
 from crawlers.source import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -49,6 +68,15 @@ class CatalogSpider(scrapy.Spider):
         self.sink = sink
         self.done_pages = done_pages or set()
         self.skipped_by_robots = 0
+        self.followed = 0  # links and sitemap entries followed (on the platform's hosts)
+        self.offsite: Counter[str] = Counter()  # skipped ones, per host
+        self.offsite_examples: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CatalogSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_dropped, signal=signals.request_dropped)
+        return spider
 
     @classmethod
     def run(cls, config: SourceConfig, sink: PageSink, *, start: RunStart | None = None,
@@ -67,6 +95,7 @@ class CatalogSpider(scrapy.Spider):
             settings["CONCURRENT_REQUESTS"] = settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = max(
                 1, min(config.concurrency, max_pages))
         process = CrawlerProcess(settings)
+        install_log_redaction(Redactor.of(config))  # on the handler Scrapy just installed
         crawler = process.create_crawler(cls)
         process.crawl(crawler, source_config=config, sink=sink,
                       done_pages=set((start or RunStart()).done_pages))
@@ -75,10 +104,17 @@ class CatalogSpider(scrapy.Spider):
         reason = stats.get("finish_reason")
         stopped = reason not in (None, "finished") and not (
             max_pages is not None and reason == "closespider_pagecount")
+        spider = crawler.spider
+        offsite: dict[str, Any] = {}
+        if isinstance(spider, CatalogSpider):
+            offsite = spider.offsite_stats()
+            for result in spider.offsite_report():
+                sink.write(result)
         return RunOutcome(fatal=f"spider closed: {reason}" if stopped else None, stats={
             "scrapy": {k: v for k, v in stats.items()
                        if isinstance(v, int | float) and not isinstance(v, bool)},
-            "robots_skipped": getattr(crawler.spider, "skipped_by_robots", 0)})
+            "robots_skipped": getattr(spider, "skipped_by_robots", 0),
+            "offsite": offsite})
 
     @property
     def base_url(self) -> str:
@@ -89,9 +125,38 @@ class CatalogSpider(scrapy.Spider):
             return path
         return self.base_url + "/" + path.lstrip("/")
 
+    def follows(self, url: str) -> bool:
+        """Whether to follow a link or sitemap entry: on the platform's hosts, yes; on
+        another host, no, and it is counted for that host (reported with the run)."""
+        if self.on_platform(url):
+            self.followed += 1
+            return True
+        host = host_label(url)
+        self.offsite[host] += 1
+        self.offsite_examples.setdefault(host, url)
+        self.count("offsite_skipped")
+        return False
+
+    def offsite_stats(self) -> dict[str, Any]:
+        """What ``follows`` counted, for the run's stats (``CatalogSink`` judges the share)."""
+        return {"followed": self.followed, "skipped": dict(self.offsite)}
+
+    def offsite_report(self) -> Iterator[PageResult]:
+        """One recorded error per other host whose links or entries were not followed."""
+        for host, n in self.offsite.most_common():
+            example = self.offsite_examples[host]
+            log.warning("%s: %d link(s) or sitemap entries on %s not followed, e.g. %s",
+                        self.config.key, n, host, example)
+            yield PageResult(url=None, page=False, errors=[PageError(
+                example, ErrorKind.OFFSITE_SKIPPED,
+                f"{n} link(s) or sitemap entries on {host}, not the platform's host, not "
+                f"followed (of {n + self.followed} met); if it is the platform's, list it "
+                "in allowed_hosts")])
+
     def on_platform(self, url: str) -> bool:
-        """Whether a link is on the platform's own host (the only one crawled)."""
-        return same_host(url, self.base_url)
+        """Whether a link may be followed: the platform's origin or an ``allowed_hosts``
+        entry (``crawlers.hosts``)."""
+        return self.config.hosts.allows(url)
 
     def count(self, name: str, n: int = 1) -> None:
         """A counter ``<source>/<name>`` in Scrapy's stats (kept in the run's stats)."""
@@ -104,24 +169,63 @@ class CatalogSpider(scrapy.Spider):
         return scrapy.Request(self.absolute(url), callback=callback, errback=self.on_error,
                               **kwargs)
 
-    def on_error(self, failure: Failure) -> Iterator[PageResult]:
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        """The errback of every request: a lost page recorded (robots.txt and resumes aside)."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(AlreadyDone):
             return
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt said no: polite, not an error
+        if failure.check(ForbiddenByRobots):  # polite, not an error
             self.skipped_by_robots += 1
             return
-        if failure.check(HttpError):
+        if failure.check(RefusedOffsite):
+            kind, reason = ErrorKind.OFFSITE, failure.getErrorMessage()
+        elif failure.check(HttpError):
             status = failure.value.response.status
             kind, reason = ErrorKind.http(status), f"server answered {status} after retries"
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             kind, reason = ErrorKind.TIMEOUT, "no answer in time after retries"
+        elif failure.check(BodyTooLargeIgnored, DownloadCancelledError, CancelledError):
+            kind, reason = ErrorKind.TOO_LARGE, (
+                f"answer larger than max_body ({self.config.max_body} bytes)"
+                + (" once inflated" if failure.check(BodyTooLargeIgnored) else ""))
+        elif failure.check(IgnoreRequest) and request.meta.get("redirect_times", 0) >= \
+                MAX_REDIRECTS:
+            kind, reason = ErrorKind.REDIRECT, f"more than {MAX_REDIRECTS} redirects"
         else:
             kind, reason = ErrorKind.FETCH, f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        log.warning("%s: lost %s (%s)", self.config.key, request.url, reason)
-        yield PageResult(url=request.url, page=False, failed=True,
-                         errors=[PageError(request.url, kind, reason)])
+        yield from self.lost(request, kind, reason)
+
+    def lost(self, request: scrapy.Request, kind: str, reason: str) -> Iterator[PageResult]:
+        """The record of a page lost (the one first asked for, when it was redirected)."""
+        url = page_url(request)
+        log.warning("%s: lost %s (%s: %s)", self.config.key, url, kind, reason)
+        yield PageResult(url=url, page=False, failed=True, errors=[PageError(url, kind, reason)])
+
+    def after_loss(self, request: scrapy.Request) -> Iterator[Any]:
+        """What else a lost request calls for (a spider's own bookkeeping); nothing here."""
+        return iter(())
+
+    def on_dropped(self, request: scrapy.Request, spider: Any = None) -> None:
+        """Scrapy's duplicate filter dropped a request. The spider's own duplicates are
+        fine (the first one reads the page); a redirect dropped means the page it answered
+        for redirects to itself or to a page already requested: that page is lost."""
+        chain = request.meta.get("redirect_urls")
+        if not chain:
+            return
+        if request.url in chain:
+            reason = "redirects to itself" if request.url == chain[-1] else (
+                "redirect loop: " + " -> ".join([*chain[chain.index(request.url):],
+                                                 request.url]))
+        else:
+            reason = (f"redirects to {request.url}, a page already requested in this run: its "
+                      "own answer is never read")
+        self.count("redirects_dropped")
+        engine = self.crawler.engine
+        for item in [*self.lost(request, ErrorKind.REDIRECT, reason), *self.after_loss(request)]:
+            if isinstance(item, PageResult):
+                self.sink.write(item)
+            elif isinstance(item, scrapy.Request) and engine is not None:
+                engine.crawl(item)
 
     def retry_malformed(self, response: Response, reason: str) -> Iterator[Any]:
         """Retry a page that came back malformed; record it when retries run out."""
@@ -134,3 +238,9 @@ class CatalogSpider(scrapy.Spider):
             return
         yield PageResult(url=response.url, page=False, failed=True,
                          errors=[PageError(response.url, ErrorKind.MALFORMED, reason)])
+
+
+def page_url(request: scrapy.Request) -> str:
+    """The URL a request was first made for (before any redirect)."""
+    return str(request.meta.get("page_url") or (request.meta.get("redirect_urls")
+                                                 or [request.url])[0])

@@ -53,8 +53,10 @@ from replicas.noise import (
     hours_french,
     hours_schema,
     jitter,
+    names_seller,
     pick_phone_style,
     platform_price,
+    render_gtin,
     render_name,
     render_phone,
     render_street,
@@ -279,7 +281,8 @@ class DansMaZone(Platform):
         sid = f"produit-{number}"
         rubrique = TRADES_BY_KEY[product.trade].labels[self.key]
         brand = product.brand if has_brand and product.brand else None
-        gtin = product.gtin if has_gtin and product.gtin else None
+        gtin = render_gtin(product, rng) if has_gtin and product.gtin else None
+        seller_named = names_seller(product, rng)
         description = product.description if has_description else None
         image = f"{IMAGE_HOST}/produits/{number}/{slug}.jpg" if has_image else None
         availability = AVAILABILITY[offer.availability]
@@ -306,13 +309,15 @@ class DansMaZone(Platform):
                                "@id": BASE + shop_path + ("#business" if seller_fragment
                                                           else ""),
                                "name": shop_name}}
+        if not seller_named:
+            del offer_ld["seller"]
         ld["offers"] = [offer_ld] if offers_list else offer_ld
 
         fields: dict[str, Any] = {
             "url": path, "title": title, "brand": brand, "gtin": gtin,
             "price": format_price_dot(cents), "currency": "EUR", "availability": availability,
             "category": rubrique if has_category else None, "description": description,
-            "image_url": image, "shop_source_id": shop_rec.source_id,
+            "image_url": image, "shop_source_id": shop_rec.source_id if seller_named else None,
         }
         fields = {k: v for k, v in fields.items() if v is not None}
         native = {
@@ -337,7 +342,8 @@ class DansMaZone(Platform):
                 shop_entries.append((native["path"], native["lastmod"]))
                 continue
             by_id[native["id"]] = ("product", record)
-            products_of.setdefault(record.fields["shop_source_id"], []).append(record)
+            if "shop_source_id" in record.fields:
+                products_of.setdefault(record.fields["shop_source_id"], []).append(record)
             product_entries.append((native["path"], native["lastmod"]))
             if self.injector.is_bad_record(record.source_id):
                 by_id[BAD_OFFSET + native["id"]] = ("bad", record)

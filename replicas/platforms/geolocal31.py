@@ -29,6 +29,8 @@ from replicas.noise import (
     hours_osm,
     jitter,
     pick_phone_style,
+    registry_name,
+    registry_phone,
     render_name,
     render_phone,
     render_street,
@@ -76,7 +78,8 @@ class Geolocal31(Platform):
         # One rng per (platform, shop), drawn in a fixed order: the same shop looks
         # the same at every epoch unless it changed.
         rng = rng_for(world.seed, self.key, shop.entity_id)
-        nom = render_name(shop, rng, legal_form_rate=0.5, upper_rate=0.6, fold_rate=0.4)
+        nom = registry_name(shop, rng, render_name(shop, rng, legal_form_rate=0.5,
+                                                    upper_rate=0.6, fold_rate=0.4))
         has_enseigne = rng.random() < 0.25
         enseigne = render_name(shop, rng, fold_rate=0.3, upper_rate=0.3)
         address = render_street(shop, rng, abbreviate_rate=0.3, upper_rate=0.5)
@@ -97,7 +100,8 @@ class Geolocal31(Platform):
             "adresse": address,
             "code_postal": shop.postcode,
             "commune": fold_accents(shop.commune).upper(),
-            "telephone": render_phone(shop.phone, phone_style) if has_phone else None,
+            "telephone": (render_phone(registry_phone(shop, rng), phone_style) if has_phone
+                          else None),
             "siret": shop.siret if has_siret else None,
             "activite": activite,
             "site_web": shop.website if has_website else None,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agora.commands.search import backend_settings
+from agora.settings import search_backend_settings
 from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery, normalize_query
 from catalog.backends.elastic import (
@@ -122,7 +122,7 @@ def test_open_backend_follows_the_settings(search_server: Any, monkeypatch: Any)
     """The caller resolves the settings (the CLI from Agora's, the app from its config)."""
     monkeypatch.setenv("AGORA_ELASTICSEARCH_URL", search_server.url)
     monkeypatch.setenv("AGORA_ELASTICSEARCH_INDEX", "agora-test-settings")
-    settings = backend_settings()
+    settings = search_backend_settings()
     assert settings == BackendSettings(search_server.url, "agora-test-settings")
     backend = open_backend("unused.sqlite", settings)
     try:

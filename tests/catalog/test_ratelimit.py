@@ -1,18 +1,15 @@
 """The rate-limit counters in the catalog (``catalog.ratelimit``), on SQLite and PostgreSQL.
 
-The SQL is written once for both engines; on PostgreSQL it runs here through a
-minimal psycopg adapter (``?`` placeholders as ``%s``) until the catalog's own
-PostgreSQL engine exists on this branch.
+The SQL is written once for both engines; ``open_rate_limits`` opens either from
+the catalog's location, as the web app does.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from limits import parse
 from limits.storage import storage_from_string
@@ -27,26 +24,7 @@ from catalog.ratelimit import SCHEME, CatalogStorage, RateLimitStore, open_rate_
 from catalog.sqlite import SQLiteEngine
 from catalog.store import Catalog
 
-ROOT = Path(__file__).resolve().parents[2]
 STRATEGIES = [FixedWindowRateLimiter, SlidingWindowCounterRateLimiter]
-
-
-class PsycopgEngine:
-    """Just what RateLimitStore asks of an engine, on a psycopg connection."""
-
-    name = "postgresql"
-
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self.execute(sql, params).fetchall()  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 @pytest.fixture
@@ -62,23 +40,9 @@ def sqlite_connect(catalog_path: Path) -> Callable[[str], RateLimitStore]:
 
 
 @pytest.fixture
-def postgresql_connect(postgres_url: str) -> Iterator[Callable[[str], RateLimitStore]]:
-    # the file itself: this branch has no PostgreSQL migrations 1-3 for migrations() to list
-    sql = (ROOT / "catalog" / "migrations" / "postgresql" / "0004_rate_limits.sql").read_text()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        code = "\n".join(line.split("--")[0] for line in sql.splitlines())
-        for statement in filter(str.strip, code.split(";")):
-            conn.execute(statement)  # type: ignore[call-overload]
-    opened: list[PsycopgEngine] = []
-
-    def connect(_location: str) -> RateLimitStore:
-        engine = PsycopgEngine(postgres_url)
-        opened.append(engine)
-        return RateLimitStore(engine)  # type: ignore[arg-type]
-
-    yield connect
-    for engine in opened:
-        engine.close()
+def postgresql_connect(postgres_url: str) -> Callable[[str], RateLimitStore]:
+    Catalog.open(postgres_url).close()  # migrated by a writer, as `agora build` does
+    return lambda _location: open_rate_limits(postgres_url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

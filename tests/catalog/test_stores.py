@@ -1,5 +1,5 @@
-"""The catalog's stores as their callers use them: the sources registry and source status,
-clean listings, match state and review decisions, builds and entities."""
+"""The catalog's stores as their callers use them, on both engines: the sources registry and
+source status, clean listings, match state and review decisions, builds and entities."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ class Entry:
 
 
 @pytest.fixture
-def catalog() -> Iterator[Catalog]:
-    with Catalog.open(":memory:") as cat:
+def catalog(catalog_location: str) -> Iterator[Catalog]:
+    """An empty catalog on each engine."""
+    with Catalog.open(catalog_location) as cat:
         yield cat
 
 

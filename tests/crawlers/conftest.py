@@ -13,12 +13,14 @@
 - ``gated_replica``: a replica whose server lets a budget of requests through
   and holds the rest until opened, so that a crawl can be killed mid-way, always
   at a point where pages are stored and requests are pending.
+- ``hostile_replica``: a replica served on 127.0.0.1 behind traps, and the same
+  app on 127.0.0.2 ("somewhere else"), both logging every request's headers
+  (``tests.crawlers.hostile``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import subprocess
 import sys
 import textwrap
@@ -33,6 +35,7 @@ from scrapy.http import HtmlResponse, Response
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from catalog.store import Catalog
+from crawlers import orchestrator
 from crawlers.config import load_sources, parse_sources
 from crawlers.errors import InvalidListing
 from crawlers.listing import PageResult, validate_listing
@@ -43,6 +46,7 @@ from replicas.platforms.base import Platform
 from replicas.server import platform_class
 from replicas.world import World
 from tests.conftest import SOURCES_FILE
+from tests.crawlers.hostile import HostilePair
 
 Listings = dict[str, dict[str, Any]]
 
@@ -101,12 +105,9 @@ def dead_pid() -> int:
 
 def start_worker(config: SourceConfig, run_id: int, home: Path) -> subprocess.Popen[bytes]:
     """A worker process crawling ``config`` into run ``run_id``, as the orchestrator starts it."""
-    config_file = home / f"config-{config.key}.json"
-    config_file.write_text(json.dumps(dataclasses.asdict(config)), encoding="utf-8")
-    return subprocess.Popen([sys.executable, "-m", "crawlers.worker", "--source", config.key,
-                             "--run-id", str(run_id), "--home", str(home),
-                             "--config-json", str(config_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return orchestrator.start_worker(
+        [sys.executable, "-m", "crawlers.worker", "--source", config.key, "--run-id",
+         str(run_id), "--home", str(home), "--config-stdin"], config)
 
 
 # ---------------------------------------------------------------------- spiders
@@ -188,3 +189,38 @@ def gated_replica() -> Iterator[Callable[..., tuple[Platform, Gate]]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------- hostile replicas
+@pytest.fixture
+def hostile_replica() -> Iterator[Callable[..., tuple[Platform, HostilePair]]]:
+    """Start a replica platform behind traps: (platform, pair of hosts)."""
+    pairs: list[HostilePair] = []
+
+    def start(key: str, *, shops: int = 30, seed: int = 3,
+              **attributes: Any) -> tuple[Platform, HostilePair]:
+        platform = platform_class(key)(World.generate(seed, shops), faults=FaultProfile())
+        for name, value in attributes.items():
+            setattr(platform, name, value)
+        platform.set_world(platform.world)
+        pair = HostilePair(platform.wsgi(), _needs_no_token(platform)).__enter__()
+        pairs.append(pair)
+        platform.base_url = pair.platform.url
+        return platform, pair
+
+    yield start
+    for pair in pairs:
+        pair.__exit__()
+
+
+def _needs_no_token(platform: Platform) -> Callable[..., Any]:
+    """The platform's app as a second host serves it: like a CDN, without asking for the
+    token (the request is logged as it came, before this)."""
+    app = platform.wsgi()
+    token = getattr(platform, "token", None)
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if token:
+            environ = {**environ, "HTTP_AUTHORIZATION": f"Bearer {token}"}
+        return app(environ, start_response)
+    return serve

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.config import load_sources, parse_sources
+from crawlers.config import load_sources, parse_sources, reads_environment
 from crawlers.declarative.schema import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
 from crawlers.errors import SourceConfigError
 
@@ -331,3 +331,66 @@ def test_a_schedule_that_cannot_be_read_is_refused_at_load() -> None:
                                            "    schedule: {interval: 6 hours, jitter: 5m}\n"))
     assert message == ("sources.yaml:6: source 'demo': schedule: key 'interval': bad duration "
                        "'6 hours' (expected e.g. 90s, 5m, 6h, 1d)")
+
+
+# ---------------------------------------------------------------------- hosts and sizes
+def test_allowed_hosts_and_max_body_are_read_and_checked() -> None:
+    config = parse(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                          "    allowed_hosts: [cdn.demo.test, '127.0.0.2:8080']\n"
+                          "    max_body: 2MB\n"))["demo"]
+    assert config.allowed_hosts == ("cdn.demo.test", "127.0.0.2:8080")
+    assert config.max_body == 2 * 1024 * 1024
+    assert config.hosts.allows("http://cdn.demo.test/p.html")
+    assert not config.hosts.is_home("http://cdn.demo.test/p.html")
+    assert parse(HTML_SOURCE)["demo"].max_body == 8 * 1024 * 1024
+    message = error_of(mutate("    base_url: http://demo.test\n",
+                              "    base_url: http://demo.test\n"
+                              "    allowed_hosts: ['https://cdn.demo.test/x']\n"))
+    assert re.search(r"sources.yaml:6: .*allowed_hosts.*not a host or host:port", message)
+    message = error_of(mutate("    base_url: http://demo.test\n",
+                              "    base_url: http://demo.test\n    max_body: 8\n"))
+    assert re.search(r"sources.yaml:6: .*max_body.*under 1 KB", message)
+
+
+def test_a_query_token_is_refused_for_spiders() -> None:
+    message = error_of(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                              "    auth: {type: query, token: abcdef}\n"))
+    assert re.search(r"sources.yaml:6: .*auth type 'query' cannot be honoured by a spider",
+                     message)
+    header = parse(mutate("    base_url: http://demo.test\n", "    base_url: http://demo.test\n"
+                          "    auth: {type: header, name: X-Key, token: abcdef}\n"))["demo"]
+    assert header.auth == {"type": "header", "name": "X-Key", "token": "abcdef"}
+
+
+# ---------------------------------------------------------------------- the environment
+def test_the_environment_is_read_only_in_base_url_auth_token_and_headers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party sources file cannot publish ${AGORA_OPERATOR_TOKEN} as a name."""
+    monkeypatch.setenv("AGORA_OPERATOR_TOKEN", "operator-secret")
+    monkeypatch.setenv("AGORA_TEST_URL", "http://env.test")
+    message = error_of(mutate("    name: Demo\n", '    name: "Demo ${AGORA_OPERATOR_TOKEN}"\n'))
+    assert re.search(r"sources.yaml:3: source 'demo': name: \$\{AGORA_OPERATOR_TOKEN\} is read "
+                     r"from the environment only in base_url, auth.token and headers", message)
+    message = error_of(mutate('name: "h2"', 'name: {const: "${AGORA_OPERATOR_TOKEN}"}'))
+    assert re.search(r"sources.yaml:15: .*extract.pages.list.items\[0\].fields.name.const: "
+                     r"\$\{AGORA_OPERATOR_TOKEN\} is read from the environment only", message)
+    message = error_of(mutate("    name: Demo\n", "    name: Demo\n"
+                              '    user_agent: "${AGORA_OPERATOR_TOKEN:-bot}"\n'))
+    assert re.search(r"sources.yaml:4: .*user_agent: \$\{AGORA_OPERATOR_TOKEN:-bot\}", message)
+    assert "operator-secret" not in message
+    config = parse(mutate("    base_url: http://demo.test\n", '    base_url: "${AGORA_TEST_URL}"\n'
+                          '    auth: {type: header, token: "${AGORA_OPERATOR_TOKEN}"}\n'))["demo"]
+    assert config.base_url == "http://env.test" and config.auth["token"] == "operator-secret"
+    defaults = "defaults:\n  user_agent: ${AGORA_OPERATOR_TOKEN}\n" + HTML_SOURCE
+    with pytest.raises(SourceConfigError, match=r"sources.yaml:2: source 'defaults': user_agent"):
+        parse(defaults)
+
+
+@pytest.mark.parametrize(("path", "expands"), [
+    (("base_url",), True), (("auth", "token"), True), (("headers", "X-Key"), True),
+    (("extract", "endpoints", 0, "headers", "Authorization"), True),
+    (("auth", "name"), False), (("name",), False), (("headers",), False),
+    (("extract", "pages", "list", "items", 0, "fields", "name"), False),
+])
+def test_which_keys_read_the_environment(path: tuple[str | int, ...], expands: bool) -> None:
+    assert reads_environment(path) is expands

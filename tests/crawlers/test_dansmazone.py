@@ -229,8 +229,12 @@ def test_a_gzip_sitemap_yields_listing_pages_of_the_same_host_only() -> None:
     assert [(r.url, r.callback.__name__) for r in out] == [
         (f"{BASE}/commerce/1-a", "parse_shop"), (f"{BASE}/produit/10010001-b", "parse_product")]
     stats = s.crawler.stats
-    assert stats.get_value(f"{KEY}/offsite_entries") == 1
+    assert stats.get_value(f"{KEY}/offsite_skipped") == 1
     assert stats.get_value(f"{KEY}/other_pages_skipped") == 1
+    assert s.offsite_stats() == {"followed": 3, "skipped": {"elsewhere:80": 1}}
+    [report] = list(s.offsite_report())  # counted per host, recorded with the run
+    assert report.errors[0][:2] == ("http://elsewhere/produit/2-c", "offsite_skipped")
+    assert "1 link(s) or sitemap entries on elsewhere:80" in report.errors[0][2]
 
 
 def test_a_cut_sitemap_is_retried_then_recorded_as_lost() -> None:

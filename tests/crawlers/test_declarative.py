@@ -513,6 +513,25 @@ def test_sitemap_config_reads_dans_ma_zone_json_ld(tmp_path: Path) -> None:
     assert {k: subset(v) for k, v in got.items()} == expected
 
 
+def test_a_page_whose_json_ld_stays_broken_keeps_its_id_live() -> None:
+    """As the hand-written Dans Ma Zone spider does: the id read from the URL is touched."""
+    config = config_of(DANS_MA_ZONE, "dansmazone")
+    cls = registry.resolve(config).load()
+    spider = cls.from_crawler(get_crawler(cls), source_config=config, sink=None)
+    url = "http://x/produit/10230097-confiture"
+    broken = ('<html><head><script type="application/ld+json">{"@type": "Product", '
+              '"name": "Confiture", "offers": {"price": 4,90}}</script></head><body>'
+              "<!-- dmz:fin-de-page --></body></html>")
+    first = scrapy.Request(url, meta={"rule": 1})
+    [again] = list(spider.parse_rule(html_response(first, broken)))
+    assert isinstance(again, scrapy.Request) and again.meta["jsonld_refetched"]
+    [bad] = list(spider.parse_rule(html_response(again, broken)))
+    assert not bad.failed and bad.done and bad.errors[0][:2] == (url, "invalid_record")
+    assert bad.touched == ["produit-10230097"]
+    assert spider.record_id("http://x/commerce/12-boulangerie") == "commerce-12"
+    assert spider.record_id("http://x/mentions-legales") is None
+
+
 # ---------------------------------------------------------------------- preview
 def test_preview_of_an_api_source_stops_after_the_pages_asked(
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -627,6 +646,6 @@ def test_a_next_link_to_another_host_is_not_followed() -> None:
                                           "links": {"next": "http://evil.test/shops?p=2"}})
 
     results = run_api(api_config("{style: next_link, next: links.next}"), handler)
-    assert results[0].failed and results[0].errors[0][1] == "layout"
+    assert results[0].failed and results[0].errors[0][1] == "offsite"
     assert "leaves the platform" in results[0].errors[0][2]
     assert listings(results)[:3] == ["s1", "s2", "s3"]

@@ -224,6 +224,65 @@ def test_imports_are_not_judged(catalog: Catalog) -> None:
     assert sink.finish().status == "complete"
 
 
+# --------------------------------------------------------------------------- links elsewhere
+OFFSITE = {"followed": 75, "skipped": {"cdn.test:80": 540, "evil.test:80": 8}}
+
+
+def crawl_skipping(catalog: Catalog, offsite: dict[str, Any],
+                   health: dict[str, Any] | None = None) -> Any:
+    """A run that met links elsewhere, recorded as a spider records them."""
+    run_id = catalog.begin_run("demo")
+    sink = CatalogSink(catalog, run_id, "demo", health=health)
+    sink.write(PageResult(url="https://demo.test/list", listings=shops(40)))
+    for host, n in offsite["skipped"].items():
+        sink.write(PageResult(url=None, page=False, errors=[(
+            f"http://{host}/p/1", "offsite_skipped", f"{n} link(s) or sitemap entries on {host}, "
+            "not the platform's host, not followed")]))
+    return sink.finish(extra_stats={"offsite": offsite})
+
+
+def test_a_run_that_skipped_a_large_share_elsewhere_is_degraded(
+        catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    crawl(catalog, shops(60))
+    run = crawl_skipping(catalog, OFFSITE)
+    assert run.status == "degraded" and run.gone == 0
+    assert "548 of 623 links and sitemap entries (88%) were on other hosts (cdn.test:80 540, "\
+           "evil.test:80 8)" in (run.message or "")
+    assert catalog.count_listings("demo", status="gone") == 0  # the 20 not seen stay live
+    assert {e["kind"] for e in catalog.errors(run.id)} == {"offsite_skipped", "degraded"}
+    few = {"followed": 600, "skipped": {"cdn.test:80": 8}}
+    assert crawl_skipping(catalog, few).status == "complete"  # 1 %: reported only
+    assert crawl_skipping(catalog, OFFSITE, {"max_offsite_share": 0.9}).status == "complete"
+    assert crawl_skipping(catalog, few, {"max_offsite_share": 0.01}).status == "degraded"
+    assert crawl_skipping(catalog, OFFSITE, {"enabled": False}).status == "complete"
+    with pytest.raises(SourceConfigError, match="max_offsite_share' must be between 0 and 1"):
+        parse_rules({"max_offsite_share": 2})
+
+
+def test_the_operator_sees_the_hosts_skipped(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    with Catalog.in_home(home) as catalog:
+        run = crawl_skipping(catalog, OFFSITE)
+    monkeypatch.setenv("AGORA_HOME", str(home))
+    monkeypatch.setenv("AGORA_SOURCES", str(SOURCES))
+    result = CliRunner().invoke(status_cmd, ["--json"])
+    assert result.exit_code == 0, result.output
+    [source] = [s for s in json.loads(result.output)["sources"] if s["key"] == "demo"]
+    assert source["state"] == "degraded" and "on other hosts" in source["last_run"]["message"]
+    skipped = {e["url"]: e["reason"] for e in source["errors"] if e["kind"] == "offsite_skipped"}
+    assert skipped["http://cdn.test:80/p/1"].startswith("540 link(s) or sitemap entries on "
+                                                        "cdn.test:80")
+    result = CliRunner().invoke(status_cmd, ["demo"], env={"COLUMNS": "200"})
+    assert "offsite_skipped: 540 link(s) or sitemap entries on cdn.test:80" in result.output
+    app = Flask("operator-test")
+    app.config.update(AGORA_CATALOG=str(home / "catalog.sqlite"), AGORA_OPERATOR_TOKEN="s3cret")
+    app.register_blueprint(operator_bp)
+    page = app.test_client().get("/sources", headers={"Authorization": "Bearer s3cret"})
+    assert page.status_code == 200 and "cdn.test:80" in page.get_data(as_text=True)
+    assert run.stats["offsite"] == OFFSITE
+
+
 # --------------------------------------------------------------------------- a broken selector
 class RelaidOutBoutiques(ToulouseBoutiques):
     """Toulouse Boutiques after a redesign: the shop sheet's classes changed."""

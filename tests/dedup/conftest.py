@@ -66,8 +66,9 @@ def store(catalog: Catalog, items: list[dict[str, Any]], *, source: str | None =
 
 
 @pytest.fixture
-def small_catalog() -> Iterator[Catalog]:
-    with Catalog.open(":memory:") as catalog:
+def small_catalog(catalog_location: str) -> Iterator[Catalog]:
+    """The small catalog, on each engine."""
+    with Catalog.open(catalog_location) as catalog:
         store(catalog, listings())
         yield catalog
 

@@ -24,7 +24,8 @@ def shop(**kw: object) -> ShopFeatures:
 
 def product(**kw: object) -> ProductFeatures:
     base = dict(key="a:p1", source="a", shop_key="a:1", title_key="roquefort aop 100g",
-                title_tokens=("roquefort", "aop", "100g"), variant=(("size", "100g"),),
+                title_tokens=("roquefort", "aop", "100g"), core_tokens=("roquefort", "aop"),
+                variant=(("size", "100g"),),
                 brand_key=None, gtin=None, price_cents=450, codes=frozenset(), category=None)
     base.update(kw)
     return ProductFeatures(**base)  # type: ignore[arg-type]
@@ -43,20 +44,18 @@ STATS = TokenStats([("boulangerie", f"nom{i}") for i in range(300)]
     ({"name_key": None, "name_tokens": ()}, "missing"),
 ])
 def test_name_levels(other: dict, level: str) -> None:
-    assert cmp.name_level(shop(), shop(**other), S.shops.name, STATS)[0] == level
+    assert cmp.name_level(shop(), shop(**other), STATS)[0] == level
 
 
 def test_one_name_inside_the_other() -> None:
     a, b = shop(name_key="fenix"), shop(name_key="fenix argyle")
-    assert cmp.name_level(a, b, S.shops.name, STATS)[0] == "contained"
+    assert cmp.name_level(a, b, STATS)[0] == "contained"
 
 
-def test_rare_name_words_weigh_more_than_trade_words() -> None:
-    rare = cmp.name_level(shop(name_key="fenix argyle"), shop(name_key="fenix argyle"),
-                          S.shops.name, STATS)[1]
-    common = cmp.name_level(shop(name_key="boulangerie"), shop(name_key="boulangerie"),
-                            S.shops.name, STATS)[1]
-    assert rare > common
+def test_the_rarest_shared_word_is_reported_for_term_frequencies() -> None:
+    assert cmp.name_level(shop(), shop(), STATS) == ("exact", "martin")
+    assert cmp.name_level(shop(name_key="fenix argyle"), shop(name_key="fenix"),
+                          STATS)[1] in ("fenix", "argyle")
 
 
 @pytest.mark.parametrize("other, level", [
@@ -69,41 +68,54 @@ def test_rare_name_words_weigh_more_than_trade_words() -> None:
     ({"street_key": "rue metz sud"}, "exact"),  # one street name inside the other
 ])
 def test_address_levels(other: dict, level: str) -> None:
-    assert cmp.address_level(shop(), shop(**other), S.shops.address)[0] == level
+    assert cmp.address_level(shop(), shop(**other)) == level
 
 
 def test_siret_levels_keep_a_chain_apart() -> None:
     a = shop(siret="84281650600013", siren="842816506")
-    assert cmp.siret_level(a, a, S.shops.siret)[0] == "same"
+    assert cmp.siret_level(a, a) == "same"
     chain = shop(siret="84281650600021", siren="842816506")
-    assert cmp.siret_level(a, chain, S.shops.siret)[0] == "same_siren_other_siret"
+    assert cmp.siret_level(a, chain) == "same_siren_other_siret"
     other = shop(siret="73282932000074", siren="732829320")
-    assert cmp.siret_level(a, other, S.shops.siret)[0] == "other_siren"
-    assert cmp.siret_level(a, shop(), S.shops.siret) == cmp.MISSING
+    assert cmp.siret_level(a, other) == "other_siren"
+    assert cmp.siret_level(a, shop()) == cmp.MISSING
+    # a registry gives the SIRET, another platform only the company's SIREN
+    assert cmp.siret_level(a, shop(siren="842816506")) == "same_siren"
+    assert cmp.siret_level(a, shop(siren="732829320")) == "other_siren"
+
+
+GEO_BANDS = cmp.band_limits(S.shops.comparison("geo").level_names)[0]
 
 
 def test_geo_bands() -> None:
     a = shop(lat=43.6045, lon=1.4440)
-    assert cmp.geo_level(a, shop(lat=43.6046, lon=1.4441), S.shops.geo)[0] == "within_40m"
-    assert cmp.geo_level(a, shop(lat=43.70, lon=1.60), S.shops.geo)[0] == "beyond"
-    assert cmp.geo_level(a, shop(), S.shops.geo) == cmp.MISSING
+    assert cmp.geo_level(a, shop(lat=43.6046, lon=1.4441), GEO_BANDS) == "within_40m"
+    assert cmp.geo_level(a, shop(lat=43.70, lon=1.60), GEO_BANDS) == "beyond"
+    assert cmp.geo_level(a, shop(), GEO_BANDS) == cmp.MISSING
+
+
+def test_geo_is_not_counted_again_when_the_street_agrees() -> None:
+    a, b = shop(lat=43.6045, lon=1.4440), shop(lat=43.6046, lon=1.4441)
+    assert cmp.geo_level(a, b, GEO_BANDS, "exact") == "by_address"
+    assert cmp.geo_level(a, b, GEO_BANDS, "other_street") == "within_40m"
+    far = shop(lat=43.70, lon=1.60)
+    assert cmp.geo_level(a, far, GEO_BANDS, "exact") == "beyond"  # still hard
 
 
 def test_city_compared_only_without_postcodes() -> None:
     a, b = shop(postcode=None), shop(postcode=None, city_key="new york city")
-    assert cmp.city_level(a, shop(postcode=None, city_key="toulouse"), S.shops.city)[0] == "same"
-    assert cmp.city_level(shop(postcode=None, city_key="new york"), b, S.shops.city)[0] == "same"
-    assert cmp.city_level(a, b, S.shops.city)[0] == "different"
-    assert cmp.city_level(shop(), shop(), S.shops.city)[0] == "by_postcode"
+    assert cmp.city_level(a, shop(postcode=None, city_key="toulouse")) == "same"
+    assert cmp.city_level(shop(postcode=None, city_key="new york"), b) == "same"
+    assert cmp.city_level(a, b) == "different"
+    assert cmp.city_level(shop(), shop()) == "by_postcode"
 
 
-def test_variants_are_hard_evidence() -> None:
-    level = cmp.variant_level(product(), product(variant=(("size", "250g"),)),
-                              S.offers.variant)
-    assert level == ("different", S.offers.variant.different)
-    assert cmp.variant_level(product(), product(), S.offers.variant)[0] == "same"
-    assert cmp.variant_level(product(variant=()), product(variant=()),
-                             S.offers.variant) == cmp.MISSING
+def test_attributes_conflict_or_agree_and_one_sided_ones_are_neutral() -> None:
+    assert cmp.variant_level(product(), product(variant=(("size", "250g"),))) == "different"
+    assert cmp.variant_level(product(), product()) == "same"
+    assert cmp.variant_level(product(), product(variant=(("colour", "noir"),))) == "one_sided"
+    assert cmp.variant_level(product(variant=()), product()) == cmp.MISSING
+    assert "one_sided" in cmp.NEUTRAL_LEVELS
 
 
 @pytest.mark.parametrize("a, b, level", [
@@ -112,8 +124,7 @@ def test_variants_are_hard_evidence() -> None:
     ({"sbv40s"}, {"pslx350h"}, "different"),
 ])
 def test_code_levels(a: set, b: set, level: str) -> None:
-    assert cmp.code_level(product(codes=frozenset(a)), product(codes=frozenset(b)),
-                          S.products.code)[0] == level
+    assert cmp.code_level(product(codes=frozenset(a)), product(codes=frozenset(b))) == level
 
 
 @pytest.mark.parametrize("title, codes", [
@@ -127,10 +138,15 @@ def test_model_codes(title: str, codes: set) -> None:
     assert codes <= model_codes(title) if codes else model_codes(title) == frozenset()
 
 
-def test_offer_price_levels() -> None:
+def test_offer_price_levels_take_their_bands_from_their_names() -> None:
+    within, beyond = cmp.band_limits(S.offers.comparison("price").level_names)
     a = product(price_cents=1000)
-    assert cmp.offer_price_level(a, product(price_cents=1010), S.offers.price)[0] == "within_2pct"
-    assert cmp.offer_price_level(a, product(price_cents=1090), S.offers.price)[0] == \
-        "within_10pct"
-    assert cmp.offer_price_level(a, product(price_cents=2000), S.offers.price)[0] == \
-        "beyond_30pct"
+
+    def level(cents: int) -> str:
+        return cmp.price_level(a, product(price_cents=cents), within, beyond)
+
+    assert level(1010) == "within_2pct"
+    assert level(1090) == "within_10pct"
+    assert level(1200) == "between"
+    assert level(2000) == "beyond_30pct"
+    assert cmp.price_level(a, product(price_cents=None), within, beyond) == cmp.MISSING

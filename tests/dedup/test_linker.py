@@ -71,3 +71,89 @@ def test_ids_are_stable_from_one_run_to_the_next() -> None:
     second = link(listings[:-3], SETTINGS, previous=first.membership)
     same = sum(1 for k, v in second.membership.items() if first.membership[k] == v)
     assert same / len(second.membership) > 0.99
+
+
+def test_identifiers_that_agree_overrule_a_legal_name_but_a_shared_address_does_not() -> None:
+    rows = [
+        # the registry shows the legal name; phone, address and SIRET agree
+        _shop("geolocal31", "1", name="SAS LES SAVEURS GOURMAND", address="12 rue de Metz",
+              postcode="31000", city="TOULOUSE", phone="0561223344", siret="84281650600013"),
+        _shop("clickandco", "1", name="Lopez et Fils", address="12 r. de Metz",
+              postcode="31000", city="Toulouse", phone="05 61 22 33 44",
+              siret="84281650600013"),
+        _shop("dansmazone", "1", name="Lopez & Fils", address="12 rue de Metz",
+              postcode="31000", city="Toulouse", phone="+33 5 61 22 33 44"),
+        # two stalls of one market hall: same address, names and phones apart
+        _shop("geolocal31", "2", name="Boucherie du Marché", address="place Victor-Hugo",
+              postcode="31000", city="Toulouse", phone="0561000003"),
+        _shop("clickandco", "2", name="Primeur Garnier", address="place Victor-Hugo",
+              postcode="31000", city="Toulouse", phone="0561000004"),
+    ]
+    result = link([normalize_listing(r) for r in rows], SETTINGS)
+    e = result.entity_of
+    assert e("geolocal31", "1") == e("clickandco", "1") == e("dansmazone", "1")
+    assert e("geolocal31", "2") != e("clickandco", "2")
+
+
+def _product(source: str, sid: str, shop: str | None, **fields: object) -> dict:
+    return {"kind": "product", "source": source, "source_id": sid, "shop_source_id": shop,
+            **fields}
+
+
+def test_an_offer_naming_no_seller_joins_the_one_shop_selling_its_gtin() -> None:
+    shops = [_shop(s, "s", name="Fromagerie Xavier", phone="05 61 22 33 44",
+                   postcode="31000", address="6 place Victor-Hugo")
+             for s in ("clickandco", "dansmazone")]
+    shops += [_shop(s, "t", name="Cave des Carmes", phone="05 61 99 88 77", postcode="31000",
+                    address="1 rue des Carmes") for s in ("clickandco", "dansmazone")]
+    products = [
+        _product("clickandco", "p1", "s", title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="3,90 €"),
+        # on Dans Ma Zone without its seller, written with a GTIN-14, 8 % dearer
+        _product("dansmazone", "p1", None, title="ROQUEFORT AOP 0,1 kg", gtin="03017620422003",
+                 price="4,20 €"),
+        # a GTIN both shops sell elsewhere: no single seller, it stays a product
+        _product("clickandco", "p2", "s", title="Comté AOP 12 mois", gtin="3017620425035",
+                 price="6,90"),
+        _product("clickandco", "p3", "t", title="Comté AOP 12 mois", gtin="3017620425035",
+                 price="6,50"),
+        _product("dansmazone", "p4", None, title="Comté 12 mois", gtin="3017620425035",
+                 price="6,60"),
+    ]
+    result = link([normalize_listing(r) for r in shops + products], SETTINGS)
+    e = result.entity_of
+    assert e("dansmazone", "p1") == e("clickandco", "p1")
+    assert result.offer_shop[e("dansmazone", "p1")] == e("clickandco", "s")
+    assert "GTIN" in result.attached["dansmazone:p1"][1]
+    assert e("dansmazone", "p4") in result.clusters["product"]
+
+
+def test_a_price_a_little_apart_is_no_evidence_against_an_offer() -> None:
+    shop = [_shop(s, "s", name="Fromagerie Xavier", phone="05 61 22 33 44", postcode="31000",
+                  address="6 place Victor-Hugo") for s in ("a", "b")]
+    products = [_product("a", "p", "s", title="Tomme des Pyrénées 500 g", price="9,90 €"),
+                _product("b", "p", "s", title="Tomme des Pyrenees - 0,5 kg", price="10,80 €")]
+    result = link([normalize_listing(r) for r in shop + products], SETTINGS)
+    assert result.entity_of("a", "p") == result.entity_of("b", "p")
+
+
+def test_scores_of_all_pairs_at_once_equal_those_of_each_pair() -> None:
+    """The linker scores candidate pairs as a matrix; explain scores one pair: same sums."""
+    from dedup import linker  # noqa: PLC0415 - the private helpers under test
+    from dedup.features import TokenStats, shop_features  # noqa: PLC0415
+    from dedup.scoring import ShopScorer  # noqa: PLC0415
+
+    cleans = [normalize_listing(x) for x in expected_listings(seed=9, shops=150)]
+    model = link(cleans, SETTINGS).model
+    assert model is not None
+    recs = [shop_features(c) for c in cleans if c.kind == "shop"]
+    stats = TokenStats(r.name_tokens for r in recs)
+    scorer = ShopScorer(SETTINGS.shops, stats, model.kind("shop"))
+    pairs = {(i, j) for i in range(0, len(recs), 3) for j in range(i + 1, min(i + 40,
+                                                                              len(recs)))}
+    compared = linker._compare("shop", SETTINGS, scorer, recs, pairs, [list(range(len(recs)))])
+    totals, hard = scorer.score_matrix(compared.levels, compared.pair_index, compared.coder,
+                                       compared.tf)
+    for n, (i, j) in enumerate(compared.pairs):
+        one = scorer.score(recs[i], recs[j])
+        assert abs(one.total - totals[n]) < 1e-6 and one.hard == hard[n], (recs[i], recs[j])

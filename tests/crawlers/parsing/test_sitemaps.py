@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from crawlers.errors import MalformedPage, MalformedSitemap
+from crawlers.errors import BodyTooLarge, MalformedPage, MalformedSitemap
 from crawlers.parsing.sitemaps import (
     SitemapEntry,
     decode_sitemap,
@@ -54,6 +54,6 @@ def test_parse_sitemap_rejects_a_cut_sitemap_plain_or_gzip(cut: float) -> None:
 def test_a_gzip_bomb_is_refused_past_the_size_limit() -> None:
     bomb = gzip.compress(b" " * 5000)
     assert decode_sitemap(bomb, max_bytes=5000) == b" " * 5000
-    with pytest.raises(MalformedSitemap, match="larger than 4999 bytes") as info:
+    with pytest.raises(BodyTooLarge, match=r"larger than max_body \(4999 bytes\)") as info:
         decode_sitemap(bomb, max_bytes=4999)
-    assert isinstance(info.value, MalformedPage) and info.value.kind == "malformed"
+    assert info.value.kind == "too_large" and not isinstance(info.value, MalformedPage)

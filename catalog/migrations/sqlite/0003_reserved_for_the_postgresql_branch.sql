@@ -1,4 +1,0 @@
--- Migration 3 is the PostgreSQL branch's (issue 14): this file only keeps the numbers
--- 1..n contiguous on the `web` branch, where 0004_rate_limits.sql was written at the
--- same time. It creates nothing; it is dropped when the two branches are merged (the
--- other branch's 0003 takes its place).
