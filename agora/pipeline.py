@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from catalog.search import SearchBackend
-
 from agora import settings as agora_settings
+from catalog.backends.base import SearchBackend
 from catalog.clean import CleanRow
 from catalog.engine import utcnow
 from catalog.errors import CatalogLocked
