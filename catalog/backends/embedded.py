@@ -95,6 +95,9 @@ SUGGEST_KINDS = ("shop", "product")
 STORED_LISTS = 20  # listings and locations a stored document keeps (see stored_document)
 FIRST_LOCATIONS = 16
 FEW_MATCHES = 2000  # matches the distance order reads all at once
+# a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
+# cells all of whose locations lie within it, and the locations of the cells it cuts
+CELL_DEGREES = 0.005
 
 
 def _schema() -> tantivy.Schema:
@@ -115,6 +118,7 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("price_min", fast=True, indexed=True)
     sb.add_integer_field("price_max", fast=True, indexed=True)
     sb.add_unsigned_field("loc", indexed=True)
+    sb.add_unsigned_field("cell", indexed=True)
     sb.add_unsigned_field("located", fast=True)
     sb.add_bytes_field("doc", stored=True)
     return sb.build()
@@ -138,6 +142,12 @@ class Generation:
     documents: int
     switched_at: str | None
     facet_values: dict[str, list[tuple[str, ...]]]  # facet -> its value sets, by number
+    cells: np.ndarray = field(init=False)  # the distinct cells holding a location
+    loc_cells: np.ndarray = field(init=False)  # location number -> its place in ``cells``
+
+    def __post_init__(self) -> None:
+        self.cells, self.loc_cells = np.unique(cells_of(self.lats, self.lons),
+                                               return_inverse=True)
 
 
 @dataclass
@@ -196,9 +206,10 @@ class EmbeddedBackend(BaseBackend):
             if self._live is None or self._live.number != number:
                 try:
                     self._live = self._open(self.folder / f"index-{number}", number)
-                except (OSError, ValueError) as exc:
+                except (OSError, ValueError, KeyError) as exc:
+                    # KeyError: an index written by an older version; ``agora index`` rebuilds
                     raise BackendError(f"cannot open the search index {self.folder}: "
-                                       f"{exc}") from exc
+                                       f"{exc!r}") from exc
             return self._live
 
     @staticmethod
@@ -273,7 +284,9 @@ class EmbeddedBackend(BaseBackend):
                         duplicates += 1
                         continue
                     seen.add(doc["id"])
-                    writer.add_document(_tantivy_document(doc, row, places.add(doc),
+                    locations = places.add(doc)
+                    writer.add_document(_tantivy_document(doc, row, locations,
+                                                          places.cells(locations),
                                                           facet_sets.numbers(doc)))
                     for w in french.count_words(doc.get(f) for f in SOURCES.values()):
                         entry = words.get(w)
@@ -325,7 +338,7 @@ class EmbeddedBackend(BaseBackend):
         searcher = live.index.searcher()
         filters = self._filters(q, searcher)
         km = _km(live, q.near) if q.near is not None else None
-        radius = self._radius(q, km)
+        radius = self._radius(q, live, km)
         plan: Plan | None = None
         stems: set[str] = set()
         attempts: list[tuple[list[set[str]], str] | None] = [None]
@@ -391,15 +404,12 @@ class EmbeddedBackend(BaseBackend):
                              self.elapsed_ms(started), corrected_from, approximate)
 
     @staticmethod
-    def _radius(q: SearchQuery, km: np.ndarray | None) -> tantivy.Query | None:
+    def _radius(q: SearchQuery, live: Generation, km: np.ndarray | None,
+                ) -> tantivy.Query | None:
         """The documents with a location within the query's radius: an exact filter."""
         if km is None or q.radius_km is None:
             return None
-        within = np.flatnonzero(km <= q.radius_km).tolist()
-        if not within:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(SCHEMA, "loc", within), 0.0)
+        return tantivy.Query.const_score_query(_within(live, km, q.radius_km), 0.0)
 
     @staticmethod
     def _filters(q: SearchQuery, searcher: tantivy.Searcher,
@@ -443,15 +453,14 @@ class EmbeddedBackend(BaseBackend):
         without a location: the nearest locations first, more until the page is full
         (all at once when the matches are few)."""
         end = start + q.per_page
-        order = np.flatnonzero(km <= q.radius_km) if q.radius_km is not None \
-            else np.arange(len(km))
-        order = order[np.argsort(km[order], kind="stable")]
+        order = np.sort(km[km <= q.radius_km] if q.radius_km is not None else km)
         taken = min(len(order), FIRST_LOCATIONS)
         if total <= FEW_MATCHES:
             taken = len(order)
         while True:
-            near = _all([(tantivy.Occur.Must, query), (tantivy.Occur.Must,
-                          tantivy.Query.term_set_query(SCHEMA, "loc", order[:taken].tolist()))]) \
+            # the locations as near as the taken-th (ties with it too)
+            near = _all([(tantivy.Occur.Must, query),
+                         (tantivy.Occur.Must, _within(live, km, float(order[taken - 1])))]) \
                 if taken else tantivy.Query.empty_query()
             count = searcher.search(near, 1, count=True).count if taken else 0
             if count >= end or taken >= len(order):
@@ -591,7 +600,7 @@ class EmbeddedBackend(BaseBackend):
 
 # --------------------------------------------------------------------------- helpers
 def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
-                      facet_sets: dict[str, int]) -> tantivy.Document:
+                      cells: list[int], facet_sets: dict[str, int]) -> tantivy.Document:
     """The document as Tantivy holds it: analysed text, keywords, the numbers of its facet
     value sets, numbers, the JSON."""
     out = tantivy.Document()
@@ -613,6 +622,8 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
             out.add_integer(name, int(doc[name]))
     for number in locations:
         out.add_unsigned("loc", number)
+    for cell in dict.fromkeys(cells):
+        out.add_unsigned("cell", cell)
     if locations:
         out.add_unsigned("located", 1)
     if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
@@ -731,6 +742,7 @@ class Places:
         self.numbers: dict[tuple[float, float], int] = {}
         self.starts: list[int] = []
         self.row_locs: list[int] = []
+        self._cells: list[int] = []  # location number -> its cell
 
     def add(self, doc: dict[str, Any]) -> list[int]:
         """The location numbers of the next row."""
@@ -738,10 +750,17 @@ class Places:
         found = []
         for loc in doc.get("locations") or ():
             key = (float(loc["lat"]), float(loc["lon"]))
-            found.append(self.numbers.setdefault(key, len(self.numbers)))
+            number = self.numbers.setdefault(key, len(self.numbers))
+            if number == len(self._cells):
+                self._cells.append(int(cells_of(np.asarray([key[0]]), np.asarray([key[1]]))[0]))
+            found.append(number)
         found = list(dict.fromkeys(found))
         self.row_locs.extend(found)
         return found
+
+    def cells(self, locations: list[int]) -> list[int]:
+        """The cells of these location numbers."""
+        return [self._cells[n] for n in locations]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         starts = np.asarray([*self.starts, len(self.row_locs)], dtype=np.int64)
@@ -749,6 +768,33 @@ class Places:
         coords = coords.reshape(-1, 2)
         return (starts, np.asarray(self.row_locs, dtype=np.int64), coords[:, 0].copy(),
                 coords[:, 1].copy())
+
+
+def cells_of(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """The cell number of each point (rows and columns of ``CELL_DEGREES``, as one integer)."""
+    rows = np.floor((np.asarray(lats, dtype=np.float64) + 90) / CELL_DEGREES).astype(np.int64)
+    cols = np.floor((np.asarray(lons, dtype=np.float64) + 180) / CELL_DEGREES).astype(np.int64)
+    return rows * 100_000 + cols
+
+
+def _within(live: Generation, km: np.ndarray, reach: float) -> tantivy.Query:
+    """The documents with a location at most ``reach`` km away: exactly, as the cells whose
+    every location is that near, and the near locations of the cells the circle cuts."""
+    near = km <= reach
+    if not near.any():
+        return tantivy.Query.empty_query()
+    cut = np.bincount(live.loc_cells[~near], minlength=len(live.cells)) > 0
+    whole = np.flatnonzero((np.bincount(live.loc_cells[near], minlength=len(live.cells)) > 0)
+                           & ~cut)
+    loose = np.flatnonzero(near & cut[live.loc_cells])
+    parts = []
+    if len(whole):
+        parts.append(tantivy.Query.term_set_query(SCHEMA, "cell", live.cells[whole].tolist()))
+    if len(loose):
+        parts.append(tantivy.Query.term_set_query(SCHEMA, "loc", loose.tolist()))
+    if len(parts) == 1:
+        return parts[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, part) for part in parts])
 
 
 def _km(live: Generation, near: tuple[float, float]) -> np.ndarray:

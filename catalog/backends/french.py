@@ -169,10 +169,23 @@ def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=20_000)
+def _terms(text: str) -> frozenset[str]:
+    """The terms of ``text``'s display words (cached: most texts of a page match nothing)."""
+    return frozenset(term for _, _, term in _spans(text))
+
+
+@lru_cache(maxsize=20_000)
+def _escaped(text: str) -> str:
+    return html.escape(text)
+
+
 def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
     """``text`` HTML-escaped, with ``<mark>`` around each word whose term is in ``stems``."""
     if not text:
         return ""
+    if stems.isdisjoint(_terms(text)):
+        return _escaped(text)
     out = []
     last = 0
     for start, end, term in _spans(text):
@@ -186,7 +199,7 @@ def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
 
 def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160) -> str | None:
     """A window of ``text`` around its first matching word, highlighted; None without one."""
-    if not text:
+    if not text or stems.isdisjoint(_terms(text)):
         return None
     for m_start, m_end, term in _spans(text):
         if term in stems:
