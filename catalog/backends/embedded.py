@@ -462,7 +462,12 @@ class EmbeddedBackend(BaseBackend):
             near = _all([(tantivy.Occur.Must, query),
                          (tantivy.Occur.Must, _within(live, km, float(order[taken - 1])))]) \
                 if taken else tantivy.Query.empty_query()
-            count = searcher.search(near, 1, count=True).count if taken else 0
+            if not taken:
+                count = 0
+            elif taken >= len(order) and q.radius_km is not None:
+                count = total  # the whole radius: counted with the query
+            else:
+                count = searcher.search(near, 1, count=True).count
             if count >= end or taken >= len(order):
                 break
             taken = min(len(order), taken * 4)
