@@ -144,10 +144,13 @@ class Generation:
     facet_values: dict[str, list[tuple[str, ...]]]  # facet -> its value sets, by number
     cells: np.ndarray = field(init=False)  # the distinct cells holding a location
     loc_cells: np.ndarray = field(init=False)  # location number -> its place in ``cells``
+    radians: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)  # lat, lon, cos lat
 
     def __post_init__(self) -> None:
         self.cells, self.loc_cells = np.unique(cells_of(self.lats, self.lons),
                                                return_inverse=True)
+        lats = np.radians(self.lats)
+        self.radians = (lats, np.radians(self.lons), np.cos(lats))
 
 
 @dataclass
@@ -805,9 +808,9 @@ def _within(live: Generation, km: np.ndarray, reach: float) -> tantivy.Query:
 def _km(live: Generation, near: tuple[float, float]) -> np.ndarray:
     """Haversine km from ``near`` to every location of the index."""
     lat1, lon1 = math.radians(near[0]), math.radians(near[1])
-    lat2, lon2 = np.radians(live.lats), np.radians(live.lons)
+    lat2, lon2, cos2 = live.radians
     a = (np.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+         + math.cos(lat1) * cos2 * np.sin((lon2 - lon1) / 2) ** 2)
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
