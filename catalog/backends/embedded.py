@@ -12,10 +12,14 @@ distances, highlights and suggestions.
 Documents are stored sorted by weight (how widely listed), so that Tantivy's own
 order (score, then document) breaks ties as the other engines do, and pages cut
 with an offset never repeat or skip a hit. Places: every distinct location is
-numbered, a document indexes the numbers of its locations (``loc``), and a radius
-is the set of numbers whose coordinates (kept in memory) lie within it: an exact
-filter Tantivy applies as terms. The distance order reads the nearest locations
-first and widens until a page is full.
+numbered, a document indexes the numbers of its locations (``loc``) and their
+cells (``cell``, squares of ``CELL_DEGREES``), and a radius is, from the
+coordinates kept in memory, the cells all of whose locations lie within it plus
+the near locations of the cells it cuts: an exact filter Tantivy applies as
+terms. The distance order reads the nearest locations first and widens until a
+page is full. Facets: a document holds, per facet, the number of its set of
+values (``FacetSets``); Tantivy counts those numbers (one integer column read per
+match) and each set's count goes to each of its values.
 
 The folder (``<catalog>.search/``) holds one Tantivy index per build
 (``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: the
