@@ -214,9 +214,9 @@ class EmbeddedBackend(BaseBackend):
                 try:
                     self._live = self._open(self.folder / f"index-{number}", number)
                 except (OSError, ValueError, KeyError) as exc:
-                    # KeyError: an index written by an older version; ``agora index`` rebuilds
+                    # an index another version wrote (schema, extra.json): a build replaces it
                     raise BackendError(f"cannot open the search index {self.folder}: "
-                                       f"{exc!r}") from exc
+                                       f"{exc!r}; `agora index` rebuilds it") from exc
             return self._live
 
     @staticmethod

@@ -20,6 +20,7 @@ from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery, haversine_km
 from catalog.backends.budget import FacetBudget, FacetCache
 from catalog.backends.embedded import EmbeddedBackend, stored_document
+from catalog.errors import BackendError
 from catalog.indexing import index_stage
 from catalog.store import Catalog
 from tests.catalog.conftest import sample_documents, sample_records
@@ -260,3 +261,13 @@ def test_a_radius_is_exact_where_it_cuts_a_place_cell() -> None:
     nearest = backend.search(SearchQuery(text="fromagerie", kinds=("shop",), near=centre,
                                          sort="distance", per_page=10, page=169, facets=()))
     assert [h.entity_id for h in nearest.hits][-1] == "shop-nowhere"
+
+
+def test_an_index_another_version_wrote_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    EmbeddedBackend(tmp_path / "catalog.sqlite").index_build(sample_documents(), 1)
+    extra = tmp_path / "catalog.search" / "index-1" / "extra.json"
+    older = json.loads(extra.read_text(encoding="utf-8"))
+    del older["facet_sets"]  # as written before facets were counted by value sets
+    extra.write_text(json.dumps(older), encoding="utf-8")
+    with pytest.raises(BackendError, match="agora index"):
+        EmbeddedBackend(tmp_path / "catalog.sqlite").search(SearchQuery(text="fromagerie"))
