@@ -91,8 +91,7 @@ FACET_SOURCES = {"kind": "scope", "platform": "platforms", "category": "categori
                  "commune": "communes", "service": "services", "flag": "flags",
                  "price": None}
 FACET_FIELDS = {facet: f"facet_{facet}" for facet in FACET_SOURCES}
-# every non-empty set of kinds a search can cover but all of them, as one term
-# every set of kinds a search may cover, but all of them (no filter then)
+# every set of kinds a search may cover but all of them (no filter then), as one term
 KIND_SETS = tuple(tuple(k for i, k in enumerate(KINDS) if mask >> i & 1)
                   for mask in range(1, 2 ** len(KINDS) - 1))
 SUGGEST_KINDS = ("shop", "product")
