@@ -12,10 +12,14 @@ distances, highlights and suggestions.
 Documents are stored sorted by weight (how widely listed), so that Tantivy's own
 order (score, then document) breaks ties as the other engines do, and pages cut
 with an offset never repeat or skip a hit. Places: every distinct location is
-numbered, a document indexes the numbers of its locations (``loc``), and a radius
-is the set of numbers whose coordinates (kept in memory) lie within it: an exact
-filter Tantivy applies as terms. The distance order reads the nearest locations
-first and widens until a page is full.
+numbered, a document indexes the numbers of its locations (``loc``) and their
+cells (``cell``, squares of ``CELL_DEGREES``), and a radius is, from the
+coordinates kept in memory, the cells all of whose locations lie within it plus
+the near locations of the cells it cuts: an exact filter Tantivy applies as
+terms. The distance order reads the nearest locations first and widens until a
+page is full. Facets: a document holds, per facet, the number of its set of
+values (``FacetSets``); Tantivy counts those numbers (one integer column read per
+match) and each set's count goes to each of its values.
 
 The folder (``<catalog>.search/``) holds one Tantivy index per build
 (``index-<n>``, with ``extra.json``: the vocabulary, and ``locations.npz``: the
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import tantivy
 
 from catalog.backends import french
@@ -53,6 +58,7 @@ from catalog.backends.base import (
     BUCKET_KEYS,
     EARTH_RADIUS_KM,
     FACET_SIZE,
+    KINDS,
     BaseBackend,
     IndexReport,
     SearchQuery,
@@ -74,20 +80,27 @@ TEXT_FIELDS = {"name": 10.0, "brand": 4.0, "category": 3.0, "place": 2.0, "shop"
                "body": 1.0}
 SOURCES = {"name": "name", "brand": "brand", "category": "category_text",
            "place": "place_text", "shop": "shop_name", "body": "description"}
-# keyword fields: filters (indexed) and facets (fast)
+# keyword fields: filters (indexed terms; facets are counted from FACET_FIELDS)
 KEYWORDS = {"scope": "scope", "platforms": "platforms", "categories": "categories",
             "communes": "communes", "commune_keys": "commune_keys", "services": "services",
             "flags": "flags"}
 FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
                  "flag": "flags", "commune": "commune_keys"}
-FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
-                "commune": "communes", "service": "services", "flag": "flags",
-                "price": "price"}
+# facet -> the document's values it counts (the price bucket is computed)
+FACET_SOURCES = {"kind": "scope", "platform": "platforms", "category": "categories",
+                 "commune": "communes", "service": "services", "flag": "flags",
+                 "price": None}
+FACET_FIELDS = {facet: f"facet_{facet}" for facet in FACET_SOURCES}
+# every set of kinds a search may cover but all of them (no filter then), as one term
+KIND_SETS = tuple(tuple(k for i, k in enumerate(KINDS) if mask >> i & 1)
+                  for mask in range(1, 2 ** len(KINDS) - 1))
 SUGGEST_KINDS = ("shop", "product")
-AGG_SIZE = 10_000  # every value: the page cuts to FACET_SIZE after ordering them
 STORED_LISTS = 20  # listings and locations a stored document keeps (see stored_document)
 FIRST_LOCATIONS = 16
-FEW_MATCHES = 2000  # matches the distance order reads all at once  # the distance order reads this many nearest locations, then 4 times more
+FEW_MATCHES = 2000  # matches the distance order reads all at once
+# a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
+# cells all of whose locations lie within it, and the locations of the cells it cuts
+CELL_DEGREES = 0.005
 
 
 def _schema() -> tantivy.Schema:
@@ -95,17 +108,20 @@ def _schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     for name in KEYWORDS:
-        sb.add_text_field(name, tokenizer_name="raw", index_option="basic",
-                          fast=name != "commune_keys")
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("price", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field("kinds_in", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("kinds_out", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
+    for name in FACET_FIELDS.values():
+        sb.add_unsigned_field(name, fast=True)
     sb.add_unsigned_field("row", fast=True, indexed=True)
     sb.add_unsigned_field("sample", fast=True, indexed=True)
     sb.add_integer_field("weight", fast=True)
     sb.add_integer_field("price_min", fast=True, indexed=True)
     sb.add_integer_field("price_max", fast=True, indexed=True)
     sb.add_unsigned_field("loc", indexed=True)
+    sb.add_unsigned_field("cell", indexed=True)
     sb.add_unsigned_field("located", fast=True)
     sb.add_bytes_field("doc", stored=True)
     return sb.build()
@@ -128,6 +144,16 @@ class Generation:
     build_id: int | None
     documents: int
     switched_at: str | None
+    facet_values: dict[str, list[tuple[str, ...]]]  # facet -> its value sets, by number
+    cells: np.ndarray = field(init=False)  # the distinct cells holding a location
+    loc_cells: np.ndarray = field(init=False)  # location number -> its place in ``cells``
+    radians: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)  # lat, lon, cos lat
+
+    def __post_init__(self) -> None:
+        self.cells, self.loc_cells = np.unique(cells_of(self.lats, self.lons),
+                                               return_inverse=True)
+        lats = np.radians(self.lats)
+        self.radians = (lats, np.radians(self.lons), np.cos(lats))
 
 
 @dataclass
@@ -186,9 +212,10 @@ class EmbeddedBackend(BaseBackend):
             if self._live is None or self._live.number != number:
                 try:
                     self._live = self._open(self.folder / f"index-{number}", number)
-                except (OSError, ValueError) as exc:
+                except (OSError, ValueError, KeyError) as exc:
+                    # an index another version wrote (schema, extra.json): a build replaces it
                     raise BackendError(f"cannot open the search index {self.folder}: "
-                                       f"{exc}") from exc
+                                       f"{exc!r}; `agora index` rebuilds it") from exc
             return self._live
 
     @staticmethod
@@ -200,7 +227,8 @@ class EmbeddedBackend(BaseBackend):
             lats, lons = arrays["lat"], arrays["lon"]
         return Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
                           start, row_locs, lats, lons, extra.get("build_id"),
-                          extra["documents"], extra.get("switched_at"))
+                          extra["documents"], extra.get("switched_at"),
+                          FacetSets.from_json(extra["facet_sets"]).values)
 
     # ------------------------------------------------------------------ indexing
     def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
@@ -218,12 +246,14 @@ class EmbeddedBackend(BaseBackend):
             target.mkdir()
             index = _new_index(target)
         try:
-            count, words, places = self._write(index, documents)
+            count, words, places, facet_sets = self._write(index, documents)
             switched = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
             extra = {"build_id": build_id, "documents": count, "switched_at": switched,
-                     "words": [[w, s, f] for w, (s, f) in words.items()]}
+                     "words": [[w, s, f] for w, (s, f) in words.items()],
+                     "facet_sets": facet_sets.to_json()}
             generation = Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
-                                    *places.arrays(), build_id, count, switched)
+                                    *places.arrays(), build_id, count, switched,
+                                    facet_sets.values)
             if target is not None:
                 (target / "extra.json").write_text(json.dumps(extra), encoding="utf-8")
                 np.savez(target / "locations.npz", start=generation.loc_start,
@@ -241,10 +271,11 @@ class EmbeddedBackend(BaseBackend):
         return IndexReport(count, time.perf_counter() - t0, f"index-{number}")
 
     def _write(self, index: tantivy.Index, documents: Iterable[dict[str, Any]],
-               ) -> tuple[int, dict[str, tuple[str, int]], Places]:
+               ) -> tuple[int, dict[str, tuple[str, int]], Places, FacetSets]:
         writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
         words: dict[str, list[Any]] = {}
         places = Places()
+        facet_sets = FacetSets()
         seen: set[str] = set()
         duplicates = 0
         row = 0
@@ -259,7 +290,10 @@ class EmbeddedBackend(BaseBackend):
                         duplicates += 1
                         continue
                     seen.add(doc["id"])
-                    writer.add_document(_tantivy_document(doc, row, places.add(doc)))
+                    locations = places.add(doc)
+                    writer.add_document(_tantivy_document(doc, row, locations,
+                                                          places.cells(locations),
+                                                          facet_sets.numbers(doc)))
                     for w in french.count_words(doc.get(f) for f in SOURCES.values()):
                         entry = words.get(w)
                         if entry is None:
@@ -278,7 +312,7 @@ class EmbeddedBackend(BaseBackend):
         if duplicates:
             log.warning("%d document(s) repeated an entity id and were dropped", duplicates)
         index.reload()
-        return row, {w: (s, f) for w, (s, f) in words.items()}, places
+        return row, {w: (s, f) for w, (s, f) in words.items()}, places, facet_sets
 
     def _switch(self, number: int) -> None:
         assert self.folder is not None
@@ -308,8 +342,9 @@ class EmbeddedBackend(BaseBackend):
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         searcher = live.index.searcher()
-        filters = self._filters(q)
-        radius = self._radius(q, live)
+        filters = self._filters(q, searcher)
+        km = _km(live, q.near) if q.near is not None else None
+        radius = self._radius(q, live, km)
         plan: Plan | None = None
         stems: set[str] = set()
         attempts: list[tuple[list[set[str]], str] | None] = [None]
@@ -324,10 +359,11 @@ class EmbeddedBackend(BaseBackend):
             clauses = list(filters)
             if attempt is not None:
                 groups, operator = attempt
-                clauses.insert(0, _text_query(groups, operator))
+                clauses.insert(0, (tantivy.Occur.Must, _text_query(groups, operator)))
                 stems = set().union(*groups)
             base = _all(clauses)
-            query_used = _all([base, radius]) if radius is not None else base
+            query_used = _all([*clauses, (tantivy.Occur.Must, radius)]) if radius is not None \
+                else base
             key = (live.number, attempt and (tuple(tuple(sorted(g)) for g in attempt[0]),
                                              attempt[1]), q.kinds, q.filters, q.price_min,
                    q.price_max, q.radius_km and q.near, q.radius_km)
@@ -351,21 +387,22 @@ class EmbeddedBackend(BaseBackend):
                 # without the count, Tantivy skips what cannot reach the page
                 page = found if found is not None else searcher.search(
                     query_used, q.per_page, count=False, offset=start).hits
-            elif q.sort == "distance" and q.near is not None:
-                page = self._nearest(searcher, live, q, base, start, total)
+            elif q.sort == "distance" and km is not None:
+                page = self._nearest(searcher, live, q, km, base, start, total)
             else:
                 order = tantivy.Order.Asc if q.sort == "price_asc" else tantivy.Order.Desc
                 page = searcher.search(query_used, q.per_page, count=False, offset=start,
                                        order_by_field="price_min" if q.sort == "price_asc"
                                        else "price_max", order=order).hits
-            hits = self._hits(searcher, live, q, page, stems)
+            hits = self._hits(searcher, live, q, km, page, stems)
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
         if total and q.facets:
             cached = known.facets.get(q.facets)
             # estimated counts are kept too, until a query has the time to count in full
             if cached is None or (cached[1] and self.budget.scale(total, started) == 1):
-                facets, approximate = self._facets(searcher, q, query_used, total, started)
+                facets, approximate = self._facets(searcher, live, q, query_used, total,
+                                                   started)
                 known.facets[q.facets] = (facets, approximate)
             else:
                 facets, approximate = cached
@@ -373,56 +410,70 @@ class EmbeddedBackend(BaseBackend):
                              self.elapsed_ms(started), corrected_from, approximate)
 
     @staticmethod
-    def _radius(q: SearchQuery, live: Generation) -> tantivy.Query | None:
+    def _radius(q: SearchQuery, live: Generation, km: np.ndarray | None,
+                ) -> tantivy.Query | None:
         """The documents with a location within the query's radius: an exact filter."""
-        if q.near is None or q.radius_km is None:
+        if km is None or q.radius_km is None:
             return None
-        within = np.flatnonzero(_km(live, q.near) <= q.radius_km).tolist()
-        if not within:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(SCHEMA, "loc", within), 0.0)
+        return tantivy.Query.const_score_query(_within(live, km, q.radius_km), 0.0)
 
     @staticmethod
-    def _filters(q: SearchQuery) -> list[tantivy.Query]:
-        """Non-scoring clauses of the query's kinds, filters and prices."""
-        out: list[tantivy.Query] = []
-        if set(q.kinds) != {"shop", "product", "offer"}:
-            out.append(tantivy.Query.term_set_query(SCHEMA, "scope", list(q.kinds)))
+    def _filters(q: SearchQuery, searcher: tantivy.Searcher,
+                 ) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        """Non-scoring clauses of the query's kinds, filters and prices.
+
+        The kinds: the documents of the set asked hold its key in ``kinds_in``, the
+        others in ``kinds_out``; the shorter list is the cheaper clause (a search of
+        shops and products keeps the grouped offers out rather than intersect a
+        quarter of a million documents)."""
+        out: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        must = tantivy.Occur.Must
+        if set(q.kinds) != set(KINDS):
+            key = kinds_key(q.kinds)
+            inside = searcher.doc_freq("kinds_in", key)
+            outside = searcher.doc_freq("kinds_out", key)
+            if inside <= outside:
+                out.append((must, tantivy.Query.term_query(SCHEMA, "kinds_in", key)))
+            elif outside:
+                out.append((tantivy.Occur.MustNot,
+                            tantivy.Query.term_query(SCHEMA, "kinds_out", key)))
         for key, values in q.filters:
             field = FILTER_FIELDS.get(key)
             if field is None:
                 continue
             if key == "commune":
                 values = tuple(dict.fromkeys(commune_key(v) for v in values))
-            out.append(tantivy.Query.term_set_query(SCHEMA, field, list(values)))
+            out.append((must, _any_term(field, values)))
         if q.price_min is not None:  # a price range keeps unpriced documents (shops) out
-            out.append(tantivy.Query.range_query(SCHEMA, "price_max", tantivy.FieldType.Integer,
-                                                 q.price_min, None))
+            out.append((must, tantivy.Query.range_query(
+                SCHEMA, "price_max", tantivy.FieldType.Integer, q.price_min, None)))
         if q.price_max is not None:
-            out.append(tantivy.Query.range_query(SCHEMA, "price_min", tantivy.FieldType.Integer,
-                                                 None, q.price_max))
-        return [tantivy.Query.const_score_query(f, 0.0) for f in out]
+            out.append((must, tantivy.Query.range_query(
+                SCHEMA, "price_min", tantivy.FieldType.Integer, None, q.price_max)))
+        return [(occur, f if occur == tantivy.Occur.MustNot
+                 else tantivy.Query.const_score_query(f, 0.0)) for occur, f in out]
 
     def _nearest(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-                 query: tantivy.Query, start: int, total: int) -> list[Any]:
+                 km: np.ndarray, query: tantivy.Query, start: int, total: int) -> list[Any]:
         """The page of matches by distance (ties by weight and document), then those
         without a location: the nearest locations first, more until the page is full
         (all at once when the matches are few)."""
-        assert q.near is not None
         end = start + q.per_page
-        km = _km(live, q.near)
-        order = np.argsort(km, kind="stable")
-        if q.radius_km is not None:
-            order = order[:int(np.searchsorted(km[order], q.radius_km, side="right"))]
+        order = np.sort(km[km <= q.radius_km] if q.radius_km is not None else km)
         taken = min(len(order), FIRST_LOCATIONS)
         if total <= FEW_MATCHES:
             taken = len(order)
         while True:
-            near = _all([query, tantivy.Query.term_set_query(SCHEMA, "loc",
-                                                             order[:taken].tolist())]) \
+            # the locations as near as the taken-th (ties with it too)
+            near = _all([(tantivy.Occur.Must, query),
+                         (tantivy.Occur.Must, _within(live, km, float(order[taken - 1])))]) \
                 if taken else tantivy.Query.empty_query()
-            count = searcher.search(near, 1, count=True).count if taken else 0
+            if not taken:
+                count = 0
+            elif taken >= len(order) and q.radius_km is not None:
+                count = total  # the whole radius: counted with the query
+            else:
+                count = searcher.search(near, 1, count=True).count
             if count >= end or taken >= len(order):
                 break
             taken = min(len(order), taken * 4)
@@ -444,20 +495,22 @@ class EmbeddedBackend(BaseBackend):
         return page
 
     def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-              page: list[Any], stems: set[str]) -> list[Any]:
+              km: np.ndarray | None, page: list[Any], stems: set[str]) -> list[Any]:
         items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
         distances: list[float | None] = [None] * len(items)
-        if q.near is not None and items:  # from every location, not the few stored
+        if km is not None and items:  # from every location, not the few stored
             rows = np.asarray(searcher.fast_field_values("row", [a for _, a in items]),
                               dtype=np.int64)
             distances = [None if math.isinf(d) else round(float(d), 3)
-                         for d in _row_km(live, rows, _km(live, q.near))]
+                         for d in _row_km(live, rows, km).tolist()]
+        marked = bool(q.highlight and q.text)
+        relevance = q.sort == "relevance"
         hits = []
         for (score, address), distance in zip(items, distances, strict=True):
-            doc = json.loads(searcher.doc(address)["doc"][0])
-            highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
-            hits.append(self.make_hit(doc, score if q.sort == "relevance" else 0.0, q,
-                                      highlights, distance_km=distance))
+            doc = orjson.loads(searcher.doc(address)["doc"][0])
+            hits.append(self.make_hit(doc, score if relevance else 0.0, q,
+                                      self._highlights(doc, stems) if marked else {},
+                                      distance_km=distance))
         return hits
 
     @staticmethod
@@ -471,34 +524,49 @@ class EmbeddedBackend(BaseBackend):
             out["description"] = described
         return out
 
-    def _facets(self, searcher: tantivy.Searcher, q: SearchQuery, query: tantivy.Query,
-                total: int, started: float) -> tuple[dict[str, list[tuple[str, int]]], bool]:
+    def _facets(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+                query: tantivy.Query, total: int, started: float,
+                ) -> tuple[dict[str, list[tuple[str, int]]], bool]:
         """Counts per value; over a sample of the matches when counting all would pass the
-        query's time budget (``catalog.backends.budget``)."""
+        query's time budget (``catalog.backends.budget``).
+
+        Tantivy counts each facet's value sets (one number per document: a column it
+        reads in a few nanoseconds a match, where a column of several values per
+        document costs ten times more); each set's count goes to each of its values."""
         scale = self.budget.scale(total, started)
         counted = query
         if scale > 1:
-            counted = _all([query, tantivy.Query.range_query(
-                SCHEMA, "sample", tantivy.FieldType.Unsigned, 0, SAMPLE_MODULUS // scale - 1)])
-        aggs = {facet: {"terms": {"field": FACET_FIELDS[facet], "size": AGG_SIZE,
-                                  "segment_size": AGG_SIZE}}
-                for facet in q.facets if facet in FACET_FIELDS}
+            counted = _all([(tantivy.Occur.Must, query), (tantivy.Occur.Must,
+                            tantivy.Query.range_query(SCHEMA, "sample",
+                                                      tantivy.FieldType.Unsigned, 0,
+                                                      SAMPLE_MODULUS // scale - 1))])
+        asked = [facet for facet in q.facets if facet in FACET_FIELDS]
+        aggs = {facet: {"terms": {"field": FACET_FIELDS[facet],
+                                  "size": max(1, len(live.facet_values[facet])),
+                                  "segment_size": max(1, len(live.facet_values[facet]))}}
+                for facet in asked}
         t0 = time.perf_counter()
         result = searcher.aggregate(counted, aggs) if aggs else {}
         self.budget.learn(total, t0, scale)
         out: dict[str, list[tuple[str, int]]] = {}
+        cut = False  # a facet with more value sets than Tantivy returns
         for facet in q.facets:
-            buckets = (result.get(facet) or {}).get("buckets") or []
-            values = [(str(b["key"]), int(b["doc_count"]) * scale) for b in buckets
-                      if b["doc_count"]]
+            answer = result.get(facet) or {}
+            cut = cut or bool(answer.get("sum_other_doc_count"))
+            sets = live.facet_values.get(facet, [])
+            counts: dict[str, int] = {}
+            for bucket in answer.get("buckets") or ():
+                n = int(bucket["doc_count"]) * scale
+                for value in sets[int(bucket["key"])]:
+                    counts[value] = counts.get(value, 0) + n
             if facet == "kind":
-                values = [(v, c) for v, c in values if v in q.kinds]
+                counts = {v: c for v, c in counts.items() if v in q.kinds}
             if facet == "price":
-                counts = dict(values)
                 out[facet] = [(b, counts[b]) for b in BUCKET_KEYS if counts.get(b)]
             else:
-                out[facet] = sorted(values, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
-        return out, scale > 1
+                out[facet] = sorted(counts.items(),
+                                    key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
+        return out, scale > 1 or cut
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])
@@ -511,7 +579,7 @@ class EmbeddedBackend(BaseBackend):
         found = searcher.search(query, limit * 8, count=False, order_by_field="weight").hits
         best: dict[str, tuple[int, str, str]] = {}
         for weight, address in found:
-            doc = json.loads(searcher.doc(address)["doc"][0])
+            doc = orjson.loads(searcher.doc(address)["doc"][0])
             name = doc.get("name") or ""
             if name and (name not in best or weight > best[name][0]):
                 best[name] = (int(weight or 0), doc["kind"], doc["id"])
@@ -525,7 +593,7 @@ class EmbeddedBackend(BaseBackend):
         searcher = live.index.searcher()
         found = searcher.search(tantivy.Query.term_query(SCHEMA, "id", str(entity_id)), 1,
                                 count=False).hits
-        return json.loads(searcher.doc(found[0][1])["doc"][0]) if found else None
+        return orjson.loads(searcher.doc(found[0][1])["doc"][0]) if found else None
 
     def status(self) -> dict[str, Any]:
         """The live index: its number, build, documents and when it was switched in."""
@@ -542,8 +610,10 @@ class EmbeddedBackend(BaseBackend):
 
 
 # --------------------------------------------------------------------------- helpers
-def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> tantivy.Document:
-    """The document as Tantivy holds it: analysed text, keywords, numbers, the JSON."""
+def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
+                      cells: list[int], facet_sets: dict[str, int]) -> tantivy.Document:
+    """The document as Tantivy holds it: analysed text, keywords, the numbers of its facet
+    value sets, numbers, the JSON."""
     out = tantivy.Document()
     for name, source in SOURCES.items():
         terms = french.analyze(doc.get(source))
@@ -553,14 +623,18 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> ta
     for name, source in KEYWORDS.items():
         for value in dict.fromkeys(str(v) for v in doc.get(source) or ()):
             out.add_text(name, value)
-    bucket = price_bucket(doc.get("price_min"))
-    if bucket:
-        out.add_text("price", bucket)
+    scope = set(doc.get("scope") or ())
+    for kinds in KIND_SETS:
+        out.add_text("kinds_in" if scope.intersection(kinds) else "kinds_out", kinds_key(kinds))
+    for facet, number in facet_sets.items():
+        out.add_unsigned(FACET_FIELDS[facet], number)
     for name in ("price_min", "price_max"):
         if doc.get(name) is not None:
             out.add_integer(name, int(doc[name]))
     for number in locations:
         out.add_unsigned("loc", number)
+    for cell in dict.fromkeys(cells):
+        out.add_unsigned("cell", cell)
     if locations:
         out.add_unsigned("located", 1)
     if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
@@ -569,8 +643,55 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int]) -> ta
     out.add_unsigned("row", row)
     out.add_unsigned("sample", row % SAMPLE_MODULUS)
     out.add_integer("weight", int(doc.get("weight") or 0))
-    out.add_bytes("doc", json.dumps(stored_document(doc), ensure_ascii=False).encode())
+    out.add_bytes("doc", orjson.dumps(stored_document(doc)))
     return out
+
+
+def kinds_key(kinds: Iterable[str]) -> str:
+    """The term of a set of kinds ("product shop")."""
+    return " ".join(sorted(set(kinds)))
+
+
+def facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The values each facet counts a document under (its price: one bucket)."""
+    out = {}
+    for facet, source in FACET_SOURCES.items():
+        if source is None:
+            bucket = price_bucket(doc.get("price_min"))
+            out[facet] = (bucket,) if bucket else ()
+        else:
+            out[facet] = tuple(sorted({str(v) for v in doc.get(source) or ()}))
+    return out
+
+
+class FacetSets:
+    """Each facet's distinct value sets, numbered as met (0: no value), so that a document
+    holds one number per facet, and a count per number is a count per value set."""
+
+    def __init__(self, values: dict[str, list[tuple[str, ...]]] | None = None) -> None:
+        self.values = values or {facet: [()] for facet in FACET_SOURCES}
+        self._numbers = {facet: {v: i for i, v in enumerate(sets)}
+                         for facet, sets in self.values.items()}
+
+    def numbers(self, doc: dict[str, Any]) -> dict[str, int]:
+        """The number of each of the document's value sets (new sets are numbered)."""
+        out = {}
+        for facet, found in facet_values(doc).items():
+            known = self._numbers[facet]
+            number = known.get(found)
+            if number is None:
+                number = known[found] = len(self.values[facet])
+                self.values[facet].append(found)
+            out[facet] = number
+        return out
+
+    def to_json(self) -> dict[str, list[list[str]]]:
+        return {facet: [list(v) for v in sets] for facet, sets in self.values.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[list[str]]]) -> FacetSets:
+        return cls({facet: [tuple(v) for v in data.get(facet, [[]])] or [()]
+                    for facet in FACET_SOURCES})
 
 
 def stored_document(doc: dict[str, Any]) -> dict[str, Any]:
@@ -601,12 +722,22 @@ def _text_query(groups: list[set[str]], operator: str) -> tantivy.Query:
     return tantivy.Query.boolean_query(clauses)
 
 
-def _all(queries: list[tantivy.Query]) -> tantivy.Query:
-    if not queries:
-        return tantivy.Query.all_query()
-    if len(queries) == 1:
-        return queries[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+def _all(clauses: list[tuple[tantivy.Occur, tantivy.Query]]) -> tantivy.Query:
+    """The documents every Must clause matches and no MustNot clause does."""
+    if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
+        clauses = [(tantivy.Occur.Must, tantivy.Query.all_query()), *clauses]
+    if len(clauses) == 1:
+        return clauses[0][1]
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _any_term(field: str, values: Iterable[str]) -> tantivy.Query:
+    """Documents holding any of the values: one term, or the union of their terms (a
+    term set would read every posting of every value into a bit set first)."""
+    terms = [tantivy.Query.term_query(SCHEMA, field, v) for v in dict.fromkeys(values)]
+    if len(terms) == 1:
+        return terms[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, t) for t in terms])
 
 
 def _new_index(folder: Path | None) -> tantivy.Index:
@@ -622,6 +753,7 @@ class Places:
         self.numbers: dict[tuple[float, float], int] = {}
         self.starts: list[int] = []
         self.row_locs: list[int] = []
+        self._cells: list[int] = []  # location number -> its cell
 
     def add(self, doc: dict[str, Any]) -> list[int]:
         """The location numbers of the next row."""
@@ -629,10 +761,17 @@ class Places:
         found = []
         for loc in doc.get("locations") or ():
             key = (float(loc["lat"]), float(loc["lon"]))
-            found.append(self.numbers.setdefault(key, len(self.numbers)))
+            number = self.numbers.setdefault(key, len(self.numbers))
+            if number == len(self._cells):
+                self._cells.append(int(cells_of(np.asarray([key[0]]), np.asarray([key[1]]))[0]))
+            found.append(number)
         found = list(dict.fromkeys(found))
         self.row_locs.extend(found)
         return found
+
+    def cells(self, locations: list[int]) -> list[int]:
+        """The cells of these location numbers."""
+        return [self._cells[n] for n in locations]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         starts = np.asarray([*self.starts, len(self.row_locs)], dtype=np.int64)
@@ -642,20 +781,53 @@ class Places:
                 coords[:, 1].copy())
 
 
+def cells_of(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """The cell number of each point (rows and columns of ``CELL_DEGREES``, as one integer)."""
+    rows = np.floor((np.asarray(lats, dtype=np.float64) + 90) / CELL_DEGREES).astype(np.int64)
+    cols = np.floor((np.asarray(lons, dtype=np.float64) + 180) / CELL_DEGREES).astype(np.int64)
+    return rows * 100_000 + cols
+
+
+def _within(live: Generation, km: np.ndarray, reach: float) -> tantivy.Query:
+    """The documents with a location at most ``reach`` km away: exactly, as the cells whose
+    every location is that near, and the near locations of the cells the circle cuts."""
+    near = km <= reach
+    if not near.any():
+        return tantivy.Query.empty_query()
+    cut = np.bincount(live.loc_cells[~near], minlength=len(live.cells)) > 0
+    whole = np.flatnonzero((np.bincount(live.loc_cells[near], minlength=len(live.cells)) > 0)
+                           & ~cut)
+    loose = np.flatnonzero(near & cut[live.loc_cells])
+    parts = []
+    if len(whole):
+        parts.append(tantivy.Query.term_set_query(SCHEMA, "cell", live.cells[whole].tolist()))
+    if len(loose):
+        parts.append(tantivy.Query.term_set_query(SCHEMA, "loc", loose.tolist()))
+    if len(parts) == 1:
+        return parts[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, part) for part in parts])
+
+
 def _km(live: Generation, near: tuple[float, float]) -> np.ndarray:
     """Haversine km from ``near`` to every location of the index."""
     lat1, lon1 = math.radians(near[0]), math.radians(near[1])
-    lat2, lon2 = np.radians(live.lats), np.radians(live.lons)
+    lat2, lon2, cos2 = live.radians
     a = (np.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+         + math.cos(lat1) * cos2 * np.sin((lon2 - lon1) / 2) ** 2)
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
 def _row_km(live: Generation, rows: np.ndarray, km: np.ndarray) -> np.ndarray:
     """Each row's distance: to its nearest location (inf without one)."""
+    starts, ends = live.loc_start[rows], live.loc_start[rows + 1]
+    sizes = ends - starts
     out = np.full(len(rows), np.inf)
-    for i, row in enumerate(rows.tolist()):
-        locs = live.row_locs[live.loc_start[row]:live.loc_start[row + 1]]
-        if len(locs):
-            out[i] = km[locs].min()
+    located = sizes > 0
+    if not located.any():
+        return out
+    # every location of every located row, one run per row, then each run's least
+    sizes, starts = sizes[located], starts[located]
+    runs = np.cumsum(sizes) - sizes  # where each row's run begins
+    entries = np.arange(int(sizes.sum())) + np.repeat(starts - runs, sizes)
+    out[located] = np.minimum.reduceat(km[live.row_locs[entries]], runs)
     return out

@@ -169,14 +169,32 @@ def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=20_000)
+def _terms(text: str) -> frozenset[str]:
+    """The terms of ``text``'s display words (cached: most texts of a page match nothing)."""
+    return frozenset(term for _, _, term in _spans(text))
+
+
+@lru_cache(maxsize=20_000)
+def _escaped(text: str) -> str:
+    return html.escape(text)
+
+
 def highlight(text: str | None, stems: set[str] | frozenset[str]) -> str:
     """``text`` HTML-escaped, with ``<mark>`` around each word whose term is in ``stems``."""
     if not text:
         return ""
+    matched = _terms(text).intersection(stems)
+    return _marked(text, matched) if matched else _escaped(text)
+
+
+@lru_cache(maxsize=20_000)
+def _marked(text: str, matched: frozenset[str]) -> str:
+    # cached by the terms marked: the same names come back on the pages of the same words
     out = []
     last = 0
     for start, end, term in _spans(text):
-        if term in stems:
+        if term in matched:
             out.append(html.escape(text[last:start]))
             out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
             last = end
@@ -188,8 +206,14 @@ def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160)
     """A window of ``text`` around its first matching word, highlighted; None without one."""
     if not text:
         return None
+    matched = _terms(text).intersection(stems)
+    return _snippet(text, matched, size) if matched else None
+
+
+@lru_cache(maxsize=20_000)
+def _snippet(text: str, matched: frozenset[str], size: int) -> str | None:
     for m_start, m_end, term in _spans(text):
-        if term in stems:
+        if term in matched:
             start = max(0, m_start - size // 3)
             if start:
                 space = text.find(" ", start)
@@ -198,7 +222,7 @@ def snippet(text: str | None, stems: set[str] | frozenset[str], size: int = 160)
             if end < len(text):
                 space = text.rfind(" ", m_end, end)
                 end = space if space > 0 else end
-            body = highlight(text[start:end], stems)
+            body = highlight(text[start:end], matched)
             return ("…" if start else "") + body + ("…" if end < len(text) else "")
     return None
 

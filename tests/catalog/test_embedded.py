@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from click.testing import CliRunner
 
 from agora.commands.search import index_cmd, search_cmd
 from catalog.backends import BackendSettings, open_backend
-from catalog.backends.base import SearchQuery
+from catalog.backends.base import SearchQuery, haversine_km
 from catalog.backends.budget import FacetBudget, FacetCache
 from catalog.backends.embedded import EmbeddedBackend, stored_document
+from catalog.errors import BackendError
 from catalog.indexing import index_stage
 from catalog.store import Catalog
 from tests.catalog.conftest import sample_documents, sample_records
@@ -227,3 +229,45 @@ def test_the_search_and_index_commands(tmp_path: Path, monkeypatch: Any) -> None
     assert out.exit_code == 1 and "'radius_km' must be between 0.1 and 200" in out.output
     out = runner.invoke(search_cmd, ["x"] + [f"--filter=platform=p{i}" for i in range(21)])
     assert out.exit_code == 1 and "takes at most 20 values" in out.output
+
+
+def test_a_radius_is_exact_where_it_cuts_a_place_cell() -> None:
+    """Shops 80 m apart on a grid around a point, many sharing a cell with one across the
+    circle: a radius and the distance order agree with the distance of every shop."""
+    base = sample_documents()[0]
+    centre = (43.6, 1.445)
+    docs = []
+    for i in range(-20, 21):
+        for j in range(-20, 21):
+            lat, lon = centre[0] + i * 0.0007, centre[1] + j * 0.001
+            docs.append(dict(base, id=f"shop-{i}-{j}", name=f"Fromagerie {i} {j}",
+                             weight=(i * 41 + j) % 7, locations=[{"lat": lat, "lon": lon}]))
+    docs.append(dict(base, id="shop-nowhere", name="Fromagerie Nulle Part", locations=[]))
+    backend = EmbeddedBackend(":memory:")
+    backend.index_build(docs, 1)
+    km = {d["id"]: haversine_km(*centre, d["locations"][0]["lat"], d["locations"][0]["lon"])
+          for d in docs if d["locations"]}
+    for radius in (0.3, 0.77, 1.21, 1.9):
+        within = {i for i, d in km.items() if d <= radius}
+        q = SearchQuery(text="fromagerie", kinds=("shop",), near=centre, radius_km=radius,
+                        sort="distance", per_page=50, facets=())
+        found = backend.search(q)
+        assert found.total == len(within)
+        assert [h.distance_km for h in found.hits] == sorted(round(km[i], 3)
+                                                               for i in within)[:50]
+        hits = backend.search(replace(q, sort="relevance", per_page=100, page=1))
+        assert {h.entity_id for h in hits.hits} <= within
+    # without a radius: the nearest first, the shop without a place last
+    nearest = backend.search(SearchQuery(text="fromagerie", kinds=("shop",), near=centre,
+                                         sort="distance", per_page=10, page=169, facets=()))
+    assert [h.entity_id for h in nearest.hits][-1] == "shop-nowhere"
+
+
+def test_an_index_another_version_wrote_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    EmbeddedBackend(tmp_path / "catalog.sqlite").index_build(sample_documents(), 1)
+    extra = tmp_path / "catalog.search" / "index-1" / "extra.json"
+    older = json.loads(extra.read_text(encoding="utf-8"))
+    del older["facet_sets"]  # as written before facets were counted by value sets
+    extra.write_text(json.dumps(older), encoding="utf-8")
+    with pytest.raises(BackendError, match="agora index"):
+        EmbeddedBackend(tmp_path / "catalog.sqlite").search(SearchQuery(text="fromagerie"))
