@@ -68,6 +68,40 @@ def product_level_line(membership: dict[str, str], truth_offer: dict[str, str],
             f"{pairwise_scores(membership, product_truth, keys).line()}")
 
 
+def contract_truth(truth_offer: dict[str, str], sellerless: set[str]) -> dict[str, str]:
+    """The offers' truth as the sellerless contract defines it (issue 11): a listing
+    naming no seller is its shop's offer when that shop alone sells the item in the
+    world; otherwise it is a product-level listing, one entity per item."""
+    sellers: dict[str, set[str]] = {}
+    for entity in truth_offer.values():
+        _, shop, item = entity.split(":")
+        sellers.setdefault(item, set()).add(shop)
+    out = dict(truth_offer)
+    for key in sellerless:
+        item = truth_offer[key].split(":")[2]
+        if len(sellers[item]) > 1:
+            out[key] = "product:" + item
+    return out
+
+
+def sellerless_line(result: LinkResult, truth_shop: dict[str, str],
+                    truth_offer: dict[str, str], sellerless: set[str]) -> str:
+    """How many listings naming no seller were attached, how many rightly (against the
+    world's truth), and how many the contract would attach (their item sold by one shop)."""
+    shop_of_truth: dict[str | None, set[str]] = {}
+    for key, entity in truth_shop.items():
+        shop_of_truth.setdefault(result.membership.get(key), set()).add(entity)
+    right = sum(1 for key, (shop, _) in result.attached.items()
+                if "shop:" + truth_offer[key].split(":")[1] in shop_of_truth.get(shop, ()))
+    contract = contract_truth(truth_offer, sellerless)
+    attachable = sum(1 for key in sellerless if not contract[key].startswith("product:"))
+    precision = f"precision {right / len(result.attached):.4f}" if result.attached else \
+        "precision n/a"
+    return (f"sellerless offers: {len(sellerless):,}; {len(result.attached):,} attached to a "
+            f"shop, {right} to the right one ({precision}); {attachable} sold by one shop "
+            "alone (the contract's attachable), the others product-level listings")
+
+
 def _em_line(result: LinkResult) -> str:
     assert result.model is not None
     parts = []
@@ -98,15 +132,13 @@ def quality(seed: int, shops: int, noise: str) -> dict[str, float]:
     print(f"  shops : {shops_s.line()}")
     print(f"  offers: {offers_s.line()}")
     if sellerless:
-        shop_of_truth = {}
-        for key, entity in truth_shop.items():
-            shop_of_truth.setdefault(result.membership.get(key), set()).add(entity)
-        right = sum(1 for key, (shop, _) in result.attached.items()
-                    if "shop:" + truth_offer[key].split(":")[1] in shop_of_truth.get(shop, ()))
         print(f"  offers, listings naming their seller ({len(truth_offer) - len(sellerless):,}"
               f"): {named.line()}")
-        print(f"  sellerless offers: {len(sellerless):,}; {len(result.attached):,} attached to a "
-              f"shop ({right} to the right one), the others product-level listings")
+        print(f"  {sellerless_line(result, truth_shop, truth_offer, sellerless)}")
+        contract = contract_truth(truth_offer, sellerless)
+        print(f"  offers against the contract's truth (a sellerless offer is its shop's only "
+              f"when that shop alone sells the item): "
+              f"{pairwise_scores(result.membership, contract).line()}")
         members = {m for ms in result.clusters["product"].values() for m in ms}
         line = product_level_line(result.membership, truth_offer, members)
         if line:

@@ -128,6 +128,55 @@ def test_an_offer_naming_no_seller_joins_the_one_shop_selling_its_gtin() -> None
     assert e("dansmazone", "p4") in result.clusters["product"]
 
 
+def _two_shops() -> list[dict]:
+    shops = [_shop(s, "s", name="Fromagerie Xavier", phone="05 61 22 33 44",
+                   postcode="31000", address="6 place Victor-Hugo")
+             for s in ("clickandco", "dansmazone")]
+    return shops + [_shop(s, "t", name="Cave des Carmes", phone="05 61 99 88 77",
+                          postcode="31000", address="1 rue des Carmes")
+                    for s in ("clickandco", "dansmazone")]
+
+
+def test_a_seller_hidden_by_a_typo_or_a_missing_gtin_still_makes_the_item_ambiguous() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="3,90 €"),
+        # the other shop sells it too, its page without the GTIN and with a typo
+        _product("clickandco", "p2", "t", title="Roqeufort AOP 100 g", price="3,70 €"),
+        _product("dansmazone", "p3", None, title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="4,10 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert "dansmazone:p3" not in result.attached
+    assert result.entity_of("dansmazone", "p3") in result.clusters["product"]
+
+
+def test_an_item_shown_twice_without_a_seller_is_attached_to_no_shop() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="3,90 €"),
+        _product("dansmazone", "p2", None, title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="4,10 €"),
+        _product("dansmazone", "p3", None, title="Roquefort AOP 100g", gtin="3017620422003",
+                 price="3,80 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert not result.attached
+
+
+def test_a_title_sold_by_one_shop_is_attached_only_at_about_its_price() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Plateau de fromages affinés", price="25,00 €"),
+        _product("clickandco", "p2", "s", title="Tome fermière au lait cru", price="12,00 €"),
+        _product("dansmazone", "p3", None, title="Plateau de fromages affinés", price="26,50 €"),
+        _product("dansmazone", "p4", None, title="Tome fermière au lait cru", price="19,00 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert result.attached["dansmazone:p3"][0] == result.entity_of("clickandco", "s")
+    assert result.entity_of("dansmazone", "p3") == result.entity_of("clickandco", "p1")
+    assert "dansmazone:p4" not in result.attached
+
+
 def test_a_price_a_little_apart_is_no_evidence_against_an_offer() -> None:
     shop = [_shop(s, "s", name="Fromagerie Xavier", phone="05 61 22 33 44", postcode="31000",
                   address="6 place Victor-Hugo") for s in ("a", "b")]
