@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dedup.evaluation import pairwise_scores
-from dedup.features import listing_key
+from dedup.features import company_style, listing_key
 from dedup.linker import link
 from dedup.settings import load_settings
 from normalizer import normalize_listing
@@ -92,6 +92,26 @@ def test_identifiers_that_agree_overrule_a_legal_name_but_a_shared_address_does_
     result = link([normalize_listing(r) for r in rows], SETTINGS)
     e = result.entity_of
     assert e("geolocal31", "1") == e("clickandco", "1") == e("dansmazone", "1")
+    assert e("geolocal31", "2") != e("clickandco", "2")
+
+
+def test_a_name_written_as_a_company_counts_as_registered_but_needs_phone_and_address() -> None:
+    assert company_style(("holding", "picard")) and company_style(("simon", "et", "fils"))
+    assert not company_style(("fils",)) and not company_style(("holding",))
+    rows = [
+        _shop("geolocal31", "1", name="HOLDING PICARD", address="4 rue du Taur",
+              postcode="31000", city="TOULOUSE", phone="0561223344", siret="84281650600013"),
+        _shop("clickandco", "1", name="Cordonnerie de Saint-Étienne", address="4 rue du Taur",
+              postcode="31000", city="Toulouse", phone="05 61 22 33 44"),
+        # the same address and a company-style name, but the registry's own phone
+        _shop("geolocal31", "2", name="SIMON ET FILS", address="9 rue du Taur",
+              postcode="31000", city="TOULOUSE", phone="0561000005", siret="71603728800017"),
+        _shop("clickandco", "2", name="Optic Azéma", address="9 rue du Taur",
+              postcode="31000", city="Toulouse", phone="05 61 91 72 53"),
+    ]
+    result = link([normalize_listing(r) for r in rows], SETTINGS)
+    e = result.entity_of
+    assert e("geolocal31", "1") == e("clickandco", "1")
     assert e("geolocal31", "2") != e("clickandco", "2")
 
 
