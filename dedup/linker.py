@@ -199,16 +199,17 @@ SELLER_WORD_BLOCK = 2000  # a title word on more offers than this is too common 
 
 def _possible_sellers(r: ProductFeatures, offers: Sequence[ProductFeatures],
                       words: Mapping[str, list[int]], stats: TokenStats,
-                      shop_of: Mapping[str, str]) -> set[str] | None:
-    """Merged shops whose named offers could be the item of ``r``: an offer sharing at
-    least half of its title words, found through its three rarest words (so that a typo
-    or a marketing word on one side does not hide a seller). None when every rare word
+                      shop_of: Mapping[str, str], known: set[str]) -> set[str] | None:
+    """``known`` and the merged shops whose named offers could be the item of ``r``: an
+    offer sharing at least half of its title words, found through its three rarest words
+    (so that a typo or a marketing word on one side does not hide a seller). The search
+    stops at two shops (enough to leave the item unattached). None when every rare word
     is too common to look up (the sellers cannot be counted)."""
+    shops = set(known)
     tokens = set(r.title_tokens)
-    if not tokens:
-        return set()
+    if not tokens or len(shops) > 1:
+        return shops
     need = max(1, (len(tokens) + 1) // 2)
-    shops: set[str] = set()
     looked = False
     for word in stats.rarest(tokens, 3):
         block = words.get(word, ())
@@ -219,6 +220,8 @@ def _possible_sellers(r: ProductFeatures, offers: Sequence[ProductFeatures],
             o = offers[i]
             if shop_of[o.key] not in shops and len(tokens.intersection(o.title_tokens)) >= need:
                 shops.add(shop_of[o.key])
+                if len(shops) > 1:
+                    return shops
     return shops if looked else None
 
 
@@ -262,11 +265,9 @@ def _attach_sellerless(sellerless: Sequence[ProductFeatures], offers: Sequence[P
             continue
         if unnamed[(r.source, r.gtin or f"title:{r.title_key}")] != 1:
             continue
-        similar = _possible_sellers(r, offers, words, stats, shop_of)
-        if similar is None:
-            continue
-        sellers = set(by_gtin.get(r.gtin, {})) | similar if r.gtin else similar
-        if len(sellers) != 1:
+        sellers = _possible_sellers(r, offers, words, stats, shop_of,
+                                    set(by_gtin.get(r.gtin, {})) if r.gtin else set())
+        if sellers is None or len(sellers) != 1:
             continue
         shop = next(iter(sellers))
         if r.gtin:
