@@ -20,13 +20,14 @@ Incremental: a full build in a catalog, then 1% of the listings changed (an
 epoch later, cut to 1%) and linked incrementally; both times and the F1 of each.
 
     .venv/bin/python benchmarks/matching_replicas.py [--shops 1500] [--seed 42]
-        [--noise default|hard|both] [--speed 200000] [--incremental]
+        [--noise default|hard|both] [--speed 200000] [--incremental] [--sellerless-check]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -150,6 +151,47 @@ def quality(seed: int, shops: int, noise: str) -> dict[str, float]:
     return {"shops_f1": shops_s.f1, "offers_f1": offers_s.f1, "named_offers_f1": named.f1}
 
 
+def sellerless_check(seed: int, shops: int, share: float = 0.3) -> None:
+    """Attachment precision where the contract does attach: the hard world with a share
+    of its items left to one seller each (the other shops' listings of the item
+    dropped), and half of that seller's Dans Ma Zone listings of them stripped of the
+    seller. Prints how many sellerless listings were attached, how many to the right
+    shop, and how many the contract would attach."""
+    listings, truth_shop, truth_offer = world_listings(seed, shops, noise="hard")
+    rng = random.Random(seed)
+    sellers: dict[str, list[str]] = {}
+    for entity in sorted(set(truth_offer.values())):
+        _, shop, item = entity.split(":")
+        sellers.setdefault(item, []).append(shop)
+    kept_seller = {item: rng.choice(found) for item, found in sorted(sellers.items())
+                   if rng.random() < share}
+    out = []
+    for x in listings:
+        key = listing_key(x["source"], x["source_id"])
+        if x["kind"] == "product":
+            _, shop, item = truth_offer[key].split(":")
+            if item in kept_seller:
+                if shop != kept_seller[item]:
+                    continue
+                if x["source"] == "dansmazone" and rng.random() < 0.5:
+                    x = {k: v for k, v in x.items() if k != "shop_source_id"}
+        out.append(x)
+    truth_offer = {k: v for k, v in truth_offer.items()
+                   if k in {listing_key(x["source"], x["source_id"]) for x in out}}
+    cleans = [normalize_listing(item) for item in out]
+    result = link(cleans, load_settings())
+    sellerless = {listing_key(c.source, c.source_id) for c in cleans
+                  if c.kind == "product" and not c.shop_source_id}
+    print(f"sellerless check (hard, seed {seed}, {shops} shops, {len(kept_seller)} of "
+          f"{len(sellers)} items left to one seller): "
+          f"{sellerless_line(result, truth_shop, truth_offer, sellerless)}")
+    contract = contract_truth(truth_offer, sellerless)
+    print(f"  offers against the contract's truth: "
+          f"{pairwise_scores(result.membership, contract).line()}")
+    print(f"  offers against the world's truth:    "
+          f"{pairwise_scores(result.membership, truth_offer).line()}")
+
+
 def link_file(path: str) -> None:
     """In a child process: read, normalize and link a JSON Lines file; print figures."""
     t0 = time.perf_counter()
@@ -231,10 +273,15 @@ def main() -> None:
     parser.add_argument("--noise", choices=("default", "hard", "both"), default="both")
     parser.add_argument("--speed", type=int, default=0, help="listings for the speed run")
     parser.add_argument("--incremental", action="store_true")
+    parser.add_argument("--sellerless-check", action="store_true",
+                        help="attachment precision where the contract attaches")
     parser.add_argument("--link-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.link_file:
         link_file(args.link_file)
+        return
+    if args.sellerless_check:
+        sellerless_check(args.seed, args.shops)
         return
     noises = ("default", "hard") if args.noise == "both" else (args.noise,)
     for noise in noises:

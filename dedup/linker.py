@@ -32,6 +32,7 @@ import numpy as np
 
 from dedup.blocking import BlockingReport, block_offers, block_products, block_shops
 from dedup.clustering import Decisions, cluster_pairs
+from dedup.comparisons import variant_level
 from dedup.estimate import LevelCoder, LevelData, estimate_kind, sample_group_pairs, sample_pairs
 from dedup.features import (
     BrandIndex,
@@ -202,7 +203,8 @@ def _possible_sellers(r: ProductFeatures, offers: Sequence[ProductFeatures],
                       shop_of: Mapping[str, str], known: set[str]) -> set[str] | None:
     """``known`` and the merged shops whose named offers could be the item of ``r``: an
     offer sharing at least half of its title words, found through its three rarest words
-    (so that a typo or a marketing word on one side does not hide a seller). The search
+    (so that a typo or a marketing word on one side does not hide a seller), unless its
+    GTIN or its attributes (size, colour, count...) say it is another article. The search
     stops at two shops (enough to leave the item unattached). None when every rare word
     is too common to look up (the sellers cannot be counted)."""
     shops = set(known)
@@ -218,7 +220,10 @@ def _possible_sellers(r: ProductFeatures, offers: Sequence[ProductFeatures],
         looked = True
         for i in block:
             o = offers[i]
-            if shop_of[o.key] not in shops and len(tokens.intersection(o.title_tokens)) >= need:
+            if shop_of[o.key] in shops or (r.gtin and o.gtin and r.gtin != o.gtin) \
+                    or variant_level(r, o) == "different":
+                continue  # another article: another GTIN, or a size or colour apart
+            if len(tokens.intersection(o.title_tokens)) >= need:
                 shops.add(shop_of[o.key])
                 if len(shops) > 1:
                     return shops
