@@ -261,6 +261,10 @@ def speed(target: int, noise: str = "default", seed: int = 11) -> None:
         named = pairwise_scores(membership, truth_offer,
                                 [k for k in truth_offer if k in membership and k not in sellerless])
         print(f"  offers, listings naming their seller: {named.line()}")
+        contract = contract_truth({k: v for k, v in truth_offer.items() if k in membership},
+                                  sellerless)
+        print(f"  offers against the contract's truth: "
+              f"{pairwise_scores(membership, contract).line()}")
         line = product_level_line(membership, truth_offer, set(figures["product_members"]))
         if line:
             print(f"  {line}")
