@@ -310,20 +310,6 @@ def normalize_cmd() -> None:
         console.print(_stage_line(normalize_stage(cat)), highlight=False)
 
 
-@main.command("dedup")
-@click.option("--full", "mode", flag_value="full", help="Link every clean listing again.")
-@click.option("--incremental", "mode", flag_value="incremental",
-              help="Link again only what changed since the last build.")
-@friendly_errors
-def dedup_cmd(mode: str | None) -> None:
-    """Only the dedup stage: link the clean listings into entities."""
-    from agora.pipeline import run_dedup  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
-    with Catalog.open(settings.catalog_path()) as cat:
-        console.print(_stage_line(run_dedup(cat, mode=mode or "auto")), highlight=False)
-
-
 @main.command("link")
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True,
                                                                     dir_okay=False))
@@ -358,30 +344,6 @@ def link_cmd(input_path: str, out: str, region: str, no_territory: bool) -> None
     for reason in report.invalid[:20]:
         err_console.print(f"skipped {reason}", highlight=False)
     console.print(f"clusters written to {out}")
-
-
-@main.command()
-@click.argument("first", metavar="SOURCE:ID")
-@click.argument("second", metavar="SOURCE:ID")
-@friendly_errors
-def explain(first: str, second: str) -> None:
-    """Each field's similarity, the total and the decision for two listings."""
-    from agora.linking import explain_pair  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-    from dedup.settings import load_settings  # noqa: PLC0415
-
-    with Catalog.open(settings.catalog_path()) as cat:
-        ex = explain_pair(cat, first, second, load_settings())
-    label = "name" if ex.kind == "shop" else "title"
-    table = Table("field", "level", "weight", title=f"{first}  vs  {second} ({ex.kind}s)")
-    for name, level, weight in ex.score.parts:
-        table.add_row(name, level, f"{weight:+.2f}")
-    console.print(f"A: {getattr(ex.a, label)!r}  B: {getattr(ex.b, label)!r}", highlight=False)
-    console.print(table)
-    console.print(f"total {ex.score.total:+.2f} (threshold {ex.threshold:+.2f}) -> "
-                  f"[bold]{ex.decision}[/]" + ("" if ex.same_entity is None else
-                  f"; in the last build they are {'in the same' if ex.same_entity else 'in different'}"
-                  " entities"))
 
 
 @main.group(invoke_without_command=True)
@@ -462,6 +424,7 @@ def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
 def _register_commands() -> None:
     from agora.commands.catalog import catalog_group  # noqa: PLC0415
     from agora.commands.demo import demo_cmd  # noqa: PLC0415
+    from agora.commands.matching import dedup_cmd, explain_cmd  # noqa: PLC0415
     from agora.commands.overlap import overlap_cmd  # noqa: PLC0415
     from agora.commands.schedule import schedule_cmd  # noqa: PLC0415
     from agora.commands.search import index_cmd, search_cmd  # noqa: PLC0415
@@ -482,6 +445,8 @@ def _register_commands() -> None:
     main.add_command(worker_cmd)
     main.add_command(overview_cmd)
     main.add_command(catalog_group)
+    main.add_command(dedup_cmd)
+    main.add_command(explain_cmd)
 
 
 _register_commands()

@@ -2,7 +2,7 @@
 
 ``link_file`` normalizes and clusters a JSON Lines file of listings in the
 contract without touching the catalog; ``explain_pair`` scores two listings of
-the catalog field by field; the review functions list uncertain pairs and
+the catalog comparison by comparison with the model the last build stored; the review functions list uncertain pairs and
 record reviewers' decisions, which every later build respects.
 """
 
@@ -18,10 +18,17 @@ from catalog.store import Catalog
 from crawlers.errors import InvalidListing
 from crawlers.listing import validate_listing
 from dedup.errors import ReviewConflict, UnknownListing
-from dedup.features import listing_key, product_features, shop_features
+from dedup.features import (
+    BrandIndex,
+    brand_stats,
+    listing_key,
+    product_features,
+    shop_features,
+)
 from dedup.linker import LinkResult, link
+from dedup.model import MatchModel, probability
 from dedup.overlap_export import write_csv
-from dedup.persist import load_token_stats
+from dedup.persist import brand_keys, load_model, load_token_stats
 from dedup.scoring import OfferScorer, PairScore, ProductScorer, ShopScorer
 from dedup.settings import MatchSettings
 from normalizer import Territory, clean_from_dict, normalize_listing
@@ -85,6 +92,9 @@ def _clean(catalog: Catalog, ref: str) -> Any:
     return clean_from_dict(stored)
 
 
+PRIORS_ONLY = "priors from config/matching.yaml (no build has stored a model yet)"
+
+
 @dataclass
 class Explanation:
     kind: str
@@ -95,26 +105,56 @@ class Explanation:
     decision: str
     same_entity: bool | None
     review: str | None
+    model: str = PRIORS_ONLY
+    model_build: int | None = None
+
+    def to_dict(self, ref_a: str, ref_b: str) -> dict[str, Any]:
+        """The explanation as JSON-able data (``agora explain --json``)."""
+        label = "name" if self.kind == "shop" else "title"
+        return {
+            "a": {"ref": ref_a, label: getattr(self.a, label, None)},
+            "b": {"ref": ref_b, label: getattr(self.b, label, None)},
+            "kind": self.kind, "model": self.model, "model_build": self.model_build,
+            "waterfall": [{"part": name, "level": level, "weight": round(weight, 3)}
+                          for name, level, weight in self.score.parts],
+            "total": self.score.total, "threshold": self.threshold,
+            "probability": round(probability(self.score.total), 6),
+            "hard_evidence_against": self.score.hard, "decision": self.decision,
+            "same_entity_in_last_build": self.same_entity, "reviewer_decision": self.review,
+        }
 
 
 def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
                  settings: MatchSettings) -> Explanation:
-    """Each field's comparison level and weight, the total and the decision for two listings."""
+    """Each comparison's level and weight (the waterfall of the model the last build used),
+    the total, the threshold and the decision for two listings."""
     a, b = _clean(catalog, ref_a), _clean(catalog, ref_b)
     if a.kind != b.kind:
         raise UnknownListing(f"{ref_a} is a {a.kind} and {ref_b} a {b.kind}: they never match")
+    stored = load_model(catalog)
+    model = stored[1] if stored else MatchModel.from_priors(settings)
+    max_weight = settings.em.max_weight
+    keys = [listing_key(a.source, a.source_id), listing_key(b.source, b.source_id)]
+    rows = catalog.entities.entities_of(keys)
     if a.kind == "shop":
-        scorer: Any = ShopScorer(settings.shops, load_token_stats(catalog, "name_stats"))
+        scorer: Any = ShopScorer(settings.shops, load_token_stats(catalog, "name_stats"),
+                                 model.kinds["shop"], max_weight=max_weight)
         fa, fb = shop_features(a), shop_features(b)
-        kind, threshold = "shop", settings.shops.threshold
+        kind = "shop"
     else:
-        fa, fb = product_features(a), product_features(b)
-        if fa.shop_key and fb.shop_key:
-            scorer, kind, threshold = OfferScorer(settings.offers), "offer", \
-                settings.offers.threshold
-        else:
-            scorer = ProductScorer(settings.products, load_token_stats(catalog, "title_stats"))
-            kind, threshold = "product", settings.products.threshold
+        seen = brand_keys(catalog)
+        brands = BrandIndex(seen)
+        fa, fb = product_features(a, brands), product_features(b, brands)
+        # offers when both are sold by a shop: named, or given one by the last build
+        in_offers = [k in rows and rows[k].startswith("offer") for k in keys]
+        both_sold = all(in_offers) if all(k in rows for k in keys) else bool(
+            fa.shop_key and fb.shop_key)
+        kind = "offer" if both_sold else "product"
+        scorer_class = OfferScorer if kind == "offer" else ProductScorer
+        scorer = scorer_class(settings.kind(kind), load_token_stats(catalog, "title_stats"),
+                              model.kinds[kind], max_weight=max_weight,
+                              brand_stats=brand_stats(seen))
+    threshold = settings.kind(kind).threshold
     score = scorer.score(fa, fb, explain=True)
     review = catalog.matching.decision(fa.key, fb.key)
     if review:
@@ -125,9 +165,11 @@ def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
         decision = "match"
     else:
         decision = "no match"
-    rows = catalog.entities.entities_of([fa.key, fb.key])
     same = (rows[fa.key] == rows[fb.key]) if fa.key in rows and fb.key in rows else None
-    return Explanation(kind, a, b, score, threshold, decision, same, review)
+    described = (f"{stored[0].origin} by full build {stored[0].build_id} "
+                 f"({stored[0].created_at})" if stored else PRIORS_ONLY)
+    return Explanation(kind, a, b, score, threshold, decision, same, review, described,
+                       stored[0].build_id if stored else None)
 
 
 # --------------------------------------------------------------------------- review

@@ -20,13 +20,14 @@ Incremental: a full build in a catalog, then 1% of the listings changed (an
 epoch later, cut to 1%) and linked incrementally; both times and the F1 of each.
 
     .venv/bin/python benchmarks/matching_replicas.py [--shops 1500] [--seed 42]
-        [--noise default|hard|both] [--speed 200000] [--incremental]
+        [--noise default|hard|both] [--speed 200000] [--incremental] [--sellerless-check]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -68,6 +69,40 @@ def product_level_line(membership: dict[str, str], truth_offer: dict[str, str],
             f"{pairwise_scores(membership, product_truth, keys).line()}")
 
 
+def contract_truth(truth_offer: dict[str, str], sellerless: set[str]) -> dict[str, str]:
+    """The offers' truth as the sellerless contract defines it (issue 11): a listing
+    naming no seller is its shop's offer when that shop alone sells the item in the
+    world; otherwise it is a product-level listing, one entity per item."""
+    sellers: dict[str, set[str]] = {}
+    for entity in truth_offer.values():
+        _, shop, item = entity.split(":")
+        sellers.setdefault(item, set()).add(shop)
+    out = dict(truth_offer)
+    for key in sellerless:
+        item = truth_offer[key].split(":")[2]
+        if len(sellers[item]) > 1:
+            out[key] = "product:" + item
+    return out
+
+
+def sellerless_line(result: LinkResult, truth_shop: dict[str, str],
+                    truth_offer: dict[str, str], sellerless: set[str]) -> str:
+    """How many listings naming no seller were attached, how many rightly (against the
+    world's truth), and how many the contract would attach (their item sold by one shop)."""
+    shop_of_truth: dict[str | None, set[str]] = {}
+    for key, entity in truth_shop.items():
+        shop_of_truth.setdefault(result.membership.get(key), set()).add(entity)
+    right = sum(1 for key, (shop, _) in result.attached.items()
+                if "shop:" + truth_offer[key].split(":")[1] in shop_of_truth.get(shop, ()))
+    contract = contract_truth(truth_offer, sellerless)
+    attachable = sum(1 for key in sellerless if not contract[key].startswith("product:"))
+    precision = f"precision {right / len(result.attached):.4f}" if result.attached else \
+        "precision n/a"
+    return (f"sellerless offers: {len(sellerless):,}; {len(result.attached):,} attached to a "
+            f"shop, {right} to the right one ({precision}); {attachable} sold by one shop "
+            "alone (the contract's attachable), the others product-level listings")
+
+
 def _em_line(result: LinkResult) -> str:
     assert result.model is not None
     parts = []
@@ -98,15 +133,13 @@ def quality(seed: int, shops: int, noise: str) -> dict[str, float]:
     print(f"  shops : {shops_s.line()}")
     print(f"  offers: {offers_s.line()}")
     if sellerless:
-        shop_of_truth = {}
-        for key, entity in truth_shop.items():
-            shop_of_truth.setdefault(result.membership.get(key), set()).add(entity)
-        right = sum(1 for key, (shop, _) in result.attached.items()
-                    if "shop:" + truth_offer[key].split(":")[1] in shop_of_truth.get(shop, ()))
         print(f"  offers, listings naming their seller ({len(truth_offer) - len(sellerless):,}"
               f"): {named.line()}")
-        print(f"  sellerless offers: {len(sellerless):,}; {len(result.attached):,} attached to a "
-              f"shop ({right} to the right one), the others product-level listings")
+        print(f"  {sellerless_line(result, truth_shop, truth_offer, sellerless)}")
+        contract = contract_truth(truth_offer, sellerless)
+        print(f"  offers against the contract's truth (a sellerless offer is its shop's only "
+              f"when that shop alone sells the item): "
+              f"{pairwise_scores(result.membership, contract).line()}")
         members = {m for ms in result.clusters["product"].values() for m in ms}
         line = product_level_line(result.membership, truth_offer, members)
         if line:
@@ -116,6 +149,47 @@ def quality(seed: int, shops: int, noise: str) -> dict[str, float]:
           f"review pairs {stats['review_pairs']}")
     print(f"  {_em_line(result)}")
     return {"shops_f1": shops_s.f1, "offers_f1": offers_s.f1, "named_offers_f1": named.f1}
+
+
+def sellerless_check(seed: int, shops: int, share: float = 0.3) -> None:
+    """Attachment precision where the contract does attach: the hard world with a share
+    of its items left to one seller each (the other shops' listings of the item
+    dropped), and half of that seller's Dans Ma Zone listings of them stripped of the
+    seller. Prints how many sellerless listings were attached, how many to the right
+    shop, and how many the contract would attach."""
+    listings, truth_shop, truth_offer = world_listings(seed, shops, noise="hard")
+    rng = random.Random(seed)
+    sellers: dict[str, list[str]] = {}
+    for entity in sorted(set(truth_offer.values())):
+        _, shop, item = entity.split(":")
+        sellers.setdefault(item, []).append(shop)
+    kept_seller = {item: rng.choice(found) for item, found in sorted(sellers.items())
+                   if rng.random() < share}
+    out = []
+    for x in listings:
+        key = listing_key(x["source"], x["source_id"])
+        if x["kind"] == "product":
+            _, shop, item = truth_offer[key].split(":")
+            if item in kept_seller:
+                if shop != kept_seller[item]:
+                    continue
+                if x["source"] == "dansmazone" and rng.random() < 0.5:
+                    x = {k: v for k, v in x.items() if k != "shop_source_id"}
+        out.append(x)
+    truth_offer = {k: v for k, v in truth_offer.items()
+                   if k in {listing_key(x["source"], x["source_id"]) for x in out}}
+    cleans = [normalize_listing(item) for item in out]
+    result = link(cleans, load_settings())
+    sellerless = {listing_key(c.source, c.source_id) for c in cleans
+                  if c.kind == "product" and not c.shop_source_id}
+    print(f"sellerless check (hard, seed {seed}, {shops} shops, {len(kept_seller)} of "
+          f"{len(sellers)} items left to one seller): "
+          f"{sellerless_line(result, truth_shop, truth_offer, sellerless)}")
+    contract = contract_truth(truth_offer, sellerless)
+    print(f"  offers against the contract's truth: "
+          f"{pairwise_scores(result.membership, contract).line()}")
+    print(f"  offers against the world's truth:    "
+          f"{pairwise_scores(result.membership, truth_offer).line()}")
 
 
 def link_file(path: str) -> None:
@@ -187,6 +261,10 @@ def speed(target: int, noise: str = "default", seed: int = 11) -> None:
         named = pairwise_scores(membership, truth_offer,
                                 [k for k in truth_offer if k in membership and k not in sellerless])
         print(f"  offers, listings naming their seller: {named.line()}")
+        contract = contract_truth({k: v for k, v in truth_offer.items() if k in membership},
+                                  sellerless)
+        print(f"  offers against the contract's truth: "
+              f"{pairwise_scores(membership, contract).line()}")
         line = product_level_line(membership, truth_offer, set(figures["product_members"]))
         if line:
             print(f"  {line}")
@@ -199,10 +277,15 @@ def main() -> None:
     parser.add_argument("--noise", choices=("default", "hard", "both"), default="both")
     parser.add_argument("--speed", type=int, default=0, help="listings for the speed run")
     parser.add_argument("--incremental", action="store_true")
+    parser.add_argument("--sellerless-check", action="store_true",
+                        help="attachment precision where the contract attaches")
     parser.add_argument("--link-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.link_file:
         link_file(args.link_file)
+        return
+    if args.sellerless_check:
+        sellerless_check(args.seed, args.shops)
         return
     noises = ("default", "hard") if args.noise == "both" else (args.noise,)
     for noise in noises:

@@ -1,7 +1,8 @@
-"""What the matcher keeps between builds: its state, blocking keys, review pairs and decisions.
+"""What the matcher keeps between builds: its state, models, blocking keys, review pairs, decisions.
 
 ``MatchStore`` (``catalog.matching``) holds the word frequencies and settings
-fingerprint of the last build (``state``), every clean listing's blocking keys
+fingerprint of the last build (``state``), the match model each full build
+estimated (``save_model``, ``model``), every clean listing's blocking keys
 (so an incremental build finds a changed listing's neighbours without loading
 everything), the pairs of the last build in the uncertain band, and reviewers'
 decisions, which every later build respects. Listings are named by their key
@@ -27,6 +28,13 @@ class ReviewPair(NamedTuple):
     score: float
 
 
+class StoredModel(NamedTuple):
+    build_id: int  # the build that estimated it
+    origin: str
+    model: str  # JSON
+    created_at: str
+
+
 class Decision(NamedTuple):
     a: str
     b: str
@@ -34,7 +42,8 @@ class Decision(NamedTuple):
 
 
 class MatchStore:
-    """Tables ``match_state``, ``block_keys``, ``review_pairs``, ``review_decisions``."""
+    """Tables ``match_state``, ``match_models``, ``block_keys``, ``review_pairs``,
+    ``review_decisions``."""
 
     def __init__(self, db: Engine) -> None:
         self.db = db
@@ -47,6 +56,24 @@ class MatchStore:
     def save_state(self, values: Mapping[str, str]) -> None:
         with self.db.transaction(lock="build"):
             self.db.upsert_rows("match_state", ("key", "value"), ("key",), values.items())
+
+    # ------------------------------------------------------------------ models
+    def save_model(self, build_id: int, origin: str, model_json: str) -> None:
+        """Store the model a build estimated (replacing one stored for that build)."""
+        with self.db.transaction(lock="build"):
+            self.db.upsert_rows("match_models", ("build_id", "origin", "model", "created_at"),
+                                ("build_id",), [(build_id, origin, model_json, utcnow())])
+
+    def model(self, build_id: int | None = None) -> StoredModel | None:
+        """The model build ``build_id`` used (the last one estimated at or before it), or
+        the latest model when ``build_id`` is None."""
+        sql = "SELECT build_id, origin, model, created_at FROM match_models"
+        args: tuple[Any, ...] = ()
+        if build_id is not None:
+            sql += " WHERE build_id <= ?"
+            args = (build_id,)
+        row = self.db.query_one(sql + " ORDER BY build_id DESC LIMIT 1", args)
+        return StoredModel(int(row[0]), row[1], row[2], row[3]) if row else None
 
     # ------------------------------------------------------------------ blocking keys
     def replace_block_keys(self, rows: Iterable[tuple[str, str, str]]) -> None:

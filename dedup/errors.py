@@ -3,7 +3,8 @@
     MatchError
     ├── MatchSettingsError   config/matching.yaml is wrong (names the key)
     ├── UnknownListing       explain/review named a listing the catalog lacks
-    └── ReviewConflict       a decision contradicts an earlier one
+    ├── ReviewConflict       a decision contradicts an earlier one
+    └── NoModel              no full build has stored a match model yet
 """
 
 from __future__ import annotations
@@ -22,4 +23,8 @@ class UnknownListing(MatchError):
 
 
 class ReviewConflict(MatchError):
+    pass
+
+
+class NoModel(MatchError):
     pass

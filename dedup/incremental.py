@@ -23,11 +23,13 @@ from catalog.engine import split_key, utcnow
 from catalog.store import Catalog
 from dedup.blocking import geo_neighbours, product_keys, shop_keys
 from dedup.clustering import Decisions
+from dedup.errors import NoModel
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import link
 from dedup.persist import (
     block_rows,
     entity_records,
+    load_model,
     load_token_stats,
     product_record,
     settings_fingerprint,
@@ -52,6 +54,8 @@ def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
     if catalog.entities.count() == 0:
         return True
     if catalog.matching.state("name_stats") is None:
+        return True
+    if catalog.matching.model() is None:  # the model is estimated by full builds only
         return True
     if settings is not None and catalog.matching.state("settings") != settings_fingerprint(
             settings):
@@ -146,6 +150,10 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
         catalog.entities.record_presence(build_id)  # one snapshot per build (overlap over time)
         return {"changed": 0, "removed": 0, "relinked": 0, "entities_written": 0}
 
+    stored = load_model(catalog)
+    if stored is None:
+        raise NoModel("no match model stored yet: an incremental build needs a full one first")
+    model_build, model = stored[0].build_id, stored[1]
     name_stats = load_token_stats(catalog, "name_stats")
     title_stats = load_token_stats(catalog, "title_stats")
     changed_cleans = _load(catalog, changed_keys)
@@ -186,7 +194,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     previous = catalog.entities.entities_of(scope | removed_keys)
     reserved = _TakenIds(catalog, affected)
     result = link(list(live.values()), settings, previous=previous, decisions=decisions,
-                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats)
+                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
+                  model=model)
     records = entity_records(result, live, settings)
     t2 = time.perf_counter()
 
@@ -231,6 +240,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
                   "relinked": len(live), "entities_written": len(records),
                   "entities_replaced": len(affected),
+                  "model": f"reused from full build {model_build} (not re-estimated)",
                   "phases_s": {"scope": round(t1 - t0, 3), "link": round(t2 - t1, 3),
                                "products": round(t3 - t2, 3), "write": round(t4 - t3, 3),
                                "bookkeeping": round(time.perf_counter() - t4, 3)}})

@@ -4,9 +4,9 @@
 comparisons, the model's estimate, scoring, clustering, stable ids. Shops are
 linked first; a product listing that names its shop becomes an offer, compared
 only with the products of the same merged shop; a product naming no seller is
-given to the one shop of its platform that sells the same GTIN (or the same
-title at about the price) elsewhere, and otherwise, like a product naming an
-unknown shop, compared with every other such product. Unless a model is given
+given to a merged shop only when that shop alone sells the same GTIN (or the
+same title at about the price), and otherwise, like a product naming an unknown
+shop, compared with every other such product (a product-level listing). Unless a model is given
 (an earlier full build's), each kind's weights are learned from these listings
 (``dedup.estimate``) and returned in ``LinkResult.model``. ``link`` is pure: the
 catalog-backed build (``agora.pipeline``) and ``agora link`` both call it.
@@ -32,6 +32,7 @@ import numpy as np
 
 from dedup.blocking import BlockingReport, block_offers, block_products, block_shops
 from dedup.clustering import Decisions, cluster_pairs
+from dedup.comparisons import variant_level
 from dedup.estimate import LevelCoder, LevelData, estimate_kind, sample_group_pairs, sample_pairs
 from dedup.features import (
     BrandIndex,
@@ -194,48 +195,100 @@ def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
     return clusters
 
 
+SELLER_WORD_BLOCK = 2000  # a title word on more offers than this is too common to look up
+
+
+def _possible_sellers(r: ProductFeatures, offers: Sequence[ProductFeatures],
+                      words: Mapping[str, list[int]], stats: TokenStats,
+                      shop_of: Mapping[str, str], known: set[str]) -> set[str] | None:
+    """``known`` and the merged shops whose named offers could be the item of ``r``: an
+    offer sharing at least half of its title words, found through its three rarest words
+    (so that a typo or a marketing word on one side does not hide a seller), unless its
+    GTIN or its attributes (size, colour, count...) say it is another article. The search
+    stops at two shops (enough to leave the item unattached). None when every rare word
+    is too common to look up (the sellers cannot be counted)."""
+    shops = set(known)
+    tokens = set(r.title_tokens)
+    if not tokens or len(shops) > 1:
+        return shops
+    need = max(1, (len(tokens) + 1) // 2)
+    looked = False
+    for word in stats.rarest(tokens, 3):
+        block = words.get(word, ())
+        if len(block) > SELLER_WORD_BLOCK:
+            continue
+        looked = True
+        for i in block:
+            o = offers[i]
+            if shop_of[o.key] in shops or (r.gtin and o.gtin and r.gtin != o.gtin) \
+                    or variant_level(r, o) == "different":
+                continue  # another article: another GTIN, or a size or colour apart
+            if len(tokens.intersection(o.title_tokens)) >= need:
+                shops.add(shop_of[o.key])
+                if len(shops) > 1:
+                    return shops
+    return shops if looked else None
+
+
 def _attach_sellerless(sellerless: Sequence[ProductFeatures], offers: Sequence[ProductFeatures],
                        shop_of: Mapping[str, str], shop_platforms: Mapping[str, set[str]],
-                       tolerance: float) -> dict[str, tuple[str, str]]:
+                       stats: TokenStats, tolerance: float) -> dict[str, tuple[str, str]]:
     """Offers naming no seller: listing key -> (merged shop, why).
 
-    An offer on platform P naming no seller is given to a merged shop when exactly one
-    shop could be its seller: a shop P lists (a platform sells its own shops' offers)
-    that sells the same GTIN, or else the same title at about the same price, on
-    another platform but not already on P (a platform lists a shop's item once).
+    The contract (issue 11): an offer on platform P naming no seller is a merged shop's
+    when the same GTIN, or else the same title at about the same price, is sold by
+    exactly one merged shop; when several sell it, it stays a product-level listing.
+    Nothing is attached when the data leaves the one seller in doubt:
+
+    - the merged shops selling the same GTIN, or an offer sharing at least half of the
+      title's words (typos, marketing words and a GTIN left out hide the same item),
+      are not exactly that one shop;
+    - that shop is not listed on P, or already sells the item on P under its own name
+      (a platform shows only its own shops' offers, and a shop's item once);
+    - P shows the item without a seller more than once: at most one of those listings
+      can be the shop's, so the item has sellers that never name themselves.
+
+    Without a GTIN, the shop's offer must have the same title (key) and a price within
+    ``tolerance`` (platform fees and stale pages move a price by up to ~10 %).
     """
-    gtin_sellers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    title_sellers: dict[str, dict[str, list[tuple[int | None, str]]]] = defaultdict(
-        lambda: defaultdict(list))
-    for r in offers:
-        shop = shop_of[r.key]
+    by_gtin: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    by_title: dict[str, list[ProductFeatures]] = defaultdict(list)
+    wanted = {w for r in sellerless for w in stats.rarest(r.title_tokens, 3)}
+    words: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(offers):
         if r.gtin:
-            gtin_sellers[r.gtin][shop].add(r.source)
+            by_gtin[r.gtin][shop_of[r.key]].add(r.source)
         if r.title_key:
-            title_sellers[r.title_key][shop].append((r.price_cents, r.source))
+            by_title[r.title_key].append(r)
+        for word in wanted.intersection(r.title_tokens):
+            words[word].append(i)
+    unnamed: Counter[tuple[str, str]] = Counter(
+        (r.source, r.gtin or f"title:{r.title_key}") for r in sellerless)
     out: dict[str, tuple[str, str]] = {}
     for r in sellerless:
-        if r.gtin and r.gtin in gtin_sellers:
-            shops = {shop for shop, platforms in gtin_sellers[r.gtin].items()
-                     if r.source in shop_platforms.get(shop, ()) and r.source not in platforms}
-            if len(shops) == 1:
-                out[r.key] = (next(iter(shops)), f"GTIN {r.gtin}: the one shop of {r.source} "
-                                                 "selling it elsewhere and not here")
+        if not (r.gtin or (r.title_key and r.price_cents)):
             continue
-        if r.title_key and r.price_cents and r.title_key in title_sellers:
-            shops = set()
-            for shop, sold in title_sellers[r.title_key].items():
-                if r.source not in shop_platforms.get(shop, ()) or any(
-                        source == r.source for _, source in sold):
-                    continue
-                if any(price and abs(price - r.price_cents) <= tolerance * max(price,
-                                                                                 r.price_cents)
-                       for price, _ in sold):
-                    shops.add(shop)
-            if len(shops) == 1:
-                out[r.key] = (next(iter(shops)), f"the one shop of {r.source} selling this "
-                                                 "title at about this price elsewhere and not "
-                                                 "here")
+        if unnamed[(r.source, r.gtin or f"title:{r.title_key}")] != 1:
+            continue
+        sellers = _possible_sellers(r, offers, words, stats, shop_of,
+                                    set(by_gtin.get(r.gtin, {})) if r.gtin else set())
+        if sellers is None or len(sellers) != 1:
+            continue
+        shop = next(iter(sellers))
+        if r.gtin:
+            if shop not in by_gtin.get(r.gtin, {}):
+                continue
+            what, sources = f"GTIN {r.gtin}", by_gtin[r.gtin][shop]
+        else:
+            sold = [o for o in by_title.get(r.title_key or "", ()) if shop_of[o.key] == shop]
+            if not any(o.price_cents and r.price_cents and abs(o.price_cents - r.price_cents)
+                       <= tolerance * max(o.price_cents, r.price_cents) for o in sold):
+                continue
+            what, sources = "this title at about this price", {o.source for o in sold}
+        if r.source not in shop_platforms.get(shop, ()) or r.source in sources:
+            continue
+        out[r.key] = (shop, f"{what}: sold by this merged shop alone, listed on {r.source} "
+                            "without a seller once")
     return out
 
 
@@ -307,7 +360,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     shop_platforms: dict[str, set[str]] = defaultdict(set)
     for r in shop_recs:
         shop_platforms[result.membership[r.key]].add(r.source)
-    attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms,
+    attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms, title_stats,
                                    o.sellerless.price_tolerance)
                 if o.sellerless.enabled else {})
     result.attached = attached

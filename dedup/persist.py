@@ -3,7 +3,8 @@
 The linker is pure; this module is its adapter to the catalog, through the
 catalog's entity and match stores (``catalog.entities``, ``catalog.matching``).
 ``full_dedup`` replaces every entity in one transaction (readers never see half
-a build). ``entity_records`` builds the merged records (survivorship) for a set
+a build) and stores the model it estimated (``save_model``); an incremental build
+reuses the last full build's (``load_model``), never estimating one of its own. ``entity_records`` builds the merged records (survivorship) for a set
 of clusters, ``product_record`` a product from its offers, ``write_build`` stores
 them: all three are shared with the incremental build (``dedup.incremental``).
 """
@@ -12,17 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from catalog.entities import Member, ProductOffer
-from catalog.matching import ReviewPair
+from catalog.matching import ReviewPair, StoredModel
 from catalog.store import Catalog
 from dedup.blocking import geo_cell, product_keys, shop_keys
 from dedup.clustering import Decisions
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
+from dedup.model import MatchModel
 from dedup.settings import MatchSettings
 from dedup.survivorship import merge_offer, merge_shop, product_key_of
 from normalizer import clean_from_dict
@@ -56,6 +58,29 @@ def load_token_stats(catalog: Catalog, key: str) -> TokenStats:
     """The word frequencies of the last build (``name_stats`` or ``title_stats``)."""
     stored = catalog.matching.state(key)
     return TokenStats.from_dict(json.loads(stored)) if stored else TokenStats()
+
+
+def brand_keys(catalog: Catalog) -> list[str]:
+    """The brand keys of the last full build's products, as many times as they were seen
+    (what ``BrandIndex`` and ``brand_stats`` are built from)."""
+    stored = catalog.matching.state("brand_keys")
+    counts: dict[str, int] = json.loads(stored) if stored else {}
+    return [key for key, count in counts.items() for _ in range(count)]
+
+
+def save_model(catalog: Catalog, build_id: int, model: MatchModel) -> None:
+    """Keep the model a full build estimated, with that build."""
+    catalog.matching.save_model(build_id, model.origin,
+                                json.dumps(model.to_dict(), sort_keys=True))
+
+
+def load_model(catalog: Catalog, build_id: int | None = None,
+               ) -> tuple[StoredModel, MatchModel] | None:
+    """The model build ``build_id`` used (the latest when None), or None before any."""
+    stored = catalog.matching.model(build_id)
+    if stored is None:
+        return None
+    return stored, MatchModel.from_dict(json.loads(stored.model))
 
 
 # --------------------------------------------------------------------------- records
@@ -180,8 +205,11 @@ def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, Tok
     rows = block_rows(cleans, name_stats, title_stats)
     with catalog.transaction():
         catalog.matching.replace_block_keys(rows)
-        catalog.matching.save_state({"name_stats": json.dumps(name_stats.to_dict()),
-                                     "title_stats": json.dumps(title_stats.to_dict())})
+        catalog.matching.save_state({
+            "name_stats": json.dumps(name_stats.to_dict()),
+            "title_stats": json.dumps(title_stats.to_dict()),
+            "brand_keys": json.dumps(Counter(c.brand_key for c in cleans
+                                             if c.kind == "product" and c.brand_key))})
     return name_stats, title_stats
 
 
@@ -192,6 +220,8 @@ def full_dedup(catalog: Catalog, settings: MatchSettings, build_id: int, cleans:
     by_key = {listing_key(c.source, c.source_id): c for c in cleans}
     records = entity_records(result, by_key, settings)
     write_build(catalog, result, records, build_id)
+    if result.model is not None:
+        save_model(catalog, build_id, result.model)
     save_state(catalog, cleans)
     catalog.matching.save_state({"settings": settings_fingerprint(settings)})
     catalog.clean.mark_linked()
@@ -199,4 +229,5 @@ def full_dedup(catalog: Catalog, settings: MatchSettings, build_id: int, cleans:
     stats = result.stats()
     stats["entities_written"] = len(records)
     stats["products"] = sum(1 for r in records.values() if r["kind"] == "product")
+    stats["model"] = f"estimated by EM in this build ({build_id})"
     return stats

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dedup.evaluation import pairwise_scores
-from dedup.features import listing_key
+from dedup.features import company_style, listing_key
 from dedup.linker import link
 from dedup.settings import load_settings
 from normalizer import normalize_listing
@@ -95,6 +95,26 @@ def test_identifiers_that_agree_overrule_a_legal_name_but_a_shared_address_does_
     assert e("geolocal31", "2") != e("clickandco", "2")
 
 
+def test_a_name_written_as_a_company_counts_as_registered_but_needs_phone_and_address() -> None:
+    assert company_style(("holding", "picard")) and company_style(("simon", "et", "fils"))
+    assert not company_style(("fils",)) and not company_style(("holding",))
+    rows = [
+        _shop("geolocal31", "1", name="HOLDING PICARD", address="4 rue du Taur",
+              postcode="31000", city="TOULOUSE", phone="0561223344", siret="84281650600013"),
+        _shop("clickandco", "1", name="Cordonnerie de Saint-Étienne", address="4 rue du Taur",
+              postcode="31000", city="Toulouse", phone="05 61 22 33 44"),
+        # the same address and a company-style name, but the registry's own phone
+        _shop("geolocal31", "2", name="SIMON ET FILS", address="9 rue du Taur",
+              postcode="31000", city="TOULOUSE", phone="0561000005", siret="71603728800017"),
+        _shop("clickandco", "2", name="Optic Azéma", address="9 rue du Taur",
+              postcode="31000", city="Toulouse", phone="05 61 91 72 53"),
+    ]
+    result = link([normalize_listing(r) for r in rows], SETTINGS)
+    e = result.entity_of
+    assert e("geolocal31", "1") == e("clickandco", "1")
+    assert e("geolocal31", "2") != e("clickandco", "2")
+
+
 def _product(source: str, sid: str, shop: str | None, **fields: object) -> dict:
     return {"kind": "product", "source": source, "source_id": sid, "shop_source_id": shop,
             **fields}
@@ -126,6 +146,55 @@ def test_an_offer_naming_no_seller_joins_the_one_shop_selling_its_gtin() -> None
     assert result.offer_shop[e("dansmazone", "p1")] == e("clickandco", "s")
     assert "GTIN" in result.attached["dansmazone:p1"][1]
     assert e("dansmazone", "p4") in result.clusters["product"]
+
+
+def _two_shops() -> list[dict]:
+    shops = [_shop(s, "s", name="Fromagerie Xavier", phone="05 61 22 33 44",
+                   postcode="31000", address="6 place Victor-Hugo")
+             for s in ("clickandco", "dansmazone")]
+    return shops + [_shop(s, "t", name="Cave des Carmes", phone="05 61 99 88 77",
+                          postcode="31000", address="1 rue des Carmes")
+                    for s in ("clickandco", "dansmazone")]
+
+
+def test_a_seller_hidden_by_a_typo_or_a_missing_gtin_still_makes_the_item_ambiguous() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="3,90 €"),
+        # the other shop sells it too, its page without the GTIN and with a typo
+        _product("clickandco", "p2", "t", title="Roqeufort AOP 100 g", price="3,70 €"),
+        _product("dansmazone", "p3", None, title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="4,10 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert "dansmazone:p3" not in result.attached
+    assert result.entity_of("dansmazone", "p3") in result.clusters["product"]
+
+
+def test_an_item_shown_twice_without_a_seller_is_attached_to_no_shop() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="3,90 €"),
+        _product("dansmazone", "p2", None, title="Roquefort AOP 100 g", gtin="3017620422003",
+                 price="4,10 €"),
+        _product("dansmazone", "p3", None, title="Roquefort AOP 100g", gtin="3017620422003",
+                 price="3,80 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert not result.attached
+
+
+def test_a_title_sold_by_one_shop_is_attached_only_at_about_its_price() -> None:
+    products = [
+        _product("clickandco", "p1", "s", title="Plateau de fromages affinés", price="25,00 €"),
+        _product("clickandco", "p2", "s", title="Tome fermière au lait cru", price="12,00 €"),
+        _product("dansmazone", "p3", None, title="Plateau de fromages affinés", price="26,50 €"),
+        _product("dansmazone", "p4", None, title="Tome fermière au lait cru", price="19,00 €"),
+    ]
+    result = link([normalize_listing(r) for r in _two_shops() + products], SETTINGS)
+    assert result.attached["dansmazone:p3"][0] == result.entity_of("clickandco", "s")
+    assert result.entity_of("dansmazone", "p3") == result.entity_of("clickandco", "p1")
+    assert "dansmazone:p4" not in result.attached
 
 
 def test_a_price_a_little_apart_is_no_evidence_against_an_offer() -> None:

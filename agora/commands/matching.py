@@ -1,0 +1,118 @@
+"""``agora dedup`` and ``agora explain``: the matcher's build stage and its reasons.
+
+- ``dedup [--full|--incremental]``: link the clean listings into entities (a
+  build without indexing); ``dedup --show-model [--build N] [--json]`` prints
+  instead the match model a build used (every level's m, u and weight, the
+  prior, the platform pairs with weights of their own), as the last full build
+  estimated it by EM and stored it in the catalog.
+- ``explain SOURCE:ID SOURCE:ID [--json]``: the match weight of two listings as
+  a waterfall (the platform pair's prior, then each comparison's level and
+  weight, the total, the threshold and the decision), with the stored model.
+
+The commands are ``dedup_cmd`` and ``explain_cmd``; ``agora/cli.py`` registers
+them with ``main.add_command``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from agora import settings
+from agora.linking import explain_pair
+from agora.pipeline import run_dedup
+from catalog.errors import CatalogError
+from catalog.store import Catalog
+from dedup.errors import MatchError, NoModel
+from dedup.model import render_model, render_waterfall
+from dedup.persist import load_model
+from dedup.settings import load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    sys.exit(1)
+
+
+def _stage_line(figures: dict[str, Any], name: str, seconds: float) -> str:
+    shown = ", ".join(f"{k} {v}" for k, v in figures.items()
+                      if isinstance(v, int | float | str) and not isinstance(v, bool))
+    return f"{name:<10} {seconds:7.2f}s  {shown}"
+
+
+def print_model(catalog: Catalog, build_id: int | None, as_json: bool) -> None:
+    """Print the model build ``build_id`` used (the latest when None)."""
+    found = load_model(catalog, build_id)
+    if found is None:
+        raise NoModel("no match model stored yet: run a full build (`agora build --full` "
+                      "or `agora dedup --full`) first" + (f" (asked for build {build_id})"
+                                                          if build_id is not None else ""))
+    stored, model = found
+    if as_json:
+        click.echo(json.dumps({"build_id": stored.build_id, "origin": stored.origin,
+                               "created_at": stored.created_at, "model": model.to_dict()},
+                              indent=2, sort_keys=True))
+        return
+    console.print(f"model estimated by full build {stored.build_id} at {stored.created_at}"
+                  + (f", used by build {build_id}" if build_id not in (None, stored.build_id)
+                     else "") + "; incremental builds reuse it, full builds estimate anew",
+                  highlight=False)
+    console.print(render_model(model), highlight=False, markup=False)
+
+
+@click.command("dedup")
+@click.option("--full", "mode", flag_value="full", help="Link every clean listing again.")
+@click.option("--incremental", "mode", flag_value="incremental",
+              help="Link again only what changed since the last build.")
+@click.option("--show-model", is_flag=True,
+              help="Print the match model a build used instead of linking.")
+@click.option("--build", "build_id", type=int, default=None,
+              help="With --show-model: the model of this build (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="With --show-model: print JSON.")
+def dedup_cmd(mode: str | None, show_model: bool, build_id: int | None,
+              as_json: bool) -> None:
+    """Only the dedup stage: link the clean listings into entities (or --show-model)."""
+    if (build_id is not None or as_json) and not show_model:
+        _fail(click.UsageError("--build and --json go with --show-model"))
+    try:
+        with Catalog.open(settings.catalog_path()) as cat:
+            if show_model:
+                print_model(cat, build_id, as_json)
+                return
+            report = run_dedup(cat, mode=mode or "auto")
+    except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+        return
+    console.print(_stage_line(report.figures, report.name, report.seconds), highlight=False)
+
+
+@click.command("explain")
+@click.argument("first", metavar="SOURCE:ID")
+@click.argument("second", metavar="SOURCE:ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the waterfall as JSON.")
+def explain_cmd(first: str, second: str, as_json: bool) -> None:
+    """The match weight of two listings, comparison by comparison, and the decision."""
+    try:
+        with Catalog.open(settings.catalog_path()) as cat:
+            ex = explain_pair(cat, first, second, load_settings())
+    except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(ex.to_dict(first, second), indent=2, ensure_ascii=False))
+        return
+    label = "name" if ex.kind == "shop" else "title"
+    console.print(f"{ex.kind}s  A {first}: {getattr(ex.a, label)!r}\n"
+                  f"       B {second}: {getattr(ex.b, label)!r}", highlight=False, markup=False)
+    console.print(f"model: {ex.model}", highlight=False, markup=False)
+    console.print(render_waterfall(ex.score.parts, ex.threshold), highlight=False, markup=False)
+    console.print(f"decision: {ex.decision}" + ("" if ex.same_entity is None else
+                  f"; in the last build they are in {'the same' if ex.same_entity else 'different'}"
+                  " entities"), highlight=False, markup=False)
