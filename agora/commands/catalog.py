@@ -16,30 +16,13 @@ docs/deploy.md.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any
-
 import click
 from rich.console import Console
 
 from agora import settings
-from catalog.errors import CatalogError
+from agora.commands.errors import errors_as_lines
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CatalogError, ValueError, FileNotFoundError) as exc:
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
-            sys.exit(1)
-    return wrapper
 
 
 @click.group("catalog")
@@ -48,7 +31,7 @@ def catalog_group() -> None:
 
 
 @catalog_group.command("info")
-@_errors_as_lines
+@errors_as_lines
 def info_cmd() -> None:
     """The catalog's engine, location, schema version and contents."""
     from catalog.migrate import current_version, latest_version  # noqa: PLC0415
@@ -69,7 +52,7 @@ def info_cmd() -> None:
 
 @catalog_group.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False))
-@_errors_as_lines
+@errors_as_lines
 def backup_cmd(target: str) -> None:
     """Back the catalog up to TARGET (one file), while crawls and builds go on."""
     from catalog.backup import backup, backup_kind  # noqa: PLC0415
@@ -86,7 +69,7 @@ def backup_cmd(target: str) -> None:
 @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace an existing SQLite catalog file.")
 @click.option("--no-index", is_flag=True, help="Do not rebuild the search index afterwards.")
-@_errors_as_lines
+@errors_as_lines
 def restore_cmd(backup_file: str, force: bool, no_index: bool) -> None:
     """Restore BACKUP_FILE into the configured catalog (empty), then index it again."""
     from agora.pipeline import index_entities  # noqa: PLC0415

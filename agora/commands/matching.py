@@ -23,6 +23,7 @@ import click
 from rich.console import Console
 
 from agora import settings
+from agora.commands.errors import print_error
 from agora.linking import explain_pair
 from agora.pipeline import run_dedup
 from catalog.errors import CatalogError
@@ -33,12 +34,6 @@ from dedup.persist import load_model
 from dedup.settings import load_settings
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-    sys.exit(1)
 
 
 def _stage_line(figures: dict[str, Any], name: str, seconds: float) -> str:
@@ -80,7 +75,8 @@ def dedup_cmd(mode: str | None, show_model: bool, build_id: int | None,
               as_json: bool) -> None:
     """Only the dedup stage: link the clean listings into entities (or --show-model)."""
     if (build_id is not None or as_json) and not show_model:
-        _fail(click.UsageError("--build and --json go with --show-model"))
+        print_error("--build and --json go with --show-model")
+        sys.exit(1)
     try:
         with Catalog.open(settings.catalog_path()) as cat:
             if show_model:
@@ -88,8 +84,8 @@ def dedup_cmd(mode: str | None, show_model: bool, build_id: int | None,
                 return
             report = run_dedup(cat, mode=mode or "auto")
     except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
-        _fail(exc)
-        return
+        print_error(exc)
+        sys.exit(1)
     console.print(_stage_line(report.figures, report.name, report.seconds), highlight=False)
 
 
@@ -103,8 +99,8 @@ def explain_cmd(first: str, second: str, as_json: bool) -> None:
         with Catalog.open(settings.catalog_path()) as cat:
             ex = explain_pair(cat, first, second, load_settings())
     except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
-        _fail(exc)
-        return
+        print_error(exc)
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(ex.to_dict(first, second), indent=2, ensure_ascii=False))
         return

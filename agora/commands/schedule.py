@@ -20,10 +20,8 @@ restart picks them up, and ``agora sources status`` shows them. The command is
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +30,11 @@ from rich.console import Console
 from rich.table import Table
 
 from agora import settings
-from catalog.errors import CatalogError
+from agora.commands.errors import errors_as_lines
 from crawlers.errors import CrawlError
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A bad sources file or a busy catalog becomes one line and exit code 1."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CrawlError, CatalogError, FileNotFoundError, ValueError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            sys.exit(1)
-    return wrapper
 
 
 def _seconds(text: str) -> float:
@@ -77,7 +63,7 @@ def _seconds(text: str) -> float:
               help="With --once and queued crawls: how long to wait for the workers.")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
-@_errors_as_lines
+@errors_as_lines
 def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
                  misfire_grace: str, timezone: str, no_build: bool, crawl_mode: str | None,
                  wait: str, sources_file: str | None) -> None:

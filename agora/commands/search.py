@@ -16,37 +16,21 @@ The commands are ``search_cmd`` and ``index_cmd``; ``agora/cli.py`` registers th
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from agora import settings
+from agora.commands.errors import errors_as_lines
 from catalog.backends.query import CLI, parse_pairs, parse_point, parse_search
-from catalog.errors import CatalogError
 from catalog.indexing import index_stage
 from catalog.store import Catalog
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CatalogError, ValueError) as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            sys.exit(1)
-    return wrapper
 
 
 def _euros(cents: int | None) -> str:
@@ -100,7 +84,7 @@ def results_json(results: Any, backend: str) -> dict[str, Any]:
 @click.option("--per-page", default=10, show_default=True)
 @click.option("--as-typed", is_flag=True, help="Search the words as typed, never a correction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits and facets as JSON.")
-@_errors_as_lines
+@errors_as_lines
 def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
                filters: tuple[str, ...], kinds: tuple[str, ...], sort: str | None, page: int,
                per_page: int, as_typed: bool, as_json: bool) -> None:
@@ -166,7 +150,7 @@ def _print(results: Any, backend: str) -> None:
 
 
 @click.command("index")
-@_errors_as_lines
+@errors_as_lines
 def index_cmd() -> None:
     """Index the catalog's current entities again, swapped in atomically."""
     with Catalog.open(settings.catalog_path()) as cat:

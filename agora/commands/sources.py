@@ -13,7 +13,6 @@ The group is ``sources_group``; other commands (``status``) join it with
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -25,24 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from agora import settings
+from agora.commands.errors import errors_as_lines
 from crawlers.errors import CrawlError
 
 console = Console()
 
 SAMPLE_FIELDS = {"shop": ("name", "city", "phone"), "product": ("title", "price",
                                                                  "shop_source_id")}
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A crawler error (a bad sources file included) becomes one line and exit code 1."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CrawlError, FileNotFoundError) as exc:
-            click.echo(f"error: {exc}", err=True)  # one line, never wrapped
-            sys.exit(1)
-    return wrapper
 
 
 def sources_file_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,7 +60,7 @@ def sources_group() -> None:
 @sources_group.command("list")
 @sources_file_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-@_errors_as_lines
+@errors_as_lines
 def list_cmd(sources_file: str | None, as_json: bool) -> None:
     """Every source: key, name, connector, base URL, enabled, schedule."""
     from crawlers import registry  # noqa: PLC0415
@@ -96,7 +84,7 @@ def list_cmd(sources_file: str | None, as_json: bool) -> None:
 
 @sources_group.command("check")
 @sources_file_option
-@_errors_as_lines
+@errors_as_lines
 def check_cmd(sources_file: str | None) -> None:
     """Validate the sources file; exit 1 with the line of the first error."""
     from crawlers import registry  # noqa: PLC0415
@@ -116,7 +104,7 @@ def check_cmd(sources_file: str | None) -> None:
 @click.option("--show", default=10, show_default=True, help="Listings shown per kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @sources_file_option
-@_errors_as_lines
+@errors_as_lines
 def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str | None) -> None:
     """Fetch a few pages of one source (nothing is stored) and show what came out.
 

@@ -21,10 +21,8 @@ Figures come from ``catalog.status``.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agora import settings
-from catalog.errors import CatalogError
+from agora.commands.errors import errors_as_lines
 from crawlers.errors import CrawlError
 
 console = Console()
@@ -43,18 +41,6 @@ err_console = Console(stderr=True)
 
 STATE_STYLES = {"ok": "green", "partial": "yellow", "degraded": "bold red", "failing": "bold red",
                 "interrupted": "yellow", "running": "cyan", "never run": "dim"}
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CrawlError, CatalogError, FileNotFoundError) as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
-                              highlight=False)
-            sys.exit(1)
-    return wrapper
 
 
 def when(value: str | None) -> str:
@@ -83,7 +69,7 @@ def _configs(sources_file: str | None) -> tuple[dict[str, Any], str | None]:
 @click.option("--check", is_flag=True, help="Exit 1 when a source is degraded or failing.")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
-@_errors_as_lines
+@errors_as_lines
 def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check: bool,
                sources_file: str | None) -> None:
     """Each source's state, last and next run, figures and last errors."""
@@ -192,7 +178,7 @@ def overview_problems(data: dict[str, Any]) -> list[str]:
 @click.option("--check", is_flag=True,
               help="Exit 1 when a source is degraded or failing, a running job lost its worker, "
                    "or the last build failed.")
-@_errors_as_lines
+@errors_as_lines
 def overview_cmd(as_json: bool, check: bool) -> None:
     """The deployment at a glance: catalog, build, scheduler, workers, queue, sources."""
     from catalog.status import overview  # noqa: PLC0415
@@ -249,7 +235,7 @@ def _print_overview(data: dict[str, Any], problems: list[str]) -> None:
 
 @click.command("accept")
 @click.argument("source")
-@_errors_as_lines
+@errors_as_lines
 def accept_cmd(source: str) -> None:
     """Take SOURCE's last degraded run as its new baseline (the platform really shrank)."""
     from catalog.store import Catalog  # noqa: PLC0415

@@ -15,32 +15,19 @@ command is ``worker_cmd``; ``agora/cli.py`` registers it with ``main.add_command
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 from rich.console import Console
 
 from agora import settings
-from catalog.errors import CatalogError
+from agora.commands.errors import errors_as_lines
 from crawlers.errors import CrawlError
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _errors_as_lines(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (CrawlError, CatalogError, FileNotFoundError, ValueError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=False, highlight=False)
-            sys.exit(1)
-    return wrapper
 
 
 def _outcome_line(outcome: Any) -> str:
@@ -67,7 +54,7 @@ def _outcome_line(outcome: Any) -> str:
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
 @click.pass_context
-@_errors_as_lines
+@errors_as_lines
 def worker_cmd(ctx: click.Context, only: tuple[str, ...], once: bool, poll: float | None,
                sources_file: str | None) -> None:
     """Take crawl jobs from the catalog's queue and crawl them, until stopped."""
@@ -99,7 +86,7 @@ def worker_cmd(ctx: click.Context, only: tuple[str, ...], once: bool, poll: floa
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--full", is_flag=True, help="A full crawl, whatever the source's incremental "
                                            "setting.")
-@_errors_as_lines
+@errors_as_lines
 def enqueue_cmd(sources: tuple[str, ...], full: bool) -> None:
     """Queue a crawl of each SOURCE for the workers (one open job per source)."""
     from catalog.store import Catalog  # noqa: PLC0415
