@@ -509,20 +509,9 @@ class EmbeddedBackend(BaseBackend):
         for (score, address), distance in zip(items, distances, strict=True):
             doc = orjson.loads(searcher.doc(address)["doc"][0])
             hits.append(self.make_hit(doc, score if relevance else 0.0, q,
-                                      self._highlights(doc, stems) if marked else {},
+                                      french.document_highlights(doc, stems) if marked else {},
                                       distance_km=distance))
         return hits
-
-    @staticmethod
-    def _highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
-        out = {"name": french.highlight(doc.get("name"), stems)}
-        if doc.get("shop_name") and "<mark>" in (shop := french.highlight(doc["shop_name"],
-                                                                         stems)):
-            out["shop_name"] = shop
-        described = french.snippet(doc.get("description"), stems)
-        if described:
-            out["description"] = described
-        return out
 
     def _facets(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
                 query: tantivy.Query, total: int, started: float,

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
 from rapidfuzz import process
@@ -291,3 +292,14 @@ def count_words(texts: Iterable[str | None]) -> Iterator[str]:
         if text:
             seen.update(_words(text))
     return iter(seen)
+
+
+def document_highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
+    """A hit's marked name, its shop's name when a term is in it, and its snippet."""
+    out = {"name": highlight(doc.get("name"), stems)}
+    if doc.get("shop_name") and "<mark>" in (shop := highlight(doc["shop_name"], stems)):
+        out["shop_name"] = shop
+    described = snippet(doc.get("description"), stems)
+    if described:
+        out["description"] = described
+    return out

@@ -484,20 +484,9 @@ class Fts5Backend(BaseBackend):
         hits = []
         for rowid, rank in page:
             doc = json.loads(found[rowid])
-            highlights = self._highlights(doc, stems) if q.highlight and q.text else {}
+            highlights = french.document_highlights(doc, stems) if q.highlight and q.text else {}
             hits.append(self.make_hit(doc, -float(rank or 0.0), q, highlights))
         return hits
-
-    @staticmethod
-    def _highlights(doc: dict[str, Any], stems: set[str]) -> dict[str, str]:
-        out = {"name": french.highlight(doc.get("name"), stems)}
-        if doc.get("shop_name") and "<mark>" in (shop := french.highlight(doc["shop_name"],
-                                                                         stems)):
-            out["shop_name"] = shop
-        described = french.snippet(doc.get("description"), stems)
-        if described:
-            out["description"] = described
-        return out
 
     def _facets(self, conn: sqlite3.Connection, n: int, q: SearchQuery,
                 scale: int = 1) -> dict[str, list[tuple[str, int]]]:
