@@ -85,7 +85,7 @@ class Replicas:
                "--shops", str(self.shops), "--host", self.host, "--ready-file", str(ready)]
         if not all(port_free(self.host, p) for p in DEFAULT_PORTS.values()):
             cmd.append("--any-port")
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                                          preexec_fn=_die_with_parent)

@@ -3,6 +3,7 @@ every test that touches the catalog runs on both engines (``home`` is ``engine_h
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -458,6 +459,10 @@ def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
             cluster.platforms["toulouse_boutiques"].records)
     result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build"], env=env)
     assert "Nothing due." in result.output  # the next run is an hour away
+    result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["runs"] == [] and list(data["next_runs"]) == ["toulouse_boutiques"]
 
     # the daemon, on a new catalog: its first run starts at once; SIGTERM during the
     # crawl lets it finish (within --grace), then the process exits 0

@@ -1,0 +1,77 @@
+"""What every command shares (``agora.commands.common``): the lazy root, one error line,
+tables that keep whole identifiers off a terminal."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+from rich.table import Table
+
+from agora.cli import COMMANDS, main
+from agora.commands.common import (
+    LazyGroup,
+    cli_errors,
+    load_command,
+    plain_row,
+    print_table,
+)
+from crawlers.errors import CrawlError
+
+SELECTOR_ERROR = "no listing under a[rel=next]::attr(href) on [bold]page 2[/bold]"
+
+
+@click.command()
+@click.option("--bug", is_flag=True)
+@cli_errors
+def failing(bug: bool) -> None:
+    if bug:
+        raise KeyError("a bug")
+    raise CrawlError(SELECTOR_ERROR)
+
+
+def test_an_expected_failure_prints_whole_as_one_line() -> None:
+    result = CliRunner().invoke(failing, [])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {SELECTOR_ERROR}\n"
+
+
+def test_a_bug_keeps_its_traceback() -> None:
+    result = CliRunner().invoke(failing, ["--bug"])
+    assert isinstance(result.exception, KeyError)
+    with pytest.raises(KeyError):
+        raise result.exception
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_of_the_table_loads_and_has_help(name: str) -> None:
+    command = load_command(COMMANDS[name])
+    assert command.name == name
+    result = CliRunner().invoke(main, [name, "--help"], prog_name="agora")
+    assert result.exit_code == 0, result.output
+    assert f"agora {name}" in result.stdout
+
+
+def test_the_root_lists_every_command_and_imports_none_it_does_not_run() -> None:
+    group = LazyGroup("root", lazy_commands={"late": "tests.agora.lazy_target:late_cmd"})
+    assert group.list_commands(click.Context(group)) == ["late"]
+    assert "late" not in group.commands  # listed, not imported
+    result = CliRunner().invoke(group, ["late"])
+    assert result.exit_code == 0 and result.stdout == "late ran\n"
+    result = CliRunner().invoke(main, ["--help"])
+    assert all(name in result.stdout for name in COMMANDS)
+
+
+def test_a_table_off_a_terminal_keeps_every_cell_whole() -> None:
+    long_key = "tout_toulouse_" + "x" * 150
+    table = Table("key", "help")
+    table.add_row(*plain_row(long_key, "a[rel=next]::attr(href) " * 6))
+
+    @click.command()
+    def show() -> None:
+        print_table(table)
+
+    result = CliRunner().invoke(show, [], env={"COLUMNS": "60"})
+    assert long_key in result.stdout
+    assert "a[rel=next]::attr(href) " * 5 in result.stdout
+    assert "…" not in result.stdout
