@@ -35,12 +35,21 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import psycopg
+
+from agora.importing import import_listings
+from agora.pipeline import build
+from search_ui.app import create_app
+from search_ui.context import close_backend
+from tests.postgres_server import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -104,7 +113,6 @@ def query_mix(path: Path, n: int, seed: int) -> list[str]:
 
 # --------------------------------------------------------------------------- phases
 def phase_import(location: str, listings: Path) -> dict[str, Any]:
-    from agora.importing import import_listings  # noqa: PLC0415
 
     t0 = time.perf_counter()
     reports = import_listings(listings, location)
@@ -115,7 +123,6 @@ def phase_import(location: str, listings: Path) -> dict[str, Any]:
 
 
 def phase_build(location: str) -> dict[str, Any]:
-    from agora.pipeline import build  # noqa: PLC0415
 
     t0 = time.perf_counter()
     with Catalog.open(location) as catalog:
@@ -127,8 +134,6 @@ def phase_build(location: str) -> dict[str, Any]:
 
 
 def phase_serve(location: str, queries: list[str]) -> dict[str, Any]:
-    from search_ui.app import create_app  # noqa: PLC0415
-    from search_ui.context import close_backend  # noqa: PLC0415
 
     app = create_app({"AGORA_CATALOG": location, "AGORA_RATE_LIMIT": "off"})
     client = app.test_client()
@@ -176,13 +181,11 @@ def run_phase(phase: str, engine: str, location: str, home: Path, args: argparse
 # --------------------------------------------------------------------------- engines
 def postgres_database(args: argparse.Namespace) -> tuple[str, Any]:
     """A new database on the given server, or on a throw-away one made durable."""
-    import psycopg  # noqa: PLC0415
 
     server = None
     if args.postgres_url:
         admin = args.postgres_url
     else:
-        from tests.postgres_server import launch  # noqa: PLC0415
 
         server = launch()
         admin = server.url
@@ -254,7 +257,6 @@ def main() -> None:
             for stale in home.glob("catalog.*"):
                 if stale.is_file():
                     stale.unlink()
-            import sqlite3  # noqa: PLC0415
 
             info["server"] = f"SQLite {sqlite3.sqlite_version}"
         elif engine == "postgresql":

@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.incremental import run as run_incremental
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -294,7 +296,6 @@ def main() -> None:
         for noise in noises:
             speed(args.speed, noise)
     if args.incremental:
-        from benchmarks.incremental import run as run_incremental  # noqa: PLC0415
 
         run_incremental(args.seed, args.shops)
 

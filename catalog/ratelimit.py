@@ -219,7 +219,7 @@ class CatalogStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWin
         """Whether the counters can be written now (purging the expired ones is the probe)."""
         try:
             self._store().purge_expired(time.time())
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy yet"
+        except Exception as exc:
             log.info("rate-limit storage still unavailable: %s", exc)
             return False
         return True

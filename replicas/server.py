@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D401 - silence access log
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     def log(self, type: str, message: str, *args: Any) -> None:

@@ -28,7 +28,7 @@ from dedup.overlap_data import (
     load_build,
     report_for,
 )
-from dedup.overlap_export import csv_text
+from dedup.overlap_export import csv_text, report_document
 from search_ui import present
 from search_ui.context import build_id, get_catalog, platforms
 from search_ui.params import BadParameter
@@ -213,7 +213,7 @@ def table_view(table: OverlapTable, order: list[str], commune: str | None,
 @overlap_bp.get("/overlap")
 def index() -> str:
     """The overlap between platforms: figures, tables, methods and CSV links."""
-    from dedup.overlap_plots import PLOTS, TITLES  # noqa: PLC0415
+    from dedup.overlap_plots import PLOTS, TITLES  # noqa: PLC0415 - matplotlib: only these pages pay for it
 
     data, commune, category = _request_data()
     report = data.report
@@ -256,7 +256,7 @@ def table_csv(name: str) -> Response:
 @overlap_bp.get("/overlap/figures/<name>.svg")
 def plot_svg(name: str) -> Response:
     """One figure as SVG (drawn on first request per build and filters)."""
-    from dedup.overlap_plots import PLOTS  # noqa: PLC0415
+    from dedup.overlap_plots import PLOTS  # noqa: PLC0415 - matplotlib: only these pages pay for it
 
     if name not in PLOTS:
         abort(404)
@@ -272,8 +272,6 @@ def plot_svg(name: str) -> Response:
 @overlap_bp.get("/overlap.json")
 def report_json() -> Response:
     """Every table of the report as JSON (as ``agora overlap --format json`` writes it)."""
-    from dedup.overlap_export import report_document  # noqa: PLC0415
-
     data, _, _ = _request_data()
     return Response(json.dumps(report_document(data.report, data.changes), ensure_ascii=False),
                     mimetype="application/json")

@@ -9,6 +9,7 @@ other sites are http(s) URLs.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
+from normalizer.categories import TAXONOMY
 from search_ui.context import platform
 
 SERVICE_LABELS = {"click_collect": "Click & collect", "delivery": "Livraison",
@@ -43,7 +45,6 @@ NNBSP = "\u202f"
 def category_label(key: str | None) -> str:
     if not key:
         return ""
-    from normalizer.categories import TAXONOMY  # noqa: PLC0415
 
     return TAXONOMY.get(key, key.replace("_", " ").capitalize())
 
@@ -320,7 +321,6 @@ def price_limits_label(low: int | None, high: int | None) -> str:
 def dom_id(*parts: Any) -> str:
     """A stable HTML id from any values: the same facet value keeps its id across pages
     (focus is put back on it after a filter reloads the page)."""
-    import hashlib  # noqa: PLC0415
 
     text = "-".join(str(p) for p in parts)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "x"

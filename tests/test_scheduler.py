@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from agora.commands.schedule import schedule_cmd
-from agora.scheduler import Cadence, Scheduler, SchedulerBusy, SourceTrigger
+from agora.scheduler import Cadence, Scheduler, SchedulerBusy, SourceTrigger, _Aborted
 from catalog.store import Catalog, Run
 from crawlers.config import SourceConfig
 from crawlers.errors import SourceConfigError
@@ -405,8 +405,7 @@ def test_sigterm_lets_the_scheduler_stop_a_crawl_and_exit(home: Path) -> None:
         started.set()
         while not should_stop():
             time.sleep(0.02)
-        from agora.scheduler import _Aborted  # what the real crawl raises from its progress
-        raise _Aborted()
+        raise _Aborted()  # what the real crawl raises from its progress
 
     scheduler = Scheduler([C], home, crawl=endless, build=None, shutdown_grace=0.3)
 

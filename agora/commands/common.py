@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -30,13 +32,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from agora.demo import DemoError
+from agora.errors import AgoraError
 from catalog.errors import CatalogError
 from catalog.reports import StageReport
 from crawlers.errors import CrawlError
 from dedup.errors import MatchError
 
-EXPECTED: tuple[type[BaseException], ...] = (CrawlError, CatalogError, MatchError, DemoError,
+EXPECTED: tuple[type[BaseException], ...] = (CrawlError, CatalogError, MatchError, AgoraError,
                                              OSError, ValueError)
 """The failures that are the operator's to fix (``SettingError`` is a ``ValueError``)."""
 
@@ -65,6 +67,26 @@ class LazyGroup(click.Group):
             self.add_command(load_command(self.lazy_commands[cmd_name]), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their first help line, read from the source (none imported)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            doc = None if name in self.commands else docstring_of(self.lazy_commands[name])
+            if doc is None:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                # a bare command with that help shortens it exactly as the real one would
+                rows.append((name, click.Command(name, help=doc).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 def load_command(target: str) -> click.Command:
     """The click command named by ``"module:attribute"``."""
@@ -73,6 +95,20 @@ def load_command(target: str) -> click.Command:
     if not isinstance(command, click.Command):
         raise TypeError(f"{target} is not a click command")
     return command
+
+
+def docstring_of(target: str) -> str | None:
+    """The docstring of ``"module:function"`` read from its source file, not imported."""
+    module_name, _, attribute = target.partition(":")
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), spec.origin)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            return ast.get_docstring(node)
+    return None
 
 
 def print_error(exc: BaseException | str) -> None:

@@ -86,8 +86,7 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     out_dir = Path(out) if out else settings.home() / "overlap"
     written = write_tables(report, out_dir, fmt, data.changes)
     if not no_plots:
-        # matplotlib takes a second to import: only a run that draws pays for it
-        from dedup.overlap_plots import write_plots  # noqa: PLC0415
+        from dedup.overlap_plots import write_plots  # noqa: PLC0415 - matplotlib is slow; --no-plots skips it
 
         written += write_plots(report, out_dir)
     (err_console if as_json else console).print(f"{len(written)} files written to {out_dir}",

@@ -20,6 +20,7 @@ import click
 from agora import settings
 from agora.commands.common import cli_errors, console, fail
 from catalog.store import describe_location
+from search_ui.server import port_free, serve
 
 
 @click.command("serve")
@@ -39,9 +40,6 @@ from catalog.store import describe_location
 def serve_cmd(host: str, port: int, workers: int | None, threads: int, trust_proxy: int | None,
               access_log: bool) -> None:
     """Serve the search pages and the JSON API (gunicorn) until Ctrl-C."""
-    # the web stack takes a second to import: only this command pays for it
-    from search_ui.server import port_free, serve  # noqa: PLC0415
-
     catalog = settings.catalog_path()
     if isinstance(catalog, Path) and not catalog.exists():
         fail(f"no catalog at {catalog}: crawl and `agora build` first (or set AGORA_HOME)")

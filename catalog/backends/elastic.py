@@ -34,6 +34,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import elasticsearch
+import httpx
+import opensearchpy
+from elasticsearch import helpers as es_helpers
+from opensearchpy import helpers as os_helpers
 from rapidfuzz.distance import OSA
 
 from catalog.backends import french
@@ -175,17 +180,13 @@ class ElasticsearchAdapter(ClientAdapter):
     engine = "elasticsearch"
 
     def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
-        import elasticsearch  # noqa: PLC0415
-
         self.errors = (elasticsearch.ApiError, elasticsearch.TransportError)
         self.not_found = (elasticsearch.NotFoundError,)
         super().__init__(client or elasticsearch.Elasticsearch(
             url, request_timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
 
     def helpers(self) -> Any:
-        from elasticsearch import helpers  # noqa: PLC0415
-
-        return helpers
+        return es_helpers
 
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         self.client.indices.put_index_template(name=name, **body)
@@ -227,17 +228,13 @@ class OpenSearchAdapter(ClientAdapter):
     engine = "opensearch"
 
     def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
-        import opensearchpy  # noqa: PLC0415
-
         self.errors = (opensearchpy.OpenSearchException,)
         self.not_found = (opensearchpy.NotFoundError,)
         super().__init__(client or opensearchpy.OpenSearch(
             url, timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
 
     def helpers(self) -> Any:
-        from opensearchpy import helpers  # noqa: PLC0415
-
-        return helpers
+        return os_helpers
 
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         self.client.indices.put_index_template(name=name, body=body)
@@ -271,8 +268,6 @@ class OpenSearchAdapter(ClientAdapter):
 
 def server_info(url: str, timeout: float = 10.0) -> dict[str, Any]:
     """``GET /`` of the server (name, version, distribution)."""
-    import httpx  # noqa: PLC0415
-
     try:
         resp = httpx.get(url.rstrip("/") + "/", timeout=timeout,
                          headers={"Accept": "application/json"})

@@ -9,7 +9,7 @@ from normalizer import normalize_listing
 SETTINGS = load_settings()
 
 
-def _shop(source: str, **fields: object):  # noqa: ANN202 - a CleanShop
+def _shop(source: str, **fields: object):
     return normalize_listing({"kind": "shop", "source": source, "source_id": "1", **fields})
 
 
@@ -40,7 +40,7 @@ def test_a_tie_goes_to_the_more_trusted_platform() -> None:
     assert merge_shop("shop-1", members, SETTINGS)["website"] == "b.fr"
 
 
-def _product(source: str, **fields: object):  # noqa: ANN202 - a CleanProduct
+def _product(source: str, **fields: object):
     return normalize_listing({"kind": "product", "source": source, "source_id": "p",
                               "shop_source_id": "1", **fields})
 
