@@ -10,7 +10,7 @@ through ``on_stage`` as it ends and in the returned ``DemoReport``.
 
 Example (a small world, without serving):
     >>> report = run_demo("/tmp/agora-demo", shops=40, serve=False)  # doctest: +SKIP
-    >>> [s.name for s in report.stages]
+    >>> [s.name for s in report.stages]  # doctest: +SKIP
     ['replicas', 'crawl', 'build']
 """
 

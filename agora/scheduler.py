@@ -694,8 +694,8 @@ class Scheduler:
         finally:
             scheduler.shutdown(wait=False)  # no new runs
             self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return code
 
     def _job(self, key: str) -> None:

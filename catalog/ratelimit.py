@@ -17,9 +17,8 @@ once a minute per process. This connection writes ``rate_limits`` and nothing
 else; the web app reads everything else through its read-only connection.
 
 Example:
-    >>> from catalog.postgres import PostgresEngine, is_postgres_url
-from catalog.sqlite import SQLiteEngine
     >>> from catalog.migrate import migrate
+    >>> from catalog.sqlite import SQLiteEngine
     >>> engine = SQLiteEngine.connect(":memory:")
     >>> _ = migrate(engine)
     >>> store = RateLimitStore(engine)

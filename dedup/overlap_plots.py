@@ -140,7 +140,7 @@ class _FilledDots:
 
 
 def _upset_class() -> type:
-    class UpSet(upsetplot.UpSet):  # type: ignore[misc]
+    class UpSet(upsetplot.UpSet):
         def plot_matrix(self, ax: Any) -> Any:
             return super().plot_matrix(_FilledDots(ax))
 

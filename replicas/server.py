@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
@@ -68,6 +68,7 @@ class ReplicaCluster:
             port = platform.default_port if self._ports is None else self._ports.get(key, 0)
             server = make_server(self.host, port, platform.wsgi(), threaded=True,
                                  request_handler=_QuietHandler)
+            assert isinstance(server, ThreadedWSGIServer)  # threaded=True
             server.daemon_threads = True
             platform.base_url = f"http://{self.host}:{server.server_port}"
             thread = threading.Thread(target=server.serve_forever, name=f"replica-{key}",

@@ -96,7 +96,7 @@ def _filters() -> tuple[str | None, str | None]:
 
 
 def _cache() -> OrderedDict[Any, Any]:
-    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+    return current_app.extensions.setdefault(
         "agora_overlap", OrderedDict())
 
 
@@ -106,11 +106,11 @@ def _build() -> tuple[int | None, OverlapBuild]:
     cache = _cache()
     with _lock:
         if key in cache:
-            return key[2], cache[key]  # type: ignore[no-any-return]
+            return key[2], cache[key]
     with _loading:
         with _lock:
             if key in cache:
-                return key[2], cache[key]  # type: ignore[no-any-return]
+                return key[2], cache[key]
         built = load_build(get_catalog(), list(platforms()))
         with _lock:
             for old in [k for k in cache if k[1:3] != key[1:3]]:
@@ -140,7 +140,7 @@ def _data(commune: str | None, category: str | None) -> OverlapData:
                     del cache[old]
     except UnknownFilterValue as exc:
         raise UnknownOverlapFilter(PARAMETERS[exc.field], exc.value, exc.close) from exc
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def _request_data() -> tuple[OverlapData, str | None, str | None]:
@@ -159,7 +159,7 @@ def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     with _lock:
         if key in cache:
             cache.move_to_end(key)
-            return cache[key]  # type: ignore[no-any-return]
+            return cache[key]
     data = plot_bytes(report, name, "svg")
     with _lock:
         cache[key] = data
@@ -169,7 +169,7 @@ def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     return data
 
 
-def _args(commune: str | None, category: str | None) -> dict[str, str]:
+def _args(commune: str | None, category: str | None) -> dict[str, Any]:
     return {k: v for k, v in (("commune", commune), ("categorie", category)) if v}
 
 

@@ -338,8 +338,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(safe_url, "safe_url")
     app.add_template_filter(category_label, "category_label")
     app.add_template_filter(service_label, "service_label")
-    app.add_template_global(KIND_LABELS, "KIND_LABELS")
-    app.add_template_global(FACET_TITLES, "FACET_TITLES")
-    app.add_template_global(CONFLICT_LABELS, "CONFLICT_LABELS")
-    app.add_template_global(AVAILABILITY_LABELS, "AVAILABILITY_LABELS")
+    app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, FACET_TITLES=FACET_TITLES,
+                                 CONFLICT_LABELS=CONFLICT_LABELS,
+                                 AVAILABILITY_LABELS=AVAILABILITY_LABELS)
     app.add_template_global(platform, "platform_of")

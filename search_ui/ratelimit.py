@@ -157,10 +157,10 @@ def init_limiter(app: Flask, config: Mapping[str, Any]) -> Limiter | None:
             continue
         shared = limiter.shared_limit(value, scope=route_class.name)
         for name in route_class.blueprints:
-            shared(app.blueprints[name])
+            shared(app.blueprints[name])  # type: ignore[call-overload]  # a Blueprint is accepted; the stubs list views only
     if failures is not None:
         limiter.shared_limit(failures, scope="operator-login-failures",
-                             deduct_when=_token_refused)(app.blueprints["operator"])
+                             deduct_when=_token_refused)(app.blueprints["operator"])  # type: ignore[call-overload]  # as above
     app.after_request(_limit_headers)
     app.extensions[EXTENSION] = limiter
     return limiter

@@ -81,7 +81,7 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-class RedactingLogger(Logger):  # type: ignore[misc]
+class RedactingLogger(Logger):
     """gunicorn's logger, with secrets masked in the access and error logs."""
 
     def setup(self, cfg: Any) -> None:
@@ -126,7 +126,7 @@ class _ErrorPageSocket:
         return getattr(self._sock, name)
 
 
-class AgoraWorker(ThreadWorker):  # type: ignore[misc]
+class AgoraWorker(ThreadWorker):
     """gunicorn's gthread worker whose own error answers look like the app's."""
 
     _pages: dict[int, bytes]
@@ -149,7 +149,7 @@ class AgoraWorker(ThreadWorker):  # type: ignore[misc]
         return pages[status]
 
 
-class AgoraGunicorn(BaseApplication):  # type: ignore[misc]
+class AgoraGunicorn(BaseApplication):
     """gunicorn with the options given in Python rather than on its command line."""
 
     def __init__(self, app_factory: Callable[[], Any], options: Mapping[str, Any]) -> None:

@@ -16,6 +16,8 @@ docs/deploy.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from agora import settings
@@ -37,13 +39,14 @@ def catalog_group() -> None:
 def info_cmd(as_json: bool) -> None:
     """The catalog's engine, location, schema version and contents."""
     with Catalog.open_read_only(settings.catalog_path()) as catalog:
-        info = {"engine": catalog.engine, "location": catalog.describe(),
-                "schema_version": current_version(catalog.db),
-                "latest_schema_version": latest_version(catalog.engine),
-                "listings": {"live": catalog.count_listings(),
-                             "gone": catalog.count_listings(status="gone")},
-                "entities": dict(sorted(catalog.entities.counts().items())),
-                "search_index_base": str(settings.search_index_base(catalog.path))}
+        info: dict[str, Any] = {
+            "engine": catalog.engine, "location": catalog.describe(),
+            "schema_version": current_version(catalog.db),
+            "latest_schema_version": latest_version(catalog.engine),
+            "listings": {"live": catalog.count_listings(),
+                         "gone": catalog.count_listings(status="gone")},
+            "entities": dict(sorted(catalog.entities.counts().items())),
+            "search_index_base": str(settings.search_index_base(catalog.path))}
     if as_json:
         print_json(info)
         return

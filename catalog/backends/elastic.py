@@ -165,7 +165,8 @@ class ClientAdapter(ABC):
                 ok += 1
         except helpers.BulkIndexError as exc:
             first = exc.errors[0] if exc.errors else {}
-            item = next(iter(first.values()), {}) if isinstance(first, dict) else {}
+            item: dict[str, Any] = (next(iter(first.values()), {}) if isinstance(first, dict)
+                                    else {})
             raise BackendError(f"bulk indexing failed: {exc}; first: document "
                                f"{item.get('_id')}: {item.get('error')}") from exc
         return ok
@@ -308,8 +309,8 @@ def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
             "query": " ".join(plain), "operator": operator, "fuzziness": fuzziness,
             "prefix_length": 0, "max_expansions": 50, "fuzzy_transpositions": True,
             "zero_terms_query": "none"}}})
-    for forms in variants:
-        clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in forms],
+    for alternatives in variants:
+        clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in alternatives],
                                  "minimum_should_match": 1}})
     boosts = [{"multi_match": {"query": text, "type": "most_fields",
                                "fields": [f"{f}^{b}" for f, b in FIELDS.items()]}},
@@ -600,12 +601,12 @@ class ElasticBackend(BaseBackend):
             doc = h["_source"]
             highlights = {}
             if q.text and q.highlight:
-                found = h.get("highlight") or {}
-                highlights["name"] = (found.get("name") or [html.escape(doc.get("name") or "")])[0]
-                if found.get("shop_name"):
-                    highlights["shop_name"] = found["shop_name"][0]
-                if found.get("description"):
-                    highlights["description"] = found["description"][0]
+                marks = h.get("highlight") or {}
+                highlights["name"] = (marks.get("name") or [html.escape(doc.get("name") or "")])[0]
+                if marks.get("shop_name"):
+                    highlights["shop_name"] = marks["shop_name"][0]
+                if marks.get("description"):
+                    highlights["description"] = marks["description"][0]
             hits.append(self.make_hit(doc, h.get("_score") or 0.0, q, highlights))
         facets = facets_of(counts, q) if total and counts else {}
         timed_out = bool(resp.get("timed_out") or (counts or {}).get("timed_out"))
