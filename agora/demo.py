@@ -92,8 +92,8 @@ class Replicas:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                                          preexec_fn=_die_with_parent)
         finally:
-            if self.log_path:
-                log.close()  # type: ignore[union-attr]
+            if not isinstance(log, int):  # a file we opened, not DEVNULL
+                log.close()
         deadline = time.monotonic() + timeout
         while not ready.exists() or not ready.stat().st_size:
             if self.proc.poll() is not None:

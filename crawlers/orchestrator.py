@@ -62,8 +62,8 @@ def start_worker(cmd: list[str], config: SourceConfig, *, env: dict[str, str] | 
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=stderr, preexec_fn=_die_with_parent)
     finally:
-        if stderr_file:
-            stderr.close()  # type: ignore[union-attr]
+        if not isinstance(stderr, int):  # a file we opened, not DEVNULL
+            stderr.close()
     assert proc.stdin is not None
     try:
         with proc.stdin:
