@@ -602,7 +602,6 @@ class Scheduler:
         return True
 
     def _crawl_sources(self, config: SourceConfig, should_stop: ShouldStop) -> Run:
-
         def progress(_: dict[str, Run]) -> None:
             if should_stop():
                 raise _Aborted()

@@ -45,17 +45,16 @@ from typing import Any
 
 import psycopg
 
-from agora.importing import import_listings
-from agora.pipeline import build
-from search_ui.app import create_app
-from search_ui.context import close_backend
-from tests.postgres_server import launch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agora.importing import import_listings  # noqa: E402
+from agora.pipeline import build  # noqa: E402
 from catalog.store import CATALOG_FILE, Catalog  # noqa: E402
 from replicas.truth import expected_listings  # noqa: E402
+from search_ui.app import create_app  # noqa: E402
+from search_ui.context import close_backend  # noqa: E402
+from tests.postgres_server import launch  # noqa: E402
 
 TRADES = ("boulangerie", "boucherie", "fromagerie", "caviste", "épicerie", "primeur",
           "librairie", "chocolatier", "fleuriste", "chaussures", "opticien", "vélo")
@@ -113,7 +112,6 @@ def query_mix(path: Path, n: int, seed: int) -> list[str]:
 
 # --------------------------------------------------------------------------- phases
 def phase_import(location: str, listings: Path) -> dict[str, Any]:
-
     t0 = time.perf_counter()
     reports = import_listings(listings, location)
     seconds = time.perf_counter() - t0
@@ -123,7 +121,6 @@ def phase_import(location: str, listings: Path) -> dict[str, Any]:
 
 
 def phase_build(location: str) -> dict[str, Any]:
-
     t0 = time.perf_counter()
     with Catalog.open(location) as catalog:
         report = build(catalog, mode="full")
@@ -134,7 +131,6 @@ def phase_build(location: str) -> dict[str, Any]:
 
 
 def phase_serve(location: str, queries: list[str]) -> dict[str, Any]:
-
     app = create_app({"AGORA_CATALOG": location, "AGORA_RATE_LIMIT": "off"})
     client = app.test_client()
     client.get("/api/search", query_string={"q": "boulangerie"})  # open the index, warm up

@@ -41,14 +41,14 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
-from agora.importing import import_listings
-from agora.pipeline import build
-from catalog.store import Catalog
-from replicas.truth import write_expected_listings
-from search_ui.server import default_workers
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from agora.importing import import_listings  # noqa: E402
+from agora.pipeline import build  # noqa: E402
+from catalog.store import Catalog  # noqa: E402
+from replicas.truth import write_expected_listings  # noqa: E402
+from search_ui.server import default_workers  # noqa: E402
 
 SERVER = """
 import sys

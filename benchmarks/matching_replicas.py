@@ -36,11 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.incremental import run as run_incremental
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.incremental import run as run_incremental  # noqa: E402
 from dedup.evaluation import pairwise_scores  # noqa: E402
 from dedup.features import listing_key  # noqa: E402
 from dedup.linker import LinkResult, link  # noqa: E402

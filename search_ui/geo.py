@@ -162,7 +162,6 @@ class Gazetteer:
 
 
 def _similarity(a: str, b: str) -> float:
-
     return float(fuzz.ratio(a, b))
 
 
