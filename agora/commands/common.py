@@ -138,6 +138,7 @@ def cli_errors(fn: F) -> F:
         except EXPECTED as exc:
             print_error(exc)
             sys.exit(1)
+    wrapper.cli_errors = True  # type: ignore[attr-defined]  # how tests find it under click's wrappers
     return cast(F, wrapper)
 
 

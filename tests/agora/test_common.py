@@ -56,6 +56,36 @@ def test_every_command_of_the_table_loads_and_has_help(name: str) -> None:
     assert f"agora {name}" in result.stdout
 
 
+def leaf_commands(group: click.Group, path: tuple[str, ...] = ()
+                  ) -> list[tuple[tuple[str, ...], click.Command]]:
+    ctx = click.Context(group)
+    found = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        found.append(((*path, name), command))
+        if isinstance(command, click.Group):
+            found += leaf_commands(command, (*path, name))
+    return found
+
+
+def through_cli_errors(callback: object) -> bool:
+    while callback is not None:
+        if getattr(callback, "cli_errors", False):
+            return True
+        callback = getattr(callback, "__wrapped__", None)
+    return False
+
+
+def test_every_command_prints_its_errors_through_cli_errors() -> None:
+    commands = leaf_commands(main)
+    assert len(commands) > 30
+    for path, command in commands:
+        if isinstance(command, click.Group) and not command.invoke_without_command:
+            continue  # a bare group only dispatches
+        assert through_cli_errors(command.callback), " ".join(path)
+
+
 def test_the_root_lists_every_command_and_imports_none_it_does_not_run() -> None:
     group = LazyGroup("root", lazy_commands={"late": "tests.agora.lazy_target:late_cmd"})
     assert group.list_commands(click.Context(group)) == ["late"]
