@@ -48,7 +48,7 @@ def get_backend() -> SearchBackend:
         if configured is None:
             configured = _app_backend()
         g.agora_backend = configured
-    return g.agora_backend  # type: ignore[no-any-return]
+    return g.agora_backend
 
 
 def _app_backend() -> SearchBackend:
@@ -61,7 +61,7 @@ def _app_backend() -> SearchBackend:
                     settings.search_index_base(current_app.config["AGORA_CATALOG"]),
                     BackendSettings.from_mapping(current_app.config))
                 current_app.extensions["agora_backend"] = backend
-    return backend  # type: ignore[no-any-return]
+    return backend
 
 
 def close_backend(app: Any) -> None:
@@ -79,7 +79,7 @@ def get_catalog() -> Catalog:
     """
     if "agora_catalog" not in g:
         g.agora_catalog = Catalog.open_read_only(str(current_app.config["AGORA_CATALOG"]))
-    return g.agora_catalog  # type: ignore[no-any-return]
+    return g.agora_catalog
 
 
 def build_id() -> int | None:
@@ -108,7 +108,7 @@ def platforms() -> dict[str, Platform]:
         except CatalogError as exc:
             log.warning("catalog unreadable, platforms shown by key: %s", exc)
             g.agora_platforms = {}
-    return g.agora_platforms  # type: ignore[no-any-return]
+    return g.agora_platforms
 
 
 def load_platforms(catalog: Catalog) -> dict[str, Platform]:
