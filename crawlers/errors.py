@@ -57,6 +57,7 @@ class ErrorKind:
     INVALID_LISTING = "invalid_listing"  # a record breaking the listing contract
     INCOMPLETE = "incomplete"            # fewer items than the platform announces
     ABANDONED = "abandoned"              # the rest of an endpoint cannot be reached
+    API_ERROR = "api_error"              # the API answered errors (GraphQL errors[])
     TILE_CAP = "tile_cap"                # a map tile still capped at the smallest size
     PARSE_ERROR = "parse_error"          # a spider callback crashed on a page
     DEGRADED = "degraded"                # extraction fell against the last good run

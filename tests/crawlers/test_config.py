@@ -169,7 +169,7 @@ def test_a_json_api_entry_compiles() -> None:
 @pytest.mark.parametrize(("old", "new", "needle", "pattern"), [
     ("style: cursor,", "style: scroll,", "scroll",
      r"endpoints\[0\]\.pagination\.style: unknown pagination style 'scroll' \(known: page, "
-     r"offset, cursor, next_link, none\)"),
+     r"offset, cursor, next_link, graphql, none\)"),
     ("pagination: {style: cursor, param: cursor, next: next_cursor}",
      "pagination: {style: cursor}", "style: cursor",
      r"endpoints\[0\]\.pagination: pagination style cursor needs 'next'"),
