@@ -89,6 +89,8 @@ class AchetezLocal(Platform):
     key: ClassVar[str] = KEY
     title: ClassVar[str] = "Achetez Local"
     default_port: ClassVar[int] = PORT
+    #: hits per answer at most, whatever the size asked; tests lower it for more pages
+    page_cap: int = MAX_SIZE
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
@@ -185,7 +187,7 @@ class AchetezLocal(Platform):
         """The answer to a search of ``index``, ``size`` hits after the key ``after``."""
         hits, keys = self._hits[index], self._keys[index]
         start = 0 if after is None else bisect.bisect_right(keys, after)
-        page = hits[start:start + size]
+        page = hits[start:start + min(size, max(1, self.page_cap))]
         return {"took": 1, "timed_out": False,
                 "hits": {"total": {"value": len(hits), "relation": "eq"},
                          "hits": [{"_index": index, "_id": key, "_source": source,

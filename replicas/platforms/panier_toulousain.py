@@ -140,16 +140,17 @@ def key_of(cursor: str | None) -> str | None:
 
 
 def connection(nodes: list[tuple[str, dict[str, Any]]], keys: list[str], first: int,
-               after: str | None) -> dict[str, Any]:
-    """A Relay connection over (key, node) pairs sorted by key."""
+               after: str | None, cap: int = MAX_FIRST) -> dict[str, Any]:
+    """A Relay connection over (key, node) pairs sorted by key, ``first`` of them after
+    the cursor ``after`` (at most ``cap``)."""
     if not 1 <= first <= MAX_FIRST:
         raise ValueError(f"first must be within 1..{MAX_FIRST}")
     key = key_of(after)
     start = 0 if key is None else bisect.bisect_right(keys, key)
-    page = nodes[start:start + first]
+    page = nodes[start:start + min(first, max(1, cap))]
     return {"totalCount": len(nodes),
             "pageInfo": {"endCursor": cursor_of(page[-1][0]) if page else after,
-                         "hasNextPage": start + first < len(nodes)},
+                         "hasNextPage": start + len(page) < len(nodes)},
             "edges": [{"cursor": cursor_of(k), "node": node} for k, node in page]}
 
 
@@ -159,6 +160,8 @@ class PanierToulousain(Platform):
     key: ClassVar[str] = KEY
     title: ClassVar[str] = "Le Panier Toulousain"
     default_port: ClassVar[int] = PORT
+    #: nodes per page at most, whatever ``first`` asks; tests lower it for more pages
+    page_cap: int = MAX_FIRST
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
@@ -237,6 +240,7 @@ class PanierToulousain(Platform):
         shops: list[tuple[str, dict[str, Any]]] = []
         products: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._pages: dict[str, Record] = {}
+        products[""] = []  # the broken shops' (none)
         for record in self.records:
             self._pages[record.fields["url"]] = record
             node = record.native["node"]
@@ -247,8 +251,9 @@ class PanierToulousain(Platform):
                 shops.append((record.source_id, node))
                 if bad:
                     number = BAD_ID_BASE + int(record.source_id[3:])
-                    shops.append((record.source_id + "~", {
-                        **node, "id": f"pt-{number:06d}", "nom": None}))
+                    shops.append((record.source_id + "~", {  # no name, no products
+                        **node, "id": f"pt-{number:06d}", "nom": None,
+                        "produits": self._products_of("")}))
                 continue
             owner = products[record.fields["shop_source_id"]]
             owner.append((record.source_id, node))
@@ -265,12 +270,13 @@ class PanierToulousain(Platform):
 
     def _products_of(self, sid: str) -> Callable[..., dict[str, Any]]:
         def resolve(info: Any, first: int = 20, after: str | None = None) -> dict[str, Any]:
-            return connection(self._products[sid], self._product_keys[sid], first, after)
+            return connection(self._products[sid], self._product_keys[sid], first, after,
+                              self.page_cap)
         return resolve
 
     def _commerces(self, info: Any, first: int = 20, after: str | None = None
                    ) -> dict[str, Any]:
-        return connection(self._shops, self._shop_keys, first, after)
+        return connection(self._shops, self._shop_keys, first, after, self.page_cap)
 
     def _commerce(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: A002 - GraphQL's
         return self._shop_by_id.get(id)
