@@ -110,3 +110,41 @@ def test_test_runs_the_declarative_spider_of_the_sixth_platform(
 def test_a_missing_file_is_one_line(command: str, tmp_path: Path) -> None:
     code, _, err = invoke(command, "--file", str(tmp_path / "nope.yaml"))
     assert code == 1 and "cannot read the sources file" in err
+
+
+def test_test_sample_shows_fill_examples_with_their_page_and_flags_wrong_values(
+        replica_cluster: Callable[..., ReplicaCluster], tmp_path: Path) -> None:
+    """``--sample N``: a selector that reads the wrong thing shows in the flags."""
+    cluster = replica_cluster(shops=150, platforms=("achetezlocal",))
+    env = {**cluster.env(), "AGORA_HOME": str(tmp_path / "home")}
+    code, out, _ = invoke("test", "achetezlocal", "--sample", "8", "--json",
+                          "--file", str(SOURCES_FILE), env=env)
+    assert code == 0, out
+    sample = json.loads(out)["sample"]
+    shops = sample["shop"]
+    assert shops["listings"] == 8 and shops["fields"]["name"]["filled"] == 8
+    base = cluster.urls["achetezlocal"]
+    for value, page in shops["fields"]["name"]["examples"]:
+        assert value and page == f"{base}/api/v2/search"
+    assert len(shops["fields"]["name"]["examples"]) == 3
+    # the repository's entry reads the right things (the world's phones are not all
+    # numbers phonenumbers knows as assigned: they are not judged here)
+    assert all(not entry["flags"] for name, entry in shops["fields"].items() if name != "phone")
+    text = SOURCES_FILE.read_text(encoding="utf-8")
+    wrong = (text.replace("postcode: _source.adresse.cp", "postcode: _source.siret")
+             .replace("price: _source.prix.montant", "price: _source.stock"))
+    assert wrong != text
+    path = tmp_path / "sources.yaml"
+    path.write_text(wrong, encoding="utf-8")
+    code, out, _ = invoke("test", "achetezlocal", "--sample", "5", "--json",
+                          "--file", str(path), env=env)
+    assert code == 0, out
+    sample = json.loads(out)["sample"]
+    postcode = sample["shop"]["fields"]["postcode"]
+    assert postcode["flags"] and len(postcode["flags"]) == postcode["filled"]
+    assert all("not a French postcode" in flag[2] for flag in postcode["flags"])
+    price = sample["product"]["fields"]["price"]
+    assert len(price["flags"]) == 5 and price["flags"][0][2] == "no digit in the price"
+    code, out, _ = invoke("test", "achetezlocal", "--sample", "5", "--file", str(path),
+                          env={**env, "COLUMNS": "200"})
+    assert code == 0 and "a sample of 5" in out and "no digit in the price" in out

@@ -3,9 +3,12 @@
 - ``agora sources list``: key, name, connector, base URL, enabled, schedule.
 - ``agora sources check``: validate the file (every declarative ``extract:``
   compiled); exit 1 with the error line (file:line, source, key).
-- ``agora sources test NAME [--pages N] [--json]``: fetch a few pages of one
-  source without writing the catalog, and show the listings extracted and,
-  per kind, the contract fields that came out empty.
+- ``agora sources test NAME [--pages N] [--sample N] [--json]``: fetch a few
+  pages of one source without writing the catalog, and show the listings
+  extracted and, per kind, the contract fields that came out empty; with
+  ``--sample N``, for the first N listings of each kind, each field's fill
+  rate, three examples with the page each came from, and the values that look
+  wrong for their field.
 
 The group is ``sources_group``; other commands (``status``) join it with
 ``@sources_group.command()``. It reads ``AGORA_SOURCES`` (or ``--file``).
@@ -102,10 +105,13 @@ def check_cmd(sources_file: str | None) -> None:
 @click.argument("name")
 @click.option("--pages", default=5, show_default=True, help="Pages to fetch at most.")
 @click.option("--show", default=10, show_default=True, help="Listings shown per kind.")
+@click.option("--sample", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Per kind, judge the first N listings: fill, examples, flags.")
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @sources_file_option
 @errors_as_lines
-def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str | None) -> None:
+def test_cmd(name: str, pages: int, show: int, sample: int, as_json: bool,
+             sources_file: str | None) -> None:
     """Fetch a few pages of one source (nothing is stored) and show what came out.
 
     Exit 1 when no listing came out at all.
@@ -119,9 +125,11 @@ def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str 
     config = configs[name]
     preview = preview_source(config, pages=max(1, pages))
     if as_json:
-        click.echo(json.dumps(preview.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(preview.to_json(sample), indent=2, ensure_ascii=False))
     else:
         _print_preview(preview, config.name, show)
+        if sample:
+            _print_sample(preview.sample(sample))
     if not preview.listings:
         sys.exit(1)
 
@@ -155,6 +163,29 @@ def _print_preview(preview: Any, title: str, show: int) -> None:
         click.echo(f"{kind}: {reason} ({url})", err=True)
     if len(preview.errors) > 10:
         click.echo(f"... and {len(preview.errors) - 10} more error(s)", err=True)
+
+
+def _print_sample(sample: dict[str, dict[str, Any]]) -> None:
+    """Per kind and field: fill rate in the sample, three examples and their pages, flags."""
+    for kind, judged in sample.items():
+        n = judged["listings"]
+        table = Table("field", "filled", "examples (page)", "flags",
+                      title=f"{kind}s: a sample of {n}")
+        flagged = []
+        for name, entry in judged["fields"].items():
+            examples = "\n".join(f"{str(value)[:50]}  ({page})"
+                                  for value, page in entry["examples"])
+            style = "bold red" if entry["filled"] == 0 else (
+                "yellow" if entry["flags"] or entry["filled"] < n else "")
+            table.add_row(name, f"{entry['filled']}/{n} ({entry['filled'] / max(n, 1):.0%})",
+                          examples, str(len(entry["flags"]) or ""), style=style)
+            flagged += [(name, *flag) for flag in entry["flags"]]
+        console.print(table)
+        for name, sid, value, why, page in flagged[:20]:
+            console.print(f"  flag {kind} {sid}: {name} = {str(value)[:60]!r}: {why} ({page})",
+                          highlight=False, markup=False)
+        if len(flagged) > 20:
+            console.print(f"  ... and {len(flagged) - 20} more flag(s)", highlight=False)
 
 
 if __name__ == "__main__":
