@@ -9,6 +9,8 @@
   ``--sample N``, for the first N listings of each kind, each field's fill
   rate, three examples with the page each came from, and the values that look
   wrong for their field.
+- ``agora sources scaffold URL --name KEY [--out FILE]``: draft a sources file
+  with one entry for the site (``crawlers.scaffold``), then test it as above.
 
 The group is ``sources_group``; other commands (``status``) join it with
 ``@sources_group.command()``. It reads ``AGORA_SOURCES`` (or ``--file``).
@@ -163,6 +165,45 @@ def _print_preview(preview: Any, title: str, show: int) -> None:
         click.echo(f"{kind}: {reason} ({url})", err=True)
     if len(preview.errors) > 10:
         click.echo(f"... and {len(preview.errors) - 10} more error(s)", err=True)
+
+
+@sources_group.command("scaffold")
+@click.argument("url")
+@click.option("--name", "key", required=True, help="The source's key in the file.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the sources file here "
+              "(default: standard output).")
+@click.option("--pages", default=60, show_default=True, help="Pages the probe fetches at most.")
+@click.option("--seconds", default=60.0, show_default=True, help="Time the probe takes at most.")
+@click.option("--test-pages", default=5, show_default=True,
+              help="Pages `sources test` then fetches with the draft.")
+@errors_as_lines
+def scaffold_cmd(url: str, key: str, out: str | None, pages: int, seconds: float,
+                 test_pages: int) -> None:
+    """Draft a sources file with one entry for the site at URL, then test the draft."""
+    import tempfile  # noqa: PLC0415
+
+    from crawlers.config import load_sources  # noqa: PLC0415
+    from crawlers.preview import preview_source  # noqa: PLC0415
+    from crawlers.scaffold import scaffold  # noqa: PLC0415
+
+    text = scaffold(url, key, max_pages=pages, seconds=seconds)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"draft written to {out}", err=True)
+        path = Path(out)
+    else:
+        click.echo(text)
+        path = Path(tempfile.mkdtemp(prefix="agora-scaffold-")) / "sources.yaml"
+        path.write_text(text, encoding="utf-8")
+    config = load_sources(path)[key]  # a draft the loader refuses: the error, exit 1
+    global console  # noqa: PLW0603 - the test goes to stderr when the draft is on stdout
+    saved, console = console, console if out else Console(stderr=True)
+    try:
+        preview = preview_source(config, pages=max(1, test_pages))
+        _print_preview(preview, config.name, 5)
+        _print_sample(preview.sample(20))
+    finally:
+        console = saved
 
 
 def _print_sample(sample: dict[str, dict[str, Any]]) -> None:

@@ -1,0 +1,71 @@
+"""``agora sources scaffold``: drafts for every replica platform, crawled unedited.
+
+For each platform the draft is written from the site alone, loaded by the sources
+loader, and crawled by a worker; what it gets is printed as a share of the truth per
+kind (a listing counts when its page URL is among the draft's: the platform's own ids
+carry conventions no draft can guess, such as a ``commerce-`` prefix). Only floors
+that the drafts are known to reach are asserted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from protego import Protego
+from werkzeug.test import Client
+
+from crawlers.config import parse_sources
+from crawlers.scaffold import Probe, scaffold
+from replicas.platforms import PLATFORM_CLASSES
+from replicas.server import ReplicaCluster
+from tests.crawlers.conftest import crawl_once, live
+
+#: shares of the truth (shops, products) the unedited draft is known to reach
+FLOORS = {"mavillemonshopping": (1.0, 1.0), "dansmazone": (1.0, 1.0)}
+
+
+def shares(key: str, home: Path, truth: list[dict]) -> tuple[float, float]:
+    got = {item.get("url") for item in live(home, key).values()}
+    out = []
+    for kind in ("shop", "product"):
+        urls = [t["url"] for t in truth if t["kind"] == kind]
+        out.append(sum(u in got for u in urls) / len(urls) if urls else 1.0)
+    return out[0], out[1]
+
+
+@pytest.mark.slow
+def test_each_platform_draft_loads_and_crawls_its_share_of_the_truth(tmp_path: Path) -> None:
+    report = []
+    with ReplicaCluster(5, 80, ports={}) as cluster:
+        for key, platform in cluster.platforms.items():
+            text = scaffold(cluster.urls[key], key, max_pages=60, seconds=60)
+            config = parse_sources(text, f"{key}.yaml")[key]  # the draft always loads
+            home = tmp_path / key
+            run = crawl_once(config, home, full=True)
+            truth = list(platform.expected_listings())
+            shop, product = shares(key, home, truth)
+            report.append((key, config.connector, run.run.status, shop, product))
+            floor = FLOORS.get(key, (0.0, 0.0))
+            assert shop >= floor[0] and product >= floor[1], (key, shop, product, text)
+    print("\nscaffold drafts, unedited: share of the truth found (by page URL)")
+    for key, connector, status, shop, product in report:
+        print(f"  {key:20} {connector:15} {status:9} shops {shop:6.1%}  products {product:6.1%}")
+    assert {r[0] for r in report} == set(PLATFORM_CLASSES)
+
+
+def test_the_probe_obeys_robots_txt_and_its_budget() -> None:
+    with ReplicaCluster(5, 40, ports={}, platforms=("mavillemonshopping",)) as cluster:
+        platform = cluster.platforms["mavillemonshopping"]
+        url = cluster.urls["mavillemonshopping"]
+        with Probe(url, max_pages=6, seconds=30) as probe:
+            assert probe.get("/panier") is None and probe.skipped == [url + "/panier"]
+            assert probe.get("/") is not None
+            assert probe.get("http://127.0.0.2:1/") is None  # another host: never asked
+            while not probe.exhausted:
+                probe.get(f"/boutiques?page={probe.fetched}")
+            assert probe.get("/boutiques?page=99") is None
+        robots = Protego.parse(Client(platform.wsgi()).get("/robots.txt").get_data(
+            as_text=True))
+        asked = [p for p in platform.requests if p != "/robots.txt"]
+        assert len(asked) <= 6 and all(robots.can_fetch(url + p, "AgoraBot") for p in asked)
