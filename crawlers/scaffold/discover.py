@@ -9,6 +9,7 @@
   microdata shop or product items is a list (``CardList``: the item's CSS, the
   attribute carrying a unique id, the ``rel=next`` link, an attribute naming a
   JSON endpoint per item);
+- a GraphQL endpoint a page names, read by introspection (``scaffold.graphql``);
 - JSON endpoints the pages name: ``data-*`` attributes, ``fetch(`` and XHR
   ``open(`` URLs in inline and linked scripts, ``<link rel=alternate
   type=application/json>``; each is tried and, when it answers a list of
@@ -32,6 +33,7 @@ from parsel import Selector
 from crawlers.errors import CrawlError
 from crawlers.parsing.schema_org import find_object, schema_objects
 from crawlers.parsing.schema_types import family, short_type, types_of
+from crawlers.scaffold.graphql import GraphqlApi, graphql_api, is_graphql_url
 from crawlers.scaffold.probe import Page, Probe
 
 SHOP_TYPES = family("LocalBusiness") | {"Store", "LocalBusiness"}
@@ -60,6 +62,7 @@ class JsonEndpoint:
     records: list[dict[str, Any]]
     next_key: str | None = None  # a key holding the next page's link
     parent_key: str | None = None  # a key holding the object the records belong to
+    cursor_key: str | None = None  # a key holding the next page's cursor
     source: str = ""  # where it was named
 
 
@@ -80,6 +83,7 @@ class Findings:
     sitemap_rules: list[SitemapRule] = field(default_factory=list)
     card_list: CardList | None = None
     endpoints: list[JsonEndpoint] = field(default_factory=list)
+    graphql: GraphqlApi | None = None
     types: Counter[str] = field(default_factory=Counter)  # schema.org types met
     notes: list[str] = field(default_factory=list)
     pages: int = 0  # fetched
@@ -163,6 +167,10 @@ def _pages(probe: Probe, home: Page, found: Findings) -> None:
         for link in sel.css("link[rel=alternate][type='application/json']::attr(href)").getall():
             _try_endpoint(probe, urljoin(page.url, link), f"link rel=alternate on {page.url}",
                           found)
+        for text in sel.css("code::text").getall():  # an API documented on the page
+            if re.fullmatch(r"/[\w./-]+", text.strip()):
+                _try_endpoint(probe, urljoin(page.url, text.strip()), f"<code> on {page.url}",
+                              found)
         for name, value in _data_urls(sel):
             _try_endpoint(probe, urljoin(page.url, value), f"{name} on {page.url}", found)
         for text in sel.css("script:not([src])::text").getall():
@@ -198,6 +206,13 @@ def _data_urls(sel: Selector) -> list[tuple[str, str]]:
 def _try_endpoint(probe: Probe, url: str, source: str, found: Findings) -> None:
     if _NOT_ENDPOINT.search(url) or any(e.url == url for e in found.endpoints):
         return
+    if is_graphql_url(url):
+        if found.graphql is None:
+            found.graphql = graphql_api(probe, url)
+            if found.graphql is None:
+                found.notes.append(f"{url} ({source}): a GraphQL endpoint without a "
+                                   "connection of shops found by introspection")
+        return
     endpoint = json_endpoint(probe, url, source)
     if endpoint is not None:
         found.endpoints.append(endpoint)
@@ -223,6 +238,8 @@ def json_endpoint(probe: Probe, url: str, source: str) -> JsonEndpoint | None:
         for key, value in data.items():
             if isinstance(value, str) and urlsplit(value).path == base and value != url:
                 endpoint.next_key = key
+            elif "cursor" in key.lower() and (value is None or isinstance(value, str)):
+                endpoint.cursor_key = key
             elif isinstance(value, dict) and "id" in value and key != path:
                 endpoint.parent_key = key
     return endpoint

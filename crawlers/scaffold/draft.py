@@ -20,6 +20,7 @@ from parsel import Selector
 
 from crawlers.listing import FIELDS
 from crawlers.scaffold.discover import CardList, Findings, JsonEndpoint, SitemapRule
+from crawlers.scaffold.graphql import GraphqlApi
 
 #: contract field -> JMESPath on a schema.org object (alternatives)
 SCHEMA_FIELDS: dict[str, dict[str, str]] = {
@@ -88,6 +89,8 @@ def draft_entry(name: str, url: str, found: Findings) -> str:
         connector, extract, comments = "html", *_html(found.card_list, notes)
     elif found.sitemap_rules:
         connector, extract, comments = "sitemap_jsonld", *_sitemap(found.sitemap_rules, notes)
+    elif found.graphql is not None:
+        connector, extract, comments = "json_api", *_graphql(found.graphql)
     elif found.endpoints:
         connector, extract, comments = "json_api", *_api(found.endpoints, notes)
     else:
@@ -246,12 +249,53 @@ def _api(endpoints: list[JsonEndpoint], notes: list[str]) -> tuple[dict[str, Any
             rule["params"] = dict(p.partition("=")[::2] for p in query.split("&") if p)
         if endpoint.next_key:
             rule["pagination"] = {"style": "next_link", "next": endpoint.next_key}
+        elif endpoint.cursor_key:  # the parameter's name is a guess: the key's last word
+            param = endpoint.cursor_key.lower().replace("next_", "").replace("next", "")
+            rule["pagination"] = {"style": "cursor", "param": param or "cursor",
+                                  "next": endpoint.cursor_key}
+            comments.append(f"{path}: paged by the cursor {endpoint.cursor_key!r}, sent back "
+                            f"as ?{param or 'cursor'}= (a guess: check the API's docs)")
         out.append(rule)
         comments.append(f"{path}, named by {endpoint.source}: {kind}s at "
                         f"{endpoint.list_path}" + (f", paged by {endpoint.next_key!r}"
                                                     if endpoint.next_key else ""))
         comments.append(_unmapped(kind, item["fields"]))
     return {"endpoints": out}, comments
+
+
+# ---------------------------------------------------------------------- graphql
+def _graphql(api: GraphqlApi) -> tuple[dict[str, Any], list[str]]:
+    item, _ = _json_item(JsonEndpoint(api.path, "", api.shop_records), "shop")
+    shops: dict[str, Any] = {
+        "name": "shop", "kind": "shop", "path": api.path,
+        "graphql": {"query": api.shops_query, "variables": {"first": "{size}",
+                                                            "after": "{cursor}"}},
+        "items": f"data.{api.shops_field}.edges[].node",
+        "pagination": {"style": "graphql", "size": 20,
+                       "page_info": f"data.{api.shops_field}.pageInfo"}, **item}
+    if "name" in item["fields"]:
+        shops["required"] = ["name"]
+    comments = [f"{api.path} is GraphQL: the shops are the connection {api.shops_field!r}, "
+                "found by introspection", _unmapped("shop", item["fields"])]
+    endpoints = [shops]
+    if api.products_query and api.products_field and api.products_connection:
+        at = f"data.{api.products_field}.{api.products_connection}"
+        product, _ = _json_item(JsonEndpoint(api.path, "", api.product_records), "product")
+        product["fields"]["shop_source_id"] = {"path": f"data.{api.products_field}.id",
+                                               "scope": "page"}
+        endpoints.append({
+            "kind": "product", "path": api.path, "for_each": {"endpoint": "shop", "value": "id"},
+            "graphql": {"query": api.products_query,
+                        "variables": {"shop": "{value}", "first": "{size}",
+                                      "after": "{cursor}"}},
+            "items": f"{at}.edges[].node",
+            "pagination": {"style": "graphql", "size": 20, "page_info": f"{at}.pageInfo"},
+            **product})
+        comments += [f"each shop's products: {api.products_field}(id).{api.products_connection}",
+                     _unmapped("product", product["fields"])]
+    else:
+        comments.append("no connection of products found on the shops")
+    return {"endpoints": endpoints}, comments
 
 
 # ---------------------------------------------------------------------- sitemaps
