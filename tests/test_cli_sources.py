@@ -148,3 +148,20 @@ def test_test_sample_shows_fill_examples_with_their_page_and_flags_wrong_values(
     code, out, _ = invoke("test", "achetezlocal", "--sample", "5", "--file", str(path),
                           env={**env, "COLUMNS": "200"})
     assert code == 0 and "a sample of 5" in out and "no digit in the price" in out
+
+
+def test_scaffold_writes_a_draft_that_loads_then_tests_it(
+        replica_cluster: Callable[..., ReplicaCluster], tmp_path: Path) -> None:
+    cluster = replica_cluster(shops=60, platforms=("panier_toulousain",))
+    out = tmp_path / "draft.yaml"
+    code, stdout, err = invoke("scaffold", cluster.urls["panier_toulousain"], "--name", "pt",
+                               "--out", str(out), "--pages", "30",
+                               env={"AGORA_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Drafted by `agora sources scaffold`") and "# type: json_api" in text
+    [config] = load_sources(out).values()
+    assert config.key == "pt" and config.connector == "json_api"
+    assert f"draft written to {out}" in err
+    assert "a sample of" in stdout and "shop fields" in stdout  # sources test ran on it
+    assert not (tmp_path / "home" / "catalog.sqlite").exists()
