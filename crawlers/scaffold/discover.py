@@ -43,6 +43,9 @@ MAX_GROUPS = 8
 MIN_CARDS = 3
 _SCRIPT_URL = re.compile(r"""(?:fetch\(\s*|\.open\(\s*['"](?:GET|POST)['"]\s*,\s*)"""
                          r"""['"`]([^'"`\s]+)['"`]""")
+_BBOX = re.compile(r"(/[\w./-]+)\?(\w*bbox\w*)=\S*", re.I)
+#: metropolitan France and Corsica, where Agora's platforms are (minLon, minLat, maxLon, maxLat)
+FRANCE = (-5.5, 41.0, 10.0, 51.5)
 _NOT_ENDPOINT = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|css|js|ico|pdf)(?:\?|$)", re.I)
 
 
@@ -84,6 +87,7 @@ class Findings:
     card_list: CardList | None = None
     endpoints: list[JsonEndpoint] = field(default_factory=list)
     graphql: GraphqlApi | None = None
+    geojson: JsonEndpoint | None = None  # url: the path; list_path: the bbox parameter
     types: Counter[str] = field(default_factory=Counter)  # schema.org types met
     notes: list[str] = field(default_factory=list)
     pages: int = 0  # fetched
@@ -168,6 +172,8 @@ def _pages(probe: Probe, home: Page, found: Findings) -> None:
             _try_endpoint(probe, urljoin(page.url, link), f"link rel=alternate on {page.url}",
                           found)
         for text in sel.css("code::text").getall():  # an API documented on the page
+            if found.geojson is None and (box := _BBOX.fullmatch(text.strip())):
+                found.geojson = geojson_endpoint(probe, box.group(1), box.group(2))
             if re.fullmatch(r"/[\w./-]+", text.strip()):
                 _try_endpoint(probe, urljoin(page.url, text.strip()), f"<code> on {page.url}",
                               found)
@@ -216,6 +222,21 @@ def _try_endpoint(probe: Probe, url: str, source: str, found: Findings) -> None:
     endpoint = json_endpoint(probe, url, source)
     if endpoint is not None:
         found.endpoints.append(endpoint)
+
+
+def geojson_endpoint(probe: Probe, path: str, param: str) -> JsonEndpoint | None:
+    """A GeoJSON endpoint answering a bounding box, asked for ``FRANCE``."""
+    page = probe.get(f"{path}?{param}={','.join(f'{v:g}' for v in FRANCE)}",
+                     accept="application/geo+json, application/json")
+    try:
+        data = json.loads(page.text) if page else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not (
+            data.get("features")):
+        return None
+    return JsonEndpoint(path, param, [f for f in data["features"] if isinstance(f, dict)],
+                        source="an API documented on the page")
 
 
 def json_endpoint(probe: Probe, url: str, source: str) -> JsonEndpoint | None:

@@ -19,7 +19,7 @@ import yaml
 from parsel import Selector
 
 from crawlers.listing import FIELDS
-from crawlers.scaffold.discover import CardList, Findings, JsonEndpoint, SitemapRule
+from crawlers.scaffold.discover import FRANCE, CardList, Findings, JsonEndpoint, SitemapRule
 from crawlers.scaffold.graphql import GraphqlApi
 
 #: contract field -> JMESPath on a schema.org object (alternatives)
@@ -89,6 +89,8 @@ def draft_entry(name: str, url: str, found: Findings) -> str:
         connector, extract, comments = "html", *_html(found.card_list, notes)
     elif found.sitemap_rules:
         connector, extract, comments = "sitemap_jsonld", *_sitemap(found.sitemap_rules, notes)
+    elif found.geojson is not None:
+        connector, extract, comments = "geojson", *_geojson(found.geojson)
     elif found.graphql is not None:
         connector, extract, comments = "json_api", *_graphql(found.graphql)
     elif found.endpoints:
@@ -261,6 +263,19 @@ def _api(endpoints: list[JsonEndpoint], notes: list[str]) -> tuple[dict[str, Any
                                                     if endpoint.next_key else ""))
         comments.append(_unmapped(kind, item["fields"]))
     return {"endpoints": out}, comments
+
+
+# ---------------------------------------------------------------------- geojson
+def _geojson(endpoint: JsonEndpoint) -> tuple[dict[str, Any], list[str]]:
+    item, _ = _json_item(endpoint, "shop")
+    fields = {k: v for k, v in item["fields"].items() if k not in ("lat", "lon")}
+    fields.pop("source_id", None)  # the feature's id (the default)
+    comments = [f"{endpoint.url} answers GeoJSON for a box ({endpoint.list_path}=): the map "
+                "of metropolitan France, cut in tiles while an answer is capped",
+                "source_id: the feature's id; lat/lon: its Point", _unmapped("shop", {
+                    **fields, "source_id": 1, "lat": 1, "lon": 1})]
+    return {"endpoint": endpoint.url, "bbox": list(FRANCE), "bbox_param": endpoint.list_path,
+            "fields": fields}, comments
 
 
 # ---------------------------------------------------------------------- graphql

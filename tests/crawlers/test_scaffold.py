@@ -2,9 +2,10 @@
 
 For each platform the draft is written from the site alone, loaded by the sources
 loader, and crawled by a worker; what it gets is printed as a share of the truth per
-kind (a listing counts when its page URL is among the draft's: the platform's own ids
-carry conventions no draft can guess, such as a ``commerce-`` prefix). Only floors
-that the drafts are known to reach are asserted.
+kind (a listing counts when its page URL or its id is among the draft's listings of
+that kind: the platform's own ids may carry conventions no draft can guess, such as a
+``commerce-`` prefix, and an API record may carry no page URL). Only floors that the
+drafts are known to reach are asserted.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from tests.crawlers.conftest import crawl_once, live
 
 #: shares of the truth (shops, products) the unedited draft is known to reach
 FLOORS = {"mavillemonshopping": (1.0, 1.0), "dansmazone": (1.0, 1.0),
-          "panier_toulousain": (1.0, 1.0), "clickandco": (1.0, 0.0)}
+          "panier_toulousain": (1.0, 1.0), "clickandco": (1.0, 0.0), "geolocal31": (1.0, 0.0)}
 
 
 def shares(key: str, home: Path, truth: list[dict]) -> tuple[float | None, float | None]:
     """(shops, products) found as a share of the truth (None: the platform has none)."""
-    got = {item.get("url") for item in live(home, key).values()}
+    listings = live(home, key).values()
     out: list[float | None] = []
     for kind in ("shop", "product"):
-        urls = [t["url"] for t in truth if t["kind"] == kind]
-        out.append(sum(u in got for u in urls) / len(urls) if urls else None)
+        got = {item.get("url") for item in listings if item["kind"] == kind} | {
+            item["source_id"] for item in listings if item["kind"] == kind}
+        wanted = [t for t in truth if t["kind"] == kind]
+        out.append(sum(t["url"] in got or t["source_id"] in got for t in wanted)
+                   / len(wanted) if wanted else None)
     return out[0], out[1]
 
 
@@ -55,7 +59,7 @@ def test_each_platform_draft_loads_and_crawls_its_share_of_the_truth(tmp_path: P
             floor = FLOORS.get(key, (0.0, 0.0))
             assert (shop or 0) >= floor[0] and (product or 0) >= floor[1], (key, shop, product,
                                                                            text)
-    print("\nscaffold drafts, unedited: share of the truth found (by page URL)")
+    print("\nscaffold drafts, unedited: share of the truth found (by page URL or id)")
     for key, connector, status, shop, product in report:
         print(f"  {key:20} {connector:15} {status:9} shops {shown(shop)}  products "
               f"{shown(product)}")
