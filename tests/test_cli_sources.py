@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from agora.commands.sources import schedule_text, sources_group
@@ -165,3 +166,7 @@ def test_scaffold_writes_a_draft_that_loads_then_tests_it(
     assert f"draft written to {out}" in err
     assert "a sample of" in stdout and "shop fields" in stdout  # sources test ran on it
     assert not (tmp_path / "home" / "catalog.sqlite").exists()
+    code, stdout, err = invoke("scaffold", cluster.urls["panier_toulousain"], "--name", "pt",
+                               "--pages", "30", env={"AGORA_HOME": str(tmp_path / "home")})
+    assert code == 0 and list(yaml.safe_load(stdout)["sources"]) == ["pt"]  # a file, alone
+    assert "a sample of" in err  # the test of the draft went to stderr

@@ -180,6 +180,7 @@ def _print_preview(preview: Any, title: str, show: int) -> None:
 def scaffold_cmd(url: str, key: str, out: str | None, pages: int, seconds: float,
                  test_pages: int) -> None:
     """Draft a sources file with one entry for the site at URL, then test the draft."""
+    import contextlib  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
     from crawlers.config import load_sources  # noqa: PLC0415
@@ -196,14 +197,11 @@ def scaffold_cmd(url: str, key: str, out: str | None, pages: int, seconds: float
         path = Path(tempfile.mkdtemp(prefix="agora-scaffold-")) / "sources.yaml"
         path.write_text(text, encoding="utf-8")
     config = load_sources(path)[key]  # a draft the loader refuses: the error, exit 1
-    global console  # noqa: PLW0603 - the test goes to stderr when the draft is on stdout
-    saved, console = console, console if out else Console(stderr=True)
-    try:
+    # the draft on standard output stays a sources file: the test goes to stderr then
+    with contextlib.redirect_stdout(sys.stdout if out else sys.stderr):
         preview = preview_source(config, pages=max(1, test_pages))
         _print_preview(preview, config.name, 5)
         _print_sample(preview.sample(20))
-    finally:
-        console = saved
 
 
 def _print_sample(sample: dict[str, dict[str, Any]]) -> None:

@@ -169,7 +169,7 @@ class DeclarativeApiConnector(ApiConnector):
                  "graphql": "cursor"}.get(pag.style)
         if moved:
             variables[moved] = position
-        body, _ = shape.encode(variables)
+        body = shape.encode(variables)
         return body if body is not None else b""
 
     def _fetch(self, endpoint: Endpoint, path: str, query: dict[str, Any],
@@ -180,11 +180,10 @@ class DeclarativeApiConnector(ApiConnector):
         if body:
             shown += f" (POST {body[:200].decode('utf-8', 'replace')})"
         shape = endpoint.shape
-        _, content_headers = shape.encode({}) if body is not None else (None, {})
         try:
             fetched = self.fetcher.get_json(
                 path, query or None, method=shape.method, content=body,
-                content_type=content_headers.get("Content-Type"),
+                content_type=shape.content_type,
                 headers=shape.request_headers(json_rule=True))
         except FetchError as exc:
             if exc.status in (401, 403):

@@ -91,20 +91,28 @@ class Shape:
     body_format: str = "json"
     graphql: str | None = None  # the query; ``body`` then holds its variables
 
-    def encode(self, values: Mapping[str, Any]) -> tuple[bytes | None, dict[str, str]]:
-        """(the body for these variable values, the headers describing it)."""
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type of the body (None: no body)."""
+        if self.graphql is None and self.body is None:
+            return None
+        if self.graphql is None and self.body_format == "form":
+            return "application/x-www-form-urlencoded"
+        return "application/json"
+
+    def encode(self, values: Mapping[str, Any]) -> bytes | None:
+        """The body for these variable values (None: no body)."""
         if self.graphql is not None:
             payload = {"query": self.graphql, "variables": fill(self.body or {}, values)}
-            return _json_bytes(payload), {"Content-Type": "application/json"}
+            return _json_bytes(payload)
         if self.body is None:
-            return None, {}
+            return None
         filled = fill(self.body, values)
         if self.body_format == "form":
             form = {k: (json.dumps(v) if isinstance(v, dict | list) else v)
                     for k, v in filled.items()}
-            return (urlencode(form).encode("ascii"),
-                    {"Content-Type": "application/x-www-form-urlencoded"})
-        return _json_bytes(filled), {"Content-Type": "application/json"}
+            return urlencode(form).encode("ascii")
+        return _json_bytes(filled)
 
     def request_headers(self, *, json_rule: bool) -> dict[str, str]:
         """The rule's own headers (a JSON rule: ``Accept: application/json`` by default)."""
