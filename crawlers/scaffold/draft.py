@@ -7,7 +7,9 @@ endpoints answering lists of records (``json_api``). Fields are mapped to the
 listing contract by what the platform calls them: schema.org properties
 (``SCHEMA_FIELDS``), microdata ``itemprop``s, JSON keys in French or English
 (``JSON_NAMES``). Every contract field left unmapped is named in a comment, as is
-everything the draft could not use; the operator finishes from there.
+everything the draft could not use; the operator finishes from there. Found
+nothing of the three: ``NothingToDraft``, with what was tried (no placeholder
+entry).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import yaml
 from parsel import Selector
 
+from crawlers.errors import NothingToDraft
 from crawlers.listing import FIELDS
 from crawlers.scaffold.discover import FRANCE, CardList, Findings, JsonEndpoint, SitemapRule
 from crawlers.scaffold.graphql import GraphqlApi
@@ -96,10 +99,10 @@ def draft_entry(name: str, url: str, found: Findings) -> str:
     elif found.endpoints:
         connector, extract, comments = "json_api", *_api(found.endpoints, notes)
     else:
-        connector, comments = "html", ["found no list of items, no schema.org page in the "
-                                       "sitemaps and no JSON endpoint: write the page rules"]
-        extract = {"start": ["/"], "pages": {"home": {"items": [
-            {"kind": "shop", "select": "CHANGE-ME", "fields": {"source_id": "CHANGE-ME"}}]}}}
+        raise NothingToDraft(
+            f"{url}: no list of schema.org items, no schema.org page in the sitemaps, no "
+            f"JSON or GraphQL endpoint named by the {found.pages} page(s) fetched"
+            + "".join(f"; {n}" for n in notes), url=url)
     entry = {"name": name.replace("_", " ").title(), "connector": connector,
              "base_url": url.rstrip("/"), "concurrency": 2, "extract": extract}
     lines = ["# Drafted by `agora sources scaffold` from " + url,
