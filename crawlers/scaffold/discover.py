@@ -10,6 +10,8 @@
   attribute carrying a unique id, the ``rel=next`` link, an attribute naming a
   JSON endpoint per item);
 - a GraphQL endpoint a page names, read by introspection (``scaffold.graphql``);
+- a script's ``fetch(url, {method: 'POST', headers, body})`` (``scaffold.scripts``),
+  its unknown body values tried from the pages' ``data-*`` attributes;
 - JSON endpoints the pages name: ``data-*`` attributes, ``fetch(`` and XHR
   ``open(`` URLs in inline and linked scripts, ``<link rel=alternate
   type=application/json>``; each is tried and, when it answers a list of
@@ -35,6 +37,7 @@ from crawlers.parsing.schema_org import find_object, schema_objects
 from crawlers.parsing.schema_types import family, short_type, types_of
 from crawlers.scaffold.graphql import GraphqlApi, graphql_api, is_graphql_url
 from crawlers.scaffold.probe import Page, Probe
+from crawlers.scaffold.scripts import ScriptCall, Unknown, script_calls
 
 SHOP_TYPES = family("LocalBusiness") | {"Store", "LocalBusiness"}
 PRODUCT_TYPES = family("Product") | {"Product"}
@@ -66,6 +69,10 @@ class JsonEndpoint:
     next_key: str | None = None  # a key holding the next page's link
     parent_key: str | None = None  # a key holding the object the records belong to
     cursor_key: str | None = None  # a key holding the next page's cursor
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None  # a template: {size}, {cursor}
+    size: int | None = None
     source: str = ""  # where it was named
 
 
@@ -160,6 +167,8 @@ def _sitemaps(probe: Probe, found: Findings) -> None:
 def _pages(probe: Probe, home: Page, found: Findings) -> None:
     queue, seen = [home.url], {home.url}
     scripts: set[str] = set()
+    data: dict[str, set[str]] = {}  # data-* attributes met: what a script may read
+    calls: list[ScriptCall] = []
     while queue and not probe.exhausted:
         url = queue.pop(0)
         page = home if url == home.url else probe.get(url)
@@ -177,9 +186,14 @@ def _pages(probe: Probe, home: Page, found: Findings) -> None:
             if re.fullmatch(r"/[\w./-]+", text.strip()):
                 _try_endpoint(probe, urljoin(page.url, text.strip()), f"<code> on {page.url}",
                               found)
+        for node in sel.xpath("//*[@*[starts-with(name(), 'data-')]]")[:200]:
+            for name, value in node.attrib.items():
+                if name.startswith("data-") and re.fullmatch(r"[\w-]{1,40}", value):
+                    data.setdefault(name[5:], set()).add(value)
         for name, value in _data_urls(sel):
             _try_endpoint(probe, urljoin(page.url, value), f"{name} on {page.url}", found)
         for text in sel.css("script:not([src])::text").getall():
+            calls += script_calls(text)
             for value in _SCRIPT_URL.findall(text):
                 _try_endpoint(probe, urljoin(page.url, value), f"a script of {page.url}",
                               found)
@@ -189,6 +203,7 @@ def _pages(probe: Probe, home: Page, found: Findings) -> None:
                 continue
             scripts.add(src)
             script = probe.get(src)
+            calls += script_calls(script.text if script else "")
             for value in _SCRIPT_URL.findall(script.text if script else ""):
                 _try_endpoint(probe, urljoin(page.url, value), f"script {src}", found)
         for link in sel.css("a::attr(href)").getall():
@@ -196,6 +211,56 @@ def _pages(probe: Probe, home: Page, found: Findings) -> None:
             if link not in seen and probe.config.hosts.is_home(link):
                 seen.add(link)
                 queue.append(link)
+    for call in calls:
+        if call.method == "POST" and call.body is not None:
+            _try_post(probe, urljoin(home.url, call.url), call, data, found)
+
+
+#: body keys a walk moves (left out of the first request) and keys carrying a page size
+_MOVED = re.compile(r"after|cursor|offset|page|from|start", re.I)
+_SIZE = re.compile(r"size|limit|first|count|per_?page", re.I)
+
+
+def _try_post(probe: Probe, url: str, call: ScriptCall, data: dict[str, set[str]],
+              found: Findings) -> None:
+    """A script's POST, its unknown values tried from the page's data-* attributes."""
+    headers = {k: v for k, v in call.headers.items()
+               if isinstance(v, str) and k.lower() != "content-type"}
+    base: dict[str, Any] = {}
+    moved = size_key = None
+    choices: list[tuple[str, str]] = []
+    for key, value in call.body.items():  # type: ignore[union-attr]
+        if _MOVED.search(key):
+            moved = key
+        elif not isinstance(value, Unknown):
+            base[key] = value
+            if _SIZE.search(key) and isinstance(value, int):
+                size_key = key
+        elif key in data or value.name in data:
+            choices += [(key, v) for v in sorted(data.get(key) or data[value.name])]
+        else:
+            found.notes.append(f"POST {url}: the script's {key!r} comes from {value.name!r}, "
+                               "which no page shows")
+            return
+    for key, value in choices or [("", "")]:
+        body = {**base, **({key: value} if key else {})}
+        try:
+            answer = probe.post_json(url, body, headers=headers)
+        except CrawlError as exc:
+            found.notes.append(f"POST {url} {body}: {exc}")
+            continue
+        path, records = _largest_list(answer)
+        if not records:
+            continue
+        template = dict(body)
+        endpoint = JsonEndpoint(urlsplit(url).path, path, records, source="a script's POST",
+                                method="POST", headers=headers, body=template)
+        if size_key:
+            endpoint.size, template[size_key] = int(base[size_key]), "{size}"
+        if moved and isinstance(records[-1].get("sort"), list):  # search_after keys
+            template[moved] = "{cursor}"
+            endpoint.cursor_key = f"{path}[-1].sort"
+        found.endpoints.append(endpoint)
 
 
 def _data_urls(sel: Selector) -> list[tuple[str, str]]:

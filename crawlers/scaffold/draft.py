@@ -252,8 +252,18 @@ def _api(endpoints: list[JsonEndpoint], notes: list[str]) -> tuple[dict[str, Any
                                 "items": endpoint.list_path, **item}
         if query:
             rule["params"] = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        if endpoint.method == "POST":
+            rule.update({"method": "POST", "body": endpoint.body})
+            if endpoint.headers:
+                rule["headers"] = endpoint.headers
+                comments.append(f"{path}: the headers its script sends: "
+                                f"{', '.join(endpoint.headers)}")
         if endpoint.next_key:
             rule["pagination"] = {"style": "next_link", "next": endpoint.next_key}
+        elif endpoint.method == "POST" and endpoint.cursor_key:
+            rule["pagination"] = {"style": "cursor", "next": endpoint.cursor_key,
+                                  **({"size": endpoint.size} if endpoint.size else {})}
+            comments.append(f"{path}: paged by search_after keys ({endpoint.cursor_key})")
         elif endpoint.cursor_key:  # the parameter's name is a guess: the key's last word
             param = endpoint.cursor_key.lower().replace("next_", "").replace("next", "")
             rule["pagination"] = {"style": "cursor", "param": param or "cursor",

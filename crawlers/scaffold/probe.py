@@ -95,14 +95,15 @@ class Probe:
         self._cache[key] = page
         return page
 
-    def post_json(self, url: str, payload: Any) -> Any:
+    def post_json(self, url: str, payload: Any, *, headers: dict[str, str] | None = None
+                  ) -> Any:
         """POST ``payload`` as JSON and the JSON answer (CrawlError: none), within the budget."""
         url = self.absolute(url)
         if not self.config.hosts.is_home(url) or self.exhausted:
             raise CrawlError(f"{url}: off the origin or over budget")
         self.fetched += 1
         return self._fetcher.get_json(url, method="POST", content=json.dumps(payload).encode(),
-                                      content_type="application/json").data
+                                      content_type="application/json", headers=headers).data
 
     def raw(self, url: str) -> bytes | None:
         """A body as bytes (a sitemap, maybe gzipped), within the budget."""

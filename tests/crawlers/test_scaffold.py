@@ -19,13 +19,15 @@ from werkzeug.test import Client
 from crawlers.config import parse_sources
 from crawlers.errors import NothingToDraft
 from crawlers.scaffold import Probe, scaffold
+from crawlers.scaffold.scripts import ScriptCall, Unknown, script_calls
 from replicas.platforms import PLATFORM_CLASSES
 from replicas.server import ReplicaCluster
 from tests.crawlers.conftest import crawl_once, live
 
 #: shares of the truth (shops, products) the unedited draft is known to reach
 FLOORS = {"mavillemonshopping": (1.0, 1.0), "dansmazone": (1.0, 1.0),
-          "panier_toulousain": (1.0, 1.0), "clickandco": (1.0, 0.0), "geolocal31": (1.0, 0.0)}
+          "panier_toulousain": (1.0, 1.0), "clickandco": (1.0, 0.0), "geolocal31": (1.0, 0.0),
+          "achetezlocal": (1.0, 0.0)}
 
 
 def shares(key: str, home: Path, truth: list[dict]) -> tuple[float | None, float | None]:
@@ -89,3 +91,16 @@ def test_the_probe_obeys_robots_txt_and_its_budget() -> None:
             as_text=True))
         asked = [p for p in platform.requests if p != "/robots.txt"]
         assert len(asked) <= 6 and all(robots.can_fetch(url + p, "AgoraBot") for p in asked)
+
+
+def test_a_script_fetch_is_read_as_far_as_its_literals_go() -> None:
+    script = """const KEY = 'k-123'; let n = 3;
+    function go(kind, after) { return fetch('/api/find', {method: 'post',
+      headers: {'X-Key': KEY, Accept: "application/json"},
+      body: JSON.stringify({kind: kind, size: 20, after: after, on: true})}); }
+    fetch("/api/plain", {credentials: 'same-origin'});"""
+    assert script_calls(script) == [
+        ScriptCall("/api/find", "POST", {"X-Key": "k-123", "Accept": "application/json"},
+                   {"kind": Unknown("kind"), "size": 20, "after": Unknown("after"),
+                    "on": True}),
+        ScriptCall("/api/plain")]
