@@ -15,7 +15,7 @@ answer's ``errors[]`` are recorded as ``api_error`` (the page failed; without
 ``docs/connectors.md``.
 
 How a style moves from one page to the next is ``_next_position``; the request a
-position makes is ``_request``.
+position makes is ``_query`` (and ``_body``, for a POST).
 """
 
 from __future__ import annotations
