@@ -18,10 +18,10 @@ import pytest
 
 from catalog.store import Catalog
 from replicas.faults import FaultProfile
+from replicas.platforms import PLATFORM_CLASSES
 from tests.conftest import ROOT, agora_env, run_agora, sources_with
 
-ALL = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31",
-       "mavillemonshopping")
+ALL = tuple(PLATFORM_CLASSES)  # every replica platform has its entry in config/sources.yaml
 
 
 def catalog_listings(home: Path) -> dict[tuple[str, str], dict]:

@@ -7,6 +7,8 @@ PLATFORM_CLASSES: dict[str, str] = {
     "dansmazone": "replicas.platforms.dansmazone:DansMaZone",
     "geolocal31": "replicas.platforms.geolocal31:Geolocal31",
     "mavillemonshopping": "replicas.platforms.mavillemonshopping:MaVilleMonShopping",
+    "achetezlocal": "replicas.platforms.achetezlocal:AchetezLocal",
+    "panier_toulousain": "replicas.platforms.panier_toulousain:PanierToulousain",
 }
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -16,4 +18,6 @@ DEFAULT_PORTS: dict[str, int] = {
     "dansmazone": 8704,
     "geolocal31": 8705,
     "mavillemonshopping": 8706,
+    "achetezlocal": 8711,
+    "panier_toulousain": 8712,
 }
