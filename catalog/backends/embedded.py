@@ -60,13 +60,20 @@ from catalog.backends.base import (
     FACET_SIZE,
     KINDS,
     BaseBackend,
+    Hit,
     IndexReport,
     SearchQuery,
     SearchResults,
     Suggestion,
     price_bucket,
 )
-from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget, FacetCache
+from catalog.backends.budget import (
+    DEFAULT_BUDGET_MS,
+    SAMPLE_MODULUS,
+    FacetBudget,
+    FacetCache,
+    LruCache,
+)
 from catalog.backends.documents import commune_key
 from catalog.backends.plan import Plan, plan_query
 from catalog.errors import BackendError
@@ -101,6 +108,9 @@ FEW_MATCHES = 2000  # matches the distance order reads all at once
 # a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
 # cells all of whose locations lie within it, and the locations of the cells it cuts
 CELL_DEGREES = 0.005
+# parsed stored documents kept per live index (a few kB each: some 10 MB): the shops and
+# products of the pages asked again
+STORED_CACHE = 2048
 
 
 def _schema() -> tantivy.Schema:
@@ -148,12 +158,28 @@ class Generation:
     cells: np.ndarray = field(init=False)  # the distinct cells holding a location
     loc_cells: np.ndarray = field(init=False)  # location number -> its place in ``cells``
     radians: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)  # lat, lon, cos lat
+    stored: LruCache = field(init=False)  # (segment, document) -> the parsed stored JSON
 
     def __post_init__(self) -> None:
+        self.stored = LruCache(STORED_CACHE)
         self.cells, self.loc_cells = np.unique(cells_of(self.lats, self.lons),
                                                return_inverse=True)
         lats = np.radians(self.lats)
         self.radians = (lats, np.radians(self.lons), np.cos(lats))
+
+
+@dataclass
+class Page:
+    """An answer, as kept for the same query asked again: its hits by address, with their
+    score, distance and highlights (the documents come from ``Generation.stored``); one
+    with estimated facet counts gives way when a query has the time to count them."""
+
+    total: int
+    hits: list[tuple[tuple[int, int], float, float | None, dict[str, str]]]
+    facets: dict[str, list[tuple[str, int]]]
+    suggestion: str | None
+    corrected_from: str | None
+    approximate: bool
 
 
 @dataclass
@@ -342,6 +368,12 @@ class EmbeddedBackend(BaseBackend):
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         searcher = live.index.searcher()
+        # the same query asked again: its answer, kept beside the counts
+        page_key = ("page", live.number, q)
+        kept = self.counts.get(page_key)
+        if kept is not None and not (kept.approximate and
+                                     self.budget.scale(kept.total, started) == 1):
+            return self._answer(searcher, live, q, kept, started)
         filters = self._filters(q, searcher)
         km = _km(live, q.near) if q.near is not None else None
         radius = self._radius(q, live, km)
@@ -406,8 +438,30 @@ class EmbeddedBackend(BaseBackend):
                 known.facets[q.facets] = (facets, approximate)
             else:
                 facets, approximate = cached
-        return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
+        suggestion = plan.suggestion if plan else None
+        self.counts.put(page_key, Page(total, [(a, s, d, m) for a, s, d, m, _hit in hits],
+                                       facets, suggestion, corrected_from, approximate))
+        return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
+
+    def _answer(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
+                kept: Page, started: float) -> SearchResults:
+        """A kept answer, its documents read again (most are still parsed in memory)."""
+        hits = [self.make_hit(self._stored(searcher, live, address), score, q, marks,
+                              distance_km=distance)
+                for address, score, distance, marks in kept.hits]
+        return SearchResults(q, kept.total, hits, kept.facets, kept.suggestion,
+                             self.elapsed_ms(started), kept.corrected_from, kept.approximate)
+
+    @staticmethod
+    def _stored(searcher: tantivy.Searcher, live: Generation,
+                address: tuple[int, int]) -> dict[str, Any]:
+        """The stored document at ``(segment, document)``, parsed once while it is asked."""
+        doc = live.stored.get(address)
+        if doc is None:
+            doc = orjson.loads(searcher.doc(tantivy.DocAddress(*address))["doc"][0])
+            live.stored.put(address, doc)
+        return doc
 
     @staticmethod
     def _radius(q: SearchQuery, live: Generation, km: np.ndarray | None,
@@ -495,7 +549,10 @@ class EmbeddedBackend(BaseBackend):
         return page
 
     def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-              km: np.ndarray | None, page: list[Any], stems: set[str]) -> list[Any]:
+              km: np.ndarray | None, page: list[Any], stems: set[str],
+              ) -> list[tuple[tuple[int, int], float, float | None, dict[str, str], Hit]]:
+        """The page's hits, each with what ``Page`` keeps of it: its address (segment,
+        document), score, distance and highlights."""
         items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
         distances: list[float | None] = [None] * len(items)
         if km is not None and items:  # from every location, not the few stored
@@ -507,10 +564,12 @@ class EmbeddedBackend(BaseBackend):
         relevance = q.sort == "relevance"
         hits = []
         for (score, address), distance in zip(items, distances, strict=True):
-            doc = orjson.loads(searcher.doc(address)["doc"][0])
-            hits.append(self.make_hit(doc, score if relevance else 0.0, q,
-                                      french.document_highlights(doc, stems) if marked else {},
-                                      distance_km=distance))
+            key = (address.segment_ord, address.doc)
+            doc = self._stored(searcher, live, key)
+            score = float(score) if relevance else 0.0
+            marks = french.document_highlights(doc, stems) if marked else {}
+            hits.append((key, score, distance, marks,
+                         self.make_hit(doc, score, q, marks, distance_km=distance)))
         return hits
 
     def _facets(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
