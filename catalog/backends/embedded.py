@@ -32,6 +32,13 @@ them). A catalog in memory gets an index in memory.
 Facet counts keep to the query's time budget (``catalog.backends.budget``): past
 it, they are counted over a fixed sample of the matches (documents by row number
 modulo ``SAMPLE_MODULUS``) and marked approximate.
+
+An index never changes once built, so what a search found stays true until the
+next build: each answer is kept (``Page``: the hits by address with their
+scores, distances and highlights, the total, the counts), least recently used
+out, with the counts, and the parsed stored documents of the live index too
+(``Generation.stored``). Shoppers ask the same trades and shops again and again;
+the same query (another shopper, the back button) answers in one lookup.
 """
 
 from __future__ import annotations
@@ -205,7 +212,8 @@ class EmbeddedBackend(BaseBackend):
             p = Path(path)
             self.folder = p.parent / (p.stem + ".search")
         self.budget = FacetBudget(budget_ms)
-        self.counts = FacetCache()  # per query: its total, and its facet counts
+        # per query: its total and facet counts, and its answers (``Page``)
+        self.counts = FacetCache()
         self._lock = threading.Lock()
         self._live: Generation | None = None  # the index in use
         self._memory: Generation | None = None  # an in-memory catalog's index
