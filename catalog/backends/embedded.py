@@ -178,11 +178,13 @@ class Generation:
 @dataclass
 class Page:
     """An answer, as kept for the same query asked again: its hits by address, with their
-    score, distance and highlights (the documents come from ``Generation.stored``); one
-    with estimated facet counts gives way when a query has the time to count them."""
+    score and distance (the documents come from ``Generation.stored``, their highlights
+    from the terms searched: a few hundred bytes a page); one with estimated facet counts
+    gives way when a query has the time to count them."""
 
     total: int
-    hits: list[tuple[tuple[int, int], float, float | None, dict[str, str]]]
+    hits: list[tuple[tuple[int, int], float, float | None]]
+    stems: frozenset[str]
     facets: dict[str, list[tuple[str, int]]]
     suggestion: str | None
     corrected_from: str | None
@@ -447,17 +449,21 @@ class EmbeddedBackend(BaseBackend):
             else:
                 facets, approximate = cached
         suggestion = plan.suggestion if plan else None
-        self.counts.put(page_key, Page(total, [(a, s, d, m) for a, s, d, m, _hit in hits],
-                                       facets, suggestion, corrected_from, approximate))
+        self.counts.put(page_key, Page(total, [(a, s, d) for a, s, d, _hit in hits],
+                                       frozenset(stems), facets, suggestion, corrected_from,
+                                       approximate))
         return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
 
     def _answer(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
                 kept: Page, started: float) -> SearchResults:
         """A kept answer, its documents read again (most are still parsed in memory)."""
-        hits = [self.make_hit(self._stored(searcher, live, address), score, q, marks,
-                              distance_km=distance)
-                for address, score, distance, marks in kept.hits]
+        marked = bool(q.highlight and q.text)
+        hits = []
+        for address, score, distance in kept.hits:
+            doc = self._stored(searcher, live, address)
+            hits.append(self.make_hit(doc, score, q, french.document_highlights(
+                doc, set(kept.stems)) if marked else {}, distance_km=distance))
         return SearchResults(q, kept.total, hits, kept.facets, kept.suggestion,
                              self.elapsed_ms(started), kept.corrected_from, kept.approximate)
 
@@ -558,9 +564,9 @@ class EmbeddedBackend(BaseBackend):
 
     def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
               km: np.ndarray | None, page: list[Any], stems: set[str],
-              ) -> list[tuple[tuple[int, int], float, float | None, dict[str, str], Hit]]:
+              ) -> list[tuple[tuple[int, int], float, float | None, Hit]]:
         """The page's hits, each with what ``Page`` keeps of it: its address (segment,
-        document), score, distance and highlights."""
+        document), score and distance."""
         items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
         distances: list[float | None] = [None] * len(items)
         if km is not None and items:  # from every location, not the few stored
@@ -576,7 +582,7 @@ class EmbeddedBackend(BaseBackend):
             doc = self._stored(searcher, live, key)
             score = float(score) if relevance else 0.0
             marks = french.document_highlights(doc, stems) if marked else {}
-            hits.append((key, score, distance, marks,
+            hits.append((key, score, distance,
                          self.make_hit(doc, score, q, marks, distance_km=distance)))
         return hits
 
