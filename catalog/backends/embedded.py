@@ -115,7 +115,7 @@ FEW_MATCHES = 2000  # matches the distance order reads all at once
 # a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
 # cells all of whose locations lie within it, and the locations of the cells it cuts
 CELL_DEGREES = 0.005
-# parsed stored documents kept per live index (a few kB each: some 10 MB): the shops and
+# parsed stored documents kept per live index (7 kB each at most: about 15 MB): the shops and
 # products of the pages asked again
 STORED_CACHE = 2048
 
