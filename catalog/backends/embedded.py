@@ -377,13 +377,13 @@ class EmbeddedBackend(BaseBackend):
         live = self._generation()
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
-        searcher = live.index.searcher()
         # the same query asked again: its answer, kept beside the counts
         page_key = ("page", live.number, q)
         kept = self.counts.get(page_key)
         if kept is not None and not (kept.approximate and
                                      self.budget.scale(kept.total, started) == 1):
-            return self._answer(searcher, live, q, kept, started)
+            return self._answer(live, q, kept, started)
+        searcher = live.index.searcher()
         filters = self._filters(q, searcher)
         km = _km(live, q.near) if q.near is not None else None
         radius = self._radius(q, live, km)
@@ -455,13 +455,18 @@ class EmbeddedBackend(BaseBackend):
         return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
 
-    def _answer(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-                kept: Page, started: float) -> SearchResults:
-        """A kept answer, its documents read again (most are still parsed in memory)."""
+    def _answer(self, live: Generation, q: SearchQuery, kept: Page,
+                started: float) -> SearchResults:
+        """A kept answer, its documents read again (most are still parsed in memory, and
+        then no searcher is needed)."""
         marked = bool(q.highlight and q.text)
         hits = []
+        searcher: tantivy.Searcher | None = None
         for address, score, distance in kept.hits:
-            doc = self._stored(searcher, live, address)
+            doc = live.stored.get(address)
+            if doc is None:
+                searcher = searcher or live.index.searcher()
+                doc = self._stored(searcher, live, address)
             hits.append(self.make_hit(doc, score, q, french.document_highlights(
                 doc, set(kept.stems)) if marked else {}, distance_km=distance))
         return SearchResults(q, kept.total, hits, kept.facets, kept.suggestion,
