@@ -189,6 +189,12 @@ class Page:
     suggestion: str | None
     corrected_from: str | None
     approximate: bool
+    searched_s: float  # how long the search took before its counts
+
+    def gives_way(self, budget: FacetBudget, started: float) -> bool:
+        """Whether to search again, now that counting in full would fit the budget (with
+        the time the search itself takes, as ``EmbeddedBackend._facets`` decides)."""
+        return self.approximate and budget.scale(self.total, started - self.searched_s) == 1
 
 
 @dataclass
@@ -380,8 +386,7 @@ class EmbeddedBackend(BaseBackend):
         # the same query asked again: its answer, kept beside the counts
         page_key = ("page", live.number, q)
         kept = self.counts.get(page_key)
-        if kept is not None and not (kept.approximate and
-                                     self.budget.scale(kept.total, started) == 1):
+        if kept is not None and not kept.gives_way(self.budget, started):
             return self._answer(live, q, kept, started)
         searcher = live.index.searcher()
         filters = self._filters(q, searcher)
@@ -439,6 +444,7 @@ class EmbeddedBackend(BaseBackend):
             hits = self._hits(searcher, live, q, km, page, stems)
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
+        searched = time.perf_counter() - started
         if total and q.facets:
             cached = known.facets.get(q.facets)
             # estimated counts are kept too, until a query has the time to count in full
@@ -451,7 +457,7 @@ class EmbeddedBackend(BaseBackend):
         suggestion = plan.suggestion if plan else None
         self.counts.put(page_key, Page(total, [(a, s, d) for a, s, d, _hit in hits],
                                        frozenset(stems), facets, suggestion, corrected_from,
-                                       approximate))
+                                       approximate, searched))
         return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
 

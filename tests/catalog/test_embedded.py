@@ -181,7 +181,7 @@ def test_kept_estimated_counts_give_way_when_there_is_time(tmp_path: Path) -> No
     backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
     assert backend.search(q).approximate
     assert backend.search(q).approximate  # kept, and still no time to count
-    backend.budget.cost_ms = 0.0  # counting costs nothing now
+    backend.budget.cost_ms, backend.budget.budget_ms = 0.0, 1000.0  # time enough now
     assert not backend.search(q).approximate
 
 
