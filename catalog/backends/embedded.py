@@ -115,9 +115,9 @@ FEW_MATCHES = 2000  # matches the distance order reads all at once
 # a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
 # cells all of whose locations lie within it, and the locations of the cells it cuts
 CELL_DEGREES = 0.005
-# parsed stored documents kept per live index (7 kB each at most: about 15 MB): the shops and
+# parsed stored documents kept per live index (7 kB each at most: 30 MB): the shops and
 # products of the pages asked again
-STORED_CACHE = 2048
+STORED_CACHE = 4096
 
 
 def _schema() -> tantivy.Schema:
@@ -178,13 +178,12 @@ class Generation:
 @dataclass
 class Page:
     """An answer, as kept for the same query asked again: its hits by address, with their
-    score and distance (the documents come from ``Generation.stored``, their highlights
-    from the terms searched: a few hundred bytes a page); one with estimated facet counts
-    gives way when a query has the time to count them."""
+    score, distance and highlights (the documents come from ``Generation.stored``; a page
+    keeps some ten kB); one with estimated facet counts gives way when a query has the
+    time to count them."""
 
     total: int
-    hits: list[tuple[tuple[int, int], float, float | None]]
-    stems: frozenset[str]
+    hits: list[tuple[tuple[int, int], float, float | None, dict[str, str]]]
     facets: dict[str, list[tuple[str, int]]]
     suggestion: str | None
     corrected_from: str | None
@@ -455,9 +454,9 @@ class EmbeddedBackend(BaseBackend):
             else:
                 facets, approximate = cached
         suggestion = plan.suggestion if plan else None
-        self.counts.put(page_key, Page(total, [(a, s, d) for a, s, d, _hit in hits],
-                                       frozenset(stems), facets, suggestion, corrected_from,
-                                       approximate, searched))
+        self.counts.put(page_key, Page(total, [(a, s, d, h.highlights) for a, s, d, h in hits],
+                                       facets, suggestion, corrected_from, approximate,
+                                       searched))
         return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
 
@@ -465,16 +464,14 @@ class EmbeddedBackend(BaseBackend):
                 started: float) -> SearchResults:
         """A kept answer, its documents read again (most are still parsed in memory, and
         then no searcher is needed)."""
-        marked = bool(q.highlight and q.text)
         hits = []
         searcher: tantivy.Searcher | None = None
-        for address, score, distance in kept.hits:
+        for address, score, distance, marks in kept.hits:
             doc = live.stored.get(address)
             if doc is None:
                 searcher = searcher or live.index.searcher()
                 doc = self._stored(searcher, live, address)
-            hits.append(self.make_hit(doc, score, q, french.document_highlights(
-                doc, set(kept.stems)) if marked else {}, distance_km=distance))
+            hits.append(self.make_hit(doc, score, q, marks, distance_km=distance))
         return SearchResults(q, kept.total, hits, kept.facets, kept.suggestion,
                              self.elapsed_ms(started), kept.corrected_from, kept.approximate)
 
