@@ -315,7 +315,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
         scope |= catalog.entities.members_of(affected)
         # every product of every shop listing in scope (their offers are linked again)
         live = _load(catalog, scope)
-        shop_listings = {k for k, c in live.items() if c.kind == "shop"}
+        # (and of the shop listings gone: their products stay, as product-level listings)
+        shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
         products = set().union(*catalog.matching.block_members(
             {"shop:" + k for k in shop_listings}, 10_000_000).values())
         # the offer-only changes of a shop taken apart whole go with it
@@ -340,7 +341,9 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
 
         previous = catalog.entities.entities_of(set(live) | removed_keys)
         reserved = _TakenIds(catalog, affected)
-        result = link(list(live.values()), settings, previous=previous, decisions=decisions,
+        # in the catalog's order, as a full build reads them (ties are broken by order)
+        ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
+        result = link(ordered, settings, previous=previous, decisions=decisions,
                       reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
                       model=model, brands=seen_brands,
                       offer_shop_sizes={s: p.size for s, p in within.items()})

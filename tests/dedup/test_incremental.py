@@ -249,7 +249,8 @@ def _assert_incremental_equals_relink(path: str) -> dict[str, str]:
 def test_moves_removals_and_a_bridging_listing_give_the_full_rebuild(
         tmp_path: Path, catalog_location: str) -> None:
     """Beyond a week's changes: an offer moving to another offer of its shop, a shop
-    listing leaving its entity, a listing gone, then a new listing merging two shop
+    listing leaving its entity, an offer gone, a shop gone from a platform that still
+    lists its products, then a new listing merging two shop
     entities; after each, the incremental build equals a full rebuild."""
     path = catalog_location
     world = list(expected_listings(seed=8, shops=200, epoch=1))
@@ -263,17 +264,27 @@ def test_moves_removals_and_a_bridging_listing_give_the_full_rebuild(
     gone = next(k for k, e in sorted(before.items())
                 if e.startswith("offer-") and k not in (moving, target)
                 and sum(1 for v in before.values() if v == e) >= 2)
+    # a shop listing closed on its platform while its products stay listed there
+    sellers = {f"{x['source']}:{x['shop_source_id']}" for x in world
+               if x["kind"] == "product" and x.get("shop_source_id")}
+    closed = next(k for k, e in sorted(before.items())
+                  if e.startswith("shop-") and k in sellers and e != before[KEPT]
+                  and k.partition(":")[0] not in (items[moving]["source"], items[gone]["source"]))
+    orphans = [f"{x['source']}:{x['source_id']}" for x in world
+               if f"{x['source']}:{x.get('shop_source_id')}" == closed]
     item = items[target]
     moved = dict(items[moving], **{f: item.get(f) for f in
                                    ("title", "gtin", "price", "description", "category")})
     with Catalog.open(path) as catalog:
         store(catalog, [moved, _severed(items[SEVERED])])
         store(catalog, [], source=gone.partition(":")[0], gone=[gone.partition(":")[2]])
+        store(catalog, [], source=closed.partition(":")[0], gone=[closed.partition(":")[2]])
     after = _assert_incremental_equals_relink(path)
     mate = next(k for k, e in before.items() if e == before[moving] and k != moving)
     assert after[moving] == after[target] != after[mate]  # the offer moved
     assert after[KEPT] != after[SEVERED]  # the shop listing left its entity
-    assert gone not in after
+    assert gone not in after and closed not in after
+    assert orphans and all(k in after for k in orphans)  # its products are still linked
 
     # a listing on a third platform with the first's phone and SIRET and the second's
     # name and address: the two entities become one
