@@ -46,7 +46,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -391,28 +392,60 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
-def postgresql_path(work: Path, stack: list[Any]) -> tuple[Setup, dict[str, int]]:
-    """A throw-away PostgreSQL and Elasticsearch (the test suite's starters)."""
-    from tests.postgres_server import launch  # noqa: PLC0415
-    from tests.search_node import SearchNodePool  # noqa: PLC0415
+def postgresql_path(work: Path, args: argparse.Namespace,
+                    stack: list[Callable[[], None]]) -> tuple[Setup, dict[str, int]]:
+    """A PostgreSQL database and an Elasticsearch index: on the servers given, else on
+    throw-away ones started by the test suite's starters (their memory is sampled)."""
+    from tests.postgres_server import PostgresServer, launch  # noqa: PLC0415
+    from tests.search_node import SearchNodePool, describe  # noqa: PLC0415
 
-    pg = launch()
-    pool = SearchNodePool()
-    stack.append(pool)
-    os.environ.pop("AGORA_ELASTICSEARCH_URL", None)
-    es = pool.get("elasticsearch")
-    node = pool.nodes["elasticsearch"]
-    assert node.proc is not None and pg.data_dir is not None
+    roots: dict[str, int] = {}
+    if args.postgres_url:
+        pg = PostgresServer(url=args.postgres_url)
+        pg.version = describe_postgres(pg.url)
+    else:
+        pg = launch()
+        assert pg.data_dir is not None
+        roots["postgresql"] = postmaster_pid(pg.data_dir)
+    url = pg.create_database(f"agora_national_{uuid.uuid4().hex[:8]}")
+    stack.append(lambda: pg.drop_database(url))
+    if args.elasticsearch_url:
+        es = describe(args.elasticsearch_url)
+    else:
+        pool = SearchNodePool()
+        stack.append(pool.close)
+        os.environ.pop("AGORA_ELASTICSEARCH_URL", None)  # the pool would take it as given
+        es = pool.get("elasticsearch")
+        proc = pool.nodes["elasticsearch"].proc
+        assert proc is not None
+        roots["elasticsearch"] = proc.pid
+    prefix = f"agora-national-{uuid.uuid4().hex[:8]}"
+    stack.append(lambda: drop_indices(es, prefix))
     home = work / "home-postgresql"
     home.mkdir(exist_ok=True)
     env = base_env(home)
-    env["AGORA_ELASTICSEARCH_URL"] = es.url
-    env["AGORA_ELASTICSEARCH_INDEX"] = "agora-national"
-    url = pg.create_database("agora_national")
-    env["AGORA_CATALOG_URL"] = url
-    roots = {"postgresql": postmaster_pid(pg.data_dir), "elasticsearch": node.proc.pid}
-    return (Setup("postgresql", url, env,
-                  f"PostgreSQL {pg.version} + {es.engine} {es.version}"), roots)
+    env.update(AGORA_CATALOG_URL=url, AGORA_ELASTICSEARCH_URL=es.url,
+               AGORA_ELASTICSEARCH_INDEX=prefix)
+    return Setup("postgresql", url, env, f"PostgreSQL {pg.version} + {es.engine} {es.version}"), roots
+
+
+def describe_postgres(url: str) -> str:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "?"
+
+
+def drop_indices(server: Any, prefix: str) -> None:
+    """The benchmark's indices off a server it did not start (one by name: ES refuses
+    wildcards in deletes)."""
+    client = server.client()
+    try:
+        for name in client.indices.get(index=f"{prefix}*"):
+            client.indices.delete(index=name)
+    finally:
+        client.close()
 
 
 def sqlite_path(work: Path) -> Setup:
@@ -445,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--postgres-url", default=os.environ.get("AGORA_POSTGRES_URL"),
+                        help="A server to use (a user that may create databases); default: "
+                             "a throw-away one, its memory sampled.")
+    parser.add_argument("--elasticsearch-url",
+                        default=os.environ.get("AGORA_ELASTICSEARCH_URL"),
+                        help="An Elasticsearch to use; default: a throw-away node.")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="Write the figures as JSON.")
     parser.add_argument("--phase", choices=("ingest", "build", "search"), help=argparse.SUPPRESS)
@@ -484,11 +523,11 @@ def main(argv: list[str] | None = None) -> int:
         "sources": world.counts, "generate_s": generated, "clients": args.clients,
         "seconds": args.seconds, "cpus": os.cpu_count(), "paths": {}, "skipped": {},
         "servers_peak_rss_mb": {}}
-    stack: list[Any] = []
+    stack: list[Callable[[], None]] = []
     try:
         for name in args.paths.split(","):
             if name == "postgresql":
-                path, roots = postgresql_path(work, stack)
+                path, roots = postgresql_path(work, args, stack)
                 with MemorySampler(roots) as sampler:
                     results["paths"][name] = run_path(path, world, queries_file, args)
                 results["servers_peak_rss_mb"] = sampler.peak_mb
@@ -503,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 raise SystemExit(f"unknown path {name!r} (known: {', '.join(PATHS)})")
     finally:
-        for pool in stack:
-            pool.close()
+        for undo in reversed(stack):
+            undo()
     results["load_average"] = round(os.getloadavg()[0], 1)
     print_table(results)
     if args.json:
