@@ -72,7 +72,7 @@ def test_national_benchmark_prints_consistent_figures(
         assert set(path["build"]["stages"]) == {"normalize", "dedup", "index"}
         for phase in ("ingest", "build", "search"):
             assert path[phase]["peak_rss_mb"] > 0
-        for clients in ("1", "2"):
+        for clients in ("once", "1", "2"):
             run = path["search"]["runs"][clients]
             assert run["queries"] > 0 and run["errors"] == 0
             assert 0 < run["p50_ms"] <= run["p99_ms"]
