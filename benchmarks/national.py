@@ -244,6 +244,7 @@ def load(backend: Any, queries: list[Any], clients: int,
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     zero = [0] * clients
+    kinds: set[str] = set()
     deadline = time.perf_counter() + seconds if seconds is not None else None
     start = threading.Barrier(clients + 1)
 
@@ -257,8 +258,10 @@ def load(backend: Any, queries: list[Any], clients: int,
             t = time.perf_counter()
             try:
                 zero[k] += backend.search(q).total == 0
-            except Exception:  # noqa: BLE001 - counted and reported
+            except Exception as exc:  # noqa: BLE001 - counted, and the first kinds shown
                 errors[k] += 1
+                if len(kinds) < 3:
+                    kinds.add(f"{type(exc).__name__}: {str(exc)[:160]}")
             latencies[k].append((time.perf_counter() - t) * 1000)
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -270,7 +273,8 @@ def load(backend: Any, queries: list[Any], clients: int,
         t.join()
     wall = time.perf_counter() - began
     flat = [x for lat in latencies for x in lat]
-    return {"queries": len(flat), "errors": sum(errors), "no_hits": sum(zero),
+    return {"queries": len(flat), "errors": sum(errors), "error_kinds": sorted(kinds),
+            "no_hits": sum(zero),
             "p50_ms": percentile(flat, 0.5), "p99_ms": percentile(flat, 0.99),
             "qps": round(len(flat) / max(wall, 1e-9), 1)}
 
@@ -603,6 +607,10 @@ def print_table(results: dict[str, Any]) -> None:
     console.print(table)
     for name, peak in servers.items():
         console.print(f"peak RSS of the {name} server: {peak} MB")
+    for name, e in paths.items():
+        for k, r in e["search"]["runs"].items():
+            for kind in r.get("error_kinds") or ():
+                console.print(f"{name} search ({k}): error {kind}")
     for name, why in results["skipped"].items():
         console.print(f"{name}: skipped ({why})")
 
