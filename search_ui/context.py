@@ -2,7 +2,7 @@
 
 - ``get_backend()``: the search backend (``AGORA_BACKEND`` when the app was given
   one, else ``catalog.backends.open_backend(AGORA_CATALOG)`` with the app's
-  ``AGORA_ELASTICSEARCH_*`` settings). Opening it per
+  ``AGORA_ELASTICSEARCH_*`` settings), kept to the app's territory when it has one. Opening it per
   request would cost more than most searches, so the app opens one on first use
   and lends it to every request through ``g`` (the backends keep a connection
   per thread themselves).
@@ -27,6 +27,7 @@ from agora import settings
 from catalog.backends import BackendSettings, SearchBackend, open_backend
 from catalog.errors import CatalogError
 from catalog.store import Catalog
+from search_ui.territory import TerritoryBackend
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def get_backend() -> SearchBackend:
         configured = current_app.config.get("AGORA_BACKEND")
         if configured is None:
             configured = _app_backend()
-        g.agora_backend = configured
+        key = current_app.config.get("AGORA_TERRITORY")
+        g.agora_backend = TerritoryBackend(configured, key) if key else configured
     return g.agora_backend  # type: ignore[no-any-return]
 
 

@@ -155,7 +155,8 @@ def index_cmd() -> None:
     """Index the catalog's current entities again, swapped in atomically."""
     with Catalog.open(settings.catalog_path()) as cat:
         stage = index_stage(cat, cat.entities.latest_build_id() or 0,
-                            settings=settings.search_backend_settings())
+                            settings=settings.search_backend_settings(),
+                            territories=settings.all_territories())
     figures = stage.figures
     console.print(f"{figures['documents']} documents indexed into {figures['index']} "
                   f"({figures['backend']}) in {stage.seconds:.2f}s "
