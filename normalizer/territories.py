@@ -296,7 +296,7 @@ def _entry(problems: _Problems, key: str, key_node: yaml.Node, node: yaml.Node
     departments = strings("departments", _DEPARTMENT)
     postcodes = strings("postcodes", _POSTCODE)
     sources = strings("sources", _KEY)
-    if "sources" in values and not sources and not len(problems.items) > before:
+    if "sources" in values and not values["sources"] and isinstance(values["sources"], list):
         problems.add(nodes["sources"], key, "sources", "must name at least one source")
     bbox = _box(problems, key, nodes.get("bbox"), values.get("bbox"))
     texts: dict[str, str] = {}

@@ -5,8 +5,8 @@ front of one Flask app per served territory, mounted under ``/t/<key>`` (the app
 sees ``SCRIPT_NAME=/t/<key>``, so ``url_for`` writes every link below it and
 today's URLs keep working there), and one app for the whole catalog that answers
 everything else: ``/`` (the chooser when several territories are served; a
-redirect to the only one otherwise), the JSON API (``territory=`` chooses among
-the served ones) and the static files.
+redirect to the only one otherwise; with a query, a search of the whole catalog),
+the JSON API (``territory=`` chooses among the served ones) and the static files.
 
 Inside a territory's app, ``get_backend()`` hands out a ``TerritoryBackend``: every
 search keeps to the territory's documents (their ``territories`` field, a shop
@@ -160,7 +160,7 @@ class TerritorySite:
                 environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "")
                                + PREFIX + key, PATH_INFO="/" + rest)
                 return app(environ, start_response)  # type: ignore[no-any-return]
-        elif path == "/":
+        elif path == "/" and not environ.get("QUERY_STRING"):
             environ = dict(environ, PATH_INFO="/territoires")
         return self.root(environ, start_response)  # type: ignore[no-any-return]
 
