@@ -82,7 +82,16 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       show_default=True,
                       help="How the platforms show the world: hard adds the slips real data "
                            "has (for testing the matcher, never for tuning it).")(fn)
+    fn = click.option("--region", "regions", multiple=True,
+                      type=click.Choice(["toulouse", "grand_nancy"]),
+                      default=("toulouse", "grand_nancy"), show_default=True,
+                      help="Regions of the world (one per territory; Toulouse's always).")(fn)
     return fn
+
+
+def _regions(chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """Toulouse's region first (the world is built from it), then the others chosen."""
+    return ("toulouse", *(r for r in dict.fromkeys(chosen) if r != "toulouse"))
 
 
 @replicas.command("serve")
@@ -96,13 +105,14 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Write the addresses as JSON here once serving.")
 @friendly_errors
 def replicas_serve(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-                   faults: str, host: str, any_port: bool, ready_file: str | None) -> None:
+                   regions: tuple[str, ...], faults: str, host: str, any_port: bool,
+                   ready_file: str | None) -> None:
     """Start every replica platform and print their addresses."""
     from replicas.server import ReplicaCluster, env_var_for  # noqa: PLC0415
 
     cluster = ReplicaCluster(seed, shops, epoch=epoch, offers_per_shop=offers_per_shop,
                              faults=faults, host=host, ports={} if any_port else None,
-                             noise=noise)
+                             noise=noise, regions=_regions(regions))
     cluster.start()
     console.print(f"Replica world: seed {seed}, {shops} shops, epoch {epoch}, noise {noise}, "
                   f"faults {cluster.faults.describe()}")
@@ -128,12 +138,12 @@ def replicas_serve(seed: int, shops: int, epoch: int, offers_per_shop: int, nois
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @friendly_errors
 def replicas_truth(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-                   out: str) -> None:
+                   regions: tuple[str, ...], out: str) -> None:
     """Write kind,source,source_id,entity_id for every listing the replicas serve."""
     from replicas.truth import write_truth  # noqa: PLC0415
 
     count = write_truth(out, seed=seed, shops=shops, epoch=epoch,
-                        offers_per_shop=offers_per_shop, noise=noise)
+                        offers_per_shop=offers_per_shop, noise=noise, regions=_regions(regions))
     console.print(f"{count} listings written to {out}")
 
 
@@ -142,12 +152,13 @@ def replicas_truth(seed: int, shops: int, epoch: int, offers_per_shop: int, nois
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @friendly_errors
 def replicas_listings(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-                      out: str) -> None:
+                      regions: tuple[str, ...], out: str) -> None:
     """Write every listing the replicas serve, in the contract, as JSON Lines."""
     from replicas.truth import write_expected_listings  # noqa: PLC0415
 
     count = write_expected_listings(out, seed=seed, shops=shops, epoch=epoch,
-                                    offers_per_shop=offers_per_shop, noise=noise)
+                                    offers_per_shop=offers_per_shop, noise=noise,
+                                    regions=_regions(regions))
     console.print(f"{count} listings written to {out}")
 
 

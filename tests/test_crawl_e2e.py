@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from catalog.backends import SearchQuery, open_backend
 from catalog.store import Catalog
 from replicas.faults import FaultProfile
+from replicas.platforms import PLATFORM_CLASSES
 from tests.conftest import ROOT, agora_env, run_agora, sources_with
 
-ALL = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31",
-       "mavillemonshopping")
+ALL = tuple(PLATFORM_CLASSES)
+BOTH = ("toulouse", "grand_nancy")  # the world's regions: one per territory
 
 
 def catalog_listings(home: Path) -> dict[tuple[str, str], dict]:
@@ -36,7 +38,7 @@ def expected(cluster) -> dict[tuple[str, str], dict]:
 def test_all_platforms_complete_then_incremental_and_safe(replica_cluster, crawl,
                                                           agora_home: Path,
                                                           tmp_path: Path) -> None:
-    cluster = replica_cluster(shops=120, seed=21)
+    cluster = replica_cluster(shops=120, seed=21, regions=BOTH)
     first = crawl(cluster)
     assert {r["source"]: r["status"] for r in first} == {k: "complete" for k in ALL}
     assert catalog_listings(agora_home) == expected(cluster)
@@ -62,12 +64,42 @@ def test_all_platforms_complete_then_incremental_and_safe(replica_cluster, crawl
     assert {(x["source"], x["source_id"]) for x in exported} == set(expected(cluster))
 
 
+def test_both_territories_are_crawled_built_and_searched_apart(replica_cluster, crawl,
+                                                              agora_home: Path) -> None:
+    cluster = replica_cluster(shops=120, seed=24, regions=BOTH)
+    runs = crawl(cluster)
+    assert {r["source"]: r["status"] for r in runs} == {k: "complete" for k in ALL}
+    listings = catalog_listings(agora_home)
+    assert listings == expected(cluster)
+    nancy = {k for k, x in listings.items() if str(x.get("postcode", "")).startswith("54")}
+    # the city platform and the national provider, from one site, both serve Nancy
+    assert {source for source, _ in nancy} == {"achetezgrandnancy", "mavillemonshopping"}
+    assert any(source == "mavillemonshopping" and key not in nancy
+               for key in listings for source in [key[0]])  # and Toulouse
+    run_agora(["build"], agora_env(agora_home, cluster))
+    backend = open_backend(agora_home / "catalog.sqlite")
+    try:
+        shops = {t: backend.search(SearchQuery(kinds=("shop",), per_page=100,
+                                               filters=(("territory", (t,)),)))
+                 for t in BOTH}
+        assert shops["toulouse"].total > 0 and shops["grand_nancy"].total > 0
+        communes = {t: {c for c, _ in r.facets["commune"]} for t, r in shops.items()}
+        assert "Nancy" in communes["grand_nancy"] and "Toulouse" in communes["toulouse"]
+        assert not communes["grand_nancy"] & communes["toulouse"]
+        for hit in shops["grand_nancy"].hits:
+            assert hit.document["postcode"].startswith("54"), hit.document
+        nancy_platforms = {p for h in shops["grand_nancy"].hits for p in h.document["platforms"]}
+        assert nancy_platforms == {"achetezgrandnancy", "mavillemonshopping"}
+    finally:
+        backend.close()
+
+
 def test_faults_lose_nothing_and_a_dead_platform_stops_no_other(replica_cluster, crawl,
                                                                agora_home: Path,
                                                                tmp_path: Path) -> None:
     profile = FaultProfile.parse("5xx=0.06,truncated=0.04,malformed=0.04,drift=0.15,"
                                  "slow=0.03,timeout=0.01,timeout_seconds=2.5,bad=0.01")
-    cluster = replica_cluster(shops=100, seed=22, faults=profile)
+    cluster = replica_cluster(shops=100, seed=22, faults=profile, regions=BOTH)
     fast = {"timeout": 1.0}
     sources = sources_with(tmp_path, **{k: dict(fast) for k in ALL})
     first = crawl(cluster, sources_file=sources)

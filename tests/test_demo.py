@@ -16,6 +16,7 @@ import pytest
 from agora.demo import DemoStage, run_demo
 from catalog.backends import SearchQuery, open_backend
 from catalog.store import Catalog
+from replicas.platforms import PLATFORM_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = "from agora.commands.demo import demo_cmd; demo_cmd(prog_name='agora demo')"
@@ -29,7 +30,7 @@ def test_run_demo_without_serving(tmp_path: Path) -> None:
         s.name for s in seen]
     assert all(s.seconds > 0 for s in report.stages)
     crawl = report.stages[1].figures
-    assert crawl["sources"] == 6 and crawl["listings"] > 100 and not crawl["failed"]
+    assert crawl["sources"] == len(PLATFORM_CLASSES) and crawl["listings"] > 100 and not crawl["failed"]
     assert set(report.stages[2].figures["stages"]) == {"normalize", "dedup", "index"}
     assert report.seconds < 120
     with Catalog.open(report.home / "catalog.sqlite") as catalog:

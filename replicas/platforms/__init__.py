@@ -7,6 +7,7 @@ PLATFORM_CLASSES: dict[str, str] = {
     "dansmazone": "replicas.platforms.dansmazone:DansMaZone",
     "geolocal31": "replicas.platforms.geolocal31:Geolocal31",
     "mavillemonshopping": "replicas.platforms.mavillemonshopping:MaVilleMonShopping",
+    "achetezgrandnancy": "replicas.platforms.achetezgrandnancy:AchetezGrandNancy",
 }
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -16,4 +17,5 @@ DEFAULT_PORTS: dict[str, int] = {
     "dansmazone": 8704,
     "geolocal31": 8705,
     "mavillemonshopping": 8706,
+    "achetezgrandnancy": 8710,
 }

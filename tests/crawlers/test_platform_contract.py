@@ -159,6 +159,7 @@ class Case:
     setup: Callable[[Platform], None] = lambda platform: None
     changes: dict[str, Any] = field(default_factory=dict)  # to its sources.yaml entry
     epoch: int = 1  # the epoch at which this small world changes on the platform
+    regions: tuple[str, ...] = ("toulouse",)  # of the world (replicas.world)
     bad: Callable[[Platform], int] = bad_records
     extra_crawl: Check | None = None
     extra_faults: Check | None = None
@@ -190,6 +191,9 @@ CASES = [
          extra_faults=extra_geolocal31_faults, exact_resume=True),
     Case("mavillemonshopping", shops=150, setup=sets(page_size=6),
          extra_faults=extra_mavillemonshopping_faults, resume_skips=False),
+    # the Grand Nancy's city platform, declarative json_api, on a world of both regions
+    Case("achetezgrandnancy", shops=120, setup=sets(page_size=7),
+         regions=("toulouse", "grand_nancy")),
 ]
 
 
@@ -205,7 +209,7 @@ def start(replica_cluster: Callable[..., ReplicaCluster], case: Case,
           faults: FaultProfile | None = None, *, seed: int | None = None
           ) -> tuple[ReplicaCluster, Platform]:
     cluster = replica_cluster(shops=case.shops, seed=case.seed if seed is None else seed,
-                              platforms=(case.key,), faults=faults)
+                              platforms=(case.key,), faults=faults, regions=case.regions)
     platform = cluster.platforms[case.key]
     case.setup(platform)
     return cluster, platform
@@ -273,7 +277,8 @@ def test_a_crawl_under_faults_is_complete_and_records_exactly_the_broken_records
 def test_a_worker_killed_mid_crawl_is_resumed_without_starting_over(
         case: Case, gated_replica: Callable[..., tuple[Platform, Gate]],
         tmp_path: Path) -> None:
-    platform, gate = gated_replica(case.key, shops=60, seed=case.seed, budget=4)
+    platform, gate = gated_replica(case.key, shops=60, seed=case.seed, budget=4,
+                                   regions=case.regions)
     case.setup(platform)
     config, home = case.config(platform), tmp_path / "home"
     home.mkdir()
