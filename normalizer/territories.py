@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,11 @@ from normalizer.addresses import department_of
 from normalizer.geo import Territory
 
 __all__ = ["DEFAULT_TERRITORIES_FILE", "TEXT_KEYS", "TerritoryConfig", "TerritoryConfigError",
-           "TerritoryProblem", "Territories", "load_territories", "parse_territories"]
+           "TerritoryProblem", "Territories", "listings_in", "load_territories",
+           "parse_territories", "territory_of"]
 
 DEFAULT_TERRITORIES_FILE = Path("config") / "territories.yaml"
-_KEY = re.compile(r"[a-z][a-z0-9_]{1,40}")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,40}")
 _POSTCODE = re.compile(r"\d{5}")
 _DEPARTMENT = re.compile(r"(\d{2}|2[AB]|97\d)")
 MAX_TEXT = 300
@@ -178,6 +179,31 @@ class Territories:
                  max(b[2] for b in boxes), max(b[3] for b in boxes))
         return Territory(bbox=union, region=region, currency=currency,
                          name=", ".join(t.name for t in self), boxes=boxes)
+
+
+def listings_in(read: Callable[[], Iterable[Mapping[str, Any]]], territories: Territories,
+                key: str) -> Iterator[Mapping[str, Any]]:
+    """The raw listings of one territory: a shop by its address, a product by its shop's
+    (same source). ``read`` gives the listings afresh: they are read twice, shops first.
+
+    Example:
+        >>> terr = parse_territories('territories: {n: {name: N, postcodes: ["54000"], '
+        ...                          'sources: [a]}}')
+        >>> rows = [{"kind": "shop", "source": "a", "source_id": "1", "postcode": "54000"},
+        ...         {"kind": "product", "source": "a", "source_id": "p",
+        ...          "shop_source_id": "1"},
+        ...         {"kind": "shop", "source": "a", "source_id": "2", "postcode": "31000"}]
+        >>> [x["source_id"] for x in listings_in(lambda: rows, terr, "n")]
+        ['1', 'p']
+    """
+    shops = {(x.get("source"), x.get("source_id")) for x in read()
+             if x.get("kind") == "shop"
+             and key in territories.all_of(x.get("postcode"), x.get("lat"), x.get("lon"))}
+    for x in read():
+        owner = (x.get("source"), x.get("source_id") if x.get("kind") == "shop"
+                 else x.get("shop_source_id"))
+        if owner in shops:
+            yield x
 
 
 def territory_of(territories: Territories, postcode: str | None, lat: float | None,

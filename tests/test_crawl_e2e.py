@@ -18,6 +18,8 @@ import pytest
 
 from catalog.backends import SearchQuery, open_backend
 from catalog.store import Catalog
+from dedup.overlap_data import overlap_report
+from normalizer.territories import load_territories
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
 from tests.conftest import ROOT, agora_env, run_agora, sources_with
@@ -65,7 +67,8 @@ def test_all_platforms_complete_then_incremental_and_safe(replica_cluster, crawl
 
 
 def test_both_territories_are_crawled_built_and_searched_apart(replica_cluster, crawl,
-                                                              agora_home: Path) -> None:
+                                                              agora_home: Path,
+                                                              tmp_path: Path) -> None:
     cluster = replica_cluster(shops=120, seed=24, regions=BOTH)
     runs = crawl(cluster)
     assert {r["source"]: r["status"] for r in runs} == {k: "complete" for k in ALL}
@@ -92,6 +95,29 @@ def test_both_territories_are_crawled_built_and_searched_apart(replica_cluster, 
         assert nancy_platforms == {"achetezgrandnancy", "mavillemonshopping"}
     finally:
         backend.close()
+
+    # overlap and exports per territory
+    territories = load_territories("config/territories.yaml")
+    with Catalog.in_home(agora_home) as catalog:
+        every = overlap_report(catalog, ALL).report
+        apart = {t: overlap_report(catalog, ALL, territory=t, territories=territories).report
+                 for t in BOTH}
+    assert apart["grand_nancy"].total_shops == shops["grand_nancy"].total
+    assert apart["toulouse"].total_shops + apart["grand_nancy"].total_shops == every.total_shops
+    assert not {r.key for r in apart["grand_nancy"].by_commune} & {
+        r.key for r in apart["toulouse"].by_commune}
+    out = tmp_path / "nancy.jsonl"
+    run_agora(["export", "listings", "--territory", "grand_nancy", "--out", str(out)],
+              agora_env(agora_home, cluster))
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    nancy_shops = {(x["source"], x["source_id"]) for x in exported if x["kind"] == "shop"}
+    assert nancy_shops == {k for k in nancy if listings[k]["kind"] == "shop"}
+    assert all((x["source"], x["shop_source_id"]) in nancy_shops
+               for x in exported if x["kind"] == "product")
+    assert any(x["kind"] == "product" for x in exported)
+    refused = run_agora(["export", "listings", "--territory", "lyon", "--out", str(out)],
+                        agora_env(agora_home, cluster), check=False)
+    assert refused.returncode != 0 and "lyon" in refused.stdout + refused.stderr
 
 
 def test_faults_lose_nothing_and_a_dead_platform_stops_no_other(replica_cluster, crawl,

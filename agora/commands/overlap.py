@@ -43,8 +43,10 @@ ROWS_PRINTED = 20
 @click.option("--commune", default=None, help="Only entities of this commune.")
 @click.option("--category", default=None, help="Only entities of this category (taxonomy key).")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (faster).")
+@click.option("--territory", default=None,
+              help="Only entities of this territory (a key of the territories file).")
 def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | None,
-                no_plots: bool) -> None:
+                no_plots: bool, territory: str | None) -> None:
     """Overlap between platforms: print the main tables, write every table and figure."""
     from crawlers.config import load_sources  # noqa: PLC0415
     from crawlers.errors import CrawlError  # noqa: PLC0415
@@ -62,9 +64,13 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
     except CrawlError:
         known = []
     try:
+        territories = settings.territories()
+        if territory is not None:
+            territories.select([territory])  # an unknown key is an error, not an empty report
         with Catalog.open_read_only(path) as catalog:
-            data = overlap_report(catalog, known, commune=commune, category=category)
-    except (CatalogError, UnknownFilterValue) as exc:
+            data = overlap_report(catalog, known, commune=commune, category=category,
+                                  territory=territory, territories=territories)
+    except (CatalogError, UnknownFilterValue, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     report = data.report

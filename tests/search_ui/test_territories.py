@@ -93,3 +93,13 @@ def test_the_openapi_document_names_the_territories(client: Client) -> None:
     assert params["territory"]["schema"]["items"]["enum"] == ["toulouse", "grand_nancy"]
     below = client.get("/t/grand_nancy/api/openapi.json").get_json()
     assert below["servers"][0]["url"].endswith("/t/grand_nancy")
+
+
+def test_overlap_is_per_territory(client: Client) -> None:
+    everything = client.get("/overlap.json").get_json()
+    toulouse = client.get("/t/toulouse/overlap.json").get_json()
+    nancy = client.get("/t/grand_nancy/overlap.json").get_json()
+    assert toulouse["tables"] == everything["tables"]  # every shop of the world is Toulouse's
+    assert everything["tables"]["by_commune"] and nancy["tables"]["by_commune"] == []
+    page = client.get("/t/grand_nancy/overlap").get_data(as_text=True)
+    assert "commerces du Grand Nancy" in page
