@@ -195,7 +195,9 @@ def summary_table(reports: list[Any]) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @friendly_errors
 def crawl(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) -> None:
-    """Crawl the named sources (default: every enabled one) into the catalog."""
+    """Crawl the named sources (default: every enabled one the territories served name, or
+    that no territory names) into the catalog."""
+    from agora.territories import sources_to_crawl  # noqa: PLC0415
     from catalog.store import Catalog  # noqa: PLC0415
     from crawlers.config import load_sources  # noqa: PLC0415
     from crawlers.orchestrator import crawl_sources  # noqa: PLC0415
@@ -207,8 +209,8 @@ def crawl(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) -> N
                          f"{', '.join(configs)}")
     with Catalog.open(settings.catalog_path()) as cat:  # what the web app may know of them
         cat.register_sources(configs.values())
-    chosen = [configs[s] for s in sources] if sources else [
-        c for c in configs.values() if c.enabled]
+    chosen = [configs[s] for s in sources] if sources else sources_to_crawl(
+        configs, settings.all_territories(), settings.territories())
     if quiet or as_json or not console.is_terminal:
         reports = crawl_sources(chosen, settings.home(),
                                 sources_file=str(settings.sources_file()), full=full)

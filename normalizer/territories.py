@@ -50,7 +50,6 @@ TEXT_KEYS: dict[str, str] = {
     "tagline": "beside the brand (\"commerces de Toulouse\")",
     "landing": "the search page's heading",
     "description": "the pages' meta description and the API's",
-    "platforms": "the footer's list of platforms",
     "place_examples": "the place field's placeholder (\"ex. Labège, 31520, …\")",
 }
 _ENTRY_KEYS = {
@@ -102,6 +101,7 @@ class TerritoryConfig:
     bbox: Box | None = None
     sources: tuple[str, ...] = ()
     texts: Mapping[str, str] = field(default_factory=dict)
+    where: str = ""  # "file:line" of the entry's ``sources``, for later cross-checks
 
     def holds_postcode(self, postcode: str) -> bool:
         return postcode in self.postcodes or department_of(postcode) in self.departments
@@ -343,7 +343,9 @@ def _entry(problems: _Problems, key: str, key_node: yaml.Node, node: yaml.Node
                     texts[text_key] = text.strip()
     if len(problems.items) > before:
         return None
-    return TerritoryConfig(key, str(name).strip(), departments, postcodes, bbox, sources, texts)
+    line = (nodes["sources"] if "sources" in nodes else key_node).start_mark.line + 1
+    return TerritoryConfig(key, str(name).strip(), departments, postcodes, bbox, sources, texts,
+                           f"{problems.filename or 'territories'}:{line}")
 
 
 def _item(node: yaml.Node, index: int) -> yaml.Node:

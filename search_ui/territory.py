@@ -107,14 +107,28 @@ def in_scope(postcode: str | None, lat: float | None, lon: float | None) -> bool
 
 
 def texts() -> dict[str, str]:
-    """The pages' texts: the app's territory's, the only one's, else generic ones."""
+    """The pages' texts: the app's territory's, the only one's, else generic ones; the
+    platforms are those of the territory's ``sources``, by the names the catalog knows."""
     here = current()
     if here is None and len(served()) == 1:
         here = next(iter(served()))
     if here is None:
-        return dict(GENERIC_TEXTS)
-    return {key: here.texts.get(key) or (GENERIC_TEXTS[key] if key == "place_examples"
-                                         else here.name) for key in GENERIC_TEXTS}
+        out = dict(GENERIC_TEXTS)
+        keys = [key for t in served() for key in t.sources]
+    else:
+        out = {key: here.texts.get(key) or (GENERIC_TEXTS[key] if key == "place_examples"
+                                            else here.name) for key in GENERIC_TEXTS}
+        keys = list(here.sources)
+    out["platforms"] = platform_names(keys)
+    return out
+
+
+def platform_names(keys: Iterable[str]) -> str:
+    """'Tout Toulouse, Click'n Co, …': the platforms' names, in the catalog's order."""
+    from search_ui.context import platform  # noqa: PLC0415 - context imports this module
+
+    found = sorted({platform(key) for key in keys}, key=lambda p: (p.rank, p.key))
+    return ", ".join(p.name for p in found)
 
 
 def template_context() -> dict[str, Any]:
@@ -134,7 +148,7 @@ def chooser() -> str | Response:
         return redirect(f"{PREFIX}{keys[0]}/")  # type: ignore[return-value]
     return render_template("territories.html", choices=[
         {"key": t.key, "name": t.name, "tagline": t.text("tagline"),
-         "platforms": t.texts.get("platforms"),
+         "platforms": platform_names(t.sources),
          "href": f"{request.script_root}{PREFIX}{t.key}/"} for t in served()])
 
 

@@ -31,6 +31,7 @@ from rich.table import Table
 
 from agora import settings
 from agora.commands.errors import errors_as_lines
+from agora.territories import sources_to_crawl
 from crawlers.errors import CrawlError
 
 console = Console()
@@ -81,7 +82,8 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
     if unscheduled:
         raise CrawlError(f"no schedule: entry for {', '.join(unscheduled)} in {path}")
     chosen = ([configs[s] for s in sources] if sources
-              else [c for c in configs.values() if c.enabled and c.schedule])
+              else [c for c in sources_to_crawl(configs, settings.all_territories(),
+                                                settings.territories()) if c.schedule])
     if not chosen:
         raise CrawlError(f"no enabled source has a schedule: entry in {path}")
     with Catalog.open(settings.catalog_path()) as catalog:  # what the web app may know of them
