@@ -56,3 +56,18 @@ def test_the_shipped_files_agree() -> None:
 
     check_sources(load_territories("config/territories.yaml"),
                   load_sources("config/sources.yaml"))
+
+
+def test_agora_territories_chooses_what_an_instance_serves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from agora import settings  # noqa: PLC0415
+
+    monkeypatch.delenv("AGORA_TERRITORIES", raising=False)
+    assert settings.territories().keys == ("toulouse", "grand_nancy")
+    monkeypatch.setenv("AGORA_TERRITORIES", " grand_nancy ,")
+    assert settings.territories().keys == ("grand_nancy",)
+    assert settings.territories().area().contains(48.69, 6.18)
+    assert not settings.territories().area().contains(43.6, 1.44)
+    monkeypatch.setenv("AGORA_TERRITORIES", "grand_nancy,lyon")
+    with pytest.raises(settings.SettingError, match="AGORA_TERRITORIES: unknown territory 'lyon'"):
+        settings.territories()
