@@ -702,7 +702,9 @@ class _Builder:
     def evolve(self, world: World, step: int) -> None:
         """Move the world one step: closures, openings, price and platform changes."""
         rng = rng_for("evolve", self.seed, self.shop_count, step)
-        open_shops = [s for s in world.shops if s.is_open]
+        # this region's shops and offers only (all of them in a world of one region)
+        names = {c.name for c in self.communes}
+        open_shops = [s for s in world.shops if s.is_open and s.commune in names]
         for shop in rng.sample(open_shops, max(1, len(open_shops) * 2 // 100)):
             shop.closed_epoch = step
         for _ in range(max(1, self.shop_count * 2 // 100)):
@@ -710,7 +712,8 @@ class _Builder:
             shop = self.new_shop(index, rng_for("shop", self.seed, index), opened_epoch=step)
             world.shops.append(shop)
             world.offers.extend(self._offers_for(shop, step))
-        live_offers = [o for o in world.offers if o.is_open]
+        live_offers = [o for o in world.offers
+                       if o.is_open and world.shops[o.shop].commune in names]
         for offer in rng.sample(live_offers, len(live_offers) // 10):
             offer.price_cents = _round_price(offer.price_cents * rng.uniform(0.9, 1.12))
             offer.updated_epoch = step
