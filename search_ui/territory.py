@@ -145,7 +145,7 @@ def chooser() -> str | Response:
     """The served territories, each with a link to its search (straight there if one)."""
     keys = served().keys
     if len(keys) == 1:
-        return redirect(f"{PREFIX}{keys[0]}/")  # type: ignore[return-value]
+        return redirect(f"{request.script_root}{PREFIX}{keys[0]}/")  # type: ignore[return-value]
     return render_template("territories.html", choices=[
         {"key": t.key, "name": t.name, "tagline": t.text("tagline"),
          "platforms": platform_names(t.sources),
