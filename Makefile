@@ -23,16 +23,16 @@ system-deps:
 demo: install
 	$(BIN)/agora demo
 
-test: install system-deps
-	$(BIN)/lint-imports
+test: install system-deps lint
 	$(BIN)/python -m pytest
 
-test-fast: install
-	$(BIN)/lint-imports
+test-fast: install lint
 	$(BIN)/python -m pytest -m "not browser and not elasticsearch and not slow"
 
+# ruff (style, import order, imports at the top), mypy on the packages, the layers
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 bench: install

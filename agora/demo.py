@@ -10,7 +10,7 @@ through ``on_stage`` as it ends and in the returned ``DemoReport``.
 
 Example (a small world, without serving):
     >>> report = run_demo("/tmp/agora-demo", shops=40, serve=False)  # doctest: +SKIP
-    >>> [s.name for s in report.stages]
+    >>> [s.name for s in report.stages]  # doctest: +SKIP
     ['replicas', 'crawl', 'build']
 """
 
@@ -30,6 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from agora import settings
+from agora.errors import DemoError
+from agora.pipeline import build
+from catalog.store import Catalog
+from crawlers.config import load_sources
+from crawlers.orchestrator import crawl_sources
+from replicas.platforms import DEFAULT_PORTS
+from replicas.server import env_var_for
+from search_ui.server import free_port, port_free
+from search_ui.server import serve as run_server
 
 REPLICA_START_TIMEOUT_S = 180.0
 _PR_SET_PDEATHSIG = 1
@@ -55,10 +64,6 @@ class DemoReport:
         return sum(s.seconds for s in self.stages)
 
 
-class DemoError(RuntimeError):
-    """A stage of the demo could not run (replicas not starting, every crawl failing)."""
-
-
 def _die_with_parent() -> None:  # runs in the child before exec
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -77,21 +82,18 @@ class Replicas:
         self.urls: dict[str, str] = {}
 
     def start(self, timeout: float = REPLICA_START_TIMEOUT_S) -> dict[str, str]:
-        from replicas.platforms import DEFAULT_PORTS  # noqa: PLC0415
-        from search_ui.server import port_free  # noqa: PLC0415
-
         ready = Path(tempfile.mkdtemp(prefix="agora-demo-")) / "replicas.json"
         cmd = [sys.executable, "-m", "agora.cli", "replicas", "serve", "--seed", str(self.seed),
                "--shops", str(self.shops), "--host", self.host, "--ready-file", str(ready)]
         if not all(port_free(self.host, p) for p in DEFAULT_PORTS.values()):
             cmd.append("--any-port")
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                                          preexec_fn=_die_with_parent)
         finally:
-            if self.log_path:
-                log.close()  # type: ignore[union-attr]
+            if not isinstance(log, int):  # a file we opened, not DEVNULL
+                log.close()
         deadline = time.monotonic() + timeout
         while not ready.exists() or not ready.stat().st_size:
             if self.proc.poll() is not None:
@@ -107,8 +109,6 @@ class Replicas:
         return self.urls
 
     def env(self) -> dict[str, str]:
-        from replicas.server import env_var_for  # noqa: PLC0415
-
         return {env_var_for(key): url for key, url in self.urls.items()}
 
     def disown(self) -> None:
@@ -153,11 +153,6 @@ def run_demo(home: str | os.PathLike[str] | None = None, *, shops: int = 1500, s
     Raises:
         DemoError: when the replicas do not start or no source could be crawled.
     """
-    from agora.pipeline import build  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.config import load_sources  # noqa: PLC0415
-    from crawlers.orchestrator import crawl_sources  # noqa: PLC0415
-
     home_path = Path(home) if home is not None else settings.home()
     home_path.mkdir(parents=True, exist_ok=True)
     (home_path / "logs").mkdir(exist_ok=True)
@@ -224,9 +219,6 @@ def run_demo(home: str | os.PathLike[str] | None = None, *, shops: int = 1500, s
 
         if not serve:
             return report
-        from search_ui.server import free_port  # noqa: PLC0415
-        from search_ui.server import serve as run_server  # noqa: PLC0415
-
         chosen = free_port(host, port)
         started = time.perf_counter()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from catalog.sources import SourceEntry
 from catalog.store import Catalog
+from crawlers.errors import PageError
 from crawlers.listing import PageResult
 from crawlers.orchestrator import RunReport
 from crawlers.sink import CatalogSink
@@ -64,7 +65,7 @@ def import_listings(path: str | os.PathLike[str], catalog_path: str | os.PathLik
             if orphans:
                 # a line we could not read may have been any listing: mark nothing gone
                 sink.write(PageResult(url=where, page=False, failed=True, errors=[
-                    (where, "invalid_line", reason) for _, reason in orphans]))
+                    PageError(where, "invalid_line", reason) for _, reason in orphans]))
             run = sink.finish()
             reports.append(RunReport(source, run, catalog.errors_by_kind(run_id), False))
     return reports

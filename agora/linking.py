@@ -136,6 +136,8 @@ def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
     max_weight = settings.em.max_weight
     keys = [listing_key(a.source, a.source_id), listing_key(b.source, b.source_id)]
     rows = catalog.entities.entities_of(keys)
+    fa: Any
+    fb: Any
     if a.kind == "shop":
         scorer: Any = ShopScorer(settings.shops, load_token_stats(catalog, "name_stats"),
                                  model.kinds["shop"], max_weight=max_weight)
@@ -150,7 +152,7 @@ def explain_pair(catalog: Catalog, ref_a: str, ref_b: str,
         both_sold = all(in_offers) if all(k in rows for k in keys) else bool(
             fa.shop_key and fb.shop_key)
         kind = "offer" if both_sold else "product"
-        scorer_class = OfferScorer if kind == "offer" else ProductScorer
+        scorer_class: Any = OfferScorer if kind == "offer" else ProductScorer
         scorer = scorer_class(settings.kind(kind), load_token_stats(catalog, "title_stats"),
                               model.kinds[kind], max_weight=max_weight,
                               brand_stats=brand_stats(seen))

@@ -60,6 +60,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
@@ -68,6 +70,7 @@ from catalog.store import Catalog, Run
 from crawlers.config import SourceConfig, parse_duration
 from crawlers.errors import SourceConfigError
 from crawlers.health import rules_for
+from crawlers.orchestrator import crawl_sources
 
 log = logging.getLogger(__name__)
 
@@ -599,8 +602,6 @@ class Scheduler:
         return True
 
     def _crawl_sources(self, config: SourceConfig, should_stop: ShouldStop) -> Run:
-        from crawlers.orchestrator import crawl_sources  # noqa: PLC0415
-
         def progress(_: dict[str, Run]) -> None:
             if should_stop():
                 raise _Aborted()
@@ -646,8 +647,6 @@ class Scheduler:
               handle_signals: bool = True) -> int:
         """Run the APScheduler jobs until SIGTERM/SIGINT (or ``stop``); returns 0, or 1 when
         the scheduler lost its lock (the catalog went away, or another took over)."""
-        from apscheduler.executors.pool import ThreadPoolExecutor  # noqa: PLC0415
-        from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
 
         if not self.started:
             self.start()
@@ -694,8 +693,8 @@ class Scheduler:
         finally:
             scheduler.shutdown(wait=False)  # no new runs
             self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return code
 
     def _job(self, key: str) -> None:

@@ -243,7 +243,7 @@ class Worker:
                 elif on_outcome is not None:
                     on_outcome(outcome)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self.close()
         return 0

@@ -35,6 +35,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -42,11 +43,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agora.importing import import_listings  # noqa: E402
+from agora.pipeline import build  # noqa: E402
 from catalog.store import CATALOG_FILE, Catalog  # noqa: E402
 from replicas.truth import expected_listings  # noqa: E402
+from search_ui.app import create_app  # noqa: E402
+from search_ui.context import close_backend  # noqa: E402
+from tests.postgres_server import launch  # noqa: E402
 
 TRADES = ("boulangerie", "boucherie", "fromagerie", "caviste", "épicerie", "primeur",
           "librairie", "chocolatier", "fleuriste", "chaussures", "opticien", "vélo")
@@ -104,8 +112,6 @@ def query_mix(path: Path, n: int, seed: int) -> list[str]:
 
 # --------------------------------------------------------------------------- phases
 def phase_import(location: str, listings: Path) -> dict[str, Any]:
-    from agora.importing import import_listings  # noqa: PLC0415
-
     t0 = time.perf_counter()
     reports = import_listings(listings, location)
     seconds = time.perf_counter() - t0
@@ -115,8 +121,6 @@ def phase_import(location: str, listings: Path) -> dict[str, Any]:
 
 
 def phase_build(location: str) -> dict[str, Any]:
-    from agora.pipeline import build  # noqa: PLC0415
-
     t0 = time.perf_counter()
     with Catalog.open(location) as catalog:
         report = build(catalog, mode="full")
@@ -127,9 +131,6 @@ def phase_build(location: str) -> dict[str, Any]:
 
 
 def phase_serve(location: str, queries: list[str]) -> dict[str, Any]:
-    from search_ui.app import create_app  # noqa: PLC0415
-    from search_ui.context import close_backend  # noqa: PLC0415
-
     app = create_app({"AGORA_CATALOG": location, "AGORA_RATE_LIMIT": "off"})
     client = app.test_client()
     client.get("/api/search", query_string={"q": "boulangerie"})  # open the index, warm up
@@ -176,13 +177,11 @@ def run_phase(phase: str, engine: str, location: str, home: Path, args: argparse
 # --------------------------------------------------------------------------- engines
 def postgres_database(args: argparse.Namespace) -> tuple[str, Any]:
     """A new database on the given server, or on a throw-away one made durable."""
-    import psycopg  # noqa: PLC0415
 
     server = None
     if args.postgres_url:
         admin = args.postgres_url
     else:
-        from tests.postgres_server import launch  # noqa: PLC0415
 
         server = launch()
         admin = server.url
@@ -254,7 +253,6 @@ def main() -> None:
             for stale in home.glob("catalog.*"):
                 if stale.is_file():
                     stale.unlink()
-            import sqlite3  # noqa: PLC0415
 
             info["server"] = f"SQLite {sqlite3.sqlite_version}"
         elif engine == "postgresql":

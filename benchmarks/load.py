@@ -44,6 +44,12 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agora.importing import import_listings  # noqa: E402
+from agora.pipeline import build  # noqa: E402
+from catalog.store import Catalog  # noqa: E402
+from replicas.truth import write_expected_listings  # noqa: E402
+from search_ui.server import default_workers  # noqa: E402
+
 SERVER = """
 import sys
 from search_ui.server import serve
@@ -55,11 +61,6 @@ serve("127.0.0.1", int(sys.argv[1]), workers=int(sys.argv[2]), threads=int(sys.a
 
 def build_world(folder: Path, shops: int, seed: int) -> Path:
     """A catalog of the replica world's listings, built and indexed (as the demo would)."""
-    from agora.importing import import_listings
-    from agora.pipeline import build
-    from catalog.store import Catalog
-    from replicas.truth import write_expected_listings
-
     listings = folder / "listings.jsonl"
     write_expected_listings(str(listings), seed=seed, shops=shops)
     path = folder / "catalog.sqlite"
@@ -228,8 +229,6 @@ def run(catalog: Path, *, duration: float, concurrency: int, warmup: float, work
 
 
 def main() -> None:
-    from search_ui.server import default_workers
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="AGORA_HOME holding a built catalog (default: build a "
                         "replica world in a temporary folder)")

@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.incremental import run as run_incremental  # noqa: E402
 from dedup.evaluation import pairwise_scores  # noqa: E402
 from dedup.features import listing_key  # noqa: E402
 from dedup.linker import LinkResult, link  # noqa: E402
@@ -294,7 +295,6 @@ def main() -> None:
         for noise in noises:
             speed(args.speed, noise)
     if args.incremental:
-        from benchmarks.incremental import run as run_incremental  # noqa: PLC0415
 
         run_incremental(args.seed, args.shops)
 

@@ -57,6 +57,7 @@ from catalog.store import Catalog  # noqa: E402
 from replicas.geo import COMMUNES_BY_NAME  # noqa: E402
 from replicas.truth import expected_listings  # noqa: E402
 from replicas.world import World  # noqa: E402
+from tests.search_node import NodeUnavailable, SearchNodePool  # noqa: E402
 
 WORLDS = {"default": (42, 1500, 8), "large": (42, 20000, 21)}  # seed, shops, offers per shop
 TRADE_WORDS = {"boulangerie": "boulangerie", "boucherie": "boucherie",
@@ -229,7 +230,7 @@ def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
                 res = backend.search(q)
                 zero[k] += res.total == 0
                 approximate[k] += res.approximate
-            except Exception:  # noqa: BLE001 - counted and reported
+            except Exception:
                 errors[k] += 1
             latencies[k].append((time.perf_counter() - t) * 1000)
 
@@ -278,7 +279,7 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
         for q in queries[:60]:  # warm-up, not measured (a failure is reported by the runs)
             try:
                 backend.search(q)
-            except Exception as exc:  # noqa: BLE001 - the load runs count them
+            except Exception as exc:
                 figures.notes.append(f"warm-up: {exc}")
         for n in clients:
             latencies, errors, zero, approximate, wall = load(backend, queries, n, seconds)
@@ -346,8 +347,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
-
-    from tests.search_node import NodeUnavailable, SearchNodePool
 
     pool = SearchNodePool()
     results: list[Figures] = []

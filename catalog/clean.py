@@ -106,7 +106,7 @@ class CleanStore:
         if keys is None:
             return [json.loads(r[0]) for r in self.db.execute(
                 "SELECT data FROM clean_listings ORDER BY source, source_id")]
-        out = []
+        out: list[dict[str, Any]] = []
         wanted: Sequence[tuple[str, str]] = sorted(set(keys))
         for chunk in chunks(wanted):
             args = [v for pair in chunk for v in pair]

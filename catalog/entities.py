@@ -157,7 +157,7 @@ class EntityStore:
 
     def records(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
         """Every merged record (of a kind), by entity id."""
-        sql, args = "SELECT data FROM entities", ()
+        sql, args = "SELECT data FROM entities", tuple[str, ...]()
         if kind:
             sql, args = sql + " WHERE kind = ?", (kind,)
         for row in self.db.execute(sql + " ORDER BY entity_id", args):
@@ -277,7 +277,7 @@ class EntityStore:
     def shop_places(self) -> list[tuple[Any, Any, Any, Any, Any]]:
         """(city, postcode, address, lat, lon) of every shop entity."""
         j = self.db.json_text
-        return [tuple(r) for r in self.db.query(  # type: ignore[misc]
+        return [tuple(r) for r in self.db.query(
             f"SELECT {j('data', 'city')}, {j('data', 'postcode')}, {j('data', 'address')}, "
             f"{j('data', 'lat')}, {j('data', 'lon')} FROM entities WHERE kind = 'shop' "
             "ORDER BY entity_id")]

@@ -295,7 +295,7 @@ class JobQueue:
 
     def jobs(self, *, statuses: tuple[str, ...] | None = None, limit: int = 50) -> list[Job]:
         """Jobs, newest first (of those statuses)."""
-        sql, args = "SELECT * FROM crawl_jobs", []
+        sql, args = "SELECT * FROM crawl_jobs", list[Any]()
         if statuses:
             sql += f" WHERE status IN ({marks(len(statuses))})"
             args.extend(statuses)

@@ -97,7 +97,7 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class Row(tuple):  # type: ignore[type-arg]
+class Row(tuple):
     """A row that answers by position and by column name, like ``sqlite3.Row``.
 
     Each set of column names gets its subclass, holding the names once.
@@ -106,7 +106,7 @@ class Row(tuple):  # type: ignore[type-arg]
     __slots__ = ()
     _index: dict[str, int] = {}
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._index[key])
         return tuple.__getitem__(self, key)

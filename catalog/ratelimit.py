@@ -17,9 +17,8 @@ once a minute per process. This connection writes ``rate_limits`` and nothing
 else; the web app reads everything else through its read-only connection.
 
 Example:
-    >>> from catalog.postgres import PostgresEngine, is_postgres_url
-from catalog.sqlite import SQLiteEngine
     >>> from catalog.migrate import migrate
+    >>> from catalog.sqlite import SQLiteEngine
     >>> engine = SQLiteEngine.connect(":memory:")
     >>> _ = migrate(engine)
     >>> store = RateLimitStore(engine)
@@ -219,7 +218,7 @@ class CatalogStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWin
         """Whether the counters can be written now (purging the expired ones is the probe)."""
         try:
             self._store().purge_expired(time.time())
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy yet"
+        except Exception as exc:
             log.info("rate-limit storage still unavailable: %s", exc)
             return False
         return True

@@ -285,7 +285,8 @@ class _Entry:
             for path in refused:
                 where = next((lines[path[:end]] for end in range(len(path), 0, -1)
                               if path[:end] in lines), line)
-                written = _ENV_REFERENCE.search(_at(value, path[1:])).group(0)
+                found = _ENV_REFERENCE.search(_at(value, path[1:]))
+                written = found.group(0) if found else "${...}"
                 self.add(where, f"{_dotted(path)}: {written} is read from the environment "
                          "only in base_url, auth.token and headers values", _dotted(path))
             return

@@ -94,6 +94,7 @@ def parse_rules(health: Mapping[str, Any] | None, *, source: str = "") -> Health
     if not isinstance(health, Mapping):
         raise SourceConfigError(f"{where}must be a mapping", source=source or None)
     values: dict[str, Any] = {}
+    types: tuple[type[Any], ...]
     for key, value in health.items():
         if key not in HEALTH_KEYS:
             raise SourceConfigError(f"{where}unknown key {key!r} (known: "

@@ -57,13 +57,13 @@ def start_worker(cmd: list[str], config: SourceConfig, *, env: dict[str, str] | 
                  stderr_file: Path | None = None) -> subprocess.Popen[bytes]:
     """A worker process started with ``cmd``, the source's configuration written to its
     standard input (``--config-stdin``) and the pipe closed."""
-    stderr = open(stderr_file, "ab") if stderr_file else subprocess.DEVNULL  # noqa: SIM115
+    stderr = open(stderr_file, "ab") if stderr_file else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=stderr, preexec_fn=_die_with_parent)
     finally:
-        if stderr_file:
-            stderr.close()  # type: ignore[union-attr]
+        if not isinstance(stderr, int):  # a file we opened, not DEVNULL
+            stderr.close()
     assert proc.stdin is not None
     try:
         with proc.stdin:

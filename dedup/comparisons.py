@@ -45,7 +45,8 @@ _BAND = re.compile(r"^(within|beyond)_(\d+(?:\.\d+)?)(m|pct)$")
 def _banded(unit: str, *fixed: str) -> LevelNames:
     """Levels named ``within_<N><unit>`` (ascending) and ``beyond_<N><unit>``/fixed ones."""
     def names(configured: Mapping[str, Any]) -> tuple[str, ...]:
-        within, beyond = [], []
+        within: list[tuple[float, str]] = []
+        beyond: list[tuple[float, str]] = []
         for name in configured:
             m = _BAND.match(name)
             if m and m.group(3) == unit:
@@ -90,7 +91,8 @@ COMPARISON_LEVELS: dict[str, dict[str, LevelNames]] = {
 
 def band_limits(levels: Sequence[str]) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
     """(within bands, beyond bands) as ascending (bound, level) from banded level names."""
-    within, beyond = [], []
+    within: list[tuple[float, str]] = []
+    beyond: list[tuple[float, str]] = []
     for name in levels:
         m = _BAND.match(name)
         if m:

@@ -268,14 +268,14 @@ def _session_rows(em_: _EM, rule: Sequence[str]) -> tuple[np.ndarray, set[int]]:
 
 
 def _train_session(em_: _EM, rows: np.ndarray, fixed: set[int], u_pair: list[np.ndarray]
-                   ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], int]:
+                   ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
     """EM over one session's pairs: m of every comparison outside the rule."""
     C, em = em_.C, em_.em
     free = [c for c in range(C) if c not in fixed]
     m_pair = [np.tile(em_.prior_m[c], (em_.P, 1)) for c in range(C)]
     lam = 0.5
     m_prev = [m.copy() for m in em_.prior_m]
-    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     iterations = 0
     for iterations in range(1, em.max_iterations + 1):  # noqa: B007 - returned
         prior = np.full(em_.P, float(_log2_odds(lam)))
@@ -285,7 +285,7 @@ def _train_session(em_: _EM, rows: np.ndarray, fixed: set[int], u_pair: list[np.
         for c in free:
             pm = em_.counts(c, p, rows)
             mk, mp = em_.m_of(c, pm)
-            found[c] = (mk, mp, pm.sum(1))  # type: ignore[assignment]
+            found[c] = (mk, mp, pm.sum(1))
             m_pair[c] = mp
             delta = max(delta, float(np.abs(mk - m_prev[c]).max()))
             m_prev[c] = mk
@@ -359,7 +359,7 @@ def estimate_kind(kind: str, settings: KindSettings, em: EMSettings,
                     delta = max(delta, float(np.abs(mk - m_kind[c]).max()))
                     m_kind[c], m_pair[c] = mk, mp
                 u_kind[c], u_pair[c] = e.u_of(c, e.counts(c, 1.0 - p, all_rows))
-            matches = np.bincount(e.pairs, weights=p, minlength=P)
+            matches: np.ndarray = np.bincount(e.pairs, weights=p, minlength=P)
             lam_kind = float((matches.sum() + em.prior_matches) / (
                 e.total_all + em.prior_matches / settings.prior))
             lam_pair = (matches + em.prior_matches) / (e.all_pairs

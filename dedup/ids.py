@@ -61,6 +61,7 @@ def assign_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str], p
     taken = _Union(used, outside)
     for index, members in enumerate(clusters):
         if ids[index] is None:
-            ids[index] = new_id(prefix, members, taken)
-            used.add(ids[index])
+            fresh = new_id(prefix, members, taken)
+            ids[index] = fresh
+            used.add(fresh)
     return [i for i in ids if i is not None]

@@ -358,8 +358,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     o = settings.offers
     sellerless = [r for r in product_recs if not r.shop_key]
     shop_platforms: dict[str, set[str]] = defaultdict(set)
-    for r in shop_recs:
-        shop_platforms[result.membership[r.key]].add(r.source)
+    for shop in shop_recs:
+        shop_platforms[result.membership[shop.key]].add(shop.source)
     attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms, title_stats,
                                    o.sellerless.price_tolerance)
                 if o.sellerless.enabled else {})

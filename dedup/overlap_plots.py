@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import upsetplot
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -139,9 +140,7 @@ class _FilledDots:
 
 
 def _upset_class() -> type:
-    import upsetplot
-
-    class UpSet(upsetplot.UpSet):  # type: ignore[misc]
+    class UpSet(upsetplot.UpSet):
         def plot_matrix(self, ax: Any) -> Any:
             return super().plot_matrix(_FilledDots(ax))
 

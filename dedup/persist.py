@@ -165,7 +165,7 @@ def members(result: LinkResult, wanted: Iterable[str]) -> list[Member]:
 def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
                title_stats: TokenStats) -> list[tuple[str, str, str]]:
     """(block, source, source_id) of every clean listing, for incremental builds."""
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     for c in cleans:
         if c.kind == "shop":
             f = shop_features(c)
@@ -173,9 +173,9 @@ def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
             if f.lat is not None and f.lon is not None:
                 keys.append(geo_cell(f.lat, f.lon))
         else:
-            f = product_features(c)
+            p = product_features(c)
             # offers are only ever compared within their shop: its key is enough
-            keys = ["shop:" + f.shop_key] if f.shop_key else product_keys(f, title_stats)
+            keys = ["shop:" + p.shop_key] if p.shop_key else product_keys(p, title_stats)
         rows.extend((k, c.source, c.source_id) for k in set(keys))
     return rows
 

@@ -209,7 +209,7 @@ class ShopScorer(_Scorer):
         if not veto.enabled:
             return total
 
-        def rows_at(items: set[tuple[str, str]]) -> list[np.ndarray]:
+        def rows_at(items: set[tuple[str, ...]]) -> list[np.ndarray]:
             by_comp: dict[int, list[int]] = {}
             for comp, level in items:
                 c = coder.comparisons.index(comp)
@@ -219,7 +219,7 @@ class ShopScorer(_Scorer):
         name = coder.comparisons.index("name")
         vetoed = np.isin(levels[:, name], [coder.levels[name].index(lv)
                                            for lv in veto.name_levels])
-        def any_of(items: set[tuple[str, str]]) -> np.ndarray:
+        def any_of(items: set[tuple[str, ...]]) -> np.ndarray:
             hit = np.zeros(len(total), dtype=bool)
             for rows in rows_at(items):
                 hit |= rows

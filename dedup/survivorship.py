@@ -15,6 +15,7 @@ import statistics
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from dedup.settings import MatchSettings
@@ -98,8 +99,7 @@ def merge_shop(entity_id: str, members: Sequence[Any], settings: MatchSettings) 
     record["department"] = _choose(members, lambda m: m.department, lambda m: m.department,
                                    trust)[1]
     for field in ("phone", "email", "siret", "opening_hours", "description"):
-        record[field] = _choose(members, lambda m, f=field: getattr(m, f),
-                                lambda m, f=field: getattr(m, f), trust)[1]
+        record[field] = _choose(members, attrgetter(field), attrgetter(field), trust)[1]
     record["website"] = _choose(members, lambda m: m.website_host, lambda m: m.website_host,
                                 trust)[1]
     lats = [m.lat for m in members if m.lat is not None and m.lon is not None]

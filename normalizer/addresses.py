@@ -192,7 +192,7 @@ def _split_segments(text: str) -> list[str]:
     for part in parts:
         if not part:
             continue
-        if out and _NUMBER.match(out[-1]) and not _NUMBER.match(out[-1]).group(3):
+        if out and (number := _NUMBER.match(out[-1])) and not number.group(3):
             out[-1] = out[-1] + " " + part  # "12B, Bd de Strasbourg": the number stands alone
         else:
             out.append(part)

@@ -48,12 +48,12 @@ from normalizer.text import fold
 Found = list[tuple[str, str, tuple[str, ...]]]  # (dimension, value, tokens for the title key)
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
-_MASS = {"kg": 1000, "g": 1, "gr": 1, "grs": 1, "gramme": 1, "grammes": 1, "grams": 1,
+_MASS: dict[str, int | Decimal] = {"kg": 1000, "g": 1, "gr": 1, "grs": 1, "gramme": 1, "grammes": 1, "grams": 1,
          "mg": Decimal("0.001")}
-_VOLUME = {"l": 1000, "litre": 1000, "litres": 1000, "liter": 1000, "liters": 1000,
+_VOLUME: dict[str, int | Decimal] = {"l": 1000, "litre": 1000, "litres": 1000, "liter": 1000, "liters": 1000,
            "cl": 10, "dl": 100, "ml": 1}
-_LENGTH = {"km": 1_000_000, "m": 1000, "metre": 1000, "metres": 1000, "cm": 10, "mm": 1}
-_DATA = {"to": 1000, "tb": 1000, "go": 1, "gb": 1, "mo": Decimal("0.001"),
+_LENGTH: dict[str, int | Decimal] = {"km": 1_000_000, "m": 1000, "metre": 1000, "metres": 1000, "cm": 10, "mm": 1}
+_DATA: dict[str, int | Decimal] = {"to": 1000, "tb": 1000, "go": 1, "gb": 1, "mo": Decimal("0.001"),
          "mb": Decimal("0.001")}
 _OTHER_UNITS = {"lm": "lumen", "w": "power", "mah": "battery", "v": "voltage"}
 _UNIT_ALIASES = {"lumen": "lm", "lumens": "lm", "watt": "w", "watts": "w", "volt": "v",

@@ -77,7 +77,7 @@ def check_coordinates(lat: float | None, lon: float | None,
 def geohash(lat: float, lon: float, precision: int = 7) -> str:
     """The base-32 geohash of a point (precision 7 is a cell of about 150 x 150 m)."""
     lat_lo, lat_hi, lon_lo, lon_hi = -90.0, 90.0, -180.0, 180.0
-    out = []
+    out: list[str] = []
     bits = ch = 0
     even = True
     while len(out) < precision:

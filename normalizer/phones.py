@@ -37,8 +37,11 @@ _FR_PREFIX_KINDS = {"1": "fixed", "2": "fixed", "3": "fixed", "4": "fixed", "5":
 # Fast path: a French number written in one of the usual ways is checked against the
 # library's own fixed-line and mobile patterns without a full parse.
 _FR_META = phonenumbers.PhoneMetadata.metadata_for_region("FR")
+if _FR_META is None:  # pragma: no cover - the library ships France's metadata
+    raise ImportError("phonenumbers has no metadata for FR")
 _FR_TYPES = tuple((re.compile(desc.national_number_pattern), kind) for desc, kind in (
-    (_FR_META.fixed_line, "fixed"), (_FR_META.mobile, "mobile")) if desc is not None)
+    (_FR_META.fixed_line, "fixed"), (_FR_META.mobile, "mobile"))
+    if desc is not None and desc.national_number_pattern)
 _FR_SHAPE = re.compile(r"^(?:(?:\+33|0033)0?|0)?([1-9]\d{8})$")
 _FR_NOISE = re.compile(r"[\s.\-()]")
 _SPLIT = re.compile(r"\s*(?:/|;|\||,|\bou\b|\bor\b|\n)\s*", re.I)

@@ -316,8 +316,8 @@ def _entry(problems: _Problems, key: str, key_node: yaml.Node, node: yaml.Node
                              f"{v!r} is not a valid value")
         return out
 
-    name = values.get("name")
-    if "name" in values and (not isinstance(name, str) or not name.strip()):
+    display = values.get("name")
+    if "name" in values and (not isinstance(display, str) or not display.strip()):
         problems.add(nodes["name"], key, "name", "must be text")
     departments = strings("departments", _DEPARTMENT)
     postcodes = strings("postcodes", _POSTCODE)
@@ -344,7 +344,7 @@ def _entry(problems: _Problems, key: str, key_node: yaml.Node, node: yaml.Node
     if len(problems.items) > before:
         return None
     line = (nodes["sources"] if "sources" in nodes else key_node).start_mark.line + 1
-    return TerritoryConfig(key, str(name).strip(), departments, postcodes, bbox, sources, texts,
+    return TerritoryConfig(key, str(display).strip(), departments, postcodes, bbox, sources, texts,
                            f"{problems.filename or 'territories'}:{line}")
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D401 - silence access log
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     def log(self, type: str, message: str, *args: Any) -> None:
@@ -69,6 +69,7 @@ class ReplicaCluster:
             port = platform.default_port if self._ports is None else self._ports.get(key, 0)
             server = make_server(self.host, port, platform.wsgi(), threaded=True,
                                  request_handler=_QuietHandler)
+            assert isinstance(server, ThreadedWSGIServer)  # threaded=True
             server.daemon_threads = True
             platform.base_url = f"http://{self.host}:{server.server_port}"
             thread = threading.Thread(target=server.serve_forever, name=f"replica-{key}",

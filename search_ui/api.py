@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from catalog.backends.query import API, parse_search, parse_suggest
 from search_ui import present, territory
-from search_ui.app import error_response
+from search_ui.context import get_backend
 from search_ui.entities import (
     MAX_PRODUCT_OFFERS,
     MAX_SHOP_ITEMS,
@@ -25,6 +25,7 @@ from search_ui.entities import (
     load_entity,
     offer_rows,
 )
+from search_ui.errors import error_response
 from search_ui.openapi import openapi_document
 from search_ui.search import find_place
 
@@ -42,7 +43,6 @@ def api_headers(response: Response) -> Response:
 @api_bp.get("/search")
 def search() -> Response:
     """Shops and products matching the query, with facets."""
-    from search_ui.context import get_backend  # noqa: PLC0415
 
     parsed = parse_search(request.args, API, geocode=find_place,
                           territories=territory.allowed_keys())
@@ -91,7 +91,6 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 @api_bp.get("/suggest")
 def suggest() -> Response:
     """Completions for what is being typed."""
-    from search_ui.context import get_backend  # noqa: PLC0415
 
     text, limit, where = parse_suggest(request.args, API, territories=territory.allowed_keys())
     suggestions = get_backend().suggest(text, limit, where) if text else []

@@ -40,7 +40,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
@@ -48,9 +48,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from agora import settings
 from catalog.errors import CatalogError
-from search_ui.operator import COOKIE, SESSION_LIFETIME
+from search_ui import context, present, territory
+from search_ui.api import api_bp
+from search_ui.entities import entities_bp
+from search_ui.errors import ERROR_MESSAGES, error_response, wants_json
+from search_ui.operator import COOKIE, SESSION_LIFETIME, operator_bp
+from search_ui.overlap import overlap_bp
 from search_ui.params import BadParameter
 from search_ui.ratelimit import init_limiter
+from search_ui.search import search_bp
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +82,6 @@ SETTINGS = ("AGORA_OPERATOR_TOKEN", "AGORA_RATE_LIMIT", "AGORA_RATE_LIMIT_PAGES"
             "AGORA_RATE_LIMIT_LOGIN_FAILURES", "AGORA_RATE_LIMIT_STORAGE", "AGORA_TRUST_PROXY",
             "AGORA_SECRET_KEY", "AGORA_ELASTICSEARCH_URL", "AGORA_ELASTICSEARCH_INDEX")
 MAX_TRUSTED_PROXIES = 5
-
-ERROR_TITLES = {400: "Requête invalide", 401: "Accès refusé", 403: "Accès interdit",
-                404: "Page introuvable", 405: "Méthode non autorisée",
-                413: "Requête trop grande", 414: "Adresse trop longue",
-                417: "Attente non satisfaite", 429: "Trop de requêtes",
-                431: "En-têtes trop grands", 500: "Erreur interne",
-                501: "Non pris en charge", 503: "Service indisponible"}
-#: The sentence of an error page when the error says nothing more useful.
-ERROR_MESSAGES = {400: "La requête est mal formée.",
-                  403: "Cette requête n’est pas permise.",
-                  404: "Cette page n’existe pas, ou plus.",
-                  405: "Cette méthode n’est pas acceptée ici.",
-                  413: "La requête est trop grande.",
-                  414: "L’adresse demandée est trop longue.",
-                  431: "Les en-têtes de la requête sont trop grands.",
-                  500: "Une erreur inattendue s’est produite ; elle a été consignée.",
-                  501: "Cette forme de requête n’est pas prise en charge."}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -142,12 +131,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted,  # type: ignore[method-assign]
                                 x_proto=trusted)
 
-    from search_ui import context, present, territory  # noqa: PLC0415
-    from search_ui.api import api_bp  # noqa: PLC0415
-    from search_ui.entities import entities_bp  # noqa: PLC0415
-    from search_ui.operator import operator_bp  # noqa: PLC0415
-    from search_ui.overlap import overlap_bp  # noqa: PLC0415
-    from search_ui.search import search_bp  # noqa: PLC0415
 
     app.register_blueprint(search_bp)
     app.register_blueprint(entities_bp)
@@ -203,32 +186,6 @@ def _security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if request.blueprint == "operator":
         response.headers["Content-Security-Policy"] = CSP_OPERATOR
-    return response
-
-
-def error_page(app: Flask, status: int) -> bytes:
-    """The HTML error page of ``status`` outside any request (gunicorn's own errors)."""
-    with app.test_request_context("/"):
-        return render_template("errors/error.html", status=status,
-                               title=ERROR_TITLES.get(status, "Erreur"),
-                               message=ERROR_MESSAGES.get(status, "Erreur.")).encode()
-
-
-def wants_json() -> bool:
-    """Whether the error answer should be JSON (the API, or a client asking for it)."""
-    return (request.path.startswith("/api/") or request.path.endswith(".json")
-            or request.accept_mimetypes.best == "application/json")
-
-
-def error_response(status: int, error: str, message: str, **extra: Any) -> Response:
-    """A short error answer, JSON for the API, else the HTML error page."""
-    if wants_json():
-        response = jsonify(error=error, message=message, **extra)
-    else:
-        response = Response(render_template(
-            "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Erreur"),
-            message=message), mimetype="text/html")
-    response.status_code = status
     return response
 
 

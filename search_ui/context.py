@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, g
 
 from agora import settings
 from catalog.backends import BackendSettings, SearchBackend, open_backend
+from catalog.backends.base import IndexReport, SearchQuery, SearchResults, Suggestion
 from catalog.errors import CatalogError
 from catalog.store import Catalog
-from search_ui.territory import TerritoryBackend
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,30 @@ class Platform:
     rank: int
 
 
+class TerritoryBackend(SearchBackend):
+    """A search backend seen from one territory: its searches and completions keep to it
+    (the documents' ``territories``, a shop being in the territory of its address)."""
+
+    def __init__(self, backend: SearchBackend, key: str) -> None:
+        self.backend, self.key = backend, key
+        self.name = backend.name
+
+    def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
+        return self.backend.index_build(documents, build_id)
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        filters = tuple((k, v) for k, v in query.filters if k != "territory")
+        return self.backend.search(replace(query, filters=(*filters,
+                                                             ("territory", (self.key,)))))
+
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
+        return self.backend.suggest(prefix, limit, self.key)
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        return self.backend.get(entity_id)
+
+
 def get_backend() -> SearchBackend:
     """The search backend for this request."""
     if "agora_backend" not in g:
@@ -50,7 +75,7 @@ def get_backend() -> SearchBackend:
             configured = _app_backend()
         key = current_app.config.get("AGORA_TERRITORY")
         g.agora_backend = TerritoryBackend(configured, key) if key else configured
-    return g.agora_backend  # type: ignore[no-any-return]
+    return g.agora_backend
 
 
 def _app_backend() -> SearchBackend:
@@ -63,7 +88,7 @@ def _app_backend() -> SearchBackend:
                     settings.search_index_base(current_app.config["AGORA_CATALOG"]),
                     BackendSettings.from_mapping(current_app.config))
                 current_app.extensions["agora_backend"] = backend
-    return backend  # type: ignore[no-any-return]
+    return backend
 
 
 def close_backend(app: Any) -> None:
@@ -81,7 +106,7 @@ def get_catalog() -> Catalog:
     """
     if "agora_catalog" not in g:
         g.agora_catalog = Catalog.open_read_only(str(current_app.config["AGORA_CATALOG"]))
-    return g.agora_catalog  # type: ignore[no-any-return]
+    return g.agora_catalog
 
 
 def build_id() -> int | None:
@@ -110,7 +135,7 @@ def platforms() -> dict[str, Platform]:
         except CatalogError as exc:
             log.warning("catalog unreadable, platforms shown by key: %s", exc)
             g.agora_platforms = {}
-    return g.agora_platforms  # type: ignore[no-any-return]
+    return g.agora_platforms
 
 
 def load_platforms(catalog: Catalog) -> dict[str, Platform]:

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from catalog.store import Catalog
 from normalizer.text import words
 from search_ui.params import Place
@@ -160,8 +162,6 @@ class Gazetteer:
 
 
 def _similarity(a: str, b: str) -> float:
-    from rapidfuzz import fuzz  # noqa: PLC0415
-
     return float(fuzz.ratio(a, b))
 
 

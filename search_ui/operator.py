@@ -56,6 +56,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from agora import settings
@@ -182,7 +183,7 @@ def _csrf_ok() -> bool:
 
 
 @operator_bp.get("/sources/connexion")
-def login_form() -> Response | str:
+def login_form() -> BaseResponse | str:
     """The login form (or the sources page, for an operator already in)."""
     token = _token()
     if token is not None and _session_valid(token):
@@ -191,7 +192,7 @@ def login_form() -> Response | str:
 
 
 @operator_bp.post("/sources/connexion")
-def login() -> Response:
+def login() -> BaseResponse:
     """Check the token sent by the form and open the session."""
     if not _csrf_ok():
         return _unauthorized("Le formulaire a expiré : rechargez la page et recommencez.",
@@ -209,7 +210,7 @@ def login() -> Response:
 
 
 @operator_bp.post("/sources/deconnexion")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """End the session."""
     if not _csrf_ok():
         return _unauthorized("Le formulaire a expiré : rechargez la page et recommencez.",
@@ -236,7 +237,7 @@ def _statuses() -> dict[str, Any]:
         scheduler = scheduler_status(catalog)
     data = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "scheduler": scheduler, "sources": [s.to_dict() for s in statuses]}
-    return redact(data)  # type: ignore[no-any-return]
+    return redact(data)
 
 
 # --------------------------------------------------------------------------- views

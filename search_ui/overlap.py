@@ -28,7 +28,7 @@ from dedup.overlap_data import (
     load_build,
     report_for,
 )
-from dedup.overlap_export import csv_text
+from dedup.overlap_export import csv_text, report_document
 from search_ui import present, territory
 from search_ui.context import build_id, get_catalog, platforms
 from search_ui.params import BadParameter
@@ -96,7 +96,7 @@ def _filters() -> tuple[str | None, str | None]:
 
 
 def _cache() -> OrderedDict[Any, Any]:
-    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+    return current_app.extensions.setdefault(
         "agora_overlap", OrderedDict())
 
 
@@ -106,11 +106,11 @@ def _build() -> tuple[int | None, OverlapBuild]:
     cache = _cache()
     with _lock:
         if key in cache:
-            return key[2], cache[key]  # type: ignore[no-any-return]
+            return key[2], cache[key]
     with _loading:
         with _lock:
             if key in cache:
-                return key[2], cache[key]  # type: ignore[no-any-return]
+                return key[2], cache[key]
         here = territory.current()
         built = load_build(get_catalog(), list(platforms()),
                            territory=here.key if here else None, territories=territory.served())
@@ -142,7 +142,7 @@ def _data(commune: str | None, category: str | None) -> OverlapData:
                     del cache[old]
     except UnknownFilterValue as exc:
         raise UnknownOverlapFilter(PARAMETERS[exc.field], exc.value, exc.close) from exc
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def _request_data() -> tuple[OverlapData, str | None, str | None]:
@@ -161,7 +161,7 @@ def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     with _lock:
         if key in cache:
             cache.move_to_end(key)
-            return cache[key]  # type: ignore[no-any-return]
+            return cache[key]
     data = plot_bytes(report, name, "svg")
     with _lock:
         cache[key] = data
@@ -171,7 +171,7 @@ def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     return data
 
 
-def _args(commune: str | None, category: str | None) -> dict[str, str]:
+def _args(commune: str | None, category: str | None) -> dict[str, Any]:
     return {k: v for k, v in (("commune", commune), ("categorie", category)) if v}
 
 
@@ -215,7 +215,7 @@ def table_view(table: OverlapTable, order: list[str], commune: str | None,
 @overlap_bp.get("/overlap")
 def index() -> str:
     """The overlap between platforms: figures, tables, methods and CSV links."""
-    from dedup.overlap_plots import PLOTS, TITLES  # noqa: PLC0415
+    from dedup.overlap_plots import PLOTS, TITLES  # noqa: PLC0415 - matplotlib: only these pages pay for it
 
     data, commune, category = _request_data()
     report = data.report
@@ -258,7 +258,7 @@ def table_csv(name: str) -> Response:
 @overlap_bp.get("/overlap/figures/<name>.svg")
 def plot_svg(name: str) -> Response:
     """One figure as SVG (drawn on first request per build and filters)."""
-    from dedup.overlap_plots import PLOTS  # noqa: PLC0415
+    from dedup.overlap_plots import PLOTS  # noqa: PLC0415 - matplotlib: only these pages pay for it
 
     if name not in PLOTS:
         abort(404)
@@ -274,8 +274,6 @@ def plot_svg(name: str) -> Response:
 @overlap_bp.get("/overlap.json")
 def report_json() -> Response:
     """Every table of the report as JSON (as ``agora overlap --format json`` writes it)."""
-    from dedup.overlap_export import report_document  # noqa: PLC0415
-
     data, _, _ = _request_data()
     return Response(json.dumps(report_document(data.report, data.changes), ensure_ascii=False),
                     mimetype="application/json")

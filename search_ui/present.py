@@ -9,6 +9,7 @@ other sites are http(s) URLs.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
+from normalizer.categories import TAXONOMY
 from search_ui.context import platform
 
 SERVICE_LABELS = {"click_collect": "Click & collect", "delivery": "Livraison",
@@ -43,7 +45,6 @@ NNBSP = "\u202f"
 def category_label(key: str | None) -> str:
     if not key:
         return ""
-    from normalizer.categories import TAXONOMY  # noqa: PLC0415
 
     return TAXONOMY.get(key, key.replace("_", " ").capitalize())
 
@@ -320,7 +321,6 @@ def price_limits_label(low: int | None, high: int | None) -> str:
 def dom_id(*parts: Any) -> str:
     """A stable HTML id from any values: the same facet value keeps its id across pages
     (focus is put back on it after a filter reloads the page)."""
-    import hashlib  # noqa: PLC0415
 
     text = "-".join(str(p) for p in parts)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "x"
@@ -338,8 +338,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(safe_url, "safe_url")
     app.add_template_filter(category_label, "category_label")
     app.add_template_filter(service_label, "service_label")
-    app.add_template_global(KIND_LABELS, "KIND_LABELS")
-    app.add_template_global(FACET_TITLES, "FACET_TITLES")
-    app.add_template_global(CONFLICT_LABELS, "CONFLICT_LABELS")
-    app.add_template_global(AVAILABILITY_LABELS, "AVAILABILITY_LABELS")
+    app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, FACET_TITLES=FACET_TITLES,
+                                 CONFLICT_LABELS=CONFLICT_LABELS,
+                                 AVAILABILITY_LABELS=AVAILABILITY_LABELS)
     app.add_template_global(platform, "platform_of")

@@ -157,10 +157,10 @@ def init_limiter(app: Flask, config: Mapping[str, Any]) -> Limiter | None:
             continue
         shared = limiter.shared_limit(value, scope=route_class.name)
         for name in route_class.blueprints:
-            shared(app.blueprints[name])
+            shared(app.blueprints[name])  # type: ignore[call-overload]  # a Blueprint is accepted; the stubs list views only
     if failures is not None:
         limiter.shared_limit(failures, scope="operator-login-failures",
-                             deduct_when=_token_refused)(app.blueprints["operator"])
+                             deduct_when=_token_refused)(app.blueprints["operator"])  # type: ignore[call-overload]  # as above
     app.after_request(_limit_headers)
     app.extensions[EXTENSION] = limiter
     return limiter
@@ -176,7 +176,7 @@ def retry_after(limit: RequestLimit | None, now: float | None = None) -> int:
         return 60
     try:
         reset = limit.window.reset_time
-    except Exception:  # noqa: BLE001 - the store failed: the limit's period is an upper bound
+    except Exception:
         return max(1, int(limit.limit.get_expiry()))
     return max(1, math.ceil(reset - (time.time() if now is None else now)))
 
@@ -194,7 +194,7 @@ def _limit_headers(response: Response) -> Response:
         return response
     try:
         remaining = 0 if response.status_code == 429 else limit.remaining
-    except Exception as exc:  # noqa: BLE001 - headers are a courtesy, never a failure
+    except Exception as exc:
         log.debug("rate-limit headers skipped: %s", exc)
         return response
     response.headers["X-RateLimit-Limit"] = str(limit.limit.amount)

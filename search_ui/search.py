@@ -55,6 +55,11 @@ def search_href(parsed: ParsedSearch, **changes: Any) -> str:
     return url_for("search.index") + ("?" + urlencode(args) if args else "")
 
 
+def _param(name: str, value: str) -> dict[str, Any]:
+    """One query parameter, as ``url_for``'s keyword arguments."""
+    return {name: value}
+
+
 def facet_views(parsed: ParsedSearch, results: SearchResults) -> list[dict[str, Any]]:
     """Each facet with its values: label, count, whether chosen, the link toggling it."""
     chosen = dict(parsed.query.filters)
@@ -67,12 +72,12 @@ def facet_views(parsed: ParsedSearch, results: SearchResults) -> list[dict[str, 
                 if bucket is None or not count:
                     continue
                 low, high = bucket
-                selected = (parsed.query.price_min, parsed.query.price_max) == (low, high)
+                on = (parsed.query.price_min, parsed.query.price_max) == (low, high)
                 buckets.append({"value": value, "label": present.price_bucket_label(value),
-                                "count": count, "selected": selected,
+                                "count": count, "selected": on,
                                 "href": search_href(parsed, page=1,
-                                                    price_min=None if selected else low,
-                                                    price_max=None if selected else high)})
+                                                    price_min=None if on else low,
+                                                    price_max=None if on else high)})
             views.append({"key": key, "param": "prix", "title": present.FACET_TITLES[key],
                           "values": buckets, "price": True})
             continue
@@ -175,7 +180,7 @@ def index() -> str:
     if landing is not None:
         context["browse"] = {
             key: [{"value": v, "label": present.facet_value_label(key, v), "count": c,
-                   "href": url_for("search.index", **{HTML.param(key): v})}
+                   "href": url_for("search.index", **_param(HTML.param(key), v))}
                   for v, c in landing.facets.get(key, [])]
             for key in ("category", "platform")}
         context["browse_total"] = landing.total

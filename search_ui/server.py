@@ -33,8 +33,9 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from catalog.redact import MASK, is_secret_name, redact_text
-from search_ui.app import SECURITY_HEADERS, error_page
-from search_ui.territory import create_site
+from search_ui.app import SECURITY_HEADERS
+from search_ui.errors import error_page
+from search_ui.site import create_site
 
 #: Atoms of the access log holding a URL or a query string (``%(r)s``, ``%(q)s``...).
 _URL_ATOMS = frozenset({"r", "q", "U", "f", "{referer}i", "{raw_uri}e", "{query_string}e",
@@ -81,7 +82,7 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-class RedactingLogger(Logger):  # type: ignore[misc]
+class RedactingLogger(Logger):
     """gunicorn's logger, with secrets masked in the access and error logs."""
 
     def setup(self, cfg: Any) -> None:
@@ -126,7 +127,7 @@ class _ErrorPageSocket:
         return getattr(self._sock, name)
 
 
-class AgoraWorker(ThreadWorker):  # type: ignore[misc]
+class AgoraWorker(ThreadWorker):
     """gunicorn's gthread worker whose own error answers look like the app's."""
 
     _pages: dict[int, bytes]
@@ -141,7 +142,7 @@ class AgoraWorker(ThreadWorker):  # type: ignore[misc]
             app = getattr(app, "root", app)  # a TerritorySite: its whole-catalog app
             try:
                 pages[status] = error_page(app, status) if isinstance(app, Flask) else b""
-            except Exception:  # noqa: BLE001 - never let an error page fail the answer
+            except Exception:
                 self.log.exception("error page %s could not be drawn", status)
                 pages[status] = b""
             if not pages[status]:
@@ -150,7 +151,7 @@ class AgoraWorker(ThreadWorker):  # type: ignore[misc]
         return pages[status]
 
 
-class AgoraGunicorn(BaseApplication):  # type: ignore[misc]
+class AgoraGunicorn(BaseApplication):
     """gunicorn with the options given in Python rather than on its command line."""
 
     def __init__(self, app_factory: Callable[[], Any], options: Mapping[str, Any]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
 from catalog.store import CATALOG_FILE, CATALOG_URL_VARIABLE, Catalog
 from replicas.server import ReplicaCluster
@@ -157,8 +158,6 @@ def crawl(agora_home: Path) -> Callable[..., list[dict[str, Any]]]:
 
 def sources_with(tmp_path: Path, **overrides: dict[str, Any]) -> Path:
     """A copy of config/sources.yaml with some keys of some sources replaced."""
-    import yaml
-
     data = yaml.safe_load(SOURCES_FILE.read_text(encoding="utf-8"))
     for key, values in overrides.items():
         data["sources"][key].update(values)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 SUPERUSER = "agora"
@@ -76,8 +77,6 @@ class PostgresServer:
 
     def create_database(self, name: str | None = None) -> str:
         """A new empty database; returns its URL."""
-        import psycopg
-
         name = name or f"agora_test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
@@ -85,8 +84,6 @@ class PostgresServer:
         return self.database_url(name)
 
     def drop_database(self, name_or_url: str) -> None:
-        import psycopg
-
         name = urlsplit(name_or_url).path.lstrip("/") if "://" in name_or_url else name_or_url
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -173,8 +170,6 @@ def launch(timeout: float | None = None) -> PostgresServer:
 
 
 def _version(url: str, timeout: float) -> str:
-    import psycopg
-
     deadline = time.monotonic() + timeout
     while True:
         try:

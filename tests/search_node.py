@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -52,6 +53,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
+from opensearchpy import OpenSearch
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "tools" / "search-node"
@@ -108,9 +111,7 @@ class SearchServer:
     def client(self, **kwargs: Any) -> Any:
         """The official Python client of this engine, on this server."""
         if self.engine == "elasticsearch":
-            from elasticsearch import Elasticsearch
             return Elasticsearch(self.url, request_timeout=30, **kwargs)
-        from opensearchpy import OpenSearch
         return OpenSearch(self.url, timeout=30, **kwargs)
 
 
@@ -247,7 +248,6 @@ def build(spec: EngineSpec, java_home: Path, java_major: int) -> Path:
 
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
-    import fcntl
     with path.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -3,6 +3,7 @@ every test that touches the catalog runs on both engines (``home`` is ``engine_h
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from agora.commands.schedule import schedule_cmd
-from agora.scheduler import Cadence, Scheduler, SchedulerBusy, SourceTrigger
+from agora.scheduler import Cadence, Scheduler, SchedulerBusy, SourceTrigger, _Aborted
 from catalog.store import Catalog, Run
 from crawlers.config import SourceConfig
 from crawlers.errors import SourceConfigError
@@ -404,8 +405,7 @@ def test_sigterm_lets_the_scheduler_stop_a_crawl_and_exit(home: Path) -> None:
         started.set()
         while not should_stop():
             time.sleep(0.02)
-        from agora.scheduler import _Aborted  # what the real crawl raises from its progress
-        raise _Aborted()
+        raise _Aborted()  # what the real crawl raises from its progress
 
     scheduler = Scheduler([C], home, crawl=endless, build=None, shutdown_grace=0.3)
 
@@ -458,6 +458,10 @@ def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
             cluster.platforms["toulouse_boutiques"].records)
     result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build"], env=env)
     assert "Nothing due." in result.output  # the next run is an hour away
+    result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["runs"] == [] and list(data["next_runs"]) == ["toulouse_boutiques"]
 
     # the daemon, on a new catalog: its first run starts at once; SIGTERM during the
     # crawl lets it finish (within --grace), then the process exits 0

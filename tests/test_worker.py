@@ -11,13 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from agora import scheduler as scheduler_module
 from agora.scheduler import Scheduler
 from agora.worker import Worker
 from catalog.store import Catalog
 from crawlers.config import SourceConfig
 from crawlers.orchestrator import RunReport
+from tests.conftest import empty_postgres_catalog
 
 CHARLIE = SourceConfig(key="charlie", name="Charlie", connector="tout_toulouse",
                        base_url="http://127.0.0.1:9", schedule={"interval": "1h"})
@@ -196,11 +199,6 @@ def test_auto_mode_queues_only_when_a_live_worker_crawls_the_source(
 @pytest.mark.postgres
 def test_a_scheduler_that_loses_its_catalog_stops_for_its_service_manager(
         shared_postgres_catalog: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import psycopg
-
-    from agora import scheduler as scheduler_module
-    from tests.conftest import empty_postgres_catalog
-
     url = empty_postgres_catalog(shared_postgres_catalog)
     monkeypatch.setenv("AGORA_CATALOG_URL", url)
     monkeypatch.setattr(scheduler_module, "LOCK_REFRESH_SECONDS", 0.2)

@@ -1,6 +1,7 @@
-"""Command groups of the ``agora`` CLI that live in their own modules.
+"""The commands of the ``agora`` CLI, one module per command group.
 
-Each module defines one click group (e.g. ``sources.sources_group``) that
-``agora/cli.py`` registers with ``main.add_command``; commands stay thin: parse,
-call the library, print.
+Each module defines its click commands (e.g. ``sources.sources_group``) and
+``agora/cli.py`` names them in ``COMMANDS`` (``"module:attribute"``), imported
+only when run. Commands stay thin: parse, call the library, print, with what
+``common`` shares (``cli_errors``, ``--json``, the table printer).
 """

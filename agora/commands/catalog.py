@@ -1,6 +1,6 @@
 """``agora catalog``: where the catalog is, and backing it up and restoring it.
 
-- ``info``: the engine, the location (without password), the schema version,
+- ``info [--json]``: the engine, the location (without password), the schema version,
   what it holds.
 - ``backup FILE``: the whole catalog to one file, while everything runs (SQLite:
   the online backup API; PostgreSQL: ``pg_dump --format=custom``).
@@ -9,20 +9,23 @@
   migrated to this version and the search index rebuilt from the restored
   entities, so the site serves the same answers.
 
-The group is ``catalog_group``; ``agora/cli.py`` registers it with ``main.add_command``.
+The group is ``catalog_group``; ``agora/cli.py`` names it in ``COMMANDS``.
 Procedures around it (when, where to keep the files, checking a restore):
 docs/deploy.md.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from rich.console import Console
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
-
-console = Console()
+from agora.commands.common import cli_errors, console, json_option, print_json
+from agora.pipeline import index_entities
+from catalog.backup import backup, backup_kind, restore
+from catalog.migrate import current_version, latest_version
+from catalog.store import Catalog, describe_location
 
 
 @click.group("catalog")
@@ -31,33 +34,37 @@ def catalog_group() -> None:
 
 
 @catalog_group.command("info")
-@errors_as_lines
-def info_cmd() -> None:
+@json_option
+@cli_errors
+def info_cmd(as_json: bool) -> None:
     """The catalog's engine, location, schema version and contents."""
-    from catalog.migrate import current_version, latest_version  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
     with Catalog.open_read_only(settings.catalog_path()) as catalog:
-        version = current_version(catalog.db)
-        lines = [f"engine: {catalog.engine}", f"location: {catalog.describe()}",
-                 f"schema: version {version} of {latest_version(catalog.engine)}",
-                 f"listings: {catalog.count_listings()} live, "
-                 f"{catalog.count_listings(status='gone')} gone",
-                 "entities: " + (", ".join(f"{k} {v}" for k, v in
-                                           sorted(catalog.entities.counts().items())) or "none"),
-                 f"search index base: {settings.search_index_base(catalog.path)}"]
+        info: dict[str, Any] = {
+            "engine": catalog.engine, "location": catalog.describe(),
+            "schema_version": current_version(catalog.db),
+            "latest_schema_version": latest_version(catalog.engine),
+            "listings": {"live": catalog.count_listings(),
+                         "gone": catalog.count_listings(status="gone")},
+            "entities": dict(sorted(catalog.entities.counts().items())),
+            "search_index_base": str(settings.search_index_base(catalog.path))}
+    if as_json:
+        print_json(info)
+        return
+    lines = [f"engine: {info['engine']}", f"location: {info['location']}",
+             f"schema: version {info['schema_version']} of {info['latest_schema_version']}",
+             f"listings: {info['listings']['live']} live, {info['listings']['gone']} gone",
+             "entities: " + (", ".join(f"{k} {v}" for k, v in info["entities"].items())
+                             or "none"),
+             f"search index base: {info['search_index_base']}"]
     for line in lines:
         console.print(line, highlight=False, markup=False)
 
 
 @catalog_group.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False))
-@errors_as_lines
+@cli_errors
 def backup_cmd(target: str) -> None:
     """Back the catalog up to TARGET (one file), while crawls and builds go on."""
-    from catalog.backup import backup, backup_kind  # noqa: PLC0415
-    from catalog.store import describe_location  # noqa: PLC0415
-
     location = settings.catalog_path()
     written = backup(location, target, bin_dir=settings.get("AGORA_PG_BIN"))
     console.print(f"{describe_location(location)} backed up to {written} "
@@ -69,13 +76,9 @@ def backup_cmd(target: str) -> None:
 @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace an existing SQLite catalog file.")
 @click.option("--no-index", is_flag=True, help="Do not rebuild the search index afterwards.")
-@errors_as_lines
+@cli_errors
 def restore_cmd(backup_file: str, force: bool, no_index: bool) -> None:
     """Restore BACKUP_FILE into the configured catalog (empty), then index it again."""
-    from agora.pipeline import index_entities  # noqa: PLC0415
-    from catalog.backup import restore  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
     location = settings.catalog_path()
     restore(backup_file, location, force=force, bin_dir=settings.get("AGORA_PG_BIN"))
     with Catalog.open(location) as catalog:  # brings an older backup's schema up to date

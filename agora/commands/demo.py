@@ -3,19 +3,17 @@
 Prints each stage's duration as it ends, then the address of the site, and
 serves until Ctrl-C (which stops the replicas too). ``--no-serve`` stops after
 the build. The catalog goes to ``AGORA_HOME`` (default ./var). The command is
-``demo_cmd``; ``agora/cli.py`` registers it with ``main.add_command``.
+``demo_cmd``; ``agora/cli.py`` names it in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
-import sys
-
 import click
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from agora import settings
+from agora.commands.common import cli_errors, console, plain_row, print_table
+from agora.demo import DemoReport, DemoStage, run_demo
 
 
 @click.command("demo")
@@ -28,14 +26,10 @@ err_console = Console(stderr=True)
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="gunicorn workers (default: 2 x CPUs + 1, at most 8).")
 @click.option("--no-serve", is_flag=True, help="Stop after the build (and stop the replicas).")
+@cli_errors
 def demo_cmd(shops: int, seed: int, host: str, port: int, workers: int | None,
              no_serve: bool) -> None:
     """Start the replicas, crawl them, build and index, then serve the search."""
-    from agora import settings  # noqa: PLC0415
-    from agora.demo import DemoError, DemoReport, DemoStage, run_demo  # noqa: PLC0415
-    from catalog.errors import CatalogError  # noqa: PLC0415
-    from crawlers.errors import CrawlError  # noqa: PLC0415
-
     home = settings.home()
     console.print(f"Agora demo: world of {shops} shops (seed {seed}), catalog in {home}",
                   highlight=False)
@@ -48,20 +42,15 @@ def demo_cmd(shops: int, seed: int, host: str, port: int, workers: int | None,
     def summary(report: DemoReport) -> None:
         table = Table("stage", "duration", "what", title="Demo stages")
         for s in report.stages:
-            table.add_row(s.name, f"{s.seconds:.1f} s", s.detail)
+            table.add_row(*plain_row(s.name, f"{s.seconds:.1f} s", s.detail))
         table.add_row("total", f"{report.seconds:.1f} s", "")
-        console.print(table)
+        print_table(table)
         if report.url:
             console.print(f"\nAgora is ready: [bold]{report.url}[/]   (Ctrl-C stops the site "
                           "and the replicas)", highlight=False)
 
-    try:
-        report = run_demo(home, shops=shops, seed=seed, host=host, port=port,
-                          serve=not no_serve, workers=workers, on_stage=stage_line,
-                          on_ready=summary)
-    except (DemoError, CrawlError, CatalogError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+    report = run_demo(home, shops=shops, seed=seed, host=host, port=port, serve=not no_serve,
+                      workers=workers, on_stage=stage_line, on_ready=summary)
     if no_serve:
         summary(report)
     else:

@@ -9,37 +9,31 @@
   a waterfall (the platform pair's prior, then each comparison's level and
   weight, the total, the threshold and the decision), with the stored model.
 
-The commands are ``dedup_cmd`` and ``explain_cmd``; ``agora/cli.py`` registers
-them with ``main.add_command``.
+The commands are ``dedup_cmd`` and ``explain_cmd``; ``agora/cli.py`` names them
+in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any
-
 import click
-from rich.console import Console
 
 from agora import settings
-from agora.commands.errors import print_error
+from agora.commands.common import (
+    cli_errors,
+    console,
+    fail,
+    json_option,
+    print_json,
+    stage_json,
+    stage_line,
+)
 from agora.linking import explain_pair
 from agora.pipeline import run_dedup
-from catalog.errors import CatalogError
 from catalog.store import Catalog
-from dedup.errors import MatchError, NoModel
+from dedup.errors import NoModel
 from dedup.model import render_model, render_waterfall
 from dedup.persist import load_model
 from dedup.settings import load_settings
-
-console = Console()
-
-
-def _stage_line(figures: dict[str, Any], name: str, seconds: float) -> str:
-    shown = ", ".join(f"{k} {v}" for k, v in figures.items()
-                      if isinstance(v, int | float | str) and not isinstance(v, bool))
-    return f"{name:<10} {seconds:7.2f}s  {shown}"
 
 
 def print_model(catalog: Catalog, build_id: int | None, as_json: bool) -> None:
@@ -51,9 +45,8 @@ def print_model(catalog: Catalog, build_id: int | None, as_json: bool) -> None:
                                                           if build_id is not None else ""))
     stored, model = found
     if as_json:
-        click.echo(json.dumps({"build_id": stored.build_id, "origin": stored.origin,
-                               "created_at": stored.created_at, "model": model.to_dict()},
-                              indent=2, sort_keys=True))
+        print_json({"build_id": stored.build_id, "origin": stored.origin,
+                    "created_at": stored.created_at, "model": model.to_dict()})
         return
     console.print(f"model estimated by full build {stored.build_id} at {stored.created_at}"
                   + (f", used by build {build_id}" if build_id not in (None, stored.build_id)
@@ -70,39 +63,35 @@ def print_model(catalog: Catalog, build_id: int | None, as_json: bool) -> None:
               help="Print the match model a build used instead of linking.")
 @click.option("--build", "build_id", type=int, default=None,
               help="With --show-model: the model of this build (default: the latest).")
-@click.option("--json", "as_json", is_flag=True, help="With --show-model: print JSON.")
+@json_option
+@cli_errors
 def dedup_cmd(mode: str | None, show_model: bool, build_id: int | None,
               as_json: bool) -> None:
     """Only the dedup stage: link the clean listings into entities (or --show-model)."""
-    if (build_id is not None or as_json) and not show_model:
-        print_error("--build and --json go with --show-model")
-        sys.exit(1)
-    try:
-        with Catalog.open(settings.catalog_path()) as cat:
-            if show_model:
-                print_model(cat, build_id, as_json)
-                return
-            report = run_dedup(cat, mode=mode or "auto")
-    except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
-        print_error(exc)
-        sys.exit(1)
-    console.print(_stage_line(report.figures, report.name, report.seconds), highlight=False)
+    if build_id is not None and not show_model:
+        fail("--build goes with --show-model")
+    with Catalog.open(settings.catalog_path()) as cat:
+        if show_model:
+            print_model(cat, build_id, as_json)
+            return
+        report = run_dedup(cat, mode=mode or "auto")
+    if as_json:
+        print_json(stage_json(report))
+    else:
+        console.print(stage_line(report), highlight=False, markup=False)
 
 
 @click.command("explain")
 @click.argument("first", metavar="SOURCE:ID")
 @click.argument("second", metavar="SOURCE:ID")
-@click.option("--json", "as_json", is_flag=True, help="Print the waterfall as JSON.")
+@json_option
+@cli_errors
 def explain_cmd(first: str, second: str, as_json: bool) -> None:
     """The match weight of two listings, comparison by comparison, and the decision."""
-    try:
-        with Catalog.open(settings.catalog_path()) as cat:
-            ex = explain_pair(cat, first, second, load_settings())
-    except (CatalogError, MatchError, ValueError, FileNotFoundError) as exc:
-        print_error(exc)
-        sys.exit(1)
+    with Catalog.open(settings.catalog_path()) as cat:
+        ex = explain_pair(cat, first, second, load_settings())
     if as_json:
-        click.echo(json.dumps(ex.to_dict(first, second), indent=2, ensure_ascii=False))
+        print_json(ex.to_dict(first, second))
         return
     label = "name" if ex.kind == "shop" else "title"
     console.print(f"{ex.kind}s  A {first}: {getattr(ex.a, label)!r}\n"

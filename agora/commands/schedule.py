@@ -4,9 +4,9 @@
   source on its ``schedule:`` (interval or cron, with jitter); after each crawl
   the build is brought up to date and the new index swapped in. Each run is
   logged on stderr. Running crawls get ``--grace`` to finish on stop; exit 0.
-- ``agora schedule --once [SOURCES...]``: run what is due now (or overdue), one
-  source after the other, then exit: for cron users. Exit 2 when a run failed or
-  ended degraded.
+- ``agora schedule --once [SOURCES...] [--json]``: run what is due now (or
+  overdue), one source after the other, then exit: for cron users. Exit 2 when a
+  run failed or ended degraded. ``--json`` prints the runs and the next plan.
 - ``--crawl auto|inline|queue`` (default ``AGORA_SCHEDULE_CRAWL``, else auto):
   crawl in this process (inline), or enqueue crawl jobs for ``agora worker``
   processes (queue; ``--once`` then waits up to ``--wait`` for them to end and
@@ -15,33 +15,36 @@
 
 The plan and the last runs are kept in the catalog (``schedule_state``): a
 restart picks them up, and ``agora sources status`` shows them. The command is
-``schedule_cmd``; ``agora/cli.py`` registers it with ``main.add_command``.
+``schedule_cmd``; ``agora/cli.py`` names it in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
+from agora.commands.common import (
+    cli_errors,
+    console,
+    err_console,
+    json_option,
+    plain_row,
+    print_json,
+    print_table,
+    print_warning,
+)
+from agora.scheduler import Outcome, Scheduler, default_build
 from agora.territories import sources_to_crawl
+from catalog.store import Catalog
+from crawlers.config import load_sources, parse_duration
 from crawlers.errors import CrawlError
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _seconds(text: str) -> float:
-    from crawlers.config import parse_duration  # noqa: PLC0415
-
-    return parse_duration(text)
 
 
 @click.command("schedule")
@@ -64,15 +67,14 @@ def _seconds(text: str) -> float:
               help="With --once and queued crawls: how long to wait for the workers.")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
-@errors_as_lines
+@json_option
+@cli_errors
 def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
                  misfire_grace: str, timezone: str, no_build: bool, crawl_mode: str | None,
-                 wait: str, sources_file: str | None) -> None:
+                 wait: str, sources_file: str | None, as_json: bool) -> None:
     """Crawl each source on its schedule (default: every enabled source with one)."""
-    from agora.scheduler import Scheduler, default_build  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.config import load_sources  # noqa: PLC0415
-
+    if as_json and not once:
+        raise click.UsageError("--json goes with --once")
     path = Path(sources_file) if sources_file else settings.sources_file()
     configs = load_sources(path)
     unknown = [s for s in sources if s not in configs]
@@ -94,8 +96,8 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
             logger.setLevel(logging.INFO)
     scheduler = Scheduler(chosen, settings.home(), sources_file=str(path),
                           build=None if no_build else default_build, timezone=timezone,
-                          stagger=0 if once else _seconds(stagger),
-                          misfire_grace=_seconds(misfire_grace), shutdown_grace=_seconds(grace),
+                          stagger=0 if once else parse_duration(stagger),
+                          misfire_grace=parse_duration(misfire_grace), shutdown_grace=parse_duration(grace),
                           crawl_mode=crawl_mode or settings.schedule_crawl_mode())
     if once:
         with scheduler:
@@ -104,11 +106,14 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
             if scheduler.queued:
                 err_console.print(f"{len(scheduler.queued)} crawl(s) queued; waiting for the "
                                   f"workers (at most {wait})", highlight=False)
-                if not scheduler.settle(_seconds(wait)):
-                    err_console.print("[yellow]warning:[/] queued crawls still waiting: is an "
-                                      "`agora worker` running?", highlight=False)
+                if not scheduler.settle(parse_duration(wait)):
+                    print_warning("queued crawls still waiting: is an `agora worker` running?")
             plan = scheduler.next_runs()
-        _print_outcomes(outcomes, plan)
+        if as_json:
+            print_json({"runs": [dataclasses.asdict(o) for o in outcomes],
+                        "next_runs": {key: fire.isoformat() for key, fire in plan.items()}})
+        else:
+            _print_outcomes(outcomes, plan)
         if any(o.status in ("failed", "degraded", "error", "queued") or o.build_error
                for o in outcomes):
             sys.exit(2)
@@ -116,13 +121,14 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
     plan = scheduler.start()
     table = Table("source", "schedule", "next run (UTC)", title=f"Schedule ({path})")
     for key, fire in sorted(plan.items(), key=lambda kv: kv[1]):
-        table.add_row(key, scheduler.cadences[key].describe(), fire.isoformat()[:19])
-    err_console.print(table)
+        table.add_row(*plain_row(key, scheduler.cadences[key].describe(),
+                                 fire.isoformat()[:19]))
+    print_table(table, err_console)
     err_console.print("Scheduling; SIGTERM or Ctrl-C stops.", highlight=False)
     sys.exit(scheduler.serve())
 
 
-def _print_outcomes(outcomes: list[Any], plan: dict[str, Any]) -> None:
+def _print_outcomes(outcomes: list[Outcome], plan: dict[str, datetime]) -> None:
     if not outcomes:
         console.print("Nothing due.", highlight=False)
     else:
@@ -132,12 +138,11 @@ def _print_outcomes(outcomes: list[Any], plan: dict[str, Any]) -> None:
             f = o.figures
             errors = ", ".join(f"{k} {v}" for k, v in sorted(f.get("errors", {}).items())) or "-"
             status = o.status + (f" (job {o.job_id})" if o.job_id else "")
-            table.add_row(o.source, str(o.run_id or "-"), status, str(f.get("pages", "-")),
-                          str(f.get("listings", "-")), str(f.get("new", "-")),
-                          str(f.get("updated", "-")), str(f.get("gone", "-")), errors,
-                          str(o.build_id or "-"),
-                          (o.build_error or o.message or "")[:120])
-        console.print(table)
+            table.add_row(*plain_row(o.source, o.run_id or "-", status, f.get("pages", "-"),
+                                     f.get("listings", "-"), f.get("new", "-"),
+                                     f.get("updated", "-"), f.get("gone", "-"), errors,
+                                     o.build_id or "-", (o.build_error or o.message or "")[:120]))
+        print_table(table)
     for key, fire in sorted(plan.items(), key=lambda kv: kv[1]):
         console.print(f"{key}: next run at {fire.isoformat()[:19]} UTC", highlight=False)
 

@@ -16,21 +16,24 @@ The commands are ``search_cmd`` and ``index_cmd``; ``agora/cli.py`` registers th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
+from agora.commands.common import (
+    cli_errors,
+    console,
+    json_option,
+    print_json,
+    print_table,
+    stage_json,
+)
 from catalog.backends.query import CLI, parse_pairs, parse_point, parse_search
 from catalog.indexing import index_stage
 from catalog.store import Catalog
-
-console = Console()
 
 
 def _euros(cents: int | None) -> str:
@@ -83,8 +86,8 @@ def results_json(results: Any, backend: str) -> dict[str, Any]:
 @click.option("--page", default=1, show_default=True)
 @click.option("--per-page", default=10, show_default=True)
 @click.option("--as-typed", is_flag=True, help="Search the words as typed, never a correction.")
-@click.option("--json", "as_json", is_flag=True, help="Print the hits and facets as JSON.")
-@errors_as_lines
+@json_option
+@cli_errors
 def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
                filters: tuple[str, ...], kinds: tuple[str, ...], sort: str | None, page: int,
                per_page: int, as_typed: bool, as_json: bool) -> None:
@@ -109,8 +112,7 @@ def search_cmd(query: tuple[str, ...], near: str | None, radius: float | None,
     finally:
         backend.close()
     if as_json:
-        click.echo(json.dumps(results_json(results, backend.name), indent=2,
-                              ensure_ascii=False))
+        print_json(results_json(results, backend.name))
         return
     _print(results, backend.name)
 
@@ -139,7 +141,7 @@ def _print(results: Any, backend: str) -> None:
         table.add_row(str(i), Text(hit.name), hit.kind, Text(place), _price(doc),
                       Text(listings), "" if hit.distance_km is None
                       else f"{hit.distance_km:.1f}")
-    console.print(table)
+    print_table(table)
     for facet, values in results.facets.items():
         if values:
             shown = ", ".join(f"{v} {n}" for v, n in values[:12])
@@ -150,13 +152,17 @@ def _print(results: Any, backend: str) -> None:
 
 
 @click.command("index")
-@errors_as_lines
-def index_cmd() -> None:
+@json_option
+@cli_errors
+def index_cmd(as_json: bool) -> None:
     """Index the catalog's current entities again, swapped in atomically."""
     with Catalog.open(settings.catalog_path()) as cat:
         stage = index_stage(cat, cat.entities.latest_build_id() or 0,
                             settings=settings.search_backend_settings(),
                             territories=settings.all_territories())
+    if as_json:
+        print_json(stage_json(stage))
+        return
     figures = stage.figures
     console.print(f"{figures['documents']} documents indexed into {figures['index']} "
                   f"({figures['backend']}) in {stage.seconds:.2f}s "

@@ -7,24 +7,20 @@ shared by every worker (``search_ui.ratelimit``). Behind reverse proxies,
 ``--trust-proxy N`` (or ``AGORA_TRUST_PROXY``) trusts the last N hops'
 ``X-Forwarded-For``/``-Proto``, so each client has its own budget instead of all
 sharing the proxy's. A setting the app cannot honour stops the command with one
-line naming it. The command is ``serve_cmd``; ``agora/cli.py`` registers it with
-``main.add_command``.
+line naming it. The command is ``serve_cmd``; ``agora/cli.py`` names it in
+``COMMANDS``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from agora import settings
+from agora.commands.common import cli_errors, console, fail
 from catalog.store import describe_location
-
-console = Console()
-err_console = Console(stderr=True)
+from search_ui.server import port_free, serve
 
 
 @click.command("serve")
@@ -40,31 +36,19 @@ err_console = Console(stderr=True)
               help="Reverse proxies in front whose X-Forwarded-For/-Proto are trusted "
                    "(default: AGORA_TRUST_PROXY, else 0).")
 @click.option("--access-log", is_flag=True, help="Log every request on stderr (secrets masked).")
+@cli_errors
 def serve_cmd(host: str, port: int, workers: int | None, threads: int, trust_proxy: int | None,
               access_log: bool) -> None:
     """Serve the search pages and the JSON API (gunicorn) until Ctrl-C."""
-    # the web stack takes a second to import: only this command pays for it
-    from search_ui.server import port_free, serve  # noqa: PLC0415
-
     catalog = settings.catalog_path()
     if isinstance(catalog, Path) and not catalog.exists():
-        err_console.print(f"[bold red]error:[/] no catalog at {catalog}: crawl and "
-                          "`agora build` first (or set AGORA_HOME)", highlight=False)
-        sys.exit(1)
+        fail(f"no catalog at {catalog}: crawl and `agora build` first (or set AGORA_HOME)")
     if not port_free(host, port):
-        err_console.print(f"[bold red]error:[/] {host}:{port} is already in use; choose "
-                          "another with --port", highlight=False)
-        sys.exit(1)
+        fail(f"{host}:{port} is already in use; choose another with --port")
     config: dict[str, object] = {"AGORA_CATALOG": str(catalog)}
     if trust_proxy is not None:
         config["AGORA_TRUST_PROXY"] = trust_proxy
-    try:
-        serve(host, port, workers=workers, threads=threads, access_log=access_log,
-              config=config,
-              on_ready=lambda url: console.print(f"Agora is served at [bold]{url}/[/] "
-                                                 f"(catalog {describe_location(catalog)}); "
-                                                 "Ctrl-C to stop.",
-                                                 highlight=False))
-    except ValueError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(1)
+    serve(host, port, workers=workers, threads=threads, access_log=access_log, config=config,
+          on_ready=lambda url: console.print(f"Agora is served at {url}/ (catalog "
+                                             f"{describe_location(catalog)}); Ctrl-C to stop.",
+                                             highlight=False, markup=False))

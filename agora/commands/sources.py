@@ -7,27 +7,31 @@
   source without writing the catalog, and show the listings extracted and,
   per kind, the contract fields that came out empty.
 
-The group is ``sources_group``; other commands (``status``) join it with
-``@sources_group.command()``. It reads ``AGORA_SOURCES`` (or ``--file``).
+The group is ``sources_group``; ``status`` and ``accept`` (``agora.commands.status``)
+join it through its lazy table. It reads ``AGORA_SOURCES`` (or ``--file``).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
+from agora.commands.common import (
+    LazyGroup,
+    cli_errors,
+    console,
+    json_option,
+    plain_row,
+    print_json,
+    print_table,
+)
 from crawlers.errors import CrawlError
-
-console = Console()
 
 SAMPLE_FIELDS = {"shop": ("name", "city", "phone"), "product": ("title", "price",
                                                                  "shop_source_id")}
@@ -52,15 +56,17 @@ def schedule_text(schedule: dict[str, Any] | None) -> str:
     return text + (f" ±{schedule['jitter']}" if schedule.get("jitter") else "")
 
 
-@click.group("sources")
+@click.group("sources", cls=LazyGroup,
+             lazy_commands={"status": "agora.commands.status:status_cmd",
+                            "accept": "agora.commands.status:accept_cmd"})
 def sources_group() -> None:
     """The platforms Agora crawls (config/sources.yaml or AGORA_SOURCES)."""
 
 
 @sources_group.command("list")
 @sources_file_option
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-@errors_as_lines
+@json_option
+@cli_errors
 def list_cmd(sources_file: str | None, as_json: bool) -> None:
     """Every source: key, name, connector, base URL, enabled, schedule."""
     from crawlers import registry  # noqa: PLC0415
@@ -68,23 +74,23 @@ def list_cmd(sources_file: str | None, as_json: bool) -> None:
 
     configs = load_sources(_path(sources_file))
     if as_json:
-        click.echo(json.dumps([{
+        print_json([{
             "key": c.key, "name": c.name, "connector": c.connector,
             "kind": registry.resolve(c).kind, "base_url": c.base_url, "enabled": c.enabled,
-            "schedule": c.schedule} for c in configs.values()], indent=2, ensure_ascii=False))
+            "schedule": c.schedule} for c in configs.values()])
         return
     table = Table("key", "name", "connector", "base URL", "enabled", "schedule",
                   title=f"Sources ({_path(sources_file)})")
     for c in configs.values():
         connector = c.connector + (" (declarative)" if registry.resolve(c).declarative else "")
-        table.add_row(c.key, c.name, connector, c.base_url, "yes" if c.enabled else "no",
-                      schedule_text(c.schedule))
-    console.print(table)
+        table.add_row(*plain_row(c.key, c.name, connector, c.base_url,
+                                 "yes" if c.enabled else "no", schedule_text(c.schedule)))
+    print_table(table)
 
 
 @sources_group.command("check")
 @sources_file_option
-@errors_as_lines
+@cli_errors
 def check_cmd(sources_file: str | None) -> None:
     """Validate the sources file, and the territories file's sources against it."""
     from agora.territories import check_sources  # noqa: PLC0415
@@ -104,9 +110,9 @@ def check_cmd(sources_file: str | None) -> None:
 @click.argument("name")
 @click.option("--pages", default=5, show_default=True, help="Pages to fetch at most.")
 @click.option("--show", default=10, show_default=True, help="Listings shown per kind.")
-@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@json_option
 @sources_file_option
-@errors_as_lines
+@cli_errors
 def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str | None) -> None:
     """Fetch a few pages of one source (nothing is stored) and show what came out.
 
@@ -121,7 +127,7 @@ def test_cmd(name: str, pages: int, show: int, as_json: bool, sources_file: str 
     config = configs[name]
     preview = preview_source(config, pages=max(1, pages))
     if as_json:
-        click.echo(json.dumps(preview.to_json(), indent=2, ensure_ascii=False))
+        print_json(preview.to_json())
     else:
         _print_preview(preview, config.name, show)
     if not preview.listings:
@@ -141,15 +147,17 @@ def _print_preview(preview: Any, title: str, show: int) -> None:
         sample = Table("source_id", *SAMPLE_FIELDS[kind], "url",
                        title=f"{kind}s (first {min(show, total)} of {total})")
         for item in listings[:show]:
-            sample.add_row(item["source_id"], *(str(item.get(f, "")) for f in SAMPLE_FIELDS[kind]),
-                           item.get("url", ""))
-        console.print(sample)
+            sample.add_row(*plain_row(item["source_id"], *(item.get(f, "")
+                                                           for f in SAMPLE_FIELDS[kind]),
+                                      item.get("url", "")))
+        print_table(sample)
         fields = Table("field", "filled", "example", title=f"{kind} fields")
         for field_name, n in fill.items():
             example = next((item[field_name] for item in listings if field_name in item), "")
             style = "bold red" if n == 0 else ("yellow" if n < total else "")
-            fields.add_row(field_name, f"{n}/{total}", str(example)[:60], style=style)
-        console.print(fields)
+            fields.add_row(*plain_row(field_name, f"{n}/{total}", str(example)[:60]),
+                           style=style)
+        print_table(fields)
         empty = preview.empty_fields()[kind]
         console.print(f"{kind}: empty in every listing: {', '.join(empty) or 'none'}",
                       highlight=False)

@@ -15,29 +15,36 @@
   run as its new baseline.
 
 The commands are ``overview_cmd`` (``agora status``), ``status_cmd`` and
-``accept_cmd``; ``agora/cli.py`` attaches the last two to the ``sources`` group.
+``accept_cmd``; ``agora/cli.py`` names the first in ``COMMANDS``, the ``sources``
+group names the other two in its lazy table.
 Figures come from ``catalog.status``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
+from agora.commands.common import (
+    cli_errors,
+    console,
+    json_option,
+    print_json,
+    print_table,
+    print_warning,
+)
+from catalog.status import overview, scheduler_status, source_statuses
+from catalog.store import Catalog
+from crawlers.config import load_sources
 from crawlers.errors import CrawlError
-
-console = Console()
-err_console = Console(stderr=True)
+from crawlers.health import accept_degraded_run
 
 STATE_STYLES = {"ok": "green", "partial": "yellow", "degraded": "bold red", "failing": "bold red",
                 "interrupted": "yellow", "running": "cyan", "never run": "dim"}
@@ -52,8 +59,6 @@ def when(value: str | None) -> str:
 
 def _configs(sources_file: str | None) -> tuple[dict[str, Any], str | None]:
     """The sources file's entries, or none and why (the status still shows the catalog)."""
-    from crawlers.config import load_sources  # noqa: PLC0415
-
     path = Path(sources_file) if sources_file else settings.sources_file()
     try:
         return load_sources(path), None
@@ -63,19 +68,16 @@ def _configs(sources_file: str | None) -> tuple[dict[str, Any], str | None]:
 
 @click.command("status")
 @click.argument("sources", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@json_option
 @click.option("--errors", "error_limit", default=5, show_default=True,
               help="Last errors shown per source.")
 @click.option("--check", is_flag=True, help="Exit 1 when a source is degraded or failing.")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
-@errors_as_lines
+@cli_errors
 def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check: bool,
                sources_file: str | None) -> None:
     """Each source's state, last and next run, figures and last errors."""
-    from catalog.status import scheduler_status, source_statuses  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
     configs, config_error = _configs(sources_file)
     with Catalog.open(settings.catalog_path()) as catalog:
         if config_error is None:
@@ -88,9 +90,8 @@ def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check:
             raise CrawlError(f"unknown source(s) {', '.join(sorted(unknown))}")
         statuses = [s for s in statuses if s.key in sources]
     if as_json:
-        click.echo(json.dumps({"scheduler": scheduler, "config_error": config_error,
-                               "sources": [s.to_dict() for s in statuses]},
-                              indent=2, ensure_ascii=False))
+        print_json({"scheduler": scheduler, "config_error": config_error,
+                    "sources": [s.to_dict() for s in statuses]})
     else:
         _print(statuses, scheduler, config_error)
     if check and any(s.state in ("degraded", "failing") for s in statuses):
@@ -99,7 +100,7 @@ def status_cmd(sources: tuple[str, ...], as_json: bool, error_limit: int, check:
 
 def _print(statuses: list[Any], scheduler: dict[str, Any], config_error: str | None) -> None:
     if config_error:
-        err_console.print(f"[yellow]warning:[/] {escape(config_error)}", highlight=False)
+        print_warning(config_error)
     sched = (f"scheduler running (pid {scheduler['pid']}, since {when(scheduler['since'])})"
              if scheduler.get("running") else "scheduler not running")
     table = Table("source", "state", "last run", "duration", "pages", "listings", "errors",
@@ -117,7 +118,7 @@ def _print(statuses: list[Any], scheduler: dict[str, Any], config_error: str | N
                       escape(last), duration, str(run.get("pages", "-")),
                       escape(listings or str(run.get("listings", "-"))), escape(errors),
                       next_run_text(s))
-    console.print(table)
+    print_table(table)
     for s in statuses:
         lines = []
         for problem in s.problems:
@@ -174,21 +175,18 @@ def overview_problems(data: dict[str, Any]) -> list[str]:
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@json_option
 @click.option("--check", is_flag=True,
               help="Exit 1 when a source is degraded or failing, a running job lost its worker, "
                    "or the last build failed.")
-@errors_as_lines
+@cli_errors
 def overview_cmd(as_json: bool, check: bool) -> None:
     """The deployment at a glance: catalog, build, scheduler, workers, queue, sources."""
-    from catalog.status import overview  # noqa: PLC0415
-    from catalog.store import Catalog  # noqa: PLC0415
-
     with Catalog.open_read_only(settings.catalog_path()) as catalog:
         data = overview(catalog)
     problems = overview_problems(data)
     if as_json:
-        click.echo(json.dumps({**data, "problems": problems}, indent=2, ensure_ascii=False))
+        print_json({**data, "problems": problems})
     else:
         _print_overview(data, problems)
     if check and problems:
@@ -214,7 +212,7 @@ def _print_overview(data: dict[str, Any], problems: list[str]) -> None:
         workers.add_row(escape(w["id"]), escape(w["host"]), str(w["pid"]), w["state"],
                         escape(job), f"{_age(w['heartbeat_age_s'])} ago",
                         "[green]yes[/]" if w["alive"] else "[bold red]no[/]", str(w["jobs_done"]))
-    console.print(workers)
+    print_table(workers)
     console.print(f"[bold]Queue[/] {queue['queued']} queued, {queue['running']} running"
                   + (f", oldest waiting {_age(queue['oldest_queued_age_s'])}"
                      if queue["oldest_queued_at"] else "")
@@ -228,19 +226,16 @@ def _print_overview(data: dict[str, Any], problems: list[str]) -> None:
         sources.add_row(escape(s["key"]),
                         f"[{STATE_STYLES.get(s['state'], '')}]{escape(s['state'])}[/]",
                         escape(last), when(s["next_run_at"]))
-    console.print(sources)
+    print_table(sources)
     for problem in problems:
         console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
 
 
 @click.command("accept")
 @click.argument("source")
-@errors_as_lines
+@cli_errors
 def accept_cmd(source: str) -> None:
     """Take SOURCE's last degraded run as its new baseline (the platform really shrank)."""
-    from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.health import accept_degraded_run  # noqa: PLC0415
-
     with Catalog.open(settings.catalog_path()) as catalog:
         run = accept_degraded_run(catalog, source)
     console.print(f"{source}: run {run.id} is the new baseline; the next run is compared with "

@@ -4,33 +4,32 @@
   scheduler (or ``agora worker enqueue``) queued, one at a time, until SIGTERM
   or Ctrl-C (a crawl under way is stopped and its job put back for another
   worker); exit 0. Each job is logged on stderr.
-- ``agora worker --once``: run the jobs queued now, then exit (exit 2 when a
-  run failed).
+- ``agora worker --once [--json]``: run the jobs queued now, then exit (exit 2
+  when a run failed); ``--json`` prints the jobs' outcomes as JSON.
 - ``agora worker enqueue SOURCE... [--full]``: queue crawls by hand.
 
 Run one per machine or more (each with its own AGORA_HOME, all with the same
 AGORA_CATALOG_URL); ``agora status`` lists them with their heartbeats. The
-command is ``worker_cmd``; ``agora/cli.py`` registers it with ``main.add_command``.
+command is ``worker_cmd``; ``agora/cli.py`` names it in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
-from typing import Any
 
 import click
-from rich.console import Console
 
 from agora import settings
-from agora.commands.errors import errors_as_lines
+from agora.commands.common import cli_errors, console, err_console, json_option, print_json
+from agora.worker import JobOutcome, Worker
+from catalog.store import Catalog
+from crawlers.config import load_sources
 from crawlers.errors import CrawlError
 
-console = Console()
-err_console = Console(stderr=True)
 
-
-def _outcome_line(outcome: Any) -> str:
+def _outcome_line(outcome: JobOutcome) -> str:
     figures = outcome.figures
     text = f"job {outcome.job_id} {outcome.source}: {outcome.status}"
     if outcome.run_id:
@@ -53,14 +52,16 @@ def _outcome_line(outcome: Any) -> str:
               help="Seconds between two looks at the queue (default: AGORA_WORKER_POLL).")
 @click.option("--file", "sources_file", type=click.Path(dir_okay=False), default=None,
               help="The sources file (default: AGORA_SOURCES, else config/sources.yaml).")
+@json_option
 @click.pass_context
-@errors_as_lines
+@cli_errors
 def worker_cmd(ctx: click.Context, only: tuple[str, ...], once: bool, poll: float | None,
-               sources_file: str | None) -> None:
+               sources_file: str | None, as_json: bool) -> None:
     """Take crawl jobs from the catalog's queue and crawl them, until stopped."""
     if ctx.invoked_subcommand is not None:
         return
-    from agora.worker import Worker  # noqa: PLC0415 - the crawlers load slowly
+    if as_json and not once:
+        raise click.UsageError("--json goes with --once")
 
     logger = logging.getLogger("agora.worker")  # each job is logged, whatever -v says
     if logger.getEffectiveLevel() > logging.INFO:
@@ -69,12 +70,15 @@ def worker_cmd(ctx: click.Context, only: tuple[str, ...], once: bool, poll: floa
     worker = Worker(settings.home(), sources_file=path, only=list(only) or None,
                     poll=poll if poll is not None else settings.worker_poll_seconds())
     if once:
-        failed = False
+        outcomes = []
         with worker:
             while (outcome := worker.run_once()) is not None:
-                console.print(_outcome_line(outcome), highlight=False, markup=False)
-                failed |= outcome.status in ("failed", "error")
-        sys.exit(2 if failed else 0)
+                outcomes.append(outcome)
+                if not as_json:
+                    console.print(_outcome_line(outcome), highlight=False, markup=False)
+        if as_json:
+            print_json([dataclasses.asdict(o) for o in outcomes])
+        sys.exit(2 if any(o.status in ("failed", "error") for o in outcomes) else 0)
     worker_id = worker.start()
     err_console.print(f"worker {worker_id} takes jobs from {worker.catalog.describe()}; "
                       "SIGTERM or Ctrl-C stops.", highlight=False, markup=False)
@@ -86,12 +90,9 @@ def worker_cmd(ctx: click.Context, only: tuple[str, ...], once: bool, poll: floa
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--full", is_flag=True, help="A full crawl, whatever the source's incremental "
                                            "setting.")
-@errors_as_lines
+@cli_errors
 def enqueue_cmd(sources: tuple[str, ...], full: bool) -> None:
     """Queue a crawl of each SOURCE for the workers (one open job per source)."""
-    from catalog.store import Catalog  # noqa: PLC0415
-    from crawlers.config import load_sources  # noqa: PLC0415
-
     configs = load_sources(settings.sources_file())
     unknown = [s for s in sources if s not in configs]
     if unknown:

@@ -164,7 +164,7 @@ class SearchBackend(ABC):
 
     def close(self) -> None:
         """Release connections."""
-        return None  # noqa: B027 - optional hook
+        return None
 
 
 # --------------------------------------------------------------------------- shared pieces

@@ -34,6 +34,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import elasticsearch
+import httpx
+import opensearchpy
+from elasticsearch import helpers as es_helpers
+from opensearchpy import helpers as os_helpers
 from rapidfuzz.distance import OSA
 
 from catalog.backends import french
@@ -160,7 +165,8 @@ class ClientAdapter(ABC):
                 ok += 1
         except helpers.BulkIndexError as exc:
             first = exc.errors[0] if exc.errors else {}
-            item = next(iter(first.values()), {}) if isinstance(first, dict) else {}
+            item: dict[str, Any] = (next(iter(first.values()), {}) if isinstance(first, dict)
+                                    else {})
             raise BackendError(f"bulk indexing failed: {exc}; first: document "
                                f"{item.get('_id')}: {item.get('error')}") from exc
         return ok
@@ -175,17 +181,13 @@ class ElasticsearchAdapter(ClientAdapter):
     engine = "elasticsearch"
 
     def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
-        import elasticsearch  # noqa: PLC0415
-
         self.errors = (elasticsearch.ApiError, elasticsearch.TransportError)
         self.not_found = (elasticsearch.NotFoundError,)
         super().__init__(client or elasticsearch.Elasticsearch(
             url, request_timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
 
     def helpers(self) -> Any:
-        from elasticsearch import helpers  # noqa: PLC0415
-
-        return helpers
+        return es_helpers
 
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         self.client.indices.put_index_template(name=name, **body)
@@ -227,17 +229,13 @@ class OpenSearchAdapter(ClientAdapter):
     engine = "opensearch"
 
     def __init__(self, url: str, version: str = "?", client: Any = None) -> None:
-        import opensearchpy  # noqa: PLC0415
-
         self.errors = (opensearchpy.OpenSearchException,)
         self.not_found = (opensearchpy.NotFoundError,)
         super().__init__(client or opensearchpy.OpenSearch(
             url, timeout=REQUEST_TIMEOUT, retry_on_timeout=True), version)
 
     def helpers(self) -> Any:
-        from opensearchpy import helpers  # noqa: PLC0415
-
-        return helpers
+        return os_helpers
 
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         self.client.indices.put_index_template(name=name, body=body)
@@ -271,8 +269,6 @@ class OpenSearchAdapter(ClientAdapter):
 
 def server_info(url: str, timeout: float = 10.0) -> dict[str, Any]:
     """``GET /`` of the server (name, version, distribution)."""
-    import httpx  # noqa: PLC0415
-
     try:
         resp = httpx.get(url.rstrip("/") + "/", timeout=timeout,
                          headers={"Accept": "application/json"})
@@ -313,8 +309,8 @@ def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
             "query": " ".join(plain), "operator": operator, "fuzziness": fuzziness,
             "prefix_length": 0, "max_expansions": 50, "fuzzy_transpositions": True,
             "zero_terms_query": "none"}}})
-    for forms in variants:
-        clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in forms],
+    for alternatives in variants:
+        clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in alternatives],
                                  "minimum_should_match": 1}})
     boosts = [{"multi_match": {"query": text, "type": "most_fields",
                                "fields": [f"{f}^{b}" for f, b in FIELDS.items()]}},
@@ -605,12 +601,12 @@ class ElasticBackend(BaseBackend):
             doc = h["_source"]
             highlights = {}
             if q.text and q.highlight:
-                found = h.get("highlight") or {}
-                highlights["name"] = (found.get("name") or [html.escape(doc.get("name") or "")])[0]
-                if found.get("shop_name"):
-                    highlights["shop_name"] = found["shop_name"][0]
-                if found.get("description"):
-                    highlights["description"] = found["description"][0]
+                marks = h.get("highlight") or {}
+                highlights["name"] = (marks.get("name") or [html.escape(doc.get("name") or "")])[0]
+                if marks.get("shop_name"):
+                    highlights["shop_name"] = marks["shop_name"][0]
+                if marks.get("description"):
+                    highlights["description"] = marks["description"][0]
             hits.append(self.make_hit(doc, h.get("_score") or 0.0, q, highlights))
         facets = facets_of(counts, q) if total and counts else {}
         timed_out = bool(resp.get("timed_out") or (counts or {}).get("timed_out"))

@@ -248,7 +248,7 @@ class EmbeddedBackend(BaseBackend):
         try:
             count, words, places, facet_sets = self._write(index, documents)
             switched = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-            extra = {"build_id": build_id, "documents": count, "switched_at": switched,
+            extra: dict[str, Any] = {"build_id": build_id, "documents": count, "switched_at": switched,
                      "words": [[w, s, f] for w, (s, f) in words.items()],
                      "facet_sets": facet_sets.to_json()}
             generation = Generation(number, index, french.Vocabulary.from_rows(extra["words"]),
@@ -372,9 +372,9 @@ class EmbeddedBackend(BaseBackend):
                 total = known.total
             elif q.sort == "relevance":  # the page comes with the count
                 result = searcher.search(query_used, q.per_page, count=True, offset=start)
-                total, found = result.count, result.hits
+                total, found = result.count, result.hits  # type: ignore[attr-defined]  # tantivy's stubs omit count
             else:
-                total = searcher.search(query_used, 1, count=True).count
+                total = searcher.search(query_used, 1, count=True).count  # type: ignore[attr-defined]  # as above
             if known is None:
                 known = Counted(total)
                 self.counts.put(key, known)
@@ -473,7 +473,7 @@ class EmbeddedBackend(BaseBackend):
             elif taken >= len(order) and q.radius_km is not None:
                 count = total  # the whole radius: counted with the query
             else:
-                count = searcher.search(near, 1, count=True).count
+                count = searcher.search(near, 1, count=True).count  # type: ignore[attr-defined]  # as above
             if count >= end or taken >= len(order):
                 break
             taken = min(len(order), taken * 4)
@@ -595,7 +595,8 @@ class EmbeddedBackend(BaseBackend):
         live = self._generation()
         if live is None:
             return {"backend": self.name, "index": None, "documents": 0}
-        return {"backend": self.name, "engine": f"tantivy {tantivy.__version__}",
+        return {"backend": self.name,
+                "engine": f"tantivy {tantivy.__version__}",  # type: ignore[attr-defined]  # not in the stubs
                 "index": f"index-{live.number}", "build_id": live.build_id,
                 "documents": live.documents, "switched_at": live.switched_at}
 
@@ -649,7 +650,7 @@ def kinds_key(kinds: Iterable[str]) -> str:
 
 def facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """The values each facet counts a document under (its price: one bucket)."""
-    out = {}
+    out: dict[str, tuple[str, ...]] = {}
     for facet, source in FACET_SOURCES.items():
         if source is None:
             bucket = price_bucket(doc.get("price_min"))

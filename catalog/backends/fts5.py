@@ -160,6 +160,7 @@ class Fts5Backend(BaseBackend):
         return conn
 
     def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None
         if self._shared is not None:
             conn = self._shared
             fresh = not self._shared_ready
@@ -211,7 +212,7 @@ class Fts5Backend(BaseBackend):
             conn.executescript(REGISTRY)
             cur = conn.execute("INSERT INTO search_index_builds(build_id, status, started_at) "
                                "VALUES (?, 'building', ?)", (build_id, utcnow()))
-            n = int(cur.lastrowid)
+            n = int(cur.lastrowid or 0)
             t = tables(n)
             try:
                 count = self._write(conn, t, documents)
@@ -260,7 +261,8 @@ class Fts5Backend(BaseBackend):
             batch = list(islice(docs, BATCH))
             if not batch:
                 break
-            doc_rows, fts_rows, facet_rows, geo_rows, count_rows = [], [], [], [], []
+            doc_rows, fts_rows, facet_rows, count_rows = [], [], [], []
+            geo_rows: list[tuple[Any, ...]] = []
             for doc in batch:
                 if doc["id"] in seen:  # entity ids are unique; a repeat is dropped
                     duplicates += 1

@@ -218,7 +218,7 @@ class AchetezGrandNancy(Platform):
                 if request.path.startswith("/api/"):
                     response = _json({"erreur": exc.name}, exc.code or 500)
                 else:
-                    response = exc.get_response(environ)  # type: ignore[assignment]
+                    response = exc.get_response(environ)
             return response(environ, start_response)
 
         return app

@@ -57,7 +57,7 @@ class Platform(ABC):
 
     def on_records_changed(self) -> None:
         """Hook for platforms that index their records (called under the lock)."""
-        return None  # noqa: B027 - optional hook
+        return None
 
     @abstractmethod
     def build_records(self, world: World) -> list[Record]:

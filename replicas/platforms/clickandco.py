@@ -347,7 +347,7 @@ class ClickAndCo(Platform):
                     response = _json({"error": exc.name, "detail": exc.description},
                                      exc.code or 500)
                 else:
-                    response = exc.get_response(environ)  # type: ignore[assignment]
+                    response = exc.get_response(environ)
             if endpoint_is_api(request.path) and response.status_code != 429:
                 self._rate_headers(response, request)
             return response(environ, start_response)

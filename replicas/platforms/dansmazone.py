@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from flask import Flask, Response, abort, redirect
+from werkzeug.wrappers import Response as BaseResponse
 
 from replicas.faults import WSGIApp
 from replicas.noise import (
@@ -538,7 +539,7 @@ class DansMaZone(Platform):
                 "application/xml; charset=utf-8"
             return Response(body, content_type=ctype)
 
-        def lookup(ref: str, page_kind: str, prefix: str) -> Response:
+        def lookup(ref: str, page_kind: str, prefix: str) -> BaseResponse:
             index = self._index
             match = re.match(r"(\d+)(?:-|$)", ref)
             found = index.by_id.get(int(match.group(1))) if match else None
@@ -555,11 +556,11 @@ class DansMaZone(Platform):
                 record, bad=kind == "bad")))
 
         @app.get("/commerce/<ref>")
-        def commerce(ref: str) -> Response:
+        def commerce(ref: str) -> BaseResponse:
             return lookup(ref, "shop", "/commerce")
 
         @app.get("/produit/<ref>")
-        def produit(ref: str) -> Response:
+        def produit(ref: str) -> BaseResponse:
             return lookup(ref, "product", "/produit")
 
         @app.get("/")

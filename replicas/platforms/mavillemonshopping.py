@@ -342,7 +342,7 @@ class MaVilleMonShopping(Platform):
                     response = _json({"erreur": exc.name, "detail": exc.description},
                                      exc.code or 500)
                 else:
-                    response = exc.get_response(environ)  # type: ignore[assignment]
+                    response = exc.get_response(environ)
             return response(environ, start_response)
 
         return app

@@ -108,5 +108,5 @@ def test_show_model_before_any_build_says_what_to_run(engine_home: Path,
         pass
     code, _, err = _agora(engine_home, "dedup", "--show-model")
     assert code == 1 and "no match model stored yet" in err
-    code, _, err = _agora(engine_home, "dedup", "--json")
+    code, _, err = _agora(engine_home, "dedup", "--build", "1")
     assert code == 1 and "--show-model" in err

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from agora import settings
 from agora.territories import check_sources, sources_to_crawl
-from crawlers.config import parse_sources
-from normalizer.territories import TerritoryConfigError, parse_territories
+from crawlers.config import load_sources, parse_sources
+from normalizer.territories import TerritoryConfigError, load_territories, parse_territories
 
 SOURCES = parse_sources("""\
 sources:
@@ -51,17 +52,12 @@ def test_an_instance_crawls_the_sources_of_its_territories(served: tuple[str, ..
 
 
 def test_the_shipped_files_agree() -> None:
-    from crawlers.config import load_sources  # noqa: PLC0415
-    from normalizer.territories import load_territories  # noqa: PLC0415
-
     check_sources(load_territories("config/territories.yaml"),
                   load_sources("config/sources.yaml"))
 
 
 def test_agora_territories_chooses_what_an_instance_serves(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from agora import settings  # noqa: PLC0415
-
     monkeypatch.delenv("AGORA_TERRITORIES", raising=False)
     assert settings.territories().keys == ("toulouse", "grand_nancy")
     monkeypatch.setenv("AGORA_TERRITORIES", " grand_nancy ,")

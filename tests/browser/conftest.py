@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
 
+from search_ui.app import create_app
+from search_ui.context import close_backend
 from tests.search_ui.helpers import World, build_world
 
 CHROMIUM = Path(os.environ.get("AGORA_CHROMIUM", "/usr/bin/chromium"))
@@ -36,8 +40,6 @@ def chromium() -> Iterator[Any]:
         if os.environ.get("AGORA_REQUIRE_BROWSER") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
@@ -54,11 +56,6 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from werkzeug.serving import make_server
-
-    from search_ui.app import create_app
-    from search_ui.context import close_backend
-
     world = build_world(tmp_path_factory.getbasetemp() / "world")
     app = create_app({"AGORA_CATALOG": str(world.catalog), "AGORA_RATE_LIMIT": "off"})
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -30,8 +31,6 @@ def record(site: Site, entity_id: str) -> dict[str, Any]:
 def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
     """Poll ``expression`` from outside the page (the page's CSP forbids the eval that
     Playwright's wait_for_function relies on, and rightly so)."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"

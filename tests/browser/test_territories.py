@@ -8,17 +8,16 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from werkzeug.serving import make_server
 
 from normalizer.territories import load_territories
 from search_ui.context import close_backend
-from search_ui.territory import create_site
+from search_ui.site import create_site
 from tests.browser.conftest import Site, Watched
 
 
 @pytest.fixture(scope="module")
 def two_territories(site: Site) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     served = create_site({"AGORA_CATALOG": str(site.world.catalog), "AGORA_RATE_LIMIT": "off",
                           "AGORA_TERRITORIES": load_territories("config/territories.yaml")})
     server = make_server("127.0.0.1", 0, served, threaded=True)

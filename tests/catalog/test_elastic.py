@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import elasticsearch
+import opensearchpy
 import pytest
 
 from agora.settings import search_backend_settings
@@ -47,13 +49,9 @@ def test_each_engine_gets_its_own_client(search_server: Any) -> None:
     adapter = adapter_for(search_server.url)
     try:
         if search_server.engine == "elasticsearch":
-            import elasticsearch
-
             assert isinstance(adapter, ElasticsearchAdapter)
             assert isinstance(adapter.client, elasticsearch.Elasticsearch)
         else:
-            import opensearchpy
-
             assert isinstance(adapter, OpenSearchAdapter)
             assert isinstance(adapter.client, opensearchpy.OpenSearch)
         assert adapter.version == search_server.version
@@ -111,8 +109,6 @@ def test_a_failed_build_leaves_the_live_index_alone(backend: ElasticBackend) -> 
 @pytest.mark.parametrize("text", ['fromagerie AND "x"*', "name:fromagerie^3 OR (a~2)",
                                   "{\"query_string\": 1}"])
 def test_bodies_hold_no_query_syntax(text: str) -> None:
-    from catalog.backends.base import normalize_query
-
     body = json.dumps(search_body(normalize_query(SearchQuery(text=text))))
     assert "query_string" not in body.replace('\\"query_string\\"', "")
     assert '"simple_query_string"' not in body

@@ -107,7 +107,7 @@ def test_threads_search_at_once(tmp_path: Path) -> None:
         try:
             for text in texts * 10:
                 assert ask(text) == expected[text]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

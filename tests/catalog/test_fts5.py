@@ -60,7 +60,7 @@ def test_a_search_under_way_survives_the_swap_and_the_drop(tmp_path: Path,
     def search() -> None:
         try:
             out["res"] = reader.search(SearchQuery(text="fromagerie", kinds=("shop",)))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             out["error"] = exc
 
     thread = threading.Thread(target=search)
@@ -133,7 +133,7 @@ def test_threads_search_at_once(tmp_path: Path) -> None:
         try:
             for text in texts * 10:
                 assert ask(text) == expected[text]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

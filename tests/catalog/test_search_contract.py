@@ -380,7 +380,7 @@ def test_rebuild_swaps_atomically(fresh_backend: Callable[[], SearchBackend]) ->
         while not stop.is_set():
             try:
                 counts[backend.search(SearchQuery(kinds=("shop", "product", "offer"))).total] += 1
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 return
 

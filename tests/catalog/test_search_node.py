@@ -14,7 +14,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import elasticsearch
 import pytest
+from elasticsearch import helpers as es_helpers
+from opensearchpy import helpers as os_helpers
 
 from tests import search_node
 
@@ -84,11 +87,7 @@ class Adapter:
     def __init__(self, server: search_node.SearchServer) -> None:
         self.engine = server.engine
         self.client = server.client()
-        if self.engine == "elasticsearch":
-            from elasticsearch import helpers
-        else:
-            from opensearchpy import helpers
-        self.helpers = helpers
+        self.helpers = es_helpers if self.engine == "elasticsearch" else os_helpers
 
     def create_index(self, index: str, settings: dict[str, Any], mappings: dict[str, Any]) -> None:
         if self.engine == "elasticsearch":
@@ -234,8 +233,6 @@ def test_alias_swap_is_atomic(adapter: Adapter, products: str) -> None:
 
 def test_official_client_product_check(search_server: search_node.SearchServer) -> None:
     """The official client works with Elasticsearch and refuses OpenSearch: one adapter per engine."""
-    import elasticsearch
-
     es = elasticsearch.Elasticsearch(search_server.url)
     try:
         if search_server.engine == "elasticsearch":

@@ -1,7 +1,8 @@
 """Helpers and fixtures shared by the crawler tests.
 
 - ``repository_config(key, base_url, **changes)``: a platform's entry of
-  ``config/sources.yaml``, pointed at a replica (``config_of`` reads any text).
+  ``config/sources.yaml``, pointed at a replica (``config_of`` reads any text);
+  ``repository_at`` and ``declarative_at`` make either for a URL known later.
 - ``crawl_once(config, home)``: one crawl through the orchestrator (a worker
   process, as ``agora crawl`` runs it); ``live(home, key)`` and
   ``expected(platform)``: listings by source id, in the catalog and as served.
@@ -61,6 +62,16 @@ def repository_config(key: str, base_url: str, **changes: Any) -> SourceConfig:
     """The platform's entry of config/sources.yaml, pointed at ``base_url``."""
     config = load_sources(SOURCES_FILE)[key]
     return dataclasses.replace(config, base_url=base_url, **changes)
+
+
+def repository_at(key: str, **changes: Any) -> Callable[[str], SourceConfig]:
+    """``repository_config`` of ``key`` for a base URL known later (a replica's)."""
+    return lambda url: repository_config(key, url, **changes)
+
+
+def declarative_at(text: str, key: str, **changes: Any) -> Callable[[str], SourceConfig]:
+    """``config_of(text, key)`` for a base URL known later (a replica's)."""
+    return lambda url: dataclasses.replace(config_of(text, key), base_url=url, **changes)
 
 
 # ---------------------------------------------------------------------- crawling

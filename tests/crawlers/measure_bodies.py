@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 
+from crawlers.preview import preview_source
 from tests.crawlers.hostile import MB, HostilePair, gzip_bomb, html_answer, huge, json_answer
 
 API = """\
@@ -50,7 +51,6 @@ sources:
 def child(text: str) -> None:
     """Crawl the source of ``text`` into a preview; print the peak RSS in MB."""
     from crawlers.config import parse_sources  # noqa: PLC0415 - the child's own imports
-    from crawlers.preview import preview_source  # noqa: PLC0415
 
     config = parse_sources(text)["demo"]
     preview = preview_source(config, pages=3)

@@ -24,7 +24,7 @@ from crawlers.preview import Preview, PreviewSink
 from crawlers.runs import RunOutcome
 from crawlers.source import SourceConfig
 from replicas.platforms.base import Platform
-from tests.crawlers.conftest import config_of, repository_config
+from tests.crawlers.conftest import declarative_at, repository_at
 from tests.crawlers.hostile import (
     LOOP_PATH,
     MB,
@@ -57,11 +57,11 @@ class ApiCase:
 
 
 def _repository(key: str, **changes: Any) -> Callable[[str], SourceConfig]:
-    return lambda url: repository_config(key, url, retries=1, **changes)
+    return repository_at(key, retries=1, **changes)
 
 
 def _declarative(text: str, key: str) -> Callable[[str], SourceConfig]:
-    return lambda url: dataclasses.replace(config_of(text, key), base_url=url, retries=1)
+    return declarative_at(text, key, retries=1)
 
 
 CASES = [

@@ -26,7 +26,7 @@ import pytest
 from catalog.store import Catalog
 from crawlers.source import SourceConfig
 from replicas.platforms.base import Platform
-from tests.crawlers.conftest import config_of, crawl_once, live, repository_config
+from tests.crawlers.conftest import crawl_once, declarative_at, live, repository_at
 from tests.crawlers.hostile import (
     LOOP_PATH,
     MB,
@@ -57,15 +57,15 @@ class SpiderCase:
     shops: int = 30  # in the world
 
 
+AUTH = {"type": "header", "name": "X-Api-Key", "token": TOKEN}
+
+
 def _repository(key: str) -> Callable[[str], SourceConfig]:
-    return lambda url: repository_config(
-        key, url, retries=1, auth={"type": "header", "name": "X-Api-Key", "token": TOKEN})
+    return repository_at(key, retries=1, auth=AUTH)
 
 
 def _declarative(text: str, key: str) -> Callable[[str], SourceConfig]:
-    return lambda url: dataclasses.replace(
-        config_of(text, key), base_url=url, retries=1,
-        auth={"type": "header", "name": "X-Api-Key", "token": TOKEN})
+    return declarative_at(text, key, retries=1, auth=AUTH)
 
 
 CASES = [

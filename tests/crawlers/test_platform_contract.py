@@ -36,12 +36,15 @@ from werkzeug.test import Client
 
 from catalog.store import Catalog
 from crawlers import registry
+from crawlers.config import load_sources
 from crawlers.orchestrator import RunReport
 from crawlers.source import SourceConfig
 from replicas.faults import FaultProfile
+from replicas.platforms import PLATFORM_CLASSES
 from replicas.platforms.base import Platform
 from replicas.platforms.geolocal31 import BAD_ID_OFFSET
 from replicas.server import ReplicaCluster
+from tests.conftest import SOURCES_FILE
 from tests.crawlers.conftest import (
     Gate,
     crawl_once,
@@ -175,7 +178,10 @@ class Case:
         return self.key
 
 
-CASES = [
+# What a platform needs beyond the defaults (a world where it has pages to turn, its own
+# checks); every platform of replicas.platforms.PLATFORM_CLASSES runs the contract,
+# with the defaults when it has no entry here.
+QUIRKS = {case.key: case for case in [
     Case("tout_toulouse", shops=150, seed=12, fault_seed=12,
          changes={"options": {"page_size": 10, "overlap": 3}},
          extra_faults=extra_tout_toulouse_faults),
@@ -194,7 +200,8 @@ CASES = [
     # the Grand Nancy's city platform, declarative json_api, on a world of both regions
     Case("achetezgrandnancy", shops=120, setup=sets(page_size=7),
          regions=("toulouse", "grand_nancy")),
-]
+]}
+CASES = [QUIRKS.get(key) or Case(key) for key in PLATFORM_CLASSES]
 
 
 def test_every_crawler_type_behind_the_replicas_is_in_the_contract() -> None:
@@ -202,7 +209,9 @@ def test_every_crawler_type_behind_the_replicas_is_in_the_contract() -> None:
     assert {t.engine for t in registry.default_registry() if t.name in connectors} == {
         "api", "spider"}
     assert any(registry.get(c).declarative for c in connectors)
-    assert {c.key for c in CASES} == set(ReplicaCluster(1, 5, ports={}).platforms)
+    assert set(QUIRKS) <= set(PLATFORM_CLASSES)  # no quirk of a platform that is gone
+    assert set(PLATFORM_CLASSES) == set(ReplicaCluster(1, 5, ports={}).platforms)
+    assert set(PLATFORM_CLASSES) <= set(load_sources(SOURCES_FILE))  # each one configured
 
 
 def start(replica_cluster: Callable[..., ReplicaCluster], case: Case,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dedup.evaluation import pairwise_scores
-from dedup.features import company_style, listing_key
+from dedup.features import TokenStats, company_style, listing_key, shop_features
 from dedup.linker import link
+from dedup.scoring import ShopScorer
 from dedup.settings import load_settings
 from normalizer import normalize_listing
 from replicas.truth import expected_listings, truth_rows
@@ -209,8 +210,6 @@ def test_a_price_a_little_apart_is_no_evidence_against_an_offer() -> None:
 def test_scores_of_all_pairs_at_once_equal_those_of_each_pair() -> None:
     """The linker scores candidate pairs as a matrix; explain scores one pair: same sums."""
     from dedup import linker  # noqa: PLC0415 - the private helpers under test
-    from dedup.features import TokenStats, shop_features  # noqa: PLC0415
-    from dedup.scoring import ShopScorer  # noqa: PLC0415
 
     cleans = [normalize_listing(x) for x in expected_listings(seed=9, shops=150)]
     model = link(cleans, SETTINGS).model

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from catalog.store import Catalog
+from dedup.features import TokenStats, product_features, shop_features
 from dedup.linker import link
 from dedup.persist import (
+    block_rows,
     entity_records,
     full_dedup,
     load_cleans,
@@ -135,3 +137,25 @@ def test_decisions_are_read_for_the_linker(small_catalog: Catalog) -> None:
     decisions = load_decisions(small_catalog)
     assert frozenset(("clickandco:s1", "tout_toulouse:t1")) in decisions.split
     assert frozenset(("clickandco:p1", "clickandco:p2")) in decisions.merge
+
+
+def test_block_rows_key_shops_by_their_blocks_and_offers_by_their_shop(
+        normalized: Catalog) -> None:
+    cleans = load_cleans(normalized)
+    names = TokenStats(shop_features(c).name_tokens for c in cleans if c.kind == "shop")
+    titles = TokenStats(product_features(c).title_tokens for c in cleans if c.kind == "product")
+    rows = block_rows(cleans, names, titles)
+    assert len(rows) == len(set(rows))  # each block once per listing
+    blocks: dict[tuple[str, str], set[str]] = {}
+    for block, source, source_id in rows:
+        blocks.setdefault((source, source_id), set()).add(block)
+    assert set(blocks) == {(c.source, c.source_id) for c in cleans}
+    # the one bakery on two platforms shares its phone, SIREN, address and place cell
+    shared = blocks[("clickandco", "s1")] & blocks[("tout_toulouse", "t1")]
+    assert {"ph:+33561000001", "siren:732829320", "addr:pc:31000:rue taur:3"} <= shared
+    assert any(b.startswith("geo:") for b in shared)
+    assert not blocks[("clickandco", "s2")] & blocks[("clickandco", "s1")]  # another shop
+    # an offer is keyed by its shop alone: offers are compared within their shop
+    assert blocks[("clickandco", "p1")] == blocks[("clickandco", "p3")] == {
+        "shop:clickandco:s1"}
+    assert blocks[("tout_toulouse", "q1")] == {"shop:tout_toulouse:t1"}

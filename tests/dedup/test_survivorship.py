@@ -9,7 +9,7 @@ from normalizer import normalize_listing
 SETTINGS = load_settings()
 
 
-def _shop(source: str, **fields: object):  # noqa: ANN202 - a CleanShop
+def _shop(source: str, **fields: object):
     return normalize_listing({"kind": "shop", "source": source, "source_id": "1", **fields})
 
 
@@ -40,7 +40,7 @@ def test_a_tie_goes_to_the_more_trusted_platform() -> None:
     assert merge_shop("shop-1", members, SETTINGS)["website"] == "b.fr"
 
 
-def _product(source: str, **fields: object):  # noqa: ANN202 - a CleanProduct
+def _product(source: str, **fields: object):
     return normalize_listing({"kind": "product", "source": source, "source_id": "p",
                               "shop_source_id": "1", **fields})
 
@@ -61,3 +61,15 @@ def test_a_shop_made_item_without_gtin_or_brand_is_no_product_across_shops() -> 
     record = merge_offer("offer-1", "shop-1", [_product("clickandco", title="Tarte maison")],
                          SETTINGS)
     assert product_key_of(record) is None
+
+
+def test_every_contact_field_is_voted_and_a_member_without_it_abstains() -> None:
+    members = [_shop("clickandco", name="Cave", email="Contact@Cave.fr", siret="73282932000074"),
+               _shop("dansmazone", name="Cave", email="contact@cave.fr"),
+               _shop("geolocal31", name="Cave", email="autre@cave.fr")]
+    record = merge_shop("shop-1", members, SETTINGS)
+    assert record["email"] == "contact@cave.fr"
+    assert record["siret"] == "73282932000074"  # one source has it, none disagrees
+    assert "siret" not in record.get("conflicts", {})
+    assert {tuple(c["sources"]) for c in record["conflicts"]["email"]} == {
+        ("clickandco", "dansmazone"), ("geolocal31",)}

@@ -138,18 +138,18 @@ def test_bad_product_values() -> None:
 
 
 def test_numeric_price_and_invalid_price() -> None:
-    assert normalize_listing({**PRODUCT, "price": 12.9}).price_cents == 1290  # type: ignore
+    assert normalize_listing({**PRODUCT, "price": 12.9}).price_cents == 1290
     c = normalize_listing({**PRODUCT, "price": "sur devis"})
     assert c.price_cents is None  # type: ignore[union-attr]
     assert [f.code for f in c.flags] == ["invalid_price"]
-    assert normalize_listing({**PRODUCT, "price": None}).currency is None  # type: ignore
+    assert normalize_listing({**PRODUCT, "price": None}).currency is None
 
 
 def test_minimal_listings() -> None:
     s = normalize_listing({"kind": "shop", "source": "x", "source_id": "1", "name": "A B"})
-    assert s.categories == () and s.services == () and s.flags == ()  # type: ignore
+    assert s.categories == () and s.services == () and s.flags == ()
     p = normalize_listing({"kind": "product", "source": "x", "source_id": "2", "title": "Abc"})
-    assert p.variant == () and p.price_cents is None and p.flags == ()  # type: ignore
+    assert p.variant == () and p.price_cents is None and p.flags == ()
 
 
 def test_flag_values_are_bounded() -> None:

@@ -13,6 +13,7 @@ from parsel import Selector
 from werkzeug.test import Client
 
 from crawlers.listing import validate_listing
+from normalizer.listing import normalize_listing
 from replicas.faults import FaultProfile
 from replicas.geo import COMMUNES_BY_NAME
 from replicas.platforms.mavillemonshopping import (
@@ -262,7 +263,6 @@ def test_a_big_world_builds_and_answers_quickly() -> None:
 
 def test_its_listings_go_through_the_normalizer_like_the_others(
         platform: MaVilleMonShopping) -> None:
-    from normalizer.listing import normalize_listing  # noqa: PLC0415
 
     cleaned = [normalize_listing(item) for item in platform.expected_listings()]
     shops = [c for c in cleaned if c.kind == "shop"]

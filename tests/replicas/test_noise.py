@@ -64,7 +64,7 @@ def test_an_unknown_profile_is_refused() -> None:
         World.generate(seed=1, shops=10, noise="loud")
 
 
-def test_the_cli_writes_hard_listings_and_truth(tmp_path) -> None:  # noqa: ANN001
+def test_the_cli_writes_hard_listings_and_truth(tmp_path) -> None:
     out = tmp_path / "l.jsonl"
     run_agora(["replicas", "listings", "--shops", "40", "--noise", "hard", "--out", str(out)],
               agora_env(tmp_path))

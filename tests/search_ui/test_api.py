@@ -21,6 +21,7 @@ from catalog.backends.base import (
     MIN_RADIUS_KM,
 )
 from catalog.backends.query import MAX_PRICE_EUROS, MAX_SUGGESTIONS
+from search_ui.params import API
 from tests.search_ui.helpers import CONFLICT_NAME, XSS_NAME, World
 
 CONTRACT_EXAMPLES = 40  # per operation and mode: a bounded, repeatable run
@@ -173,8 +174,6 @@ def test_openapi_document(client: FlaskClient, app: Flask) -> None:
     rules = {r.rule.replace("<entity_id>", "{id}") for r in app.url_map.iter_rules()
              if r.endpoint.startswith("api.")}
     assert rules == set(doc["paths"])
-    from search_ui.params import API
-
     documented = {p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
     assert documented == set(API.names.values())
     schemas = doc["components"]["schemas"]

@@ -15,7 +15,7 @@ from werkzeug.test import Client
 
 from normalizer.territories import load_territories
 from search_ui.context import close_backend
-from search_ui.territory import TerritorySite, create_site
+from search_ui.site import TerritorySite, create_site
 from tests.search_ui.helpers import World
 
 TERRITORIES = load_territories("config/territories.yaml")
