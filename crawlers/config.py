@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from crawlers.errors import SourceConfigError
+from crawlers.headers import check_headers
 from crawlers.health import parse_rules
 from crawlers.hosts import parse_allowed_host
 from crawlers.registry import Registry, default_registry
@@ -102,6 +103,8 @@ SOURCE_KEYS: dict[str, Key] = {
     "enabled": Key((bool,), "crawled by `agora crawl` without arguments (true)"),
     "homepage": Key((str,), "the platform's public site, for links"),
     "auth": Key((dict,), "credentials: {type: bearer|header|query, token, name}"),
+    "headers": Key((dict,), "request headers sent with every request to the platform's "
+                   "origin; values may read ${VAR}", check=check_headers),
     "concurrency": Key((int,), "requests in flight at once (4)"),
     "delay": Key((int, float), "seconds between requests (0)"),
     "timeout": Key((int, float), "seconds before a request is abandoned (15)"),

@@ -21,9 +21,10 @@ Every error a crawler raises is a ``CrawlError``; context travels as attributes
     │   │                       when its id could be read: it is kept live)
     │   ├── InvalidJsonLd       a complete page whose JSON-LD does not parse
     │   └── InvalidListing      a record breaks the listing contract (``crawlers.listing``)
-    └── SourceConfigError       the sources file is wrong (``problems``: every one found,
-        │                       each with its file, line, source and key)
-        └── TransformError      a ``transform:`` written wrong (``index`` in its list)
+    ├── SourceConfigError       the sources file is wrong (``problems``: every one found,
+    │   │                       each with its file, line, source and key)
+    │   └── TransformError      a ``transform:`` written wrong (``index`` in its list)
+    └── NothingToDraft          ``agora sources scaffold`` found nothing an entry could read
 
 Lower-level errors are translated at the boundary where they are met (httpx's
 in ``crawlers.http``, Scrapy's in ``CatalogSpider.on_error``); pure value
@@ -57,6 +58,7 @@ class ErrorKind:
     INVALID_LISTING = "invalid_listing"  # a record breaking the listing contract
     INCOMPLETE = "incomplete"            # fewer items than the platform announces
     ABANDONED = "abandoned"              # the rest of an endpoint cannot be reached
+    API_ERROR = "api_error"              # the API answered errors (GraphQL errors[])
     TILE_CAP = "tile_cap"                # a map tile still capped at the smallest size
     PARSE_ERROR = "parse_error"          # a spider callback crashed on a page
     DEGRADED = "degraded"                # extraction fell against the last good run
@@ -234,6 +236,12 @@ class SourceConfigError(CrawlError):
         sources = {p.source for p in problems}
         return cls(message, source=sources.pop() if len(sources) == 1 else None,
                    problems=problems)
+
+
+class NothingToDraft(CrawlError):
+    """The scaffold found no list, no schema.org page and no API to draft an entry from."""
+
+    kind = ErrorKind.CONFIG
 
 
 class TransformError(SourceConfigError):

@@ -13,7 +13,10 @@ than ``MAX_REDIRECTS`` hops, or a redirect to a page this crawl fetched for
 another request (``RedirectRefused``): the page is lost, never read from
 somewhere else. Credentials (``auth:``) are attached to each request, hop by
 hop, only when its URL is on the platform's origin (``credentials_for``), never
-as client-wide defaults a redirect would carry along. A body is read raw and
+as client-wide defaults a redirect would carry along; so are the headers the
+entry sets (``headers:``, the source's and its rule's: ``shaped_headers``). A
+request may be a POST with a body (``method``, ``content``): a 303, or a 301/302
+answering a POST, is followed by a GET without it, as browsers do. A body is read raw and
 decoded within the source's ``max_body`` (``crawlers.bodies``): past it the page
 is lost as ``too_large``, without retrying. None of these is retried.
 """
@@ -27,6 +30,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +79,15 @@ def credentials_for(config: SourceConfig, url: str | httpx.URL
     if auth["type"] == "header":
         return {auth.get("name", "X-Api-Key"): token}, {}
     return {}, {auth.get("name", "api_key"): token}
+
+
+def shaped_headers(config: SourceConfig, url: str | httpx.URL,
+                   headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers the entry sets (the source's ``headers:``, then a rule's ``headers``)
+    for a request to ``url``: none unless ``url`` is on the platform's origin."""
+    if not (config.headers or headers) or not config.hosts.is_home(str(url)):
+        return {}
+    return {**(config.headers or {}), **(headers or {})}
 
 
 def make_client(config: SourceConfig, **kwargs: Any) -> httpx.Client:
@@ -148,13 +161,24 @@ class Fetcher:
         """The absolute URL a request for ``url`` and ``params`` goes to (no credentials)."""
         return str(self.client.build_request("GET", url, params=params).url)
 
-    def get_json(self, url: str, params: dict[str, Any] | None = None) -> Fetched:
-        """GET and parse JSON; a truncated or invalid body is retried, then MalformedPage."""
-        return self.get(url, params, parse_json=True)
+    def get_json(self, url: str, params: dict[str, Any] | None = None, *,
+                 method: str = "GET", content: bytes | None = None,
+                 content_type: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> Fetched:
+        """GET (or POST ``content``) and parse JSON (``Accept: application/json`` unless
+        ``headers`` say otherwise); a truncated or invalid body is retried, then
+        MalformedPage."""
+        if not any(k.lower() == "accept" for k in headers or {}):
+            headers = {"Accept": "application/json", **(headers or {})}
+        return self.get(url, params, parse_json=True, method=method, content=content,
+                        content_type=content_type, headers=headers)
 
     def get(self, url: str, params: dict[str, Any] | None = None, *,
-            parse_json: bool = False) -> Fetched:
-        """GET ``url`` (relative to the base URL), retrying what is worth retrying.
+            parse_json: bool = False, method: str = "GET", content: bytes | None = None,
+            content_type: str | None = None,
+            headers: Mapping[str, str] | None = None) -> Fetched:
+        """GET ``url`` (relative to the base URL), retrying what is worth retrying; or
+        ``method`` with ``content`` (of ``content_type``); ``headers`` on the origin only.
 
         Raises:
             FetchError (RateLimited, FetchTimeout): no usable answer after the retries.
@@ -168,7 +192,8 @@ class Fetcher:
             self._wait_turn()
             with self._slots:
                 try:
-                    full_url, response, body = self._exchange(asked)
+                    full_url, response, body = self._exchange(asked, method, content,
+                                                              content_type, headers)
                 except httpx.TimeoutException:
                     self._count("retry_timeout")
                     last_error = FetchTimeout(f"no answer within {self.config.timeout:g}s",
@@ -231,7 +256,9 @@ class Fetcher:
         self._count("failed")
         raise last_error
 
-    def _exchange(self, asked: str) -> tuple[str, httpx.Response, bytes]:
+    def _exchange(self, asked: str, method: str = "GET", content: bytes | None = None,
+                  content_type: str | None = None, headers: Mapping[str, str] | None = None
+                  ) -> tuple[str, httpx.Response, bytes]:
         """(the URL answering, its response, its body: read for a 2xx only), following
         redirects hop by hop; the response is closed."""
         chain = [asked]
@@ -243,17 +270,22 @@ class Fetcher:
                 raise OffsiteRequest(f"{what} {current}, off the platform's hosts: not "
                                      "requested", source=self.config.key, url=asked,
                                      target=current)
-            headers, secret_params = credentials_for(self.config, current)
+            credentials, secret_params = credentials_for(self.config, current)
+            sent = {**shaped_headers(self.config, current, headers), **credentials}
+            if content is not None and content_type:
+                sent["Content-Type"] = content_type
             target = httpx.URL(current)
             if secret_params:
                 target = target.copy_merge_params(secret_params)
-            response = self.client.send(self.client.build_request("GET", target,
-                                                                  headers=headers),
-                                        stream=True)
+            response = self.client.send(self.client.build_request(
+                method, target, headers=sent, content=content), stream=True)
             try:
                 location = response.headers.get("Location")
-                if response.status_code in REDIRECT_STATUSES and location:
+                status = response.status_code
+                if status in REDIRECT_STATUSES and location:
                     current = self._next_hop(chain, str(httpx.URL(current).join(location)))
+                    if status == 303 or (status in (301, 302) and method == "POST"):
+                        method, content = "GET", None  # as browsers do
                     continue
                 body = self._read(response, current) if response.status_code < 300 else b""
                 return current, response, body

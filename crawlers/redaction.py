@@ -28,21 +28,40 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 from catalog.redact import MASK, redact_text
 from crawlers.errors import PageError
+from crawlers.headers import secret_header_values
 from crawlers.source import SourceConfig
 
 MIN_SECRET = 6
 
 
 def secrets_of(config: SourceConfig) -> list[str]:
-    """The values of a source's configuration that are secret: its token, the password of
-    its base URL."""
+    """The values of a source's configuration that are secret: its token, its headers'
+    values (but the ``PUBLIC_HEADERS``), the password of its base URL."""
     found = []
     token = (config.auth or {}).get("token")
     if isinstance(token, str):
         found.append(token)
+    found += secret_header_values(config.headers)
+    for headers in _headers_under(config.extract):  # a declarative rule's own headers
+        found += secret_header_values(headers)
     password = urlsplit(config.base_url).password
     if password:
         found.append(password)
+    return found
+
+
+def _headers_under(value: Any) -> list[dict[str, str]]:
+    """Every ``headers`` mapping in a declarative ``extract`` block."""
+    found: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "headers" and isinstance(item, dict):
+                found.append(item)
+            else:
+                found += _headers_under(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _headers_under(item)
     return found
 
 

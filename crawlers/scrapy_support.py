@@ -7,7 +7,9 @@
 - ``CatalogPipeline``: hands each ``PageResult`` item to the catalog sink.
 - ``PlatformHostsMiddleware``: every request, redirected ones included, goes to
   the platform's hosts only (``RefusedOffsite`` otherwise, before robots.txt is
-  even asked there), and carries the source's credentials only on its origin.
+  even asked there), and carries the source's credentials and the headers its
+  entry sets (the source's ``headers:``, a rule's in ``meta["rule_headers"]``) only
+  on its origin.
   Scrapy's own ``OffsiteMiddleware`` matches ``allowed_domains`` and their
   subdomains whatever the scheme and port, so a redirect to another port of the
   same host (another service) would pass it: ``crawlers.hosts`` decides instead.
@@ -35,7 +37,7 @@ from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 
 from crawlers.errors import ErrorKind, PageError
-from crawlers.http import MAX_REDIRECTS, credentials_for, retry_after_seconds
+from crawlers.http import MAX_REDIRECTS, credentials_for, retry_after_seconds, shaped_headers
 from crawlers.listing import PageResult, PageSink
 from crawlers.source import SourceConfig
 
@@ -168,7 +170,9 @@ class PlatformHostsMiddleware:
             raise RefusedOffsite(f"{what} {request.url}, off the platform's hosts: not "
                                  "requested")
         headers, _ = credentials_for(config, request.url)  # query auth: refused at load
-        for name in _credential_headers(config):
+        rule = request.meta.get("rule_headers") or {}
+        headers = {**shaped_headers(config, request.url, rule), **headers}
+        for name in {*_credential_headers(config), *(config.headers or {}), *rule}:
             if name in headers:
                 request.headers[name] = headers[name]
             else:

@@ -32,6 +32,7 @@ class SourceConfig:
     enabled: bool = True
     homepage: str | None = None
     auth: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
     concurrency: int = 4
     delay: float = 0.0
     timeout: float = 15.0

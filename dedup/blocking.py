@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dedup.comparisons import distance_m
@@ -183,11 +183,14 @@ def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list
 
 def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats: TokenStats,
                  *, small_shop: int = 16, max_block: int = 300,
+                 shop_sizes: Mapping[str, int] | None = None,
                  ) -> tuple[set[Pair], BlockingReport]:
     """Candidate pairs of product listings sold by one merged shop.
 
     ``shop_of`` maps each product listing's key to its merged shop's entity id (a
     product naming no seller may have been given one: see ``dedup.linker``).
+    ``shop_sizes`` gives a shop's whole offer count when ``records`` hold only some of
+    its offers (an incremental build): whether it is small goes by the whole count.
     """
     report = BlockingReport(records=len(records))
     pairs: set[Pair] = set()
@@ -197,8 +200,9 @@ def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats:
         if entity:
             by_shop[entity].append(i)
     scope_of: dict[int, str] = {}
+    sizes = shop_sizes or {}
     for entity, members in by_shop.items():
-        if len(members) <= small_shop:
+        if max(len(members), sizes.get(entity, 0)) <= small_shop:
             for x in range(len(members)):
                 for y in range(x + 1, len(members)):
                     a, b = members[x], members[y]

@@ -44,17 +44,18 @@ def assign_ids(clusters: Sequence[Sequence[str]], previous: Mapping[str, str], p
         reserved: ids that must not be reused (entities kept outside this set); any
             container (``in`` is all that is asked), e.g. a lookup in the catalog.
     """
-    candidates: list[tuple[int, int, str]] = []
+    candidates: list[tuple[int, str, int, str]] = []
     for index, members in enumerate(clusters):
         counts = Counter(previous[m] for m in members if m in previous)
         for entity_id, overlap in counts.items():
-            candidates.append((overlap, index, entity_id))
-    # the largest overlaps first; ties: the earlier cluster, then the id
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+            candidates.append((overlap, min(members), index, entity_id))
+    # the largest overlaps first; ties: the cluster of the smallest member (whatever order
+    # the clusters come in: an incremental build links only some of them), then the id
+    candidates.sort(key=lambda c: (-c[0], c[1], c[3]))
     ids: list[str | None] = [None] * len(clusters)
     used: set[str] = set()
     outside: Container[str] = reserved if reserved is not None else ()
-    for _, index, entity_id in candidates:
+    for _, _, index, entity_id in candidates:
         if ids[index] is None and entity_id not in used and entity_id not in outside:
             ids[index] = entity_id
             used.add(entity_id)

@@ -1,13 +1,23 @@
 """Incremental linking: after a crawl, only what changed is linked again.
 
 A listing changed when its raw content differs from what the matcher last
-linked (or it is new, or gone, or a reviewer just decided about it). Its
-neighbours are found through the blocking keys stored at the last build (the
-same keys a full build would use), then every entity they or the changed
-listings belong to is taken apart and linked again together, shops first, then
-the offers of those shops, with the corpus's word frequencies and the previous
-ids. Everything else is left untouched. The result equals a full rebuild's
-except where a change would ripple beyond the neighbours of the neighbours.
+linked (or it is new, or gone, or a reviewer just decided about it). Two scopes:
+
+- a changed shop listing (or a product naming no seller, or a reviewed pair) can
+  move shops: its neighbours are found through the blocking keys stored at the
+  last build (the same keys a full build would use), every shop entity they
+  belong to is taken apart and linked again with all the offers of those shops;
+- a changed or gone offer of a shop whose listings did not change cannot move a
+  shop, and offers are only ever compared within their merged shop: only the
+  offers of that shop scoring at least the bottom of the review band against the
+  changed one, and the offer entities they belong to, are linked again (the
+  shop's own listings come along to give the offers their shop, and must come
+  out as the same entity, else the shop is taken apart whole).
+
+Linking uses the last full build's model, word frequencies and brands and the
+previous ids. Everything else is left untouched. The result equals a full
+rebuild's except where a change would ripple beyond the neighbours of the
+neighbours.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from catalog.engine import split_key, utcnow
@@ -24,10 +35,19 @@ from catalog.store import Catalog
 from dedup.blocking import geo_neighbours, product_keys, shop_keys
 from dedup.clustering import Decisions
 from dedup.errors import NoModel
-from dedup.features import TokenStats, listing_key, product_features, shop_features
+from dedup.features import (
+    BrandIndex,
+    TokenStats,
+    brand_stats,
+    listing_key,
+    product_features,
+    shop_features,
+)
 from dedup.linker import link
+from dedup.model import MatchModel
 from dedup.persist import (
     block_rows,
+    brand_keys,
     entity_records,
     load_model,
     load_token_stats,
@@ -35,7 +55,7 @@ from dedup.persist import (
     settings_fingerprint,
     write_build,
 )
-from dedup.scoring import ProductScorer, ShopScorer
+from dedup.scoring import OfferScorer, ProductScorer, ShopScorer
 from dedup.settings import MatchSettings
 from normalizer import clean_from_dict
 
@@ -86,8 +106,14 @@ class _TakenIds:
         return self.catalog.entities.exists(entity_id)
 
 
+def _floor(kind: Any) -> float:
+    """The least score of a pair that can merge or be listed for review."""
+    return float(min(kind.threshold, kind.review_band[0]))
+
+
 def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: MatchSettings,
-                          name_stats: TokenStats, title_stats: TokenStats) -> set[str]:
+                          name_stats: TokenStats, title_stats: TokenStats,
+                          model: MatchModel) -> set[str]:
     """Stored listings sharing a block with a changed shop (or shopless product) and
     scoring at least the bottom of the review band against it.
 
@@ -116,10 +142,12 @@ def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: Ma
     others = _load(catalog, set().union(*candidates.values()))
     neighbours: set[str] = set()
     for wanted, scorer, featurize, floor, comparable in (
-            (shops, ShopScorer(settings.shops, name_stats), shop_features,
-             settings.shops.review_band[0], lambda o: o.kind == "shop"),
-            (products, ProductScorer(settings.products, title_stats), product_features,
-             settings.products.review_band[0],
+            (shops, ShopScorer(settings.shops, name_stats, model.kinds.get("shop"),
+                               max_weight=settings.em.max_weight), shop_features,
+             _floor(settings.shops), lambda o: o.kind == "shop"),
+            (products, ProductScorer(settings.products, title_stats, model.kinds.get("product"),
+                                     max_weight=settings.em.max_weight), product_features,
+             _floor(settings.products),
              lambda o: o.kind == "product" and not o.shop_source_id)):
         features: dict[str, Any] = {}
         for f, _ in wanted:
@@ -132,6 +160,89 @@ def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: Ma
                 if scorer.score(f, features[key]).total >= floor:
                     neighbours.add(key)
     return neighbours
+
+
+@dataclass
+class _OfferScope:
+    """An offer-only change in one merged shop: what of it is linked again."""
+
+    shop_listings: set[str]  # the shop's own listings (stay one entity)
+    offers: set[str]  # its offers linked again
+    size: int  # how many offers the shop has in all
+
+
+def _offer_only(changed_cleans: dict[str, Any], changed_keys: set[str], decided: set[str],
+                removed_keys: set[str], old_of: dict[str, str], shop_of_offer: dict[str, str],
+                shop_entity: dict[str, str]) -> dict[str, set[str]]:
+    """Merged shop -> its changed or gone offers, for the changes that cannot move a shop:
+    a product naming a shop listing that did not change and belongs to the same merged
+    shop as before (or to one, for a new product), or an offer gone from such a shop."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for key in changed_keys - decided:
+        clean = changed_cleans.get(key)
+        if clean is None or clean.kind != "product" or not clean.shop_source_id:
+            continue
+        shop_key = listing_key(clean.source, clean.shop_source_id)
+        shop = shop_entity.get(shop_key)
+        old = old_of.get(key)
+        if shop is None or shop_key in changed_keys:
+            continue
+        if old is not None and shop_of_offer.get(old) != shop:
+            continue  # it moved between shops, or was a product-level listing
+        out[shop].add(key)
+    for key in removed_keys:
+        old = old_of.get(key, "")
+        if old.startswith("offer-") and shop_of_offer.get(old):
+            out[shop_of_offer[old]].add(key)
+    return out
+
+
+def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
+                  changed_cleans: dict[str, Any], removed_keys: set[str],
+                  scorer: OfferScorer, brands: BrandIndex, floor: float,
+                  ) -> tuple[dict[str, _OfferScope], dict[str, Any]]:
+    """For each shop, the offers to link again for its changed or gone offers: those
+    scoring at least ``floor`` against a changed one, and every member of their entities;
+    with the clean listings read (the shops' own listings and all their offers). Every
+    shop is read in the same few queries."""
+    shop_listings = catalog.entities.members_of(by_shop)
+    shop_of_listing = catalog.entities.entities_of(shop_listings)
+    blocks = catalog.matching.block_members({"shop:" + k for k in shop_listings}, 10_000_000)
+    everyone: dict[str, set[str]] = defaultdict(set)
+    for block, keys in blocks.items():
+        everyone[shop_of_listing[block.removeprefix("shop:")]] |= keys - removed_keys
+    for shop, keys in by_shop.items():
+        everyone[shop] |= {k for k in keys if k in changed_cleans}
+    wanted = shop_listings | set().union(*everyone.values())
+    cleans = _load(catalog, wanted - set(changed_cleans))
+    cleans.update({k: changed_cleans[k] for k in wanted if k in changed_cleans})
+    chosen: dict[str, set[str]] = {}
+    for shop, keys in by_shop.items():
+        features = {k: product_features(cleans[k], brands) for k in everyone[shop] if k in cleans}
+        offers = {k for k in keys if k in changed_cleans}
+        for key in list(offers):
+            f = features[key]
+            offers |= {k for k, g in features.items()
+                       if k != key and scorer.score(f, g).total >= floor}
+        chosen[shop] = offers | (keys & removed_keys)
+    # every member of the offer entities touched (an entity lies within one shop)
+    entity_of = catalog.entities.entities_of(set().union(*chosen.values()))
+    mates = catalog.entities.entities_of(catalog.entities.members_of(set(entity_of.values())))
+    by_entity: dict[str, set[str]] = defaultdict(set)
+    for key, entity in mates.items():
+        by_entity[entity].add(key)
+    listings_of: dict[str, set[str]] = defaultdict(set)
+    for key, shop in shop_of_listing.items():
+        listings_of[shop].add(key)
+    scopes = {}
+    for shop in by_shop:
+        offers = set(chosen[shop])
+        for key in chosen[shop]:
+            offers |= by_entity.get(entity_of.get(key, ""), set())
+        scopes[shop] = _OfferScope(listings_of[shop],
+                                   {k for k in offers - removed_keys if k in cleans},
+                                   len(everyone[shop]))
+    return scopes, cleans
 
 
 def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
@@ -156,49 +267,103 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     model_build, model = stored[0].build_id, stored[1]
     name_stats = load_token_stats(catalog, "name_stats")
     title_stats = load_token_stats(catalog, "title_stats")
+    seen_brands = brand_keys(catalog)
     changed_cleans = _load(catalog, changed_keys)
-    old_entities = catalog.entities.entities_of(changed_keys)
+    old_of = catalog.entities.entities_of(changed_keys | removed_keys)
     for key, clean in changed_cleans.items():
-        if key in old_entities:
+        if key in old_of:
             continue  # updated: its words are counted already (a small drift, see README)
         if clean.kind == "shop":
             name_stats.add(clean.name_tokens)
         else:
             title_stats.add(clean.title_tokens)
 
-    # plausible neighbours: listings sharing a stored blocking key that score at least the
-    # bottom of the review band against a changed listing (the others could never join it)
-    neighbours = _plausible_neighbours(catalog, changed_cleans.values(), settings,
-                                       name_stats, title_stats)
+    # changes that cannot move a shop: offers of unchanged shops, linked within their shop
+    old_offers = catalog.entities.get_many(e for e in old_of.values() if e.startswith("offer-"))
+    shop_of_offer = {e: r["shop_entity_id"] for e, r in old_offers.items()
+                     if r.get("shop_entity_id")}
+    shop_entity = catalog.entities.entities_of(
+        listing_key(c.source, c.shop_source_id) for c in changed_cleans.values()
+        if c.kind == "product" and c.shop_source_id)
+    brands = BrandIndex(seen_brands)
+    offer_scorer = OfferScorer(settings.offers, title_stats, model.kinds.get("offer"),
+                               max_weight=settings.em.max_weight,
+                               brand_stats=brand_stats(seen_brands))
+    whole: set[str] = set()  # shops taken apart whole although only offers changed
+    while True:
+        by_shop = _offer_only(changed_cleans, changed_keys, decided, removed_keys, old_of,
+                              shop_of_offer, shop_entity)
+        offer_only = set().union(*by_shop.values()) if by_shop else set()
+        wide = changed_keys - offer_only
 
-    # the entities touched and all their members; the shops of changed products
-    scope = set(changed_keys) | neighbours
-    scope |= {listing_key(c.source, c.shop_source_id) for c in changed_cleans.values()
-              if c.kind == "product" and c.shop_source_id}
-    affected = set(catalog.entities.entities_of(scope | removed_keys).values())
-    # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
-    # shop would keep the id of an offer that went)
-    offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
-    affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
-    scope |= catalog.entities.members_of(affected)
-    # every product of every shop listing in scope (their offers are linked again)
-    live = _load(catalog, scope)
-    shop_listings = {k for k, c in live.items() if c.kind == "shop"}
-    products = set().union(*catalog.matching.block_members(
-        {"shop:" + k for k in shop_listings}, 10_000_000).values())
-    affected |= set(catalog.entities.entities_of(products).values())
-    live.update(_load(catalog, products - scope))
-    scope |= products
-    t1 = time.perf_counter()
+        # plausible neighbours: listings sharing a stored blocking key that score at least the
+        # bottom of the review band against a changed listing (the others could never join it)
+        neighbours = _plausible_neighbours(catalog, [changed_cleans[k] for k in wide
+                                                     if k in changed_cleans],
+                                           settings, name_stats, title_stats, model)
 
-    previous = catalog.entities.entities_of(scope | removed_keys)
-    reserved = _TakenIds(catalog, affected)
-    result = link(list(live.values()), settings, previous=previous, decisions=decisions,
-                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
-                  model=model)
+        # the entities touched and all their members; the shops of changed products
+        scope = wide | neighbours
+        scope |= {listing_key(c.source, c.shop_source_id) for k, c in changed_cleans.items()
+                  if k in wide and c.kind == "product" and c.shop_source_id}
+        affected = set(catalog.entities.entities_of(scope | (removed_keys - offer_only)).values())
+        affected |= whole
+        # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
+        # shop would keep the id of an offer that went)
+        offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
+        affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
+        scope |= catalog.entities.members_of(affected)
+        # every product of every shop listing in scope (their offers are linked again)
+        live = _load(catalog, scope)
+        # (and of the shop listings gone: their products stay, as product-level listings)
+        shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
+        products = set().union(*catalog.matching.block_members(
+            {"shop:" + k for k in shop_listings}, 10_000_000).values())
+        # the offer-only changes of a shop taken apart whole go with it
+        gone: set[str] = set()
+        for shop in [s for s in by_shop if s in affected]:
+            keys = by_shop.pop(shop)
+            products |= keys - removed_keys
+            gone |= keys & removed_keys
+        affected |= set(catalog.entities.entities_of(products | gone).values())
+        live.update(_load(catalog, products - scope))
+        scope |= products
+
+        # the offer-only changes of the other shops: their neighbourhood in the shop
+        within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
+                                     offer_scorer, brands, _floor(settings.offers))
+        for part in within.values():
+            live.update({k: read[k] for k in part.shop_listings | part.offers})
+        affected |= set(within) | set(catalog.entities.entities_of(
+            set().union(offer_only, *(p.offers for p in within.values()))).values())
+        stored_shops = catalog.entities.get_many(within)
+        t1 = time.perf_counter()
+
+        previous = catalog.entities.entities_of(set(live) | removed_keys)
+        reserved = _TakenIds(catalog, affected)
+        # in the catalog's order, as a full build reads them (ties are broken by order)
+        ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
+        result = link(ordered, settings, previous=previous, decisions=decisions,
+                      reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
+                      model=model, brands=seen_brands,
+                      offer_shop_sizes={s: p.size for s, p in within.items()})
+        # a shop linked again for its offers must come out as the same entity, else it is
+        # taken apart whole (its listings gave way to a pair the full build would not see)
+        moved = {shop for shop, part in within.items()
+                 if set(result.clusters["shop"].get(shop, ())) != part.shop_listings}
+        if moved:
+            log.info("incremental build: %d shops taken apart whole", len(moved))
+            whole |= moved
+            continue
+        break
     records = entity_records(result, live, settings)
+    for shop in within:
+        # the shop keeps the offers that were not linked again
+        kept = [o for o in stored_shops.get(shop, {}).get("offer_ids", []) if o not in affected]
+        ids = records[shop].get("offer_ids", []) + kept
+        if ids:
+            records[shop]["offer_ids"] = ids
     t2 = time.perf_counter()
-
     # products compare offers across shops: rebuild those touched, from every offer they
     # have (the narrow product_offers rows for offers outside the scope)
     old_products = catalog.entities.products_of_offers(affected)
@@ -221,7 +386,9 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stale_products = {pid for pid in touched_products if not offers_by_product.get(pid)}
 
     t3 = time.perf_counter()
-    relinked = scope | removed_keys  # every pair among them was scored again
+    # every pair among them was scored again (within a shop linked for its offers, every
+    # pair of a changed offer)
+    relinked = scope | removed_keys | (changed_keys & set(live))
     write_build(catalog, result, records, build_id, relinked=relinked,
                 removed_entities=affected | stale_products)
     t4 = time.perf_counter()
@@ -240,6 +407,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
                   "relinked": len(live), "entities_written": len(records),
                   "entities_replaced": len(affected),
+                  "shops_offers_only": len(within), "shops_taken_apart_whole": len(whole),
                   "model": f"reused from full build {model_build} (not re-estimated)",
                   "phases_s": {"scope": round(t1 - t0, 3), "link": round(t2 - t1, 3),
                                "products": round(t3 - t2, 3), "write": round(t4 - t3, 3),

@@ -296,6 +296,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
          previous: Mapping[str, str] | None = None, decisions: Decisions | None = None,
          reserved_ids: Container[str] | None = None, name_stats: TokenStats | None = None,
          title_stats: TokenStats | None = None, model: MatchModel | None = None,
+         brands: Sequence[str] | None = None, offer_shop_sizes: Mapping[str, int] | None = None,
          seed: int = 0) -> LinkResult:
     """Link clean listings (CleanShop / CleanProduct) into entities.
 
@@ -309,6 +310,11 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
             only part of it (incremental builds); computed from ``cleans`` otherwise.
         model: the weights to use (an earlier full build's); learned from ``cleans``
             by EM when not given, and returned in ``result.model`` either way.
+        brands: the brand keys of the whole corpus, once per listing giving one, when
+            ``cleans`` is only part of it; those of ``cleans`` otherwise.
+        offer_shop_sizes: merged shop id -> how many offers it has in the whole corpus,
+            when ``cleans`` holds only some of them (blocking pairs all the offers of a
+            small shop, and a shop is small by its whole count).
         seed: seeds the random pairs the estimate draws (same data, same model).
     Returns:
         the entities as clusters of listing keys, with the model and the figures of the run.
@@ -348,9 +354,10 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
 
     # ---------------------------------------------------------------- offers
     t2 = time.perf_counter()
-    brands = BrandIndex(c.brand_key for c in products)
-    brand_words = brand_stats(c.brand_key for c in products)
-    product_recs = [product_features(c, brands) for c in products]
+    seen = list(brands) if brands is not None else [c.brand_key for c in products]
+    brand_index = BrandIndex(seen)
+    brand_words = brand_stats(seen)
+    product_recs = [product_features(c, brand_index) for c in products]
     if title_stats is None:
         title_stats = TokenStats(r.title_tokens for r in product_recs)
     offers = [r for r in product_recs if r.shop_key and r.shop_key in result.membership]
@@ -369,7 +376,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
             shop_of[r.key] = attached[r.key][0]
             offers.append(r)
     loose = [r for r in product_recs if r.key not in shop_of]
-    pairs, report = block_offers(offers, {r.key: shop_of[r.key] for r in offers}, title_stats)
+    pairs, report = block_offers(offers, {r.key: shop_of[r.key] for r in offers}, title_stats,
+                                 shop_sizes=offer_shop_sizes)
     result.blocking["offer"] = report
     by_shop: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(offers):

@@ -15,6 +15,8 @@ Profiles are named (``none``, ``flaky``, ``hostile``) or written out:
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -151,9 +153,21 @@ class FaultInjector:
         return (stable_hash(self.seed, self.platform, "bad", key) % 1_000_000) / 1e6 < rate
 
 
+def request_body_digest(environ: dict) -> str:
+    """A digest of a request's body (read, then put back for the app)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return hashlib.sha1(body).hexdigest()[:16]
+
+
 def fault_middleware(app: WSGIApp, injector: FaultInjector,
                      classify: Callable[[str], tuple[str, bool] | None]) -> WSGIApp:
-    """Wrap a platform app so that its answers suffer the injector's faults.
+    """Wrap a platform app so that its answers suffer the injector's faults (a POST's
+    attempts are counted per body: each page of a search API is its own request).
 
     ``classify(path)`` says what the path serves: (``"json"`` or ``"html"``,
     paginated?), or None for paths never faulted (robots.txt, auth).
@@ -166,8 +180,10 @@ def fault_middleware(app: WSGIApp, injector: FaultInjector,
         if kind is None:
             return app(environ, start_response)
         content, paginated = kind
-        decision = injector.decide(path + ("?" + query if query else ""), content=content,
-                                   paginated=paginated)
+        where = path + ("?" + query if query else "")
+        if environ.get("REQUEST_METHOD") == "POST":  # the page asked is in the body
+            where += "#" + request_body_digest(environ)
+        decision = injector.decide(where, content=content, paginated=paginated)
         if decision.kind is None:
             return app(environ, start_response)
         if decision.kind == "5xx":

@@ -214,11 +214,11 @@ def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if key and urls.get(key) is None:
             urls[key] = safe_url(src.get("url"))
     keys = list(doc.get("platforms") or []) + list(urls)
-    out = []
-    for key in ordered_platforms(keys):
-        p = platform(key)
-        out.append({"key": key, "name": p.name, "url": urls.get(key) or safe_url(p.homepage)})
-    return out
+    # each platform looked up once (a results page shows some twenty hits of a few each)
+    found = sorted((platform(key) for key in dict.fromkeys(keys)),
+                   key=lambda p: (p.rank, p.key))
+    return [{"key": p.key, "name": p.name, "url": urls.get(p.key) or safe_url(p.homepage)}
+            for p in found]
 
 
 def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool = False) -> str:

@@ -65,13 +65,10 @@ class FacetBudget:
         self.cost_ms += (cost - self.cost_ms) / min(self.learned, WINDOW)
 
 
-class FacetCache:
-    """Facet counts of recent queries, per live index (an index never changes: its counts
-    stay true until the next build replaces it); estimated ones say so, and give way to
-    exact ones when a query has the time to count. Bounded, least recently used out.
-    Elasticsearch's shard request cache does the same for its aggregations."""
+class LruCache:
+    """A bounded mapping shared by threads, the least recently used entry out first."""
 
-    def __init__(self, size: int = FACET_CACHE_SIZE) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -93,3 +90,13 @@ class FacetCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+
+class FacetCache(LruCache):
+    """Facet counts of recent queries, per live index (an index never changes: its counts
+    stay true until the next build replaces it); estimated ones say so, and give way to
+    exact ones when a query has the time to count. Elasticsearch's shard request cache
+    does the same for its aggregations."""
+
+    def __init__(self, size: int = FACET_CACHE_SIZE) -> None:
+        super().__init__(size)

@@ -32,6 +32,13 @@ them). A catalog in memory gets an index in memory.
 Facet counts keep to the query's time budget (``catalog.backends.budget``): past
 it, they are counted over a fixed sample of the matches (documents by row number
 modulo ``SAMPLE_MODULUS``) and marked approximate.
+
+An index never changes once built, so what a search found stays true until the
+next build: each answer is kept (``Page``: the hits by address with their
+scores, distances and highlights, the total, the counts), least recently used
+out, with the counts, and the parsed stored documents of the live index too
+(``Generation.stored``). Shoppers ask the same trades and shops again and again;
+the same query (another shopper, the back button) answers in one lookup.
 """
 
 from __future__ import annotations
@@ -60,13 +67,20 @@ from catalog.backends.base import (
     FACET_SIZE,
     KINDS,
     BaseBackend,
+    Hit,
     IndexReport,
     SearchQuery,
     SearchResults,
     Suggestion,
     price_bucket,
 )
-from catalog.backends.budget import DEFAULT_BUDGET_MS, SAMPLE_MODULUS, FacetBudget, FacetCache
+from catalog.backends.budget import (
+    DEFAULT_BUDGET_MS,
+    SAMPLE_MODULUS,
+    FacetBudget,
+    FacetCache,
+    LruCache,
+)
 from catalog.backends.documents import commune_key
 from catalog.backends.plan import Plan, plan_query
 from catalog.errors import BackendError
@@ -101,6 +115,9 @@ FEW_MATCHES = 2000  # matches the distance order reads all at once
 # a place cell: 0.005° (about 550 m by 400 m here), a street block or two; a radius is the
 # cells all of whose locations lie within it, and the locations of the cells it cuts
 CELL_DEGREES = 0.005
+# parsed stored documents kept per live index (7 kB each at most: 30 MB): the shops and
+# products of the pages asked again
+STORED_CACHE = 4096
 
 
 def _schema() -> tantivy.Schema:
@@ -148,12 +165,35 @@ class Generation:
     cells: np.ndarray = field(init=False)  # the distinct cells holding a location
     loc_cells: np.ndarray = field(init=False)  # location number -> its place in ``cells``
     radians: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)  # lat, lon, cos lat
+    stored: LruCache = field(init=False)  # (segment, document) -> the parsed stored JSON
 
     def __post_init__(self) -> None:
+        self.stored = LruCache(STORED_CACHE)
         self.cells, self.loc_cells = np.unique(cells_of(self.lats, self.lons),
                                                return_inverse=True)
         lats = np.radians(self.lats)
         self.radians = (lats, np.radians(self.lons), np.cos(lats))
+
+
+@dataclass
+class Page:
+    """An answer, as kept for the same query asked again: its hits by address, with their
+    score, distance and highlights (the documents come from ``Generation.stored``; a page
+    keeps some ten kB); one with estimated facet counts gives way when a query has the
+    time to count them."""
+
+    total: int
+    hits: list[tuple[tuple[int, int], float, float | None, dict[str, str]]]
+    facets: dict[str, list[tuple[str, int]]]
+    suggestion: str | None
+    corrected_from: str | None
+    approximate: bool
+    searched_s: float  # how long the search took before its counts
+
+    def gives_way(self, budget: FacetBudget, started: float) -> bool:
+        """Whether to search again, now that counting in full would fit the budget (with
+        the time the search itself takes, as ``EmbeddedBackend._facets`` decides)."""
+        return self.approximate and budget.scale(self.total, started - self.searched_s) == 1
 
 
 @dataclass
@@ -179,7 +219,8 @@ class EmbeddedBackend(BaseBackend):
             p = Path(path)
             self.folder = p.parent / (p.stem + ".search")
         self.budget = FacetBudget(budget_ms)
-        self.counts = FacetCache()  # per query: its total, and its facet counts
+        # per query: its total and facet counts, and its answers (``Page``)
+        self.counts = FacetCache()
         self._lock = threading.Lock()
         self._live: Generation | None = None  # the index in use
         self._memory: Generation | None = None  # an in-memory catalog's index
@@ -341,6 +382,11 @@ class EmbeddedBackend(BaseBackend):
         live = self._generation()
         if live is None:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
+        # the same query asked again: its answer, kept beside the counts
+        page_key = ("page", live.number, q)
+        kept = self.counts.get(page_key)
+        if kept is not None and not kept.gives_way(self.budget, started):
+            return self._answer(live, q, kept, started)
         searcher = live.index.searcher()
         filters = self._filters(q, searcher)
         km = _km(live, q.near) if q.near is not None else None
@@ -397,6 +443,7 @@ class EmbeddedBackend(BaseBackend):
             hits = self._hits(searcher, live, q, km, page, stems)
         facets: dict[str, list[tuple[str, int]]] = {}
         approximate = False
+        searched = time.perf_counter() - started
         if total and q.facets:
             cached = known.facets.get(q.facets)
             # estimated counts are kept too, until a query has the time to count in full
@@ -406,8 +453,37 @@ class EmbeddedBackend(BaseBackend):
                 known.facets[q.facets] = (facets, approximate)
             else:
                 facets, approximate = cached
-        return SearchResults(q, total, hits, facets, plan.suggestion if plan else None,
+        suggestion = plan.suggestion if plan else None
+        self.counts.put(page_key, Page(total, [(a, s, d, h.highlights) for a, s, d, h in hits],
+                                       facets, suggestion, corrected_from, approximate,
+                                       searched))
+        return SearchResults(q, total, [hit for *_, hit in hits], facets, suggestion,
                              self.elapsed_ms(started), corrected_from, approximate)
+
+    def _answer(self, live: Generation, q: SearchQuery, kept: Page,
+                started: float) -> SearchResults:
+        """A kept answer, its documents read again (most are still parsed in memory, and
+        then no searcher is needed)."""
+        hits = []
+        searcher: tantivy.Searcher | None = None
+        for address, score, distance, marks in kept.hits:
+            doc = live.stored.get(address)
+            if doc is None:
+                searcher = searcher or live.index.searcher()
+                doc = self._stored(searcher, live, address)
+            hits.append(self.make_hit(doc, score, q, marks, distance_km=distance))
+        return SearchResults(q, kept.total, hits, kept.facets, kept.suggestion,
+                             self.elapsed_ms(started), kept.corrected_from, kept.approximate)
+
+    @staticmethod
+    def _stored(searcher: tantivy.Searcher, live: Generation,
+                address: tuple[int, int]) -> dict[str, Any]:
+        """The stored document at ``(segment, document)``, parsed once while it is asked."""
+        doc = live.stored.get(address)
+        if doc is None:
+            doc = orjson.loads(searcher.doc(tantivy.DocAddress(*address))["doc"][0])
+            live.stored.put(address, doc)
+        return doc
 
     @staticmethod
     def _radius(q: SearchQuery, live: Generation, km: np.ndarray | None,
@@ -495,7 +571,10 @@ class EmbeddedBackend(BaseBackend):
         return page
 
     def _hits(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,
-              km: np.ndarray | None, page: list[Any], stems: set[str]) -> list[Any]:
+              km: np.ndarray | None, page: list[Any], stems: set[str],
+              ) -> list[tuple[tuple[int, int], float, float | None, Hit]]:
+        """The page's hits, each with what ``Page`` keeps of it: its address (segment,
+        document), score and distance."""
         items = [item if isinstance(item, tuple) else (0.0, item) for item in page]
         distances: list[float | None] = [None] * len(items)
         if km is not None and items:  # from every location, not the few stored
@@ -507,10 +586,12 @@ class EmbeddedBackend(BaseBackend):
         relevance = q.sort == "relevance"
         hits = []
         for (score, address), distance in zip(items, distances, strict=True):
-            doc = orjson.loads(searcher.doc(address)["doc"][0])
-            hits.append(self.make_hit(doc, score if relevance else 0.0, q,
-                                      french.document_highlights(doc, stems) if marked else {},
-                                      distance_km=distance))
+            key = (address.segment_ord, address.doc)
+            doc = self._stored(searcher, live, key)
+            score = float(score) if relevance else 0.0
+            marks = french.document_highlights(doc, stems) if marked else {}
+            hits.append((key, score, distance,
+                         self.make_hit(doc, score, q, marks, distance_km=distance)))
         return hits
 
     def _facets(self, searcher: tantivy.Searcher, live: Generation, q: SearchQuery,

@@ -79,6 +79,8 @@ class GeoJsonConnector(ApiConnector):
     cap: int | None = None
     #: the box covered (set by the subclass)
     root: Box
+    #: headers of the tile requests (on the platform's origin only)
+    headers: Mapping[str, str] = {}
 
     def feature_listing(self, feature: Any, url: str) -> dict[str, Any]:
         """The listing of one feature; InvalidRecord (with its id when read) if unusable."""
@@ -92,7 +94,7 @@ class GeoJsonConnector(ApiConnector):
 
     def _fetch(self, box: Box) -> Fetched | CrawlError:
         try:
-            return self.fetcher.get_json(self.endpoint, self.query(box))
+            return self.fetcher.get_json(self.endpoint, self.query(box), headers=self.headers)
         except CrawlError as exc:
             return exc
 
@@ -204,6 +206,7 @@ class DeclarativeGeoJsonConnector(GeoJsonConnector):
         self.params = spec.params
         self.min_tile = spec.min_tile
         self.cap = spec.cap
+        self.headers = spec.shape.request_headers(json_rule=True)
 
     def feature_listing(self, feature: Any, url: str) -> dict[str, Any]:
         """``lat``/``lon`` default to the Point geometry."""

@@ -103,6 +103,10 @@ class HtmlSpider(CatalogSpider):
         """What the page holds; raises MalformedPage when it came back cut short."""
         raise NotImplementedError
 
+    def rule_headers(self, page: str) -> dict[str, str]:
+        """Headers the requests of a page rule carry (on the platform's origin only)."""
+        return {}
+
     async def start(self) -> AsyncIterator[Any]:
         for path, page in self.start_pages:
             url = self.absolute(path)
@@ -121,7 +125,8 @@ class HtmlSpider(CatalogSpider):
     def _request(self, url: str, page: str, *, chain: str | None, round_: int = 0,
                  **kwargs: Any) -> scrapy.Request:
         request = self.request(url, self.parse_page, meta={
-            "page": page, "chain": chain, "round": round_, "page_url": url}, **kwargs)
+            "page": page, "chain": chain, "round": round_, "page_url": url,
+            "rule_headers": self.rule_headers(page)}, **kwargs)
         return request.replace(errback=self.on_page_error)
 
     def on_page_error(self, failure: Failure) -> Iterator[Any]:
@@ -257,6 +262,10 @@ class DeclarativeHtmlSpider(HtmlSpider):
 
     def chained(self, page: str) -> bool:
         return self.spec.pages[page].next is not None
+
+    def rule_headers(self, page: str) -> dict[str, str]:
+        rule = self.spec.pages[page]
+        return rule.shape.request_headers(json_rule=rule.format == "json")
 
     def read_page(self, page: str, response: Response, url: str) -> PageRead:
         rule = self.spec.pages[page]

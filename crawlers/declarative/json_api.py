@@ -1,18 +1,21 @@
 """The ``json_api`` type: JSON endpoints walked page by page, as an entry's ``endpoints`` say.
 
 Each endpoint is walked in order with its pagination style (``page``,
-``offset``, ``cursor``, ``next_link`` or ``none``); an endpoint with a
+``offset``, ``cursor``, ``next_link``, ``graphql`` or ``none``), by GET or by
+POST with a body or a GraphQL query whose variables carry the position
+(``crawlers.declarative.shaping``); an endpoint with a
 ``for_each`` is walked once per value read from the records of an earlier one
 (``concurrency`` values at a time). ``page``/``offset`` walks that see fewer
 records than the announced ``total`` are walked again (``rounds``), then
 recorded as ``incomplete``; a lost page is recorded and the walk goes on where
 it can (``abandoned`` when it cannot); a 401/403 stops the run; a next link to
-another host is refused (credentials never leave the platform). The format is
-documented in ``docs/connectors.md``.
+another host is refused (credentials never leave the platform). A GraphQL
+answer's ``errors[]`` are recorded as ``api_error`` (the page failed; without
+``data`` the rest of the endpoint is out of reach). The format is documented in
+``docs/connectors.md``.
 
-How a style moves from one page to the next is ``_next_position``; the query a
-position makes is ``_query``: the two places a new style (a POST body, a
-GraphQL cursor) plugs in.
+How a style moves from one page to the next is ``_next_position``; the request a
+position makes is ``_query`` (and ``_body``, for a POST).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import httpx
 from crawlers.connectors.base import ApiConnector
 from crawlers.declarative.fields import first_value, read_items, select_nodes, total_of
 from crawlers.declarative.schema import ApiSpec, Endpoint, compile_spec
+from crawlers.declarative.shaping import graphql_errors
 from crawlers.errors import (
     CrawlError,
     ErrorKind,
@@ -119,7 +123,8 @@ class DeclarativeApiConnector(ApiConnector):
             path = endpoint.path.replace("{value}", text)
             params = {k: (v.replace("{value}", text) if isinstance(v, str) else v)
                       for k, v in endpoint.params.items()}
-            return list(self._walk(endpoint, path, params, None, set(), children, parents))
+            return list(self._walk(endpoint, path, params, None, set(), children, parents,
+                                   value))
 
         with ThreadPoolExecutor(max_workers=workers,
                                 thread_name_prefix=f"{self.source}-each") as pool:
@@ -153,12 +158,33 @@ class DeclarativeApiConnector(ApiConnector):
             query[pag.param] = position
         return query
 
-    def _fetch(self, path: str, query: dict[str, Any]) -> tuple[str, Any, PageResult | None]:
+    def _body(self, endpoint: Endpoint, position: Any, value: Any) -> bytes | None:
+        """The POST body for this position (None: a GET)."""
+        shape = endpoint.shape
+        if shape.method != "POST":
+            return None
+        pag = endpoint.pagination
+        variables = {"size": pag.size, "value": None if value is None else str(value)}
+        moved = {"page": "page", "offset": "offset", "cursor": "cursor",
+                 "graphql": "cursor"}.get(pag.style)
+        if moved:
+            variables[moved] = position
+        body = shape.encode(variables)
+        return body if body is not None else b""
+
+    def _fetch(self, endpoint: Endpoint, path: str, query: dict[str, Any],
+               body: bytes | None) -> tuple[str, Any, PageResult | None]:
         """(url, data, None), or (url, None, a failed PageResult) when the page is lost."""
         url = self.absolute(path)
         shown = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        if body:
+            shown += f" (POST {body[:200].decode('utf-8', 'replace')})"
+        shape = endpoint.shape
         try:
-            fetched = self.fetcher.get_json(path, query or None)
+            fetched = self.fetcher.get_json(
+                path, query or None, method=shape.method, content=body,
+                content_type=shape.content_type,
+                headers=shape.request_headers(json_rule=True))
         except FetchError as exc:
             if exc.status in (401, 403):
                 raise  # nothing can be reached: the run fails with this message
@@ -171,7 +197,7 @@ class DeclarativeApiConnector(ApiConnector):
 
     def _walk(self, endpoint: Endpoint, path: str, params: dict[str, Any], position: Any,
               seen: set[tuple[str, str]], children: list[Endpoint],
-              parents: dict[str, list[Any]]) -> Iterator[PageResult]:
+              parents: dict[str, list[Any]], value: Any = None) -> Iterator[PageResult]:
         """Every page of one endpoint, walked again while fewer than ``total`` were seen.
 
         Each result's ``checkpoint`` is the next page's position (None: the end).
@@ -186,7 +212,7 @@ class DeclarativeApiConnector(ApiConnector):
         while True:
             pending: PageResult | None = None  # held back: the last page may not be the end
             for result in self._pages_of(endpoint, path, params, position, seen, ids,
-                                         null_rows, state, children, found, parents):
+                                         null_rows, state, children, found, parents, value):
                 if pending is not None:
                     yield pending
                 pending = result
@@ -217,8 +243,8 @@ class DeclarativeApiConnector(ApiConnector):
     def _pages_of(self, endpoint: Endpoint, path: str, params: dict[str, Any], position: Any,
                   seen: set[tuple[str, str]], ids: set[str], null_rows: set[str],
                   state: dict[str, Any], children: list[Endpoint],
-                  found: dict[str, dict[Any, None]], parents: dict[str, list[Any]]
-                  ) -> Iterator[PageResult]:
+                  found: dict[str, dict[Any, None]], parents: dict[str, list[Any]],
+                  value: Any = None) -> Iterator[PageResult]:
         """One pass over the endpoint; each result's checkpoint is the next position."""
         pag = endpoint.pagination
         if position is None and pag.style in ("page", "offset"):
@@ -230,11 +256,12 @@ class DeclarativeApiConnector(ApiConnector):
                 url_path, query = str(position), {}
             else:
                 url_path, query = path, self._query(endpoint, params, position)
-            key = f"{url_path}?{sorted(query.items())}"
+            body = self._body(endpoint, position, value)
+            key = f"{url_path}?{sorted(query.items())}{body!r}"
             if key in visited:
                 return  # the API's links loop
             visited.add(key)
-            url, data, failed = self._fetch(url_path, query)
+            url, data, failed = self._fetch(endpoint, url_path, query, body)
             self.stats["pages"] += 1
             if failed is not None:
                 self.stats["lost_pages"] += 1
@@ -250,6 +277,15 @@ class DeclarativeApiConnector(ApiConnector):
                 yield failed
                 return
             failures = 0
+            problems = graphql_errors(data) if endpoint.shape.graphql is not None else []
+            if problems and not isinstance(data.get("data"), dict):
+                state["lost"] = True  # nothing to read, no cursor to go on with
+                yield PageResult(url, failed=True, errors=[
+                    PageError(url, ErrorKind.API_ERROR, f"{endpoint.name}: {p}")
+                    for p in problems] + [PageError(url, ErrorKind.ABANDONED,
+                                                    f"{endpoint.name}: the rest of the "
+                                                    "endpoint cannot be reached")])
+                return
             records = select_nodes(endpoint.items, data, url)
             if records is None:
                 exc = SourceLayoutChanged(f"{endpoint.name}: no list at "
@@ -259,6 +295,10 @@ class DeclarativeApiConnector(ApiConnector):
                 yield PageResult(url, failed=True, errors=[PageError.of(exc)])
                 return
             result = PageResult(url)
+            if problems:  # partial data: what came is read, the page counts as failed
+                state["lost"] = result.failed = True
+                result.errors += [PageError(url, ErrorKind.API_ERROR, f"{endpoint.name}: {p}")
+                                  for p in problems]
             read_items(endpoint.item, records, data, url, result, seen=seen,
                        null_rows=null_rows, ids=ids)
             for child in children:
@@ -309,7 +349,17 @@ class DeclarativeApiConnector(ApiConnector):
             last = not count or (total is not None and position + count >= total) or (
                 total is None and count < (pag.size or 1))
             return None if last else position + max(1, count - pag.overlap)
+        if pag.style == "graphql" and pag.page_info is not None:
+            info = first_value(pag.page_info, data, url)
+            if not isinstance(info, dict) or info.get("hasNextPage") is not True:
+                return None
+            cursor = info.get("endCursor")
+            return cursor if isinstance(cursor, str) and cursor else None
         if pag.style in ("cursor", "next_link") and pag.next is not None:
+            raw = pag.next.value(data, data, url)
+            if (pag.style == "cursor" and endpoint.shape.method == "POST" and count
+                    and isinstance(raw, list) and raw):
+                return raw  # a search_after key, put whole in the body
             value = first_value(pag.next, data, url)
             if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
                 return None

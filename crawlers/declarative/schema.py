@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +28,13 @@ from crawlers.declarative.fields import (
     compile_item,
     compile_pick,
 )
+from crawlers.declarative.shaping import (
+    GRAPHQL_KEYS,
+    Shape,
+    compile_shape,
+    headers_key,
+    variables_in,
+)
 from crawlers.errors import SourceConfigError
 from crawlers.parsing.schema_types import SYNTAXES, family
 from crawlers.parsing.sitemaps import DEFAULT_SITEMAP_INDEX
@@ -36,7 +43,9 @@ from crawlers.tiling import DEFAULT_MIN_TILE, Box, parse_box
 from crawlers.transforms import TRANSFORMS
 from crawlers.validation import Key, Path, Problems, RecordedProblem, Where, at_least
 
-PAGINATION_STYLES = ("page", "offset", "cursor", "next_link", "none")
+PAGINATION_STYLES = ("page", "offset", "cursor", "next_link", "graphql", "none")
+#: the body variable each style moves
+STYLE_VARIABLES = {"page": "page", "offset": "offset", "cursor": "cursor", "graphql": "cursor"}
 _SELECTOR = (str, dict)  # a selector: text, or a mapping of SELECTOR_KEYS
 
 # ---------------------------------------------------------------------- html
@@ -58,6 +67,7 @@ PAGE_RULE_KEYS: dict[str, Key] = {
     "follow": Key((list,), "links to other pages: a selector and the page rule reading them"),
     "next": Key(_SELECTOR, "the next page of a paged list (same rule)"),
     "total": Key(_SELECTOR, "the item count the list announces (needs next)"),
+    "headers": headers_key("the rule's pages"),
 }
 HTML_ITEM_KEYS: dict[str, Key] = {
     "select": Key(_SELECTOR, "one item per node found (json: JMESPath to the list); "
@@ -84,6 +94,7 @@ class PageRule:
     follow: tuple[Follow, ...] = ()
     next: Pick | None = None
     total: Pick | None = None
+    shape: Shape = Shape()
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,8 @@ def _page_rule(w: Where, name: str, rule: Any, rules: list[str]) -> PageRule:
                 raise w.error((*path, "total"), "total needs a next rule (it checks a chain "
                               "of pages)")
             total = compile_pick(w, (*path, "total"), rule["total"], langs)
-    return PageRule(name, fmt, tuple(items), tuple(follow), nxt, total)
+    shape = compile_shape(w, path, rule, json_rule=fmt == "json", bodies=False)
+    return PageRule(name, fmt, tuple(items), tuple(follow), nxt, total, shape)
 
 
 def compile_html(w: Where, raw: Any) -> HtmlSpec:
@@ -181,9 +193,16 @@ ENDPOINT_KEYS: dict[str, Key] = {
     "items": Key(_SELECTOR, "JMESPath to the list of records", required=True),
     "pagination": Key((str, dict), "how to walk its pages (none)"),
     "for_each": Key((dict,), "walk it once per record of an earlier endpoint"),
+    "headers": headers_key("the endpoint"),
+    "method": Key((str,), "GET or POST (GET; POST with a graphql block)"),
+    "body": Key((dict,), "the POST body; string values may carry {page}, {offset}, "
+                "{cursor}, {size}, {value}"),
+    "body_format": Key((str,), "json or form (json)"),
+    "graphql": Key((dict,), "a GraphQL query and its variables, sent by POST"),
 }
 PAGINATION_KEYS: dict[str, Key] = {
-    "style": Key((str,), "page | offset | cursor | next_link | none", required=True),
+    "style": Key((str,), "page | offset | cursor | next_link | graphql | none",
+                 required=True),
     "param": Key((str,), "the query parameter moved (page / offset / cursor)"),
     "start": Key((int,), "the first page number or offset (page: 1, offset: 0)"),
     "size": Key((int,), "records asked per page (offset: the step)", check=at_least(1)),
@@ -195,6 +214,8 @@ PAGINATION_KEYS: dict[str, Key] = {
     "rounds": Key((int,), "walks again while fewer than total were seen (3)",
                   check=at_least(0)),
     "max_pages": Key((int,), "pages walked at most (100000)", check=at_least(1)),
+    "page_info": Key(_SELECTOR, "graphql: JMESPath to the connection's pageInfo "
+                     "(endCursor, hasNextPage)"),
 }
 FOR_EACH_KEYS: dict[str, Key] = {
     "endpoint": Key((str,), "the earlier endpoint whose records are walked", required=True),
@@ -214,6 +235,7 @@ class Pagination:
     overlap: int = 0
     rounds: int = 3
     max_pages: int = 100_000
+    page_info: Pick | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +247,7 @@ class Endpoint:
     items: Pick
     pagination: Pagination
     for_each: tuple[str, Pick] | None = None
+    shape: Shape = Shape()
 
 
 @dataclass(frozen=True)
@@ -251,23 +274,34 @@ def compile_pagination(w: Where, path: Path, raw: Any) -> Pagination:
     if style in ("cursor", "next_link") and nxt is None:
         w.add(path, f"pagination style {style} needs 'next' (JMESPath to the next "
               f"{'cursor' if style == 'cursor' else 'link'})")
-    if style in ("page", "offset", "none") and nxt is not None:
+    if style in ("page", "offset", "graphql", "none") and nxt is not None:
         w.add((*path, "next"), f"'next' is not used by pagination style {style}")
     if style == "offset" and "size" not in raw:
         w.add(path, "pagination style offset needs 'size' (records per page)")
     if raw.get("overlap", 0) and (style != "offset" or raw["overlap"] >= raw.get("size", 0)):
         w.add((*path, "overlap"), "overlap is for the offset style, below size")
+    page_info = None
+    if "page_info" in raw:
+        page_info = compile_pick(w, (*path, "page_info"), raw["page_info"], langs)
+        if style != "graphql":
+            w.add((*path, "page_info"), "page_info is for the graphql style")
+    elif style == "graphql":
+        w.add(path, "pagination style graphql needs 'page_info' (JMESPath to the "
+              "connection's pageInfo)")
+    if style == "graphql" and "param" in raw:
+        w.add((*path, "param"), "the graphql style moves {cursor} in the variables")
     default_param = {"page": "page", "offset": "offset", "cursor": "cursor"}.get(style)
     return Pagination(style, raw.get("param", default_param),
                       raw.get("start", 1 if style == "page" else 0), raw.get("size"),
                       raw.get("size_param"), nxt, total, raw.get("overlap", 0),
-                      raw.get("rounds", 3), raw.get("max_pages", 100_000))
+                      raw.get("rounds", 3), raw.get("max_pages", 100_000), page_info)
 
 
 def _endpoint(w: Where, i: int, ep: Any, names: list[str]) -> Endpoint:
     path: Path = ("endpoints", i)
     item, ep = compile_item(w, path, ep, JSON_LANGUAGES, {**ITEM_KEYS, **ENDPOINT_KEYS})
     name = ep.get("name", item.kind)
+    shape = compile_shape(w, path, ep, json_rule=True, bodies=True)
     for key, value in ep.get("params", {}).items():
         if not isinstance(value, str | int | float | bool):
             w.add((*path, "params", key), f"must be a plain value, got {value!r}")
@@ -278,16 +312,43 @@ def _endpoint(w: Where, i: int, ep: Any, names: list[str]) -> Endpoint:
             w.add((*path, "for_each", "endpoint"), f"no endpoint named {fe['endpoint']!r} "
                   "before this one")
         if "{value}" not in ep["path"] and not any(
-                "{value}" in str(v) for v in ep.get("params", {}).values()):
-            w.add((*path, "path"), "a for_each endpoint puts {value} in its path or params")
+                "{value}" in str(v) for v in ep.get("params", {}).values()) and (
+                "value" not in variables_in(shape.body)):
+            w.add((*path, "path"), "a for_each endpoint puts {value} in its path, params "
+                  "or body")
         for_each = (fe["endpoint"], compile_pick(w, (*path, "for_each", "value"), fe["value"],
                                                  ("path",)))
-    elif "{value}" in ep["path"]:
-        w.add((*path, "path"), "{value} in the path needs a for_each")
+    elif "{value}" in ep["path"] or "value" in variables_in(shape.body):
+        w.add((*path, "path"), "{value} in the path or body needs a for_each")
     items = compile_pick(w, (*path, "items"), ep["items"], ("path",))
     pagination = compile_pagination(w, (*path, "pagination"), ep.get("pagination"))
+    if shape.method == "POST":
+        pagination = _posted(w, path, ep.get("pagination"), pagination, shape)
+    elif pagination.style == "graphql":
+        w.add((*path, "pagination"), "the graphql style needs a graphql block")
     return Endpoint(name, item, ep["path"], dict(ep.get("params", {})), items, pagination,
-                    for_each)
+                    for_each, shape)
+
+
+def _posted(w: Where, path: Path, raw: Any, pagination: Pagination, shape: Shape
+            ) -> Pagination:
+    """A POST endpoint's pagination: its variables in the body, in the query only when
+    ``param`` says so; every variable the body carries is one the walk sets."""
+    used = variables_in(shape.body)
+    where = (*path, "graphql", "variables") if shape.graphql is not None else (*path, "body")
+    explicit = isinstance(raw, dict) and "param" in raw
+    moved = STYLE_VARIABLES.get(pagination.style)
+    if moved and moved not in used and not explicit:
+        w.add(where, f"pagination style {pagination.style} moves {{{moved}}}: put it in the "
+              "body (or set pagination.param to send it in the query)")
+    if pagination.style == "graphql" and shape.graphql is None:
+        w.add((*path, "pagination"), "the graphql style needs a graphql block")
+    for variable in sorted(used & {"page", "offset", "cursor"} - {moved}):
+        w.add(where, f"{{{variable}}} is set by the pagination style "
+              f"{'graphql or cursor' if variable == 'cursor' else variable} only")
+    if "size" in used and pagination.size is None:
+        w.add(where, "{size} needs pagination.size")
+    return pagination if explicit else replace(pagination, param=None)
 
 
 def compile_api(w: Where, raw: Any) -> ApiSpec:
@@ -392,6 +453,7 @@ GEOJSON_KEYS: dict[str, Key] = {
     "fields": Key((dict,), "contract field -> JMESPath on the feature (source_id: id || "
                   "properties.id; lat/lon: the Point)", required=True),
     "required": Key((list,), "fields without which a feature is an invalid record"),
+    "headers": headers_key("the endpoint"),
 }
 
 
@@ -404,6 +466,7 @@ class GeoSpec:
     cap: int | None = None
     min_tile: float = DEFAULT_MIN_TILE
     params: dict[str, Any] = field(default_factory=dict)
+    shape: Shape = Shape()
 
 
 def compile_geojson(w: Where, raw: Any) -> GeoSpec:
@@ -416,7 +479,8 @@ def compile_geojson(w: Where, raw: Any) -> GeoSpec:
                            JSON_LANGUAGES, ITEM_KEYS, kinds=("shop",))
     return GeoSpec(item, raw["endpoint"], parse_box(raw["bbox"]), raw.get("bbox_param", "bbox"),
                    raw.get("cap"), float(raw.get("min_tile", DEFAULT_MIN_TILE)),
-                   dict(raw.get("params", {})))
+                   dict(raw.get("params", {})),
+                   compile_shape(w, (), raw, json_rule=True, bodies=False))
 
 
 # ---------------------------------------------------------------------- the whole schema
@@ -438,6 +502,7 @@ BLOCKS: dict[str, Mapping[str, Key]] = {
     "json_api.endpoints": ENDPOINT_KEYS,
     "json_api.pagination": PAGINATION_KEYS,
     "json_api.for_each": FOR_EACH_KEYS,
+    "json_api.graphql": GRAPHQL_KEYS,
     "sitemap_jsonld": SITEMAP_KEYS,
     "sitemap_jsonld.pages": SITEMAP_PAGE_KEYS,
     "geojson": GEOJSON_KEYS,

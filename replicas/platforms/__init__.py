@@ -7,6 +7,8 @@ PLATFORM_CLASSES: dict[str, str] = {
     "dansmazone": "replicas.platforms.dansmazone:DansMaZone",
     "geolocal31": "replicas.platforms.geolocal31:Geolocal31",
     "mavillemonshopping": "replicas.platforms.mavillemonshopping:MaVilleMonShopping",
+    "achetezlocal": "replicas.platforms.achetezlocal:AchetezLocal",
+    "panier_toulousain": "replicas.platforms.panier_toulousain:PanierToulousain",
     "achetezgrandnancy": "replicas.platforms.achetezgrandnancy:AchetezGrandNancy",
 }
 
@@ -17,5 +19,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "dansmazone": 8704,
     "geolocal31": 8705,
     "mavillemonshopping": 8706,
+    "achetezlocal": 8711,
+    "panier_toulousain": 8712,
     "achetezgrandnancy": 8710,
 }

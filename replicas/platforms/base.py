@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from replicas.faults import FaultInjector, FaultProfile, WSGIApp, fault_middleware
+from replicas.faults import (
+    FaultInjector,
+    FaultProfile,
+    WSGIApp,
+    fault_middleware,
+    request_body_digest,
+)
 from replicas.world import World
 
 
@@ -95,8 +101,11 @@ class Platform(ABC):
         def logged(environ: dict, start_response: Callable) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "/")
             query = environ.get("QUERY_STRING", "")
+            asked = path + ("?" + query if query else "")
+            if environ.get("REQUEST_METHOD") == "POST":  # which page: the body says
+                asked += "#" + request_body_digest(environ)
             with self._lock:
-                self.requests.append(path + ("?" + query if query else ""))
+                self.requests.append(asked)
             return inner(environ, start_response)
 
         return logged

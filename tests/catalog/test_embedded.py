@@ -153,6 +153,38 @@ def test_exact_counts_are_cached_per_index(tmp_path: Path) -> None:
     assert backend.counts.hits == 1
 
 
+def test_an_answer_asked_again_is_the_kept_one_until_the_next_build(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(sample_documents(), 1)
+    q = SearchQuery(text="fromagerie", per_page=2)
+    first = backend.search(q)
+    hits, misses = backend.counts.hits, backend.counts.misses
+    again = backend.search(replace(q, text="fromagerie "))  # the same once normalised
+    # one look-up found the kept answer: nothing planned, counted or searched again
+    assert (backend.counts.hits, backend.counts.misses) == (hits + 1, misses)
+    assert [(h.entity_id, h.score, h.highlights) for h in again.hits] == \
+        [(h.entity_id, h.score, h.highlights) for h in first.hits]
+    assert (again.total, again.facets, again.suggestion) == \
+        (first.total, first.facets, first.suggestion)
+    other = backend.search(replace(q, page=2))  # another page is searched
+    assert {h.entity_id for h in other.hits}.isdisjoint(h.entity_id for h in first.hits)
+    renamed = [dict(d, name=d["name"] + " Nouveau") for d in sample_documents()]
+    backend.index_build(renamed, 2)
+    assert all(h.name.endswith("Nouveau") for h in backend.search(q).hits)
+
+
+def test_kept_estimated_counts_give_way_when_there_is_time(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite", budget_ms=1.0)
+    backend.index_build([dict(d, id=f"{d['id']}-{i}") for i in range(50)
+                         for d in sample_documents()], 1)
+    q = SearchQuery(kinds=("shop", "product", "offer"), per_page=5)
+    backend.budget.learned, backend.budget.cost_ms = 10, 1.0  # a millisecond per match
+    assert backend.search(q).approximate
+    assert backend.search(q).approximate  # kept, and still no time to count
+    backend.budget.cost_ms, backend.budget.budget_ms = 0.0, 1000.0  # time enough now
+    assert not backend.search(q).approximate
+
+
 def test_the_budget_learns_a_cost_per_match() -> None:
     budget = FacetBudget(10.0)
     assert budget.scale(10**9, time.perf_counter()) == 1  # nothing learned yet

@@ -42,7 +42,7 @@ from crawlers.errors import InvalidListing
 from crawlers.listing import PageResult, validate_listing
 from crawlers.orchestrator import RunReport, crawl_sources
 from crawlers.source import SourceConfig
-from replicas.faults import FaultProfile
+from replicas.faults import FaultProfile, request_body_digest
 from replicas.platforms.base import Platform
 from replicas.server import platform_class
 from replicas.world import World
@@ -144,9 +144,12 @@ class Gate:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "/")
         query = environ.get("QUERY_STRING", "")
+        asked = path + ("?" + query if query else "")
+        if environ.get("REQUEST_METHOD") == "POST":  # which page: the body says
+            asked += "#" + request_body_digest(environ)
         with self._cond:
             if self.is_open:
-                self.after_open.append(path + ("?" + query if query else ""))
+                self.after_open.append(asked)
             self.waiting += 1
             self._cond.wait_for(lambda: self.is_open or self.budget > 0, timeout=120)
             self.waiting -= 1

@@ -66,13 +66,17 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_the_repository_file_loads_and_its_declarative_entry_compiles() -> None:
+def test_the_repository_file_loads_and_its_declarative_entries_compile() -> None:
     sources = load_sources(ROOT / "config" / "sources.yaml")
     assert "mavillemonshopping" in sources
     spec = compile_spec(sources["mavillemonshopping"])
     assert isinstance(spec, HtmlSpec) and set(spec.pages) == {"boutiques", "catalogue"}
     for config in sources.values():  # declarative entries, and only they, extract
         assert (config.extract is None) == (not registry.resolve(config).declarative)
+    post = compile_spec(sources["achetezlocal"]).endpoints[0]
+    assert post.shape.method == "POST" and post.pagination.param is None
+    graphql = compile_spec(sources["panier_toulousain"]).endpoints[1]
+    assert graphql.shape.graphql and graphql.pagination.style == "graphql"
 
 
 def test_a_valid_declarative_entry_compiles() -> None:
@@ -170,7 +174,7 @@ def test_a_json_api_entry_compiles() -> None:
 @pytest.mark.parametrize(("old", "new", "needle", "pattern"), [
     ("style: cursor,", "style: scroll,", "scroll",
      r"endpoints\[0\]\.pagination\.style: unknown pagination style 'scroll' \(known: page, "
-     r"offset, cursor, next_link, none\)"),
+     r"offset, cursor, next_link, graphql, none\)"),
     ("pagination: {style: cursor, param: cursor, next: next_cursor}",
      "pagination: {style: cursor}", "style: cursor",
      r"endpoints\[0\]\.pagination: pagination style cursor needs 'next'"),

@@ -144,6 +144,18 @@ def extra_mavillemonshopping_faults(report: RunReport, platform: Platform, home:
                                                                  for r in bad)
 
 
+def extra_posted_api_faults(report: RunReport, platform: Platform, home: Path) -> None:
+    """A POST search or GraphQL API, from YAML alone: every fault retried and got through."""
+    injected = platform.injector.injected
+    assert injected["5xx"] and injected["truncated"]
+    http = report.run.stats["http"]
+    assert http.get("retry_5xx", 0) == injected["5xx"]
+    assert http.get("retry_malformed", 0) == injected["truncated"]
+    assert http.get("retry_timeout", 0) >= injected["timeout"]
+    asked = {p.partition("#")[0] for p in platform.requests} - {"/robots.txt"}  # (the test's)
+    assert asked in ({"/api/v2/search"}, {"/graphql"})  # one path: pages told apart by body
+
+
 def _path(request_path: str) -> str:
     return urlsplit(request_path).path
 
@@ -197,6 +209,10 @@ QUIRKS = {case.key: case for case in [
          extra_faults=extra_geolocal31_faults, exact_resume=True),
     Case("mavillemonshopping", shops=150, setup=sets(page_size=6),
          extra_faults=extra_mavillemonshopping_faults, resume_skips=False),
+    Case("achetezlocal", shops=150, setup=sets(page_cap=7),
+         extra_faults=extra_posted_api_faults),
+    Case("panier_toulousain", shops=150, epoch=2, setup=sets(page_cap=4),
+         extra_faults=extra_posted_api_faults),
     # the Grand Nancy's city platform, declarative json_api, on a world of both regions
     Case("achetezgrandnancy", shops=120, setup=sets(page_size=7),
          regions=("toulouse", "grand_nancy")),

@@ -112,4 +112,5 @@ def test_the_repository_file_resolves_every_source() -> None:
     kinds = {key: registry.resolve(c).kind for key, c in configs.items()}
     assert kinds == {"tout_toulouse": "api", "toulouse_boutiques": "spider",
                      "clickandco": "api", "dansmazone": "spider", "geolocal31": "api",
-                     "mavillemonshopping": "declarative", "achetezgrandnancy": "declarative"}
+                     "mavillemonshopping": "declarative", "achetezlocal": "declarative",
+                     "panier_toulousain": "declarative", "achetezgrandnancy": "declarative"}

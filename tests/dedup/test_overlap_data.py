@@ -6,10 +6,10 @@ import pytest
 
 from catalog.store import Catalog
 from dedup.overlap_data import memberships, overlap_report, platform_order, snapshots
+from replicas.platforms import PLATFORM_CLASSES
 from tests.search_ui.helpers import World, build_world
 
-PLATFORMS = ["tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31",
-             "mavillemonshopping"]
+PLATFORMS = list(PLATFORM_CLASSES)  # every replica, in the sources file's order
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,12 @@ from agora.pipeline import build
 from catalog.store import Catalog
 from dedup import overlap_data
 from dedup.overlap_data import overlap_report
+from replicas.platforms import PLATFORM_CLASSES
 from search_ui import overlap as search_overlap
 from search_ui.app import create_app
 from tests.search_ui.helpers import World
 
-PLATFORMS = ["tout_toulouse", "toulouse_boutiques", "clickandco", "dansmazone", "geolocal31",
-             "mavillemonshopping"]
+PLATFORMS = list(PLATFORM_CLASSES)  # every replica, in the sources file's order
 
 
 def test_page_shows_figures_tables_methods_and_csv_links(client: FlaskClient) -> None:
