@@ -70,12 +70,13 @@ def normalize_stage(catalog: Catalog) -> StageReport:
         since = (datetime.fromisoformat(since) - timedelta(seconds=WATERMARK_MARGIN_S)
                  ).isoformat(timespec="milliseconds")
     raws = catalog.clean.to_normalize(since)
+    area = agora_settings.territories().area()  # where coordinates may lie
     changed = 0
     flagged = 0
     for start in range(0, len(raws), BATCH):
         batch = []
         for raw in raws[start:start + BATCH]:
-            clean = normalize_listing(raw.data)
+            clean = normalize_listing(raw.data, territory=area)
             flagged += bool(clean.flags)
             batch.append(CleanRow(raw.source, raw.source_id, clean.kind, raw.content_hash,
                                   clean.to_dict(), len(clean.flags)))
@@ -133,7 +134,8 @@ def index_entities(catalog: Catalog, build_id: int) -> StageReport:
     """The index stage alone: the catalog's entities into the search backend."""
     backend = index_backend(catalog)
     try:
-        return index_stage(catalog, build_id, backend)
+        return index_stage(catalog, build_id, backend,
+                           territories=agora_settings.all_territories())
     finally:
         if backend is not None:
             backend.close()

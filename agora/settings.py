@@ -25,6 +25,7 @@ from catalog.store import (
     describe_location,
     is_server_location,
 )
+from normalizer.territories import Territories, TerritoryConfigError, load_territories
 
 SCHEDULE_CRAWL_MODES = ("auto", "inline", "queue")
 
@@ -53,6 +54,11 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("AGORA_SOURCES", "config/sources.yaml", "the sources file (one entry per platform)"),
     Setting("AGORA_MATCHING", "config/matching.yaml", "the matcher's settings file"),
+    Setting("AGORA_TERRITORIES_FILE", "config/territories.yaml",
+            "the territories file (where each territory lies, its sources, its texts)"),
+    Setting("AGORA_TERRITORIES", None,
+            "the territories this instance serves, comma-separated keys of the territories "
+            "file (default: every one)"),
     Setting("AGORA_ELASTICSEARCH_URL", None,
             "use Elasticsearch (or OpenSearch) at this URL instead of the embedded index"),
     Setting("AGORA_ELASTICSEARCH_INDEX", "agora", "alias (and index prefix) in Elasticsearch"),
@@ -170,6 +176,27 @@ def worker_poll_seconds() -> float:
 
 def sources_file() -> Path:
     return Path(get("AGORA_SOURCES") or "config/sources.yaml")
+
+
+def all_territories() -> Territories:
+    """Every territory of the territories file (AGORA_TERRITORIES_FILE), validated."""
+    return load_territories(get("AGORA_TERRITORIES_FILE") or "config/territories.yaml")
+
+
+def territories() -> Territories:
+    """The territories this instance serves: AGORA_TERRITORIES, else every one in the file.
+
+    Raises:
+        SettingError: AGORA_TERRITORIES names a territory the file does not have.
+    """
+    known = all_territories()
+    chosen = [k.strip() for k in (get("AGORA_TERRITORIES") or "").split(",") if k.strip()]
+    if not chosen:
+        return known
+    try:
+        return known.select(chosen)
+    except TerritoryConfigError as exc:
+        raise SettingError("AGORA_TERRITORIES", str(exc)) from None
 
 
 def search_backend_settings() -> BackendSettings:

@@ -57,6 +57,9 @@ class OverlapRow(NamedTuple):
     phone: str | None
     address_key: str | None
     opening_hours: str | None
+    postcode: str | None = None  # where the merged record is (territories)
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -292,11 +295,20 @@ class EntityStore:
             f"ELSE {j('e.data', 'category')} END, "
             f"{j('e.data', 'shop_entity_id')}, {j('c.data', 'price_cents')}, "
             f"{j('c.data', 'phone')}, {j('c.data', 'address_key')}, "
-            f"{j('c.data', 'opening_hours')} "
+            f"{j('c.data', 'opening_hours')}, {j('e.data', 'postcode')}, "
+            f"{j('e.data', 'lat')}, {j('e.data', 'lon')} "
             "FROM entity_members m JOIN entities e ON e.entity_id = m.entity_id "
             "LEFT JOIN clean_listings c ON c.source = m.source AND c.source_id = m.source_id "
             "WHERE m.kind IN ('shop', 'offer') ORDER BY m.kind, m.source, m.source_id")
         return [OverlapRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                           None if r[7] is None else int(r[7]), r[8], r[9], r[10])
+                           None if r[7] is None else int(r[7]), r[8], r[9], r[10], r[11],
+                           _number(r[12]), _number(r[13]))
                 for r in self.db.query(sql)]
 
+
+def _number(value: object) -> float | None:
+    """A JSON number read as text (either engine), or None."""
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None

@@ -21,10 +21,12 @@ from typing import Any
 from catalog.backends import BackendSettings, SearchBackend, open_backend
 from catalog.backends.documents import catalog_documents
 from catalog.reports import StageReport
+from normalizer.territories import Territories
 
 
 def index_stage(catalog: Any, build_id: int, backend: SearchBackend | None = None,
-                settings: BackendSettings | None = None) -> Any:
+                settings: BackendSettings | None = None,
+                territories: Territories | None = None) -> Any:
     """Index every entity of ``catalog`` for ``build_id``; returns the stage's report.
 
     Args:
@@ -35,6 +37,8 @@ def index_stage(catalog: Any, build_id: int, backend: SearchBackend | None = Non
         settings: the backend to open when none is given. A caller that gives
             neither (the pipeline, until it resolves them) gets the settings of the
             AGORA_* environment variables.
+        territories: the territories documents are placed in (a shop is in the
+            territory of its address); None: in none.
     Returns:
         a ``catalog.reports.StageReport`` named "index" with the documents indexed,
         documents per second, the index name and the backend's name.
@@ -44,7 +48,7 @@ def index_stage(catalog: Any, build_id: int, backend: SearchBackend | None = Non
     if backend is None:
         backend = open_backend(catalog, settings or BackendSettings.from_mapping(os.environ))
     try:
-        report = backend.index_build(catalog_documents(catalog.conn), build_id)
+        report = backend.index_build(catalog_documents(catalog.conn, territories), build_id)
     finally:
         if owned:
             backend.close()

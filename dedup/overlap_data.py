@@ -10,7 +10,9 @@ presence snapshot of each build (which platforms list which entity), for
 ``report_for`` computes the report for a filter from it without reading the
 catalog again; a filter naming a commune or category the build does not have is
 ``UnknownFilterValue``, never a computation. ``overlap_report`` does both, for
-``agora overlap``. Platforms come in the sources file's order.
+``agora overlap``. Platforms come in the sources file's order. A territory
+(``normalizer.territories``) keeps the listings whose merged entity's address is in
+it, and the earlier builds' presence of those entities.
 """
 
 from __future__ import annotations
@@ -22,14 +24,20 @@ from dataclasses import dataclass
 from catalog.store import Catalog
 from dedup.errors import MatchError
 from dedup.overlap import ChangeRow, Membership, OverlapReport, changes_over_time, compute_overlap
+from normalizer.territories import Territories
 
 MAX_SNAPSHOTS = 12
 
 
-def memberships(catalog: Catalog) -> list[Membership]:
-    """Every shop and offer listing of the last build, with the values the figures compare."""
+def memberships(catalog: Catalog, territory: str | None = None,
+                territories: Territories | None = None) -> list[Membership]:
+    """Every shop and offer listing of the last build, with the values the figures compare;
+    with ``territory``, only those whose entity's address is in it (``territories``)."""
     out = []
     for row in catalog.entities.overlap_rows():
+        if territory is not None and (territories is None or territory not in
+                                      territories.all_of(row.postcode, row.lat, row.lon)):
+            continue
         if row.kind == "shop":
             out.append(Membership(row.kind, row.source, row.source_id, row.entity_id,
                                   commune=row.city, category=row.category, phone=row.phone,
@@ -90,13 +98,19 @@ class OverlapBuild:
     categories: list[str]
 
 
-def load_build(catalog: Catalog, known_platforms: Sequence[str]) -> OverlapBuild:
-    """The memberships, platforms, changes and unfiltered report of the last build."""
-    members = memberships(catalog)
+def load_build(catalog: Catalog, known_platforms: Sequence[str], *,
+               territory: str | None = None,
+               territories: Territories | None = None) -> OverlapBuild:
+    """The memberships, platforms, changes and unfiltered report of the last build (of one
+    territory's entities when ``territory`` is given: see ``memberships``)."""
+    members = memberships(catalog, territory, territories)
     found = platform_order(known_platforms, list(dict.fromkeys(m.platform for m in members)))
     order = found or list(known_platforms) or ["aucune"]
     everything = compute_overlap(members if found else [], platforms=order)
     snaps = snapshots(catalog)
+    if territory is not None:  # the builds' presence of today's entities of the territory
+        inside = {m.entity_id for m in members}
+        snaps = [(label, [m for m in snap if m.entity_id in inside]) for label, snap in snaps]
     changes = changes_over_time(snaps, platforms=found) if len(snaps) > 1 and found else None
     return OverlapBuild(members if found else [], order, changes, everything,
                         communes=[r.key for r in everything.by_commune if r.key],
@@ -142,10 +156,14 @@ def report_for(build: OverlapBuild, commune: str | None = None,
 
 
 def overlap_report(catalog: Catalog, known_platforms: Sequence[str], *,
-                   commune: str | None = None, category: str | None = None) -> OverlapData:
-    """The report of the catalog's last build (with changes between builds when several).
+                   commune: str | None = None, category: str | None = None,
+                   territory: str | None = None,
+                   territories: Territories | None = None) -> OverlapData:
+    """The report of the catalog's last build (with changes between builds when several),
+    of one territory's entities when ``territory`` is given.
 
     Raises:
         UnknownFilterValue: the commune or category is none of the build's.
     """
-    return report_for(load_build(catalog, known_platforms), commune, category)
+    return report_for(load_build(catalog, known_platforms, territory=territory,
+                                 territories=territories), commune, category)

@@ -22,16 +22,21 @@ _BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 
 @dataclass(frozen=True)
 class Territory:
-    """Where the listings are: a (min_lon, min_lat, max_lon, max_lat) box, region, currency."""
+    """Where the listings are: a (min_lon, min_lat, max_lon, max_lat) box, region, currency.
+
+    ``boxes``: several areas far apart (one per territory an instance serves); a point
+    is then inside when one of them holds it, ``bbox`` being their union.
+    """
 
     bbox: tuple[float, float, float, float] = (-0.33, 42.33, 4.85, 45.05)
     region: str = "FR"
     currency: str = "EUR"
     name: str = "Occitanie"
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
 
     def contains(self, lat: float, lon: float) -> bool:
-        min_lon, min_lat, max_lon, max_lat = self.bbox
-        return min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
+        return any(min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
+                   for min_lon, min_lat, max_lon, max_lat in self.boxes or (self.bbox,))
 
 
 OCCITANIE = Territory()

@@ -1,4 +1,5 @@
-"""Real places of the Toulouse area and of Occitanie used by the world generator.
+"""Real places of the world generator's regions: the Toulouse area and Occitanie, and
+the Grand Nancy (Meurthe-et-Moselle).
 
 Communes carry their postcode(s), an approximate centre, the radius within which
 shops are spread, the zone that drives platform presence, and real street names.
@@ -156,7 +157,54 @@ COMMUNES: tuple[Commune, ...] = (
     _commune("Montpellier", "34", 43.6110, 3.8770, 2.5, "occitanie", "34000", 0.8),
 )
 
-COMMUNES_BY_NAME: dict[str, Commune] = {c.name: c for c in COMMUNES}
+def _gn(name: str, lat: float, lon: float, radius: float, weight: float,
+        *streets: tuple[Street, ...]) -> Commune:
+    return Commune(name, "54", lat, lon, radius, "grand_nancy",
+                   tuple(s for group in streets for s in group), weight)
+
+
+# The Métropole du Grand Nancy: real communes, postcodes and streets.
+GRAND_NANCY_COMMUNES: tuple[Commune, ...] = (
+    _gn("Nancy", 48.6921, 6.1844, 1.8, 30.0,
+        _streets("54000", "rue Saint-Dizier; rue Saint-Jean; Grande Rue; rue des Dominicains;"
+                 "cours Léopold; rue Stanislas; avenue Foch; rue de la Commanderie;"
+                 "boulevard Lobau; rue des Ponts; rue Gambetta; rue Saint-Georges;"
+                 "rue Héré; rue des Carmes; rue Raugraff; place Charles-III;"
+                 "rue Saint-Nicolas; rue des Maréchaux; rue Jeanne-d'Arc"),
+        _streets("54100", "avenue Raymond-Pinchard; boulevard Jean-Jaurès")),
+    _gn("Vandœuvre-lès-Nancy", 48.6564, 6.1756, 1.2, 6.0,
+        _streets("54500", "boulevard de l'Europe; avenue Jeanne-d'Arc; rue de Parme;"
+                 "avenue de la Forêt-de-Haye")),
+    _gn("Villers-lès-Nancy", 48.6730, 6.1530, 1.0, 3.0,
+        _streets("54600", "boulevard des Aiguillettes; rue Pierre-Brossolette;"
+                 "rue de la République")),
+    _gn("Laxou", 48.6850, 6.1500, 1.0, 3.0,
+        _streets("54520", "avenue de la Libération; rue Émile-Zola; boulevard Foch")),
+    _gn("Maxéville", 48.7110, 6.1650, 0.8, 2.0,
+        _streets("54320", "rue Solvay; avenue Patton; rue du Général-Leclerc")),
+    _gn("Malzéville", 48.7120, 6.1850, 0.8, 2.0,
+        _streets("54220", "rue du Général-Leclerc; rue Pasteur; avenue Carnot")),
+    _gn("Essey-lès-Nancy", 48.7050, 6.2230, 0.8, 2.0,
+        _streets("54270", "avenue Foch; rue de Mazagran; rue Jean-Jaurès")),
+    _gn("Saint-Max", 48.7020, 6.2050, 0.6, 1.5,
+        _streets("54130", "avenue Carnot; rue Jean-Jaurès; rue Gambetta")),
+    _gn("Jarville-la-Malgrange", 48.6700, 6.2020, 0.7, 1.5,
+        _streets("54140", "avenue de la République; rue de la Malgrange")),
+    _gn("Tomblaine", 48.6850, 6.2200, 0.7, 1.5,
+        _streets("54510", "avenue de la Paix; rue Jean-Jaurès")),
+    _gn("Heillecourt", 48.6530, 6.1950, 0.6, 1.0,
+        _streets("54180", "rue de la République; rue Robert-Schuman")),
+    _gn("Ludres", 48.6180, 6.1660, 0.8, 1.0,
+        _streets("54710", "rue Jean-Jaurès; avenue de la Meurthe")),
+    _gn("Seichamps", 48.7140, 6.2650, 0.6, 1.0,
+        _streets("54280", "avenue de l'Europe; rue de la Gare")),
+)
+
+#: The communes of each region of the world generator (replicas.world), by territory key.
+REGIONS: dict[str, tuple[Commune, ...]] = {"toulouse": COMMUNES,
+                                           "grand_nancy": GRAND_NANCY_COMMUNES}
+
+COMMUNES_BY_NAME: dict[str, Commune] = {c.name: c for c in COMMUNES + GRAND_NANCY_COMMUNES}
 
 # Market halls: several stalls at one address.
 MARKET_HALLS: tuple[tuple[str, str, str, str], ...] = (

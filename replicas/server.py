@@ -17,7 +17,7 @@ from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHand
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
 from replicas.platforms.base import Platform
-from replicas.world import World
+from replicas.world import DEFAULT_REGIONS, World
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,12 @@ class ReplicaCluster:
     def __init__(self, seed: int = 42, shops: int = 1500, *, epoch: int = 0,
                  offers_per_shop: int = 8, faults: FaultProfile | str | None = None,
                  host: str = "127.0.0.1", ports: dict[str, int] | None = None,
-                 platforms: tuple[str, ...] | None = None, noise: str = "default") -> None:
+                 platforms: tuple[str, ...] | None = None, noise: str = "default",
+                 regions: tuple[str, ...] = DEFAULT_REGIONS) -> None:
         self.seed, self.shops, self.offers_per_shop = seed, shops, offers_per_shop
-        self.host, self.noise = host, noise
+        self.host, self.noise, self.regions = host, noise, regions
         self.faults = faults if isinstance(faults, FaultProfile) else FaultProfile.parse(faults)
-        self.world = World.generate(seed, shops, epoch, offers_per_shop, noise)
+        self.world = World.generate(seed, shops, epoch, offers_per_shop, noise, regions)
         keys = platforms or tuple(PLATFORM_CLASSES)
         self.platforms: dict[str, Platform] = {
             key: platform_class(key)(self.world, faults=self.faults) for key in keys
@@ -101,7 +102,7 @@ class ReplicaCluster:
     def set_epoch(self, epoch: int) -> None:
         """Serve the same world ``epoch`` steps later, on the same ports."""
         self.world = World.generate(self.seed, self.shops, epoch, self.offers_per_shop,
-                                    self.noise)
+                                    self.noise, self.regions)
         for platform in self.platforms.values():
             platform.set_world(self.world)
 

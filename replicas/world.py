@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from replicas.geo import COMMUNES, COMMUNES_BY_NAME, MARKET_HALLS, Commune, Street
+from replicas.geo import COMMUNES, COMMUNES_BY_NAME, MARKET_HALLS, REGIONS, Commune, Street
 from replicas.vocab import (
     ADJECTIVES,
     CHAIN_NAMES,
@@ -47,6 +47,15 @@ PRODUCT_PLATFORMS = ("tout_toulouse", "toulouse_boutiques", "clickandco", "dansm
 # such as the sixth replica, recruit independents.
 INDEPENDENT_ZONES = ("toulouse", "metro")
 INDEPENDENT_SHARE = 0.5
+# The regions a world may hold (replicas.geo.REGIONS): Toulouse's is the first and
+# keeps the world of one region exactly as it always was; another region is drawn
+# by its own builder, seeded by region, with REGION_SHARE times the shops, sharing
+# the products (national brands are sold everywhere). The five Toulouse platforms
+# are not there: its city platforms decide their presence themselves.
+DEFAULT_REGIONS = ("toulouse",)
+REGION_SHARE = {"toulouse": 1.0, "grand_nancy": 0.4}
+# Landline prefixes by region: 05 (south-west), 03 83 (Meurthe-et-Moselle).
+LANDLINES = {"toulouse": ("05", ("61", "62", "34", "67")), "grand_nancy": ("03", ("83",))}
 
 EPOCH_ZERO = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 EPOCH_STEP = timedelta(days=7)
@@ -82,6 +91,7 @@ PRESENCE: dict[str, dict[str, float]] = {
                       "dansmazone": 0.45, "geolocal31": 0.65},
     "occitanie": {"tout_toulouse": 0.0, "toulouse_boutiques": 0.0, "clickandco": 0.0,
                   "dansmazone": 1.0, "geolocal31": 0.0},
+    "grand_nancy": {p: 0.0 for p in PLATFORMS},
 }
 
 
@@ -262,27 +272,41 @@ class World:
     products: list[Product]
     offers: list[Offer]
     noise: str = "default"
+    regions: tuple[str, ...] = DEFAULT_REGIONS
 
     # ------------------------------------------------------------------ building
     @classmethod
     def generate(cls, seed: int = 42, shops: int = 1500, epoch: int = 0,
-                 offers_per_shop: int = 8, noise: str = "default") -> World:
+                 offers_per_shop: int = 8, noise: str = "default",
+                 regions: tuple[str, ...] = DEFAULT_REGIONS) -> World:
         """Build the world for these arguments, always the same.
 
         ``noise`` names the profile the platforms show it with (``replicas.noise``:
         "default" or "hard"); the world itself, its truth, is the same for both.
+        ``regions``: Toulouse's first (``replicas.geo.REGIONS``; see REGION_SHARE).
         """
         if shops < 1:
             raise ValueError("a world needs at least one shop")
         if noise not in NOISE_NAMES:
             raise ValueError(f"unknown noise profile {noise!r} (known: "
                              f"{', '.join(NOISE_NAMES)})")
+        if not regions or regions[0] != "toulouse" or any(r not in REGIONS for r in regions):
+            raise ValueError(f"regions must start with 'toulouse', among {', '.join(REGIONS)}; "
+                             f"got {regions!r}")
         builder = _Builder(seed, shops, offers_per_shop, noise)
         world = builder.build()
+        builders = [builder]
+        for region in dict.fromkeys(regions[1:]):
+            other = _Builder(seed, max(1, round(shops * REGION_SHARE[region])),
+                             offers_per_shop, noise, region=region, products_of=builder)
+            other.build_into(world)
+            builders.append(other)
         for step in range(1, epoch + 1):
-            builder.evolve(world, step)
+            for each in builders:
+                each.evolve(world, step)
         world.epoch = epoch
         world.noise = noise
+        world.regions = tuple(dict.fromkeys(regions))
         return world
 
     # ------------------------------------------------------------------ queries
@@ -332,18 +356,28 @@ class World:
 
 class _Builder:
     def __init__(self, seed: int, shop_count: int, offers_per_shop: int,
-                 noise: str = "default") -> None:
+                 noise: str = "default", *, region: str = "toulouse",
+                 products_of: _Builder | None = None) -> None:
         self.noise = noise
-        self.seed = seed
+        self.region = region
+        # every region its own streams; Toulouse's the world's own seed, as always
+        self.seed = seed if region == "toulouse" else stable_hash("region", region, seed)
+        self.communes = REGIONS[region]
+        self.landline = LANDLINES[region]
         self.shop_count = shop_count
         self.offers_per_shop = offers_per_shop
-        self.rng = rng_for("world", seed, shop_count)
+        self.rng = rng_for("world", self.seed, shop_count)
         self.products: list[Product] = []
         self.products_by_trade: dict[str, list[int]] = {}
         self.used_names: set[tuple[str, str]] = set()
         self.used_phones: set[str] = set()
         self.used_sirens: set[str] = set()
         self.house_products: dict[tuple[str, int], int] = {}
+        if products_of is not None:  # one catalogue of products for every region
+            self.products = products_of.products
+            self.products_by_trade = products_of.products_by_trade
+            self.house_products = products_of.house_products
+            self.used_sirens = products_of.used_sirens
 
     # -------------------------------------------------------------- products
     def _build_products(self) -> None:
@@ -410,7 +444,7 @@ class _Builder:
 
     # -------------------------------------------------------------- shops
     def _pick_commune(self, rng: random.Random) -> Commune:
-        return rng.choices(COMMUNES, weights=[c.weight for c in COMMUNES])[0]
+        return rng.choices(self.communes, weights=[c.weight for c in self.communes])[0]
 
     def _pick_trade(self, rng: random.Random) -> Trade:
         return rng.choices(TRADES, weights=[t.weight for t in TRADES])[0]
@@ -445,7 +479,8 @@ class _Builder:
                 # 0639 and 069x are overseas mobiles (Mayotte, Réunion): not in Toulouse
                 phone = rng.choice(("06", "07")) + f"{rng.randint(10_000_000, 89_999_999):08d}"
             else:
-                phone = "05" + rng.choice(("61", "62", "34", "67")) + f"{rng.randint(0, 999_999):06d}"
+                phone = (self.landline[0] + rng.choice(self.landline[1])
+                         + f"{rng.randint(0, 999_999):06d}")
             if phone not in self.used_phones:
                 self.used_phones.add(phone)
                 return phone
@@ -474,7 +509,10 @@ class _Builder:
         return tuple(services)
 
     def _platforms(self, commune: Commune, rng: random.Random) -> set[str]:
-        """The five platforms listing a new shop; empty for an independent shop."""
+        """The five platforms listing a new shop; empty for an independent shop (and
+        outside Toulouse's region, where its city platforms choose their own)."""
+        if self.region != "toulouse":
+            return set()
         probs = PRESENCE[commune.zone]
         chosen = {p for p in PLATFORMS if rng.random() < probs[p]}
         if not chosen:
@@ -534,7 +572,7 @@ class _Builder:
             hours=hours,
             services=services,
             platforms=platforms,
-            independent=not platforms,
+            independent=not platforms and self.region == "toulouse",
             hall=hall,
             opened_epoch=opened_epoch,
             updated_epoch=opened_epoch,
@@ -592,6 +630,18 @@ class _Builder:
         for shop in shops:
             offers.extend(self._offers_for(shop, 0))
         return World(self.seed, n, self.offers_per_shop, 0, shops, self.products, offers)
+
+    def build_into(self, world: World) -> None:
+        """This region's shops and their offers, appended to ``world`` (numbered after
+        its shops); no chains nor market halls here."""
+        base = len(world.shops)
+        shops: list[Shop] = []
+        while len(shops) < self.shop_count:
+            index = base + len(shops)
+            shops.append(self.new_shop(index, rng_for("shop", self.seed, index)))
+        world.shops.extend(shops)
+        for shop in shops:
+            world.offers.extend(self._offers_for(shop, 0))
 
     def _twin(self, shop: Shop, index: int) -> Shop:
         """A different shop next door with a near-identical name."""
@@ -652,7 +702,9 @@ class _Builder:
     def evolve(self, world: World, step: int) -> None:
         """Move the world one step: closures, openings, price and platform changes."""
         rng = rng_for("evolve", self.seed, self.shop_count, step)
-        open_shops = [s for s in world.shops if s.is_open]
+        # this region's shops and offers only (all of them in a world of one region)
+        names = {c.name for c in self.communes}
+        open_shops = [s for s in world.shops if s.is_open and s.commune in names]
         for shop in rng.sample(open_shops, max(1, len(open_shops) * 2 // 100)):
             shop.closed_epoch = step
         for _ in range(max(1, self.shop_count * 2 // 100)):
@@ -660,7 +712,8 @@ class _Builder:
             shop = self.new_shop(index, rng_for("shop", self.seed, index), opened_epoch=step)
             world.shops.append(shop)
             world.offers.extend(self._offers_for(shop, step))
-        live_offers = [o for o in world.offers if o.is_open]
+        live_offers = [o for o in world.offers
+                       if o.is_open and world.shops[o.shop].commune in names]
         for offer in rng.sample(live_offers, len(live_offers) // 10):
             offer.price_cents = _round_price(offer.price_cents * rng.uniform(0.9, 1.12))
             offer.updated_epoch = step

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from catalog.backends.query import API, parse_search, parse_suggest
-from search_ui import present
+from search_ui import present, territory
 from search_ui.context import get_backend
 from search_ui.entities import (
     MAX_PRODUCT_OFFERS,
@@ -44,7 +44,8 @@ def api_headers(response: Response) -> Response:
 def search() -> Response:
     """Shops and products matching the query, with facets."""
 
-    parsed = parse_search(request.args, API, geocode=find_place)
+    parsed = parse_search(request.args, API, geocode=find_place,
+                          territories=territory.allowed_keys())
     results = get_backend().search(parsed.query)
     q = parsed.query
     return jsonify({
@@ -91,8 +92,8 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 def suggest() -> Response:
     """Completions for what is being typed."""
 
-    text, limit = parse_suggest(request.args, API)
-    suggestions = get_backend().suggest(text, limit) if text else []
+    text, limit, where = parse_suggest(request.args, API, territories=territory.allowed_keys())
+    suggestions = get_backend().suggest(text, limit, where) if text else []
     out = []
     for s in suggestions[:limit]:
         href = None
@@ -168,4 +169,5 @@ def product(entity_id: str) -> Response:
 @api_bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    return jsonify(openapi_document(request.host_url.rstrip("/") + request.script_root,
+                                    territory.allowed_keys()))

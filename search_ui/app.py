@@ -14,6 +14,10 @@ App configuration read (besides Flask's own):
 - ``AGORA_RATE_LIMIT``, ``AGORA_RATE_LIMIT_PAGES``, ``_OVERLAP``, ``_OPERATOR``,
   ``_LOGIN_FAILURES`` and ``AGORA_RATE_LIMIT_STORAGE``: requests per client and route
   class, and where they are counted (see ``search_ui.ratelimit``).
+- ``AGORA_TERRITORIES``: the territories the instance serves (a
+  ``normalizer.territories.Territories``; default ``settings.territories()``), and
+  ``AGORA_TERRITORY``: the one this app serves (None: the whole catalog; see
+  ``search_ui.territory``, whose ``create_site`` mounts one app per territory).
 - ``AGORA_BACKEND``: a ``SearchBackend`` to use instead of ``open_backend(catalog)``
   (tests pass an in-memory one); it is shared and never closed by the app.
 - ``AGORA_TRUST_PROXY``: how many reverse proxies in front are trusted (werkzeug's
@@ -44,7 +48,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from agora import settings
 from catalog.errors import CatalogError
-from search_ui import context, present
+from search_ui import context, present, territory
 from search_ui.api import api_bp
 from search_ui.entities import entities_bp
 from search_ui.errors import ERROR_MESSAGES, error_response, wants_json
@@ -99,6 +103,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         AGORA_CATALOG=None,
         AGORA_BACKEND=None,
+        AGORA_TERRITORIES=None,
+        AGORA_TERRITORY=None,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
         TEMPLATES_AUTO_RELOAD=False,
@@ -107,6 +113,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config["AGORA_CATALOG"]:
         app.config["AGORA_CATALOG"] = str(settings.catalog_path())
+    if app.config["AGORA_TERRITORIES"] is None:
+        app.config["AGORA_TERRITORIES"] = settings.territories()
+    key = app.config["AGORA_TERRITORY"]
+    if key and key not in app.config["AGORA_TERRITORIES"]:
+        raise ValueError(f"AGORA_TERRITORY={key!r} is not one of the territories served "
+                         f"({', '.join(app.config['AGORA_TERRITORIES'].keys)})")
     _session_config(app)
     # Scraped data is shown here: never the interactive debugger, whatever the config says.
     app.debug = False
@@ -127,6 +139,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(operator_bp)
     init_limiter(app, app.config)
     present.register_filters(app)
+    territory.register(app)
     app.teardown_appcontext(context.close_resources)
     app.after_request(_security_headers)
     _register_errors(app)

@@ -2,7 +2,7 @@
 
 - ``get_backend()``: the search backend (``AGORA_BACKEND`` when the app was given
   one, else ``catalog.backends.open_backend(AGORA_CATALOG)`` with the app's
-  ``AGORA_ELASTICSEARCH_*`` settings). Opening it per
+  ``AGORA_ELASTICSEARCH_*`` settings), kept to the app's territory when it has one. Opening it per
   request would cost more than most searches, so the app opens one on first use
   and lends it to every request through ``g`` (the backends keep a connection
   per thread themselves).
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, g
 
 from agora import settings
 from catalog.backends import BackendSettings, SearchBackend, open_backend
+from catalog.backends.base import IndexReport, SearchQuery, SearchResults, Suggestion
 from catalog.errors import CatalogError
 from catalog.store import Catalog
 
@@ -41,13 +43,38 @@ class Platform:
     rank: int
 
 
+class TerritoryBackend(SearchBackend):
+    """A search backend seen from one territory: its searches and completions keep to it
+    (the documents' ``territories``, a shop being in the territory of its address)."""
+
+    def __init__(self, backend: SearchBackend, key: str) -> None:
+        self.backend, self.key = backend, key
+        self.name = backend.name
+
+    def index_build(self, documents: Iterable[dict[str, Any]], build_id: int) -> IndexReport:
+        return self.backend.index_build(documents, build_id)
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        filters = tuple((k, v) for k, v in query.filters if k != "territory")
+        return self.backend.search(replace(query, filters=(*filters,
+                                                             ("territory", (self.key,)))))
+
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
+        return self.backend.suggest(prefix, limit, self.key)
+
+    def get(self, entity_id: str) -> dict[str, Any] | None:
+        return self.backend.get(entity_id)
+
+
 def get_backend() -> SearchBackend:
     """The search backend for this request."""
     if "agora_backend" not in g:
         configured = current_app.config.get("AGORA_BACKEND")
         if configured is None:
             configured = _app_backend()
-        g.agora_backend = configured
+        key = current_app.config.get("AGORA_TERRITORY")
+        g.agora_backend = TerritoryBackend(configured, key) if key else configured
     return g.agora_backend
 
 

@@ -8,6 +8,7 @@ Schemathesis against it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from catalog.backends.base import (
@@ -62,8 +63,16 @@ def _json(ref: str, description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-def openapi_document(server_url: str = "") -> dict[str, Any]:
-    """The API's description, with ``server_url`` as its server."""
+def _territory_schema(territories: Sequence[str] | None) -> dict[str, Any]:
+    if territories:
+        return {"type": "string", "enum": list(territories)}
+    return _TEXT
+
+
+def openapi_document(server_url: str = "", territories: Sequence[str] | None = None
+                     ) -> dict[str, Any]:
+    """The API's description, with ``server_url`` as its server and ``territories`` the
+    values ``territory`` takes."""
     search_params = [
         _param("q", "Words to look for (shop names, product titles, brands, categories...).",
                {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
@@ -77,6 +86,9 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         _param("service", "Only with these services (click_collect, delivery, "
                "local_delivery).", _TEXT, many=True),
         _param("flag", "Only entities with these data-quality flags.", _TEXT, many=True),
+        _param("territory", "Only entities in these territories (keys of territories.yaml "
+               "this instance serves; a shop is in the territory of its address).",
+               _territory_schema(territories), many=True),
         _param("price_min", "Lowest price, in euros (products only; keeps shops out; not "
                "above price_max).", {"type": "number", "minimum": 0,
                                      "maximum": MAX_PRICE_EUROS}),
@@ -111,7 +123,8 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "info": {
             "title": "Agora search API",
             "version": "1.0.0",
-            "description": "One search over the local e-commerce platforms of Toulouse: merged "
+            "description": "One search over the local e-commerce platforms of the territories "
+                           "served: merged "
                            "shops and products with every platform carrying them. Read-only; "
                            "rate-limited per client (429 with Retry-After). Prices in cents "
                            "in answers, in euros in parameters.",
@@ -130,7 +143,9 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                            {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
                     _param("limit", "Suggestions wanted.",
                            {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
-                            "default": DEFAULT_SUGGESTIONS})],
+                            "default": DEFAULT_SUGGESTIONS}),
+                    _param("territory", "Only completions in this territory.",
+                           _territory_schema(territories))],
                 "responses": {"200": _json("Suggestions", "Suggestions, best first."),
                               **_ERRORS}}},
             "/api/shops/{id}": {"get": {

@@ -29,7 +29,7 @@ from dedup.overlap_data import (
     report_for,
 )
 from dedup.overlap_export import csv_text, report_document
-from search_ui import present
+from search_ui import present, territory
 from search_ui.context import build_id, get_catalog, platforms
 from search_ui.params import BadParameter
 
@@ -111,7 +111,9 @@ def _build() -> tuple[int | None, OverlapBuild]:
         with _lock:
             if key in cache:
                 return key[2], cache[key]
-        built = load_build(get_catalog(), list(platforms()))
+        here = territory.current()
+        built = load_build(get_catalog(), list(platforms()),
+                           territory=here.key if here else None, territories=territory.served())
         with _lock:
             for old in [k for k in cache if k[1:3] != key[1:3]]:
                 del cache[old]  # an earlier build's reading, reports and figures

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from catalog.backends.base import MAX_PAGE, MAX_QUERY_LENGTH, SearchQuery, SearchResults
-from search_ui import present
+from search_ui import present, territory
 from search_ui.context import build_id, get_backend, get_catalog
 from search_ui.geo import Gazetteer
 from search_ui.params import HTML, ParsedSearch, Place, parse_search, query_args
@@ -38,7 +38,9 @@ def gazetteer() -> Gazetteer:
     cache: dict[Any, Gazetteer] = current_app.extensions.setdefault("agora_gazetteer", {})
     found = cache.get(key)
     if found is None:
-        found = Gazetteer.from_catalog(get_catalog())
+        found = Gazetteer.from_shops(  # the places of this app's territory
+            row for row in get_catalog().entities.shop_places()
+            if territory.in_scope(row[1], row[3], row[4]))
         cache.clear()
         cache[key] = found
     return found
@@ -183,6 +185,9 @@ def index() -> str:
             for key in ("category", "platform")}
         context["browse_total"] = landing.total
     return render_template("search/index.html", **context)
+
+
+search_bp.add_url_rule("/territoires", "territories", territory.chooser)
 
 
 @search_bp.get("/pres-de-moi")

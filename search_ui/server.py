@@ -33,8 +33,9 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from catalog.redact import MASK, is_secret_name, redact_text
-from search_ui.app import SECURITY_HEADERS, create_app
+from search_ui.app import SECURITY_HEADERS
 from search_ui.errors import error_page
+from search_ui.site import create_site
 
 #: Atoms of the access log holding a URL or a query string (``%(r)s``, ``%(q)s``...).
 _URL_ATOMS = frozenset({"r", "q", "U", "f", "{referer}i", "{raw_uri}e", "{query_string}e",
@@ -138,6 +139,7 @@ class AgoraWorker(ThreadWorker):
         pages = self.__dict__.setdefault("_pages", {})
         if status not in pages:
             app = self.wsgi
+            app = getattr(app, "root", app)  # a TerritorySite: its whole-catalog app
             try:
                 pages[status] = error_page(app, status) if isinstance(app, Flask) else b""
             except Exception:
@@ -175,7 +177,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int | None = No
         host, port: where to listen.
         workers: worker processes (default ``default_workers()``).
         threads: threads per worker.
-        config: passed to ``create_app`` (e.g. ``{"AGORA_CATALOG": path}``).
+        config: passed to ``create_app`` for each territory served
+            (``search_ui.territory.create_site``; e.g. ``{"AGORA_CATALOG": path}``).
         access_log: log every request on stderr (secrets masked).
         timeout: seconds a request may take before its worker is restarted.
         on_ready: called with the base URL once listening.
@@ -183,7 +186,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int | None = No
     Raises:
         ValueError: a setting the app cannot honour (it names the setting).
     """
-    app = create_app(config)
+    app = create_site(config)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
     def when_ready(_server: Any) -> None:

@@ -16,12 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from catalog.backends import SearchQuery, open_backend
 from catalog.store import Catalog
+from dedup.overlap_data import overlap_report
+from normalizer.territories import load_territories
 from replicas.faults import FaultProfile
 from replicas.platforms import PLATFORM_CLASSES
 from tests.conftest import ROOT, agora_env, run_agora, sources_with
 
-ALL = tuple(PLATFORM_CLASSES)  # every replica platform has its entry in config/sources.yaml
+ALL = tuple(PLATFORM_CLASSES)
+BOTH = ("toulouse", "grand_nancy")  # the world's regions: one per territory
 
 
 def catalog_listings(home: Path) -> dict[tuple[str, str], dict]:
@@ -36,7 +40,7 @@ def expected(cluster) -> dict[tuple[str, str], dict]:
 def test_all_platforms_complete_then_incremental_and_safe(replica_cluster, crawl,
                                                           agora_home: Path,
                                                           tmp_path: Path) -> None:
-    cluster = replica_cluster(shops=120, seed=21)
+    cluster = replica_cluster(shops=120, seed=21, regions=BOTH)
     first = crawl(cluster)
     assert {r["source"]: r["status"] for r in first} == {k: "complete" for k in ALL}
     assert catalog_listings(agora_home) == expected(cluster)
@@ -62,12 +66,67 @@ def test_all_platforms_complete_then_incremental_and_safe(replica_cluster, crawl
     assert {(x["source"], x["source_id"]) for x in exported} == set(expected(cluster))
 
 
+def test_both_territories_are_crawled_built_and_searched_apart(replica_cluster, crawl,
+                                                              agora_home: Path,
+                                                              tmp_path: Path) -> None:
+    cluster = replica_cluster(shops=120, seed=24, regions=BOTH)
+    runs = crawl(cluster)
+    assert {r["source"]: r["status"] for r in runs} == {k: "complete" for k in ALL}
+    listings = catalog_listings(agora_home)
+    assert listings == expected(cluster)
+    nancy = {k for k, x in listings.items() if str(x.get("postcode", "")).startswith("54")}
+    # the city platform and the national providers, each from one site, serve Nancy
+    served = set(load_territories("config/territories.yaml")["grand_nancy"].sources)
+    assert {"achetezgrandnancy", "mavillemonshopping"} <= {s for s, _ in nancy} <= served
+    assert any(source == "mavillemonshopping" and key not in nancy
+               for key in listings for source in [key[0]])  # and Toulouse
+    run_agora(["build"], agora_env(agora_home, cluster))
+    backend = open_backend(agora_home / "catalog.sqlite")
+    try:
+        shops = {t: backend.search(SearchQuery(kinds=("shop",), per_page=100,
+                                               filters=(("territory", (t,)),)))
+                 for t in BOTH}
+        assert shops["toulouse"].total > 0 and shops["grand_nancy"].total > 0
+        communes = {t: {c for c, _ in r.facets["commune"]} for t, r in shops.items()}
+        assert "Nancy" in communes["grand_nancy"] and "Toulouse" in communes["toulouse"]
+        assert not communes["grand_nancy"] & communes["toulouse"]
+        for hit in shops["grand_nancy"].hits:
+            assert hit.document["postcode"].startswith("54"), hit.document
+        nancy_platforms = {p for h in shops["grand_nancy"].hits for p in h.document["platforms"]}
+        assert {"achetezgrandnancy", "mavillemonshopping"} <= nancy_platforms <= served
+    finally:
+        backend.close()
+
+    # overlap and exports per territory
+    territories = load_territories("config/territories.yaml")
+    with Catalog.in_home(agora_home) as catalog:
+        every = overlap_report(catalog, ALL).report
+        apart = {t: overlap_report(catalog, ALL, territory=t, territories=territories).report
+                 for t in BOTH}
+    assert apart["grand_nancy"].total_shops == shops["grand_nancy"].total
+    assert apart["toulouse"].total_shops + apart["grand_nancy"].total_shops == every.total_shops
+    assert not {r.key for r in apart["grand_nancy"].by_commune} & {
+        r.key for r in apart["toulouse"].by_commune}
+    out = tmp_path / "nancy.jsonl"
+    run_agora(["export", "listings", "--territory", "grand_nancy", "--out", str(out)],
+              agora_env(agora_home, cluster))
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    nancy_shops = {(x["source"], x["source_id"]) for x in exported if x["kind"] == "shop"}
+    assert nancy_shops == {k for k in nancy if listings[k]["kind"] == "shop"}
+    assert all((x["source"], x["shop_source_id"]) in nancy_shops
+               for x in exported if x["kind"] == "product")
+    assert any(x["kind"] == "product" for x in exported)
+    refused = run_agora(["export", "listings", "--territory", "lyon", "--out", str(out)],
+                        agora_env(agora_home, cluster), check=False)
+    assert refused.returncode != 0 and "lyon" in refused.stdout + refused.stderr
+
+
 def test_faults_lose_nothing_and_a_dead_platform_stops_no_other(replica_cluster, crawl,
                                                                agora_home: Path,
                                                                tmp_path: Path) -> None:
     profile = FaultProfile.parse("5xx=0.06,truncated=0.04,malformed=0.04,drift=0.15,"
                                  "slow=0.03,timeout=0.01,timeout_seconds=2.5,bad=0.01")
-    cluster = replica_cluster(shops=100, seed=22, faults=profile)
+    cluster = replica_cluster(shops=100, seed=22, faults=profile, regions=BOTH)
     fast = {"timeout": 1.0}
     sources = sources_with(tmp_path, **{k: dict(fast) for k in ALL})
     first = crawl(cluster, sources_file=sources)

@@ -27,6 +27,7 @@ from agora.commands.common import (
     print_json,
     print_table,
 )
+from agora.territories import sources_to_crawl
 from catalog.runs import Run
 from catalog.store import Catalog
 from crawlers.config import load_sources
@@ -75,7 +76,8 @@ def report_json(r: RunReport) -> dict[str, Any]:
 @json_option
 @cli_errors
 def crawl_cmd(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) -> None:
-    """Crawl the named sources (default: every enabled one) into the catalog."""
+    """Crawl the named sources (default: every enabled one the territories served name, or
+    that no territory names) into the catalog."""
     configs = load_sources(settings.sources_file())
     unknown = [s for s in sources if s not in configs]
     if unknown:
@@ -83,8 +85,8 @@ def crawl_cmd(sources: tuple[str, ...], full: bool, quiet: bool, as_json: bool) 
                          f"{', '.join(configs)}")
     with Catalog.open(settings.catalog_path()) as cat:  # what the web app may know of them
         cat.register_sources(configs.values())
-    chosen = [configs[s] for s in sources] if sources else [
-        c for c in configs.values() if c.enabled]
+    chosen = [configs[s] for s in sources] if sources else sources_to_crawl(
+        configs, settings.all_territories(), settings.territories())
     if quiet or as_json or not console.is_terminal:
         reports = crawl_sources(chosen, settings.home(),
                                 sources_file=str(settings.sources_file()), full=full)

@@ -59,10 +59,12 @@ def table_json(table: OverlapTable) -> dict[str, object]:
 @click.option("--commune", default=None, help="Only entities of this commune.")
 @click.option("--category", default=None, help="Only entities of this category (taxonomy key).")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (faster).")
+@click.option("--territory", default=None,
+              help="Only entities of this territory (a key of the territories file).")
 @json_option
 @cli_errors
 def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | None,
-                no_plots: bool, as_json: bool) -> None:
+                no_plots: bool, territory: str | None, as_json: bool) -> None:
     """Overlap between platforms: print the main tables, write every table and figure."""
     path = settings.catalog_path()
     if isinstance(path, Path) and not path.exists():
@@ -71,8 +73,12 @@ def overlap_cmd(fmt: str, out: str | None, commune: str | None, category: str | 
         known = list(load_sources(settings.sources_file()))
     except CrawlError:
         known = []
+    territories = settings.territories()
+    if territory is not None:
+        territories.select([territory])  # an unknown key is an error, not an empty report
     with Catalog.open_read_only(path) as catalog:
-        data = overlap_report(catalog, known, commune=commune, category=category)
+        data = overlap_report(catalog, known, commune=commune, category=category,
+                              territory=territory, territories=territories)
     report = data.report
     if report.total_shops == 0 and report.total_offers == 0:
         err_console.print("[yellow]no shop or offer[/] (has `agora build` run?)", highlight=False)

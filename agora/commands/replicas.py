@@ -28,6 +28,7 @@ from agora.commands.common import (
     print_json,
     print_table,
 )
+from replicas.geo import REGIONS
 from replicas.server import ReplicaCluster, env_var_for
 from replicas.truth import write_expected_listings, write_truth
 
@@ -38,7 +39,7 @@ def replicas_group() -> None:
 
 
 def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that pick the replica world (seed, size, epoch, offers, noise)."""
+    """The options that pick the replica world (seed, size, epoch, offers, noise, regions)."""
     fn = click.option("--seed", default=42, show_default=True, help="World seed.")(fn)
     fn = click.option("--shops", default=1500, show_default=True, help="Shops in the world.")(fn)
     fn = click.option("--epoch", default=0, show_default=True,
@@ -49,7 +50,16 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       show_default=True,
                       help="How the platforms show the world: hard adds the slips real data "
                            "has (for testing the matcher, never for tuning it).")(fn)
+    fn = click.option("--region", "regions", multiple=True,
+                      type=click.Choice(list(REGIONS)), default=tuple(REGIONS),
+                      show_default=True,
+                      help="Regions of the world (one per territory; Toulouse's always).")(fn)
     return fn
+
+
+def _regions(chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """Toulouse's region first (the world is built from it), then the others chosen."""
+    return ("toulouse", *(r for r in dict.fromkeys(chosen) if r != "toulouse"))
 
 
 @replicas_group.command("serve")
@@ -64,12 +74,12 @@ def world_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @json_option
 @cli_errors
 def serve_cmd(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-              faults: str, host: str, any_port: bool, ready_file: str | None,
-              as_json: bool) -> None:
+              regions: tuple[str, ...], faults: str, host: str, any_port: bool,
+              ready_file: str | None, as_json: bool) -> None:
     """Start every replica platform and print their addresses."""
     cluster = ReplicaCluster(seed, shops, epoch=epoch, offers_per_shop=offers_per_shop,
                              faults=faults, host=host, ports={} if any_port else None,
-                             noise=noise)
+                             noise=noise, regions=_regions(regions))
     cluster.start()
     if as_json:
         print_json({"seed": seed, "shops": shops, "epoch": epoch, "noise": noise,
@@ -104,10 +114,10 @@ def serve_cmd(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: st
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @cli_errors
 def truth_cmd(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-              out: str) -> None:
+              regions: tuple[str, ...], out: str) -> None:
     """Write kind,source,source_id,entity_id for every listing the replicas serve."""
     count = write_truth(out, seed=seed, shops=shops, epoch=epoch,
-                        offers_per_shop=offers_per_shop, noise=noise)
+                        offers_per_shop=offers_per_shop, noise=noise, regions=_regions(regions))
     console.print(f"{count} listings written to {out}", highlight=False, markup=False)
 
 
@@ -116,8 +126,9 @@ def truth_cmd(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: st
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @cli_errors
 def listings_cmd(seed: int, shops: int, epoch: int, offers_per_shop: int, noise: str,
-                 out: str) -> None:
+                 regions: tuple[str, ...], out: str) -> None:
     """Write every listing the replicas serve, in the contract, as JSON Lines."""
     count = write_expected_listings(out, seed=seed, shops=shops, epoch=epoch,
-                                    offers_per_shop=offers_per_shop, noise=noise)
+                                    offers_per_shop=offers_per_shop, noise=noise,
+                                    regions=_regions(regions))
     console.print(f"{count} listings written to {out}", highlight=False, markup=False)

@@ -41,6 +41,7 @@ from agora.commands.common import (
     print_warning,
 )
 from agora.scheduler import Outcome, Scheduler, default_build
+from agora.territories import sources_to_crawl
 from catalog.store import Catalog
 from crawlers.config import load_sources, parse_duration
 from crawlers.errors import CrawlError
@@ -83,7 +84,8 @@ def schedule_cmd(sources: tuple[str, ...], once: bool, stagger: str, grace: str,
     if unscheduled:
         raise CrawlError(f"no schedule: entry for {', '.join(unscheduled)} in {path}")
     chosen = ([configs[s] for s in sources] if sources
-              else [c for c in configs.values() if c.enabled and c.schedule])
+              else [c for c in sources_to_crawl(configs, settings.all_territories(),
+                                                settings.territories()) if c.schedule])
     if not chosen:
         raise CrawlError(f"no enabled source has a schedule: entry in {path}")
     with Catalog.open(settings.catalog_path()) as catalog:  # what the web app may know of them

@@ -158,7 +158,8 @@ def index_cmd(as_json: bool) -> None:
     """Index the catalog's current entities again, swapped in atomically."""
     with Catalog.open(settings.catalog_path()) as cat:
         stage = index_stage(cat, cat.entities.latest_build_id() or 0,
-                            settings=settings.search_backend_settings())
+                            settings=settings.search_backend_settings(),
+                            territories=settings.all_territories())
     if as_json:
         print_json(stage_json(stage))
         return

@@ -101,10 +101,14 @@ def list_cmd(sources_file: str | None, as_json: bool) -> None:
 @sources_file_option
 @cli_errors
 def check_cmd(sources_file: str | None) -> None:
-    """Validate the sources file; exit 1 with the line of the first error."""
+    """Validate the sources file, and the territories file's sources against it."""
+    from agora.territories import check_sources  # noqa: PLC0415
+    from crawlers import registry  # noqa: PLC0415
+    from crawlers.config import load_sources  # noqa: PLC0415
 
     path = _path(sources_file)
     configs = load_sources(path)
+    check_sources(settings.all_territories(), configs)
     declarative = [c.key for c in configs.values() if registry.resolve(c).declarative]
     click.echo(f"{path}: {len(configs)} source(s) OK"
                + (f" ({len(declarative)} declarative: {', '.join(declarative)})"

@@ -12,6 +12,8 @@ in ``COMMANDS``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import click
 from rich.table import Table
@@ -30,6 +32,7 @@ from agora.importing import import_listings
 from catalog.store import Catalog
 from crawlers.config import load_sources
 from crawlers.errors import CrawlError
+from normalizer.territories import listings_in
 
 
 @click.group("export")
@@ -41,12 +44,24 @@ def export_group() -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--source", "source", default=None, help="Only this source.")
 @click.option("--include-gone", is_flag=True, help="Also listings marked gone.")
+@click.option("--territory", default=None,
+              help="Only listings of this territory: shops by their address, products by "
+                   "their shop's.")
 @cli_errors
-def export_listings_cmd(out: str, source: str | None, include_gone: bool) -> None:
+def export_listings_cmd(out: str, source: str | None, include_gone: bool,
+                        territory: str | None) -> None:
     """Write the catalog's current listings in the contract (JSON Lines)."""
+    territories = settings.territories()
+    if territory is not None:
+        territories.select([territory])  # an unknown key is refused
+    status = None if include_gone else "live"
     count = 0
     with Catalog.open(settings.catalog_path()) as cat, open(out, "w", encoding="utf-8") as fh:
-        for item in cat.listings(source=source, status=None if include_gone else "live"):
+        items: Iterable[Mapping[str, Any]] = cat.listings(source=source, status=status)
+        if territory is not None:
+            items = listings_in(lambda: cat.listings(source=source, status=status),
+                                territories, territory)
+        for item in items:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             count += 1
     console.print(f"{count} listings written to {out}", highlight=False, markup=False)

@@ -36,7 +36,7 @@ from typing import Any
 KINDS = ("shop", "product", "offer")
 DEFAULT_KINDS = ("shop", "product")
 SORTS = ("relevance", "distance", "price_asc", "price_desc")
-FILTER_KEYS = ("kind", "platform", "category", "commune", "service", "flag")
+FILTER_KEYS = ("kind", "platform", "category", "commune", "service", "flag", "territory")
 FACETS = ("kind", "platform", "category", "commune", "service", "price")
 EXTRA_FACETS = ("flag",)
 FACET_SIZE = 50
@@ -154,8 +154,9 @@ class SearchBackend(ABC):
         """Answer a query from the current index."""
 
     @abstractmethod
-    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
-        """Completions for what the shopper is typing."""
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
+        """Completions for what the shopper is typing (in ``territory`` when given)."""
 
     @abstractmethod
     def get(self, entity_id: str) -> dict[str, Any] | None:

@@ -13,7 +13,9 @@ they filter, facet and show the same things. A document holds:
   ``communes`` (display form, one spelling per build) and ``commune_keys``
   (folded, what filters compare), ``services`` (click_collect, delivery,
   local_delivery), ``flags`` (data-quality codes), ``price_min``/``price_max``
-  (cents), ``locations`` ([{lat, lon}], a product's are its shops');
+  (cents), ``locations`` ([{lat, lon}], a product's are its shops'), ``territories``
+  (the keys of the territories a shop's address is in; an offer's are its shop's, a
+  product's its shops');
 - what a result shows: ``sources`` ([{source, source_id, url, name}], a
   product's are its offers'), ``shop_id``, ``address``, ``postcode``, ``city``,
   ``image_url``, ``availability``, ``currency``, ``gtin``, ``offers_count``,
@@ -36,6 +38,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from normalizer.categories import TAXONOMY
+from normalizer.territories import Territories
 from normalizer.text import fold
 
 # Words a shopper may use for a trade, beyond its label (searched, weighted as categories).
@@ -116,8 +119,10 @@ def _location(lat: Any, lon: Any) -> dict[str, float] | None:
 class DocumentBuilder:
     """Documents of one build: shops first (offers and products read their shops)."""
 
-    def __init__(self, shops: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, shops: Iterable[dict[str, Any]],
+                 territories: Territories | None = None) -> None:
         self.shops = {s["entity_id"]: s for s in shops}
+        self.territories = territories
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
         for s in self.shops.values():
             if s.get("city"):
@@ -138,6 +143,13 @@ class DocumentBuilder:
         return {"communes": communes, "commune_keys": sorted({commune_key(c) for c in communes}),
                 "place_text": " ".join(communes + sorted({p for p in postcodes if p}))}
 
+    def territories_of(self, record: dict[str, Any]) -> list[str]:
+        """The territories a shop (or an offer's own address) is in."""
+        if self.territories is None:
+            return []
+        return list(self.territories.all_of(record.get("postcode"), record.get("lat"),
+                                            record.get("lon")))
+
     # ------------------------------------------------------------------ kinds
     def shop(self, r: dict[str, Any]) -> dict[str, Any]:
         categories = list(r.get("categories") or [])
@@ -153,6 +165,7 @@ class DocumentBuilder:
             "platforms": platforms, "services": sorted(r.get("services") or []),
             "flags": _flag_codes(r), "price_min": None, "price_max": None, "currency": None,
             "locations": [loc] if loc else [],
+            "territories": self.territories_of(r),
             "sources": _sources(r),
             "address": r.get("address"), "postcode": r.get("postcode"), "city": city,
             "phone": r.get("phone"), "website": r.get("website"),
@@ -193,6 +206,7 @@ class DocumentBuilder:
             "flags": flags, **_prices(r),
             "currency": r.get("currency"),
             "locations": [loc] if loc else [],
+            "territories": self.territories_of(shop or r),
             "sources": sources,
             "address": shop.get("address"), "postcode": r.get("postcode") or shop.get("postcode"),
             "city": city,
@@ -230,6 +244,7 @@ class DocumentBuilder:
             "flags": flags, **_prices(r),
             "currency": r.get("currency"),
             "locations": locations,
+            "territories": sorted({t for s in shops for t in self.territories_of(s)}),
             "sources": sources,
             "address": None, "postcode": None, "city": None,
             "image_url": r.get("image_url"), "availability": r.get("availability"),
@@ -240,19 +255,22 @@ class DocumentBuilder:
         }
 
 
-def build_documents(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents of a set of entity records (shops, offers, products, any order)."""
+def build_documents(records: Iterable[dict[str, Any]],
+                    territories: Territories | None = None) -> list[dict[str, Any]]:
+    """The documents of a set of entity records (shops, offers, products, any order),
+    placed in ``territories`` (none when not given)."""
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_kind[r["kind"]].append(r)
-    builder = DocumentBuilder(by_kind["shop"])
+    builder = DocumentBuilder(by_kind["shop"], territories)
     docs = [builder.shop(r) for r in by_kind["shop"]]
     docs += [builder.offer(r) for r in by_kind["offer"]]
     docs += [builder.product(r) for r in by_kind["product"]]
     return docs
 
 
-def catalog_documents(conn: Any) -> Iterator[dict[str, Any]]:
+def catalog_documents(conn: Any, territories: Territories | None = None
+                      ) -> Iterator[dict[str, Any]]:
     """The documents of every entity in the catalog (a sqlite3 connection), streamed.
 
     Shops are held in memory (offers and products read them); offers and products
@@ -268,7 +286,7 @@ def catalog_documents(conn: Any) -> Iterator[dict[str, Any]]:
             for (data,) in chunk:
                 yield json.loads(data)
 
-    builder = DocumentBuilder(rows("shop"))
+    builder = DocumentBuilder(rows("shop"), territories)
     for shop in builder.shops.values():
         yield builder.shop(shop)
     for offer in rows("offer"):

@@ -66,7 +66,7 @@ REQUEST_TIMEOUT = 60
 FIELDS = {"name": 10, "brand": 4, "category_text": 3, "place_text": 2, "shop_name": 3,
           "description": 1}
 FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
-                 "flag": "flags", "commune": "commune_keys"}
+                 "flag": "flags", "commune": "commune_keys", "territory": "territories"}
 FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
                 "commune": "communes", "service": "services", "flag": "flags"}
 SUGGEST_KINDS = ("shop", "product")
@@ -645,13 +645,17 @@ class ElasticBackend(BaseBackend):
                                    f"{failed[0].get('error') or failed[0].get('_shards')}")
         return None
 
-    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])
         limit = max(1, min(int(limit), 50))
         if not key:
             return []
-        body = {"size": 0, "_source": ["id", "kind", "name"], "suggest": {"complete": {
-            "prefix": key, "completion": {"field": "suggest", "size": limit * 3,
+        # a territory keeps the completions whose document is in it (read from _source)
+        asked = limit * (12 if territory is not None else 3)
+        body = {"size": 0, "_source": ["id", "kind", "name", "territories"],
+                "suggest": {"complete": {
+            "prefix": key, "completion": {"field": "suggest", "size": asked,
                                           "skip_duplicates": True}}}}
         try:
             resp = self.adapter.search(self.alias, body)
@@ -664,6 +668,8 @@ class ElasticBackend(BaseBackend):
         for entry in resp.get("suggest", {}).get("complete", []):
             for option in entry.get("options", []):
                 src = option.get("_source") or {}
+                if territory is not None and territory not in (src.get("territories") or ()):
+                    continue
                 text = src.get("name") or option.get("text")
                 if text and text not in seen:
                     seen.add(text)

@@ -97,9 +97,9 @@ SOURCES = {"name": "name", "brand": "brand", "category": "category_text",
 # keyword fields: filters (indexed terms; facets are counted from FACET_FIELDS)
 KEYWORDS = {"scope": "scope", "platforms": "platforms", "categories": "categories",
             "communes": "communes", "commune_keys": "commune_keys", "services": "services",
-            "flags": "flags"}
+            "flags": "flags", "territories": "territories"}
 FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
-                 "flag": "flags", "commune": "commune_keys"}
+                 "flag": "flags", "commune": "commune_keys", "territory": "territories"}
 # facet -> the document's values it counts (the price bucket is computed)
 FACET_SOURCES = {"kind": "scope", "platform": "platforms", "category": "categories",
                  "commune": "communes", "service": "services", "flag": "flags",
@@ -638,7 +638,8 @@ class EmbeddedBackend(BaseBackend):
                                     key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
         return out, scale > 1 or cut
 
-    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])
         limit = max(1, min(int(limit), 50))
         live = self._generation()
@@ -646,6 +647,11 @@ class EmbeddedBackend(BaseBackend):
             return []
         searcher = live.index.searcher()
         query = tantivy.Query.regex_query(SCHEMA, "suggest", key + ".*")
+        if territory is not None:
+            query = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "territories",
+                                                              str(territory)))])
         found = searcher.search(query, limit * 8, count=False, order_by_field="weight").hits
         best: dict[str, tuple[int, str, str]] = {}
         for weight, address in found:

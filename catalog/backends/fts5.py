@@ -69,7 +69,7 @@ SEARCHED = ("name", "brand", "category_text", "place_text", "shop_name", "descri
 WEIGHTS = (10.0, 4.0, 3.0, 2.0, 3.0, 1.0)
 FACET_FIELDS = {"platform": "platforms", "category": "categories", "commune": "communes",
                 "commune_key": "commune_keys", "service": "services", "flag": "flags",
-                "scope": "scope"}
+                "scope": "scope", "territory": "territories"}
 # facets filtered through search_facets_N (the kinds searched are rowid ranges)
 FILTERED = {k: v for k, v in FACET_FIELDS.items() if k != "scope"}
 # facets counted through search_sigs_N (the kind facet counts scopes), with the price
@@ -518,7 +518,8 @@ class Fts5Backend(BaseBackend):
                 out[name] = sorted(values, key=lambda vc: (-vc[1], vc[0].encode()))[:FACET_SIZE]
         return out
 
-    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+    def suggest(self, prefix: str, limit: int = 8, territory: str | None = None
+                ) -> list[Suggestion]:
         key = french.suggest_key(str(prefix or "")[:100])
         limit = max(1, min(int(limit), 50))
         if not key:
@@ -527,10 +528,17 @@ class Fts5Backend(BaseBackend):
         with self._snapshot(conn) as n:
             if n is None:
                 return []
+            t = tables(n)
+            inside, args = "", [key, key + "\x7f"]
+            if territory is not None:  # the entity's document is in the territory
+                inside = (f" AND entity_id IN (SELECT d.id FROM {t['docs']} d JOIN "
+                          f"{t['facets']} f ON f.doc = d.rowid WHERE f.key = 'territory' "
+                          f"AND f.value = ?)")
+                args.append(str(territory))
             rows = conn.execute(
-                f"SELECT text, kind, entity_id, max(weight) AS w FROM {tables(n)['suggest']} "
-                f"WHERE key >= ? AND key < ? GROUP BY text ORDER BY w DESC, text LIMIT ?",
-                (key, key + "\x7f", limit)).fetchall()
+                f"SELECT text, kind, entity_id, max(weight) AS w FROM {t['suggest']} "
+                f"WHERE key >= ? AND key < ?{inside} GROUP BY text ORDER BY w DESC, text "
+                f"LIMIT ?", (*args, limit)).fetchall()
         return [Suggestion(text, kind, eid) for text, kind, eid, _ in rows]
 
     def get(self, entity_id: str) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,7 @@ _ENGLISH = {"text": "q", "kind": "kind", "platform": "platform", "category": "ca
             "commune": "commune", "service": "service", "flag": "flag",
             "price_min": "price_min", "price_max": "price_max", "lat": "lat", "lon": "lon",
             "radius": "radius_km", "place": "place", "sort": "sort", "page": "page",
-            "per_page": "per_page", "as_typed": "as_typed"}
+            "per_page": "per_page", "as_typed": "as_typed", "territory": "territory"}
 API = Vocabulary(names=_ENGLISH, kinds={k: k for k in KINDS}, sorts={s: s for s in SORTS},
                  strict=True)
 #: The CLI's ``--filter KEY=VALUE`` keys: the API's, plus ``price`` (a price facet value).
@@ -232,7 +232,8 @@ def _num(value: float) -> str:
 
 
 def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = None,
-                 default_per_page: int = DEFAULT_PER_PAGE) -> ParsedSearch:
+                 default_per_page: int = DEFAULT_PER_PAGE,
+                 territories: Sequence[str] | None = None) -> ParsedSearch:
     """The search the arguments ask for.
 
     Args:
@@ -240,6 +241,7 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
         vocab: ``API``, ``CLI`` or the pages' ``HTML``.
         geocode: turns a typed place into a ``Place``; None refuses places.
         default_per_page: the page size when none is asked.
+        territories: the keys a ``territory`` value must be one of (None: any).
 
     Returns:
         a ``ParsedSearch``.
@@ -268,6 +270,10 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
         if key == "kind" or key not in n:
             continue
         values = _multi(args, n[key])
+        if key == "territory" and territories is not None:
+            wrong = [v for v in values if v not in territories]
+            if wrong:
+                raise BadParameter(n[key], "not_allowed", allowed=", ".join(territories))
         if values:
             filters.append((key, values))
 
@@ -346,16 +352,21 @@ def parse_search(args: Any, vocab: Vocabulary, *, geocode: Geocoder | None = Non
     return ParsedSearch(query, place, place_text, notices, explicit)
 
 
-def parse_suggest(args: Any, vocab: Vocabulary = API) -> tuple[str, int]:
-    """(prefix, how many) of a completion request: ``q`` and ``limit``."""
+def parse_suggest(args: Any, vocab: Vocabulary = API, *,
+                  territories: Sequence[str] | None = None) -> tuple[str, int, str | None]:
+    """(prefix, how many, territory) of a completion request: ``q``, ``limit`` and
+    ``territory`` (one of ``territories`` when given)."""
     if vocab.strict:
         for key in _keys(args):
-            if key not in ("q", "limit"):
-                raise BadParameter(key, "unknown", known="limit, q")
+            if key not in ("q", "limit", "territory"):
+                raise BadParameter(key, "unknown", known="limit, q, territory")
     text = _single(args, "q", vocab, MAX_QUERY_LENGTH) or ""
     limit = parse_int(_single(args, "limit", vocab, MAX_NUMBER_LENGTH, typed=True), "limit",
                       DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
-    return text, limit
+    territory = _single(args, "territory", vocab, typed=True)
+    if territory is not None and territories is not None and territory not in territories:
+        raise BadParameter("territory", "not_allowed", allowed=", ".join(territories))
+    return text, limit, territory
 
 
 def parse_point(text: str, name: str = "near") -> tuple[str, str]:

@@ -9,6 +9,7 @@ PLATFORM_CLASSES: dict[str, str] = {
     "mavillemonshopping": "replicas.platforms.mavillemonshopping:MaVilleMonShopping",
     "achetezlocal": "replicas.platforms.achetezlocal:AchetezLocal",
     "panier_toulousain": "replicas.platforms.panier_toulousain:PanierToulousain",
+    "achetezgrandnancy": "replicas.platforms.achetezgrandnancy:AchetezGrandNancy",
 }
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -20,4 +21,5 @@ DEFAULT_PORTS: dict[str, int] = {
     "mavillemonshopping": 8706,
     "achetezlocal": 8711,
     "panier_toulousain": 8712,
+    "achetezgrandnancy": 8710,
 }

@@ -14,7 +14,8 @@ cents. The card's ``data-catalogue`` attribute is that endpoint. Public pages:
 ``/boutique/<id>-<slug>`` and ``/produit/<ref>-<slug>``.
 
 Presence (the world has no PRESENCE entry for this platform, so the rule lives
-here): an open shop of the ``toulouse`` or ``metro`` zones is listed when it is
+here): an open shop of the ``toulouse``, ``metro`` or ``grand_nancy`` zones (a national
+provider serves both territories from one site) is listed when it is
 one of the world's independents (on none of the five: this platform's own
 shops, found nowhere else) or when
 ``rng_for(seed, "mavillemonshopping", "presence", shop.entity_id)`` draws under
@@ -80,7 +81,7 @@ from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify, stable_hash
 
 KEY = "mavillemonshopping"
-PRESENCE_ZONES = ("toulouse", "metro")
+PRESENCE_ZONES = ("toulouse", "metro", "grand_nancy")  # a national provider: both regions
 SHOP_RATE = 0.20
 OFFER_RATE = 0.85
 SHOP_ID_BASE = 12_000
@@ -105,7 +106,8 @@ def listed(world: World, entity_id: str, rate: float) -> bool:
 
 
 def shops_listed(world: World) -> list[Shop]:
-    """Open shops of Toulouse and its metropolis that this platform lists."""
+    """Open shops of Toulouse and its metropolis, and of the Grand Nancy, that this
+    platform lists."""
     return [s for s in world.open_shops()
             if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
             and (s.independent or listed(world, s.entity_id, SHOP_RATE))]

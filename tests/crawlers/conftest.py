@@ -185,9 +185,10 @@ def gated_replica() -> Iterator[Callable[..., tuple[Platform, Gate]]]:
     servers: list[tuple[BaseWSGIServer, threading.Thread, Gate]] = []
 
     def start(key: str, *, shops: int, seed: int, budget: int,
-              faults: FaultProfile | None = None) -> tuple[Platform, Gate]:
-        platform = platform_class(key)(World.generate(seed, shops), faults=faults or
-                                       FaultProfile())
+              faults: FaultProfile | None = None,
+              regions: tuple[str, ...] = ("toulouse",)) -> tuple[Platform, Gate]:
+        world = World.generate(seed, shops, regions=regions)
+        platform = platform_class(key)(world, faults=faults or FaultProfile())
         gate = Gate(platform.wsgi(), budget)
         server = make_server("127.0.0.1", 0, gate, threaded=True, request_handler=_Quiet)
         server.daemon_threads = True

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawlers import registry
 from crawlers.config import load_sources, parse_sources, reads_environment
 from crawlers.declarative.schema import ApiSpec, GeoSpec, HtmlSpec, SitemapSpec, compile_spec
 from crawlers.errors import SourceConfigError
@@ -70,9 +71,8 @@ def test_the_repository_file_loads_and_its_declarative_entries_compile() -> None
     assert "mavillemonshopping" in sources
     spec = compile_spec(sources["mavillemonshopping"])
     assert isinstance(spec, HtmlSpec) and set(spec.pages) == {"boutiques", "catalogue"}
-    declarative = {"mavillemonshopping", "achetezlocal", "panier_toulousain"}
-    for key, config in sources.items():
-        assert (config.extract is None) == (key not in declarative)
+    for config in sources.values():  # declarative entries, and only they, extract
+        assert (config.extract is None) == (not registry.resolve(config).declarative)
     post = compile_spec(sources["achetezlocal"]).endpoints[0]
     assert post.shape.method == "POST" and post.pagination.param is None
     graphql = compile_spec(sources["panier_toulousain"]).endpoints[1]

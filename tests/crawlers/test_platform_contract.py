@@ -174,6 +174,7 @@ class Case:
     setup: Callable[[Platform], None] = lambda platform: None
     changes: dict[str, Any] = field(default_factory=dict)  # to its sources.yaml entry
     epoch: int = 1  # the epoch at which this small world changes on the platform
+    regions: tuple[str, ...] = ("toulouse",)  # of the world (replicas.world)
     bad: Callable[[Platform], int] = bad_records
     extra_crawl: Check | None = None
     extra_faults: Check | None = None
@@ -212,6 +213,9 @@ QUIRKS = {case.key: case for case in [
          extra_faults=extra_posted_api_faults),
     Case("panier_toulousain", shops=150, epoch=2, setup=sets(page_cap=4),
          extra_faults=extra_posted_api_faults),
+    # the Grand Nancy's city platform, declarative json_api, on a world of both regions
+    Case("achetezgrandnancy", shops=120, setup=sets(page_size=7),
+         regions=("toulouse", "grand_nancy")),
 ]}
 CASES = [QUIRKS.get(key) or Case(key) for key in PLATFORM_CLASSES]
 
@@ -230,7 +234,7 @@ def start(replica_cluster: Callable[..., ReplicaCluster], case: Case,
           faults: FaultProfile | None = None, *, seed: int | None = None
           ) -> tuple[ReplicaCluster, Platform]:
     cluster = replica_cluster(shops=case.shops, seed=case.seed if seed is None else seed,
-                              platforms=(case.key,), faults=faults)
+                              platforms=(case.key,), faults=faults, regions=case.regions)
     platform = cluster.platforms[case.key]
     case.setup(platform)
     return cluster, platform
@@ -298,7 +302,8 @@ def test_a_crawl_under_faults_is_complete_and_records_exactly_the_broken_records
 def test_a_worker_killed_mid_crawl_is_resumed_without_starting_over(
         case: Case, gated_replica: Callable[..., tuple[Platform, Gate]],
         tmp_path: Path) -> None:
-    platform, gate = gated_replica(case.key, shops=60, seed=case.seed, budget=4)
+    platform, gate = gated_replica(case.key, shops=60, seed=case.seed, budget=4,
+                                   regions=case.regions)
     case.setup(platform)
     config, home = case.config(platform), tmp_path / "home"
     home.mkdir()

@@ -113,4 +113,4 @@ def test_the_repository_file_resolves_every_source() -> None:
     assert kinds == {"tout_toulouse": "api", "toulouse_boutiques": "spider",
                      "clickandco": "api", "dansmazone": "spider", "geolocal31": "api",
                      "mavillemonshopping": "declarative", "achetezlocal": "declarative",
-                     "panier_toulousain": "declarative"}
+                     "panier_toulousain": "declarative", "achetezgrandnancy": "declarative"}
