@@ -58,8 +58,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.national_world import TERRITORIES, WorldFiles, write_world  # noqa: E402
+import yaml  # noqa: E402
 
+from benchmarks.national_world import (  # noqa: E402
+    TERRITORIES,
+    WorldFiles,
+    territories_config,
+    write_world,
+)
+
+TERRITORIES_FILE = "territories.yaml"  # in the work folder, beside the paths' homes
 PAGE = 500  # listings per sink write, as agora.importing writes them
 TRADE_WORDS = {"boulangerie": "boulangerie", "boucherie": "boucherie",
                "fromagerie": "fromagerie", "caviste": "caviste", "epicerie_fine": "épicerie",
@@ -391,9 +399,11 @@ def run_path(path: Setup, world: WorldFiles, queries_file: Path,
 
 
 def base_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ, AGORA_HOME=str(home))
+    """The phases' environment: AGORA_HOME, the national world's territories file."""
+    env = dict(os.environ, AGORA_HOME=str(home),
+               AGORA_TERRITORIES_FILE=str(home.parent / TERRITORIES_FILE))
     for key in ("AGORA_CATALOG_URL", "AGORA_CATALOG", "AGORA_ELASTICSEARCH_URL",
-                "AGORA_ELASTICSEARCH_INDEX"):
+                "AGORA_ELASTICSEARCH_INDEX", "AGORA_TERRITORIES"):
         env.pop(key, None)
     return env
 
@@ -518,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     world = write_world(work / f"world-{args.seed}-{len(territories)}-{args.listings}",
                         args.listings, territories, args.seed)
     generated = round(time.perf_counter() - t0, 1)
+    (work / TERRITORIES_FILE).write_text(
+        yaml.safe_dump(territories_config(territories), allow_unicode=True, sort_keys=False),
+        encoding="utf-8")
     queries_file = work / "queries.json"
     queries_file.write_text(json.dumps(query_mix(world, args.queries, args.seed),
                                        ensure_ascii=False))

@@ -9,10 +9,11 @@ offset from the old commune's centre), fixed phone numbers take the territory's
 region digit, and the sources are renamed the way the real platforms are spread:
 
 - per territory, a city marketplace (``tout_<key>``), a city directory
-  (``<key>_boutiques``) and a departmental one (``geolocal<department>``);
+  (``<key>_boutiques``), a city GraphQL shop (``panier_<key>``) and a departmental
+  one (``geolocal<department>``);
 - national providers serving every territory from one source (``dansmazone``,
-  ``clickandco``, ``mavillemonshopping``): their ids get the territory's key, so the
-  one source holds every city's shops.
+  ``clickandco``, ``mavillemonshopping``, ``achetezlocal``): their ids get the
+  territory's key, so the one source holds every city's shops.
 
 Toulouse itself keeps the world and source names as they are. Street names, trades,
 products (one GTIN sold in many cities) and the platforms' noise are the generator's.
@@ -33,7 +34,7 @@ from replicas.geo import COMMUNES, COMMUNES_BY_NAME, Commune
 from replicas.truth import expected_listings
 from replicas.world import stable_hash
 
-NATIONAL_SOURCES = ("dansmazone", "clickandco", "mavillemonshopping")
+NATIONAL_SOURCES = ("dansmazone", "clickandco", "mavillemonshopping", "achetezlocal")
 LISTINGS_PER_SHOP = 10.3  # the replicas' world at 8 offers per shop (measured on seed 42)
 
 
@@ -153,7 +154,8 @@ class Mover:
         self.territory = territory
         self.sources = {"tout_toulouse": f"tout_{territory.key}",
                         "toulouse_boutiques": f"{territory.key}_boutiques",
-                        "geolocal31": f"geolocal{territory.department}"}
+                        "geolocal31": f"geolocal{territory.department}",
+                        "panier_toulousain": f"panier_{territory.key}"}
 
     def place_of(self, commune: Commune) -> Place:
         """The territory's commune standing for a Toulouse-world commune."""
@@ -270,3 +272,28 @@ def write_world(folder: Path, listings: int, territories: tuple[Territory, ...] 
             fh.close()
     manifest.write_text(json.dumps({"counts": counts, "last": last}, ensure_ascii=False))
     return WorldFiles(folder, counts, last)
+
+
+TOULOUSE_BOX = (-0.33, 42.33, 4.85, 45.05)  # config/territories.yaml's Toulouse entry
+BOX_MARGIN = 0.4  # degrees around a territory's communes: a moved shop keeps its offset
+
+
+def territories_config(territories: tuple[Territory, ...] = TERRITORIES) -> dict[str, Any]:
+    """The territories file of the national world (AGORA_TERRITORIES_FILE): each one's
+    department, a box around its communes and its sources, so that the build keeps the
+    coordinates of every territory and documents carry the territory of their shop."""
+    entries: dict[str, Any] = {}
+    for territory in territories:
+        mover = Mover(territory)
+        if territory.places:
+            lats = [p.lat for p in territory.places]
+            lons = [p.lon for p in territory.places]
+            box = [round(min(lons) - BOX_MARGIN, 3), round(min(lats) - BOX_MARGIN, 3),
+                   round(max(lons) + BOX_MARGIN, 3), round(max(lats) + BOX_MARGIN, 3)]
+        else:
+            box = list(TOULOUSE_BOX)
+        entries[territory.key] = {
+            "name": territory.name, "departments": [territory.department], "bbox": box,
+            "sources": [*mover.sources.values(), *NATIONAL_SOURCES]}
+    return {"territories": entries}
+
