@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export AGORA_HOME ?= $(CURDIR)/var
 
-.PHONY: install system-deps demo test test-fast lint bench clean
+.PHONY: install system-deps demo test test-fast lint bench bench-national clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: install
 	$(BIN)/python benchmarks/overlap.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/catalog.py
+	$(BIN)/python benchmarks/national.py --listings 200000
+
+# The national benchmark at the size issue 14 names (about 30 min and 11 GB on 2 cores).
+bench-national: install
+	$(BIN)/python benchmarks/national.py --listings 1000000 --sqlite-max 250000
 
 clean:
 	rm -rf $(VENV) var test-output .pytest_cache
