@@ -428,6 +428,7 @@ def postgresql_path(work: Path, args: argparse.Namespace,
     if args.elasticsearch_url:
         es = describe(args.elasticsearch_url)
     else:
+        os.environ["AGORA_SEARCH_NODE_HEAP"] = args.search_heap  # read when the node starts
         pool = SearchNodePool()
         stack.append(pool.close)
         os.environ.pop("AGORA_ELASTICSEARCH_URL", None)  # the pool would take it as given
@@ -500,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elasticsearch-url",
                         default=os.environ.get("AGORA_ELASTICSEARCH_URL"),
                         help="An Elasticsearch to use; default: a throw-away node.")
+    parser.add_argument("--search-heap", default="2g",
+                        help="Heap of the throw-away Elasticsearch node (the tests' is "
+                             "512m; a national index wants more, as a deployment gives it).")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="Write the figures as JSON.")
     parser.add_argument("--phase", choices=("ingest", "build", "search"), help=argparse.SUPPRESS)

@@ -61,7 +61,7 @@ NODE_DIR = ROOT / "tools" / "search-node"
 TARGET = NODE_DIR / "target"
 
 ENGINES = ("elasticsearch", "opensearch")
-HEAP = "512m"
+HEAP = "512m"  # AGORA_SEARCH_NODE_HEAP, read when a node starts, overrides it (benchmarks)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,8 @@ class SearchNode:
         spec = self.spec
         classpath = os.pathsep.join([str(spec.jar), spec.classpath_file.read_text().strip()])
         major = _JAVA_CACHE.get(self.java_home) or 0
-        cmd = [str(self.java_home / "bin" / "java"), f"-Xms{HEAP}", f"-Xmx{HEAP}",
+        heap = os.environ.get("AGORA_SEARCH_NODE_HEAP", HEAP)
+        cmd = [str(self.java_home / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}",
                "-XX:+UseSerialGC", f"-Djava.io.tmpdir={self.data}", f"-XX:ErrorFile={self.data}/hs_err.log",
                *spec.jvm_args]
         if major >= 24:
