@@ -4,6 +4,10 @@
 contract without touching the catalog; ``explain_pair`` scores two listings of
 the catalog comparison by comparison with the model the last build stored; the review functions list uncertain pairs and
 record reviewers' decisions, which every later build respects.
+
+Coordinates are checked against the area of the territories the instance serves
+(``link_area``, as ``agora build`` does): a point outside every territory's box is
+dropped and counted (``LinkFileReport.outside``).
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from agora import settings as agora_settings
 from catalog.store import Catalog
 from crawlers.errors import InvalidListing
 from crawlers.listing import validate_listing
@@ -41,6 +46,23 @@ class LinkFileReport:
     result: LinkResult
     seconds: float
     normalize_seconds: float
+    outside: int = 0  # listings whose coordinates lay outside the area (dropped)
+
+
+ANYWHERE = Territory(bbox=(-180.0, -90.0, 180.0, 90.0), name="anywhere")
+
+
+def link_area(region: str = "FR", anywhere: bool = False) -> Territory:
+    """Where linked listings' coordinates may lie: the served territories' area (their
+    boxes; anywhere when one has none, or when ``anywhere``), phones read in ``region``.
+
+    Raises:
+        TerritoryConfigError, SettingError: the territories file or AGORA_TERRITORIES
+            is wrong.
+    """
+    if anywhere:
+        return replace(ANYWHERE, region=region)
+    return agora_settings.territories().area(region=region)
 
 
 def read_listings(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -63,6 +85,7 @@ def link_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
     t0 = time.perf_counter()
     listings, invalid = read_listings(path)
     cleans = [normalize_listing(item, territory=territory) for item in listings]
+    outside = sum(any(f.code == "outside_territory" for f in c.flags) for c in cleans)
     t1 = time.perf_counter()
     result = link(cleans, settings)
     with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -70,7 +93,8 @@ def link_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
                   ([item["kind"], item["source"], item["source_id"],
                     result.membership[listing_key(item["source"], item["source_id"])]]
                    for item in listings))
-    return LinkFileReport(len(listings), invalid, result, time.perf_counter() - t0, t1 - t0)
+    return LinkFileReport(len(listings), invalid, result, time.perf_counter() - t0, t1 - t0,
+                          outside)
 
 
 # --------------------------------------------------------------------------- explain
@@ -88,7 +112,7 @@ def _clean(catalog: Catalog, ref: str) -> Any:
         raw = catalog.listing(source, source_id)
         if raw is None:
             raise UnknownListing(f"no listing {ref} in the catalog (crawl or import it first)")
-        return normalize_listing(raw)
+        return normalize_listing(raw, territory=link_area())
     return clean_from_dict(stored)
 
 

@@ -4,6 +4,10 @@ described by ``/api/openapi.json``.
 Parameters are the English vocabulary of the one search parser
 (``catalog.backends.query.API``, whose bounds the OpenAPI document states); a wrong one
 gets a 400 ``{"error": "bad_parameter", "parameter": ..., "reason": ..., "message": ...}``.
+Below a territory (``/t/<key>/api/``), ``/api/shops/<id>`` and ``/api/products/<id>``
+keep to it as the pages do (``search_ui.entities``): an entity of another served
+territory redirects (302) to the same URL there, a product lists the territory's
+offers and counts the others' in ``offers_elsewhere`` ({territory: count}).
 Every request spends a token of its client's bucket (``search_ui.ratelimit``);
 without one it gets a 429 with ``Retry-After``.
 """
@@ -12,18 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response as AnyResponse
 
 from catalog.backends.query import API, parse_search, parse_suggest
 from search_ui import present, territory
 from search_ui.context import get_backend
 from search_ui.entities import (
-    MAX_PRODUCT_OFFERS,
     MAX_SHOP_ITEMS,
     listings_view,
     load_entities,
     load_entity,
+    misplaced,
     offer_rows,
+    product_offers,
 )
 from search_ui.errors import error_response
 from search_ui.openapi import openapi_document
@@ -110,11 +117,17 @@ def _not_found(kind: str, entity_id: str) -> Response:
 
 
 @api_bp.get("/shops/<entity_id>")
-def shop(entity_id: str) -> Response:
+def shop(entity_id: str) -> AnyResponse:
     """A merged shop with its listings, conflicts and items."""
     doc = load_entity(entity_id)
     if doc is None or doc.get("kind") != "shop":
         return _not_found("shop", entity_id)
+    try:
+        target = misplaced(doc)
+    except NotFound:
+        return _not_found("shop", entity_id)
+    if target is not None:
+        return redirect(target)
     items = load_entities(list(doc.get("offer_ids") or [])[:MAX_SHOP_ITEMS])
     return jsonify({
         "id": doc["entity_id"], "kind": "shop", "name": present.title(doc),
@@ -142,13 +155,17 @@ def shop(entity_id: str) -> Response:
 
 
 @api_bp.get("/products/<entity_id>")
-def product(entity_id: str) -> Response:
+def product(entity_id: str) -> AnyResponse:
     """A product (or one shop's item) with its offers per shop and platform."""
     doc = load_entity(entity_id)
     if doc is None or doc.get("kind") not in ("product", "offer"):
         return _not_found("product", entity_id)
-    offers = [doc] if doc["kind"] == "offer" else load_entities(
-        list(doc.get("offer_ids") or [])[:MAX_PRODUCT_OFFERS])
+    try:
+        offers, away = product_offers(doc)
+    except NotFound:
+        return _not_found("product", entity_id)
+    if offers is None:
+        return redirect(str(away))
     rows = offer_rows(offers)
     return jsonify({
         "id": doc["entity_id"], "kind": doc["kind"], "title": present.title(doc),
@@ -163,6 +180,7 @@ def product(entity_id: str) -> Response:
             "price_cents": r["price_cents"], "availability": r["availability"]}
             for r in rows],
         "offers_total": len(doc.get("offer_ids") or []) if doc["kind"] == "product" else 1,
+        "offers_elsewhere": {a["key"]: a["count"] for a in away},
     })
 
 

@@ -6,6 +6,13 @@ platform offers which), the conflicts between sources as such, the shop's
 items, and a plan of where it is among the build's shops. A product page shows
 its offers per shop and per platform, with their prices.
 
+Under a territory (``/t/<key>/``) a page is that territory's: a shop (or one shop's
+item) of another served territory redirects (302) to the same page under the
+territory that holds it, since the link a shopper follows means that shop; one no
+served territory holds is a 404. A product page lists only the offers of the
+territory's shops, and says how many offers the other served territories have, with a
+link to the page there; a product none of whose shops is here redirects like a shop.
+
 ``load_entity`` reads the indexed document (``SearchBackend.get``) and completes
 it with the merged record the catalog keeps (conflicts, every listing), so the
 pages work the same whichever engine serves the search.
@@ -14,13 +21,15 @@ pages work the same whichever engine serves the search.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from catalog.backends import SearchQuery
 from catalog.errors import CatalogError
-from search_ui import present
+from search_ui import present, territory
 from search_ui.context import get_backend, get_catalog
 from search_ui.geo import haversine_km, plan
 
@@ -47,6 +56,8 @@ def load_entity(entity_id: str) -> dict[str, Any] | None:
         return None
     merged = dict(record or {})
     merged.update({k: v for k, v in (doc or {}).items() if v not in (None, "", [], {})})
+    if doc is not None and "territories" in doc:  # none is an answer too
+        merged["territories"] = doc["territories"]
     merged.setdefault("entity_id", entity_id)
     # the record's names for what the document calls otherwise
     for doc_key, record_key in (("shop_id", "shop_entity_id"), ("product_id", "product_entity_id")):
@@ -73,6 +84,41 @@ def _catalog_record(entity_id: str) -> dict[str, Any] | None:
         return get_catalog().entities.get(entity_id)
     except CatalogError:
         return None
+
+
+def misplaced(doc: dict[str, Any]) -> str | None:
+    """Where an entity not in this app's territory is shown instead (None: here).
+
+    Raises:
+        NotFound: no served territory holds it.
+    """
+    keys = territory.holders(doc)
+    if territory.is_here(keys):
+        return None
+    target = territory.elsewhere(keys)
+    if target is None:
+        abort(404)
+    return target
+
+
+def offers_here(doc: dict[str, Any], offers: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A product's offers in this app's territory, and how many each other served
+    territory has ([{key, name, count, href}], in the file's order).
+
+    Raises:
+        NotFound: neither the product nor any of its offers is in a served territory.
+    """
+    here, counts = [], Counter[str]()
+    for offer in offers:
+        keys = territory.holders(offer)
+        if territory.is_here(keys):
+            here.append(offer)
+        else:
+            counts.update(keys)
+    away = [{"key": t.key, "name": t.name, "count": counts[t.key],
+             "href": territory.url_in(t.key)} for t in territory.served() if counts[t.key]]
+    return here, away
 
 
 # --------------------------------------------------------------------------- views
@@ -147,11 +193,14 @@ def nearby(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @entities_bp.get("/boutiques/<entity_id>")
-def shop(entity_id: str) -> str:
+def shop(entity_id: str) -> str | Response:
     """A merged shop, every platform listing it, its conflicts, items and plan."""
     doc = load_entity(entity_id)
     if doc is None or doc.get("kind") != "shop":
         abort(404)
+    target = misplaced(doc)
+    if target is not None:
+        return redirect(target)
     items = [item_view(o) for o in load_entities(list(doc.get("offer_ids") or [])
                                                  [:MAX_SHOP_ITEMS])]
     items.sort(key=lambda i: (i["title"].casefold(), i["id"]))
@@ -212,15 +261,14 @@ def _website(host: str | None) -> str | None:
 
 
 @entities_bp.get("/produits/<entity_id>")
-def product(entity_id: str) -> str:
+def product(entity_id: str) -> str | Response:
     """A product's offers per shop and per platform (or one shop's item, alike)."""
     doc = load_entity(entity_id)
     if doc is None or doc.get("kind") not in ("product", "offer"):
         abort(404)
-    if doc["kind"] == "offer":
-        offers = [doc]
-    else:
-        offers = load_entities(list(doc.get("offer_ids") or [])[:MAX_PRODUCT_OFFERS])
+    offers, away = product_offers(doc)
+    if offers is None:
+        return redirect(str(away))
     rows = offer_rows(offers)
     if doc["kind"] == "product" and not offers and doc.get("sources"):
         rows = offer_rows([{**doc, "shop_entity_id": None}])  # a product seen without a shop
@@ -230,10 +278,30 @@ def product(entity_id: str) -> str:
         rows=rows, shops=len({r["shop_id"] for r in rows if r["shop_id"]}),
         listings=listings_view(doc), conflicts=conflicts_view(doc),
         more_offers=max(0, len(doc.get("offer_ids") or []) - MAX_PRODUCT_OFFERS),
+        away=away,
         product_href=url_for("entities.product", entity_id=doc["product_entity_id"])
         if doc["kind"] == "offer" and doc.get("product_entity_id") else None,
         shop_href=url_for("entities.shop", entity_id=doc["shop_entity_id"])
         if doc["kind"] == "offer" and doc.get("shop_entity_id") else None)
+
+
+def product_offers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, Any]:
+    """The offers a product (or an item) page shows here, and the other territories'
+    counts (see ``offers_here``); ``(None, url)`` when the page is another territory's.
+
+    Raises:
+        NotFound: no served territory holds it.
+    """
+    if doc["kind"] == "offer":
+        target = misplaced(doc)
+        return (None, target) if target else ([doc], [])
+    offers = load_entities(list(doc.get("offer_ids") or [])[:MAX_PRODUCT_OFFERS])
+    here, away = offers_here(doc, offers)
+    keys = set(territory.holders(doc)) | {k for o in offers for k in territory.holders(o)}
+    if not territory.is_here(keys):
+        target = misplaced({"territories": sorted(keys)})
+        return None, target
+    return here, away
 
 
 def offer_rows(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:

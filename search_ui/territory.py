@@ -8,11 +8,18 @@ its address) and every completion too; the place finder learns only that
 territory's places (``in_scope``); the pages show its texts (``texts``, from
 ``config/territories.yaml``) and the platforms of its ``sources``; ``territory=`` in
 the API takes ``allowed_keys()``.
+
+An entity page is a territory's when the entity is in it (``holders``: its document's
+``territories``, the ones search filters on). Under another territory its URL answers
+with a redirect to the same page under the served territory that holds it
+(``elsewhere``): a shared link or an old bookmark still lands on the shop, and the
+shopper then browses the shop's own territory; only an entity no served territory
+holds answers 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, redirect, render_template, request
@@ -57,6 +64,44 @@ def in_scope(postcode: str | None, lat: float | None, lon: float | None) -> bool
     """Whether an address is in this app's territory (always, for the whole catalog)."""
     here = current()
     return here is None or here.key in served().all_of(postcode, lat, lon)
+
+
+def holders(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The served territories an entity is in, in the file's order: its document's
+    ``territories`` (a shop's by its address, an offer's its shop's, a product's its
+    shops'), else, without that field, those of its own address."""
+    keys = doc.get("territories")
+    if keys is None:
+        keys = served().all_of(doc.get("postcode"), doc.get("lat"), doc.get("lon"))
+    return tuple(k for k in served().keys if k in keys)
+
+
+def is_here(keys: Iterable[str]) -> bool:
+    """Whether this app shows what ``keys`` hold (always, for the whole catalog)."""
+    here = current()
+    return here is None or here.key in keys
+
+
+def elsewhere(keys: Iterable[str]) -> str | None:
+    """This request's URL under the first served territory of ``keys`` other than this
+    app's (None: none is served, or this app is the whole catalog's)."""
+    here = current()
+    wanted = set(keys)
+    other = next((k for k in served().keys if k in wanted and here and k != here.key), None)
+    return None if other is None else url_in(other)
+
+
+def url_in(key: str, path: str | None = None) -> str:
+    """``path`` (default: this request's path and query) under the served territory
+    ``key``."""
+    here = current()
+    root = request.script_root
+    if here is not None:
+        root = root.removesuffix(PREFIX + here.key)
+    if path is None:
+        query = request.query_string.decode("latin-1")
+        path = request.path + (f"?{query}" if query else "")
+    return f"{root}{PREFIX}{key}{path}"
 
 
 def texts() -> dict[str, str]:

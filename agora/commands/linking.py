@@ -1,7 +1,8 @@
 """``agora link`` and ``agora review``: clustering a file, and the operator's decisions.
 
 - ``link INPUT.jsonl --out FILE.csv [--region R] [--no-territory]``: normalize and
-  cluster a file of listings without the catalog.
+  cluster a file of listings without the catalog, coordinates checked against the
+  served territories' area as ``agora build`` does (``agora.linking.link_area``).
 - ``review [--kind K] [--limit N] [--json]``: the pairs in the uncertain band;
   ``review merge|split A B [--note TEXT]`` records a decision every later build
   respects.
@@ -25,10 +26,9 @@ from agora.commands.common import (
     print_json,
     print_table,
 )
-from agora.linking import link_file, record_decision, review_pairs
+from agora.linking import link_area, link_file, record_decision, review_pairs
 from catalog.store import Catalog
 from dedup.settings import load_settings
-from normalizer import Territory
 
 
 @click.command("link")
@@ -39,13 +39,13 @@ from normalizer import Territory
 @click.option("--region", default="FR", show_default=True,
               help="Country whose phone numbers are written without a country code.")
 @click.option("--no-territory", is_flag=True,
-              help="Do not check coordinates against the territory (data from elsewhere).")
+              help="Do not check coordinates against the served territories (data from "
+                   "elsewhere).")
 @cli_errors
 def link_cmd(input_path: str, out: str, region: str, no_territory: bool) -> None:
     """Normalize and cluster a file of listings without the catalog."""
-    territory = (Territory(bbox=(-180.0, -90.0, 180.0, 90.0), region=region, name="anywhere")
-                 if no_territory else Territory(region=region))
-    report = link_file(input_path, out, load_settings(), territory=territory)
+    area = link_area(region, anywhere=no_territory)
+    report = link_file(input_path, out, load_settings(), territory=area)
     stats = report.result.stats()
     console.print(f"{report.listings} listings linked in {report.seconds:.2f}s "
                   f"({report.listings / max(report.seconds, 1e-9):,.0f} listings/s; normalize "
@@ -58,6 +58,9 @@ def link_cmd(input_path: str, out: str, region: str, no_territory: bool) -> None
                           f"{stats['all_pairs'].get(kind, 0):,} "
                           f"(reduction {stats['reduction_ratio'].get(kind, 0):.6f})",
                           highlight=False)
+    if report.outside:
+        console.print(f"  {report.outside} listings with coordinates outside {area.name} "
+                      "(coordinates dropped)", highlight=False, markup=False)
     for reason in report.invalid[:20]:
         err_console.print(f"skipped {reason}", highlight=False, markup=False)
     console.print(f"clusters written to {out}", highlight=False, markup=False)

@@ -70,6 +70,10 @@ FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "
 FACET_FIELDS = {"kind": "scope", "platform": "platforms", "category": "categories",
                 "commune": "communes", "service": "services", "flag": "flags"}
 SUGGEST_KINDS = ("shop", "product")
+#: The completion context every document has: the whole catalog's completions. A
+#: context-enabled completion field needs a context in every document and every query
+#: (Elasticsearch 7+), and no territory key is "*" (``normalizer.territories``).
+EVERYWHERE = "*"
 HIDDEN = ["suggest"]
 
 
@@ -467,11 +471,14 @@ def facets_of(resp: dict[str, Any], q: SearchQuery) -> dict[str, list[tuple[str,
 
 
 def es_document(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document as indexed: the shared one, plus completion inputs for shops and products."""
+    """The document as indexed: the shared one, plus completion inputs for shops and
+    products, in the ``territory`` contexts of its territories and ``EVERYWHERE``."""
     if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
         inputs = french.suggest_inputs(doc["name"])
         if inputs:
-            doc = dict(doc, suggest={"input": inputs, "weight": int(doc.get("weight") or 0)})
+            doc = dict(doc, suggest={"input": inputs, "weight": int(doc.get("weight") or 0),
+                                     "contexts": {"territory": [
+                                         *(doc.get("territories") or ()), EVERYWHERE]}})
     return doc
 
 
@@ -651,12 +658,11 @@ class ElasticBackend(BaseBackend):
         limit = max(1, min(int(limit), 50))
         if not key:
             return []
-        # a territory keeps the completions whose document is in it (read from _source)
-        asked = limit * (12 if territory is not None else 3)
-        body = {"size": 0, "_source": ["id", "kind", "name", "territories"],
-                "suggest": {"complete": {
-            "prefix": key, "completion": {"field": "suggest", "size": asked,
-                                          "skip_duplicates": True}}}}
+        # the engine keeps to the territory (the completion field's ``territory`` context)
+        body = {"size": 0, "_source": ["id", "kind", "name"], "suggest": {"complete": {
+            "prefix": key, "completion": {
+                "field": "suggest", "size": limit * 3, "skip_duplicates": True,
+                "contexts": {"territory": [territory or EVERYWHERE]}}}}}
         try:
             resp = self.adapter.search(self.alias, body)
         except self.adapter.not_found:
@@ -668,8 +674,6 @@ class ElasticBackend(BaseBackend):
         for entry in resp.get("suggest", {}).get("complete", []):
             for option in entry.get("options", []):
                 src = option.get("_source") or {}
-                if territory is not None and territory not in (src.get("territories") or ()):
-                    continue
                 text = src.get("name") or option.get("text")
                 if text and text not in seen:
                     seen.add(text)

@@ -116,3 +116,19 @@ def test_an_unknown_filter_value_is_no_error(fresh_backend: Callable[[], SearchB
     backend.index_build(DOCS, build_id=1)
     assert backend.search(SearchQuery(filters=(("territory", ("",)),))).total == len(
         [d for d in DOCS if {"shop", "product"} & set(d["scope"])])
+
+
+def test_a_territory_gets_its_completions_under_many_elsewhere(
+        fresh_backend: Callable[[], SearchBackend]) -> None:
+    """The engine keeps completions to the territory before it cuts at the limit: 60
+    Toulouse fromageries weigh more than Nancy's one, which still comes first there."""
+    crowd = [_shop(f"shop-toulouse-fromagerie-{n:02d}", f"Fromagerie Toulousaine {n:02d}",
+                   "Toulouse", "31000", 43.60, 1.44, ["fromagerie"], [],
+                   ["clickandco", "tout_toulouse", "mavillemonshopping"]) for n in range(60)]
+    docs = build_documents([*_records(), *crowd], TERRITORIES)
+    backend = fresh_backend()
+    backend.index_build(docs, build_id=1)
+    assert [s.text for s in backend.suggest("fromag", limit=2, territory="grand_nancy")] == [
+        "Fromagerie Stanislas"]
+    assert len(backend.suggest("fromag", limit=50, territory="toulouse")) == 50
+    assert "Fromagerie Stanislas" not in {s.text for s in backend.suggest("fromag", limit=5)}

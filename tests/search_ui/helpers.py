@@ -188,7 +188,7 @@ class MemoryBackend(SearchBackend):
         if any(not any(w.startswith(t) for w in words) for t in terms):
             return False
         fields = {"platform": "platforms", "category": "categories", "commune": "communes",
-                  "service": "services", "flag": "flags"}
+                  "service": "services", "flag": "flags", "territory": "territories"}
         for key, values in q.filters:
             have = set(doc.get(fields.get(key, key)) or [])
             if key == "commune":

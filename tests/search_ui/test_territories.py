@@ -13,10 +13,12 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.test import Client
 
-from normalizer.territories import load_territories
+from catalog.backends.documents import build_documents
+from catalog.store import Catalog
+from normalizer.territories import load_territories, parse_territories
 from search_ui.context import close_backend
 from search_ui.site import TerritorySite, create_site
-from tests.search_ui.helpers import World
+from tests.search_ui.helpers import MemoryBackend, World
 
 TERRITORIES = load_territories("config/territories.yaml")
 
@@ -103,3 +105,80 @@ def test_overlap_is_per_territory(client: Client) -> None:
     assert everything["tables"]["by_commune"] and nancy["tables"]["by_commune"] == []
     page = client.get("/t/grand_nancy/overlap").get_data(as_text=True)
     assert "commerces du Grand Nancy" in page
+
+
+# --------------------------------------------------------------------------- entity pages
+def test_an_entity_of_another_territory_redirects_there(client: Client, world: World) -> None:
+    shop, product = world.multi_platform_shop, world.product
+    for path in (f"/boutiques/{shop}", f"/produits/{product}", f"/api/shops/{shop}",
+                 f"/api/products/{product}"):
+        assert client.get(f"/t/toulouse{path}").status_code == 200, path
+        moved = client.get(f"/t/grand_nancy{path}?from=link")
+        assert moved.status_code == 302, path
+        assert moved.headers["Location"] == f"/t/toulouse{path}?from=link"
+    item = client.get(f"/t/toulouse/api/shops/{shop}").get_json()["items"][0]["id"]
+    assert client.get(f"/t/grand_nancy/produits/{item}").headers["Location"] == (
+        f"/t/toulouse/produits/{item}")
+    assert client.get(f"/boutiques/{shop}").status_code == 200  # the whole catalog's
+
+
+def test_an_entity_no_served_territory_holds_is_not_found(world: World) -> None:
+    site = create_site({"AGORA_CATALOG": str(world.catalog), "AGORA_RATE_LIMIT": "off",
+                        "AGORA_TERRITORIES": TERRITORIES.select(["grand_nancy"])})
+    client = Client(site)
+    assert client.get(f"/t/grand_nancy/boutiques/{world.multi_platform_shop}"
+                      ).status_code == 404
+    assert client.get(f"/t/grand_nancy/produits/{world.product}").status_code == 404
+    answer = client.get(f"/t/grand_nancy/api/shops/{world.multi_platform_shop}")
+    assert answer.status_code == 404 and answer.get_json()["error"] == "not_found"
+    assert client.get(f"/t/grand_nancy/api/products/{world.product}").status_code == 404
+    close_backend(site.root)
+    close_backend(site.apps["grand_nancy"])
+
+
+def _split(world: World) -> tuple[str, str, int]:
+    """A postcode of the world's most offered product's shops, one of another of its
+    shops, and how many of its offers the first holds."""
+    with Catalog.open_read_only(str(world.catalog)) as catalog:
+        shops = {s["entity_id"]: s for s in catalog.entities.records("shop")}
+        product = catalog.entities.get(world.product)
+        assert product is not None
+        offers = [catalog.entities.get(o) for o in product["offer_ids"]]
+    codes = [shops[o["shop_entity_id"]]["postcode"] for o in offers
+             if o and o.get("shop_entity_id") in shops]
+    here = codes[0]
+    there = next(c for c in codes if c != here)
+    return here, there, codes.count(here)
+
+
+def test_a_product_page_shows_the_territorys_offers(world: World) -> None:
+    here, there, count = _split(world)
+    with Catalog.open_read_only(str(world.catalog)) as catalog:
+        records = [r for kind in ("shop", "offer", "product")
+                   for r in catalog.entities.records(kind)]
+    others = sorted({r["postcode"] for r in records if r["kind"] == "shop" and r.get("postcode")
+                     and r["postcode"] != here})
+    assert there in others
+    split = parse_territories(f"""
+territories:
+  ici: {{name: Ici, postcodes: ["{here}"], sources: [clickandco]}}
+  ailleurs: {{name: Ailleurs, postcodes: [{", ".join(f'"{c}"' for c in others)}],
+             sources: [clickandco]}}
+""")
+    site = create_site({"AGORA_CATALOG": str(world.catalog), "AGORA_RATE_LIMIT": "off",
+                        "AGORA_TERRITORIES": split,
+                        "AGORA_BACKEND": MemoryBackend(build_documents(records, split))})
+    client = Client(site)
+    everywhere = client.get(f"/api/products/{world.product}").get_json()
+    ici = client.get(f"/t/ici/api/products/{world.product}").get_json()
+    ailleurs = client.get(f"/t/ailleurs/api/products/{world.product}").get_json()
+    assert everywhere["offers_elsewhere"] == {}
+    ici_offers = {o["offer_id"] for o in ici["offers"]}
+    ailleurs_offers = {o["offer_id"] for o in ailleurs["offers"]}
+    assert len(ici_offers) == count and ici_offers.isdisjoint(ailleurs_offers)
+    assert ici_offers | ailleurs_offers == {o["offer_id"] for o in everywhere["offers"]}
+    assert ici["offers_elsewhere"] == {"ailleurs": len(ailleurs_offers)}
+    assert ailleurs["offers_elsewhere"] == {"ici": count}
+    page = client.get(f"/t/ici/produits/{world.product}").get_data(as_text=True)
+    assert f'href="/t/ailleurs/produits/{world.product}"' in page
+    assert f"{len(ailleurs_offers)} offre" in page
