@@ -25,6 +25,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app, g
@@ -225,5 +226,10 @@ def load_platforms(catalog: Catalog) -> dict[str, Platform]:
 
 def platform(key: str) -> Platform:
     """The platform of that key; an unknown one is shown by its key, last."""
-    found = platforms().get(key)
-    return found or Platform(key, key.replace("_", " ").title(), None, 10_000)
+    return platforms().get(key) or unregistered(key)
+
+
+@lru_cache(maxsize=1024)
+def unregistered(key: str) -> Platform:
+    """A platform the catalog does not know: shown by its key, last."""
+    return Platform(key, key.replace("_", " ").title(), None, 10_000)

@@ -21,7 +21,7 @@ from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
 from normalizer.categories import TAXONOMY
-from search_ui.context import Platform, platform, platforms
+from search_ui.context import Platform, platform, platforms, unregistered
 
 SERVICE_LABELS = {"click_collect": "Click & collect", "delivery": "Livraison",
                   "local_delivery": "Livraison locale"}
@@ -223,7 +223,7 @@ def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if key and urls.get(key) is None:
             urls[key] = safe_url(src.get("url"))
     table = platforms()  # looked up once per hit, not once per platform
-    found = sorted((table.get(key) or platform(key)
+    found = sorted((table.get(key) or unregistered(key)
                     for key in dict.fromkeys([*(doc.get("platforms") or ()), *urls])),
                    key=_badge_order)
     return [{"key": p.key, "name": p.name, "url": urls.get(p.key) or _homepage(p.homepage)}
