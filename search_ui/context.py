@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Iterable
@@ -99,7 +100,8 @@ def _app_backend() -> SearchBackend:
 
 class _ThreadCatalogs:
     """The app's SQLite catalog connections, one per thread (SQLite's rule: a connection
-    serves one thread at a time); a thread's goes with it, ``close_all`` closes the rest."""
+    serves one thread at a time); a thread's goes with it, ``close_all`` closes the rest.
+    A file replaced under the app (``agora restore --force``) is reopened."""
 
     def __init__(self) -> None:
         self.local = threading.local()
@@ -108,8 +110,16 @@ class _ThreadCatalogs:
     def get(self) -> Catalog | None:
         return getattr(self.local, "catalog", None)
 
-    def keep(self, catalog: Catalog) -> None:
-        self.local.catalog = catalog
+    def current(self, path: str) -> Catalog | None:
+        """This thread's connection, unless the file at ``path`` is no longer its file."""
+        catalog = self.get()
+        if catalog is not None and _file_id(path) != self.local.file_id:
+            self.drop()
+            return None
+        return catalog
+
+    def keep(self, catalog: Catalog, path: str) -> None:
+        self.local.catalog, self.local.file_id = catalog, _file_id(path)
         with _lock:
             self.opened.add(catalog)
 
@@ -127,6 +137,14 @@ class _ThreadCatalogs:
             self.opened.clear()
         for catalog in catalogs:
             catalog.close()
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def _thread_catalogs(app: Any) -> _ThreadCatalogs:
@@ -156,12 +174,12 @@ def get_catalog() -> Catalog:
         CatalogError: the catalog cannot be read (or is not migrated yet).
     """
     if "agora_catalog" not in g:
-        kept = _thread_catalogs(current_app)
-        catalog = kept.get()
+        kept, path = _thread_catalogs(current_app), str(current_app.config["AGORA_CATALOG"])
+        catalog = kept.current(path)
         if catalog is None:
-            catalog = Catalog.open_read_only(str(current_app.config["AGORA_CATALOG"]))
+            catalog = Catalog.open_read_only(path)
             if catalog.engine == "sqlite":
-                kept.keep(catalog)
+                kept.keep(catalog, path)
         g.agora_catalog = catalog
     return g.agora_catalog
 

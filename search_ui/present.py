@@ -230,6 +230,27 @@ def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             for p in found]
 
 
+def badges_html(items: Iterable[Mapping[str, Any]], label: str = "Plateformes") -> Markup:
+    """The badges of ``badges()`` as a list of links (or names, without a safe URL).
+
+    Built here rather than by a template macro: a results page shows some twenty hits,
+    and a badge's markup depends only on its platform and URL, escaped once."""
+    lis = "".join(_badge_li(str(b["key"]), str(b["name"]), b.get("url")) for b in items)
+    if not lis:
+        return Markup("")
+    return Markup(f'\n<ul class="badges" aria-label="{escape(label)}">{lis}\n</ul>\n')
+
+
+@lru_cache(maxsize=65536)
+def _badge_li(key: str, name: str, url: str | None) -> str:
+    k, n = escape(key), escape(name)
+    if url:
+        return (f'\n  <li><a class="badge badge-{k}" href="{escape(url)}" '
+                f'rel="noopener noreferrer nofollow" title="Voir sur {n} (site externe)">{n}'
+                f'<span class="visually-hidden"> (ouvre la page sur {n})</span></a></li>')
+    return f'\n  <li><span class="badge badge-{k}">{n}</span></li>'
+
+
 def _badge_order(p: Platform) -> tuple[int, str]:
     return (p.rank, p.key)
 
@@ -352,6 +373,7 @@ def dom_id(*parts: Any) -> str:
 
 def register_filters(app: Flask) -> None:
     app.add_template_global(dom_id, "dom_id")
+    app.add_template_global(badges_html, "badges_html")
     app.add_template_filter(price, "price")
     app.add_template_filter(price_range, "price_range")
     app.add_template_filter(distance, "distance")

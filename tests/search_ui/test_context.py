@@ -1,5 +1,5 @@
-"""What a request borrows from the app: the platforms table, read once per build, and the
-catalog connection a SQLite thread keeps across requests."""
+"""What a request borrows from the app (the platforms table, read once per build, and the
+catalog connection a SQLite thread keeps across requests), and the badges built from it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from catalog.store import Catalog
 from search_ui.app import create_app
 from search_ui.context import close_backend, get_catalog, platform, platforms
+from search_ui.present import badges_html
 from tests.search_ui.helpers import MemoryBackend
 
 
@@ -79,3 +80,37 @@ def test_a_sqlite_thread_keeps_its_connection(tmp_path: Path) -> None:
         close_backend(app)
     with pytest.raises(sqlite3.ProgrammingError):  # closed with the app
         seen[0].conn.execute("SELECT 1")
+
+
+def test_badges_are_escaped_links_to_safe_urls() -> None:
+    html = str(badges_html([
+        {"key": "a&b", "name": "<b>Nom</b>", "url": 'https://x.example/?a=1&b="2"'},
+        {"key": "plain", "name": "Plain", "url": None}], "Sur <les> plateformes"))
+    assert 'aria-label="Sur &lt;les&gt; plateformes"' in html
+    assert ('<a class="badge badge-a&amp;b" href="https://x.example/?a=1&amp;b=&#34;2&#34;" '
+            'rel="noopener noreferrer nofollow" title="Voir sur &lt;b&gt;Nom&lt;/b&gt; '
+            '(site externe)">&lt;b&gt;Nom&lt;/b&gt;') in html
+    assert '<span class="badge badge-plain">Plain</span>' in html
+    assert "<b>" not in html
+    assert str(badges_html([])) == ""
+
+
+def test_a_catalog_replaced_under_the_app_is_reopened(tmp_path: Path) -> None:
+    path, other = tmp_path / "catalog.sqlite", tmp_path / "restored.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    with Catalog.open(other) as catalog:
+        catalog.register_sources([Source("gamma", "Gamma")])
+        _complete_build(catalog)
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    try:
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["alpha"]
+        other.replace(path)  # as ``agora restore --force`` does
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["gamma"]
+    finally:
+        close_backend(app)
