@@ -225,9 +225,9 @@ def platforms() -> dict[str, Platform]:
 
 
 def _platforms_of_build() -> dict[str, Platform]:
-    """The registered platforms, cached per app and last complete build."""
-    key = build_id()
-    cached: tuple[int | None, dict[str, Platform]] | None = current_app.extensions.get(
+    """The registered platforms, cached per app, catalog file and last complete build."""
+    key = (build_id(), _file_id(str(current_app.config["AGORA_CATALOG"])))
+    cached: tuple[Any, dict[str, Platform]] | None = current_app.extensions.get(
         "agora_platforms")
     if cached is not None and cached[0] == key:
         return cached[1]

@@ -241,7 +241,7 @@ def badges_html(items: Iterable[Mapping[str, Any]], label: str = "Plateformes") 
     return Markup(f'\n<ul class="badges" aria-label="{escape(label)}">{lis}\n</ul>\n')
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _badge_li(key: str, name: str, url: str | None) -> str:
     k, n = escape(key), escape(name)
     if url:
