@@ -7,19 +7,26 @@
   and lends it to every request through ``g`` (the backends keep a connection
   per thread themselves).
 - ``get_catalog()``: a read-only connection to the catalog (the web app never
-  writes), for the entity pages, the place finder and the overlap figures.
+  writes), for the entity pages, the place finder and the overlap figures. A SQLite
+  file's connection is kept by its thread across requests (opening one and checking its
+  schema cost more than a cached search); a PostgreSQL one is borrowed from the pool per
+  request and given back on teardown.
 - ``platforms()``: the platforms' keys, names and home pages as the crawl side
   registered them in the catalog (``catalog.sources``), in the sources file's
-  order (the order pages list them in). The web app never reads the sources
-  file: a platform not registered is shown by its key, last.
+  order (the order pages list them in), read once per build and process (a platform
+  registered by a crawl shows from the next build on). The web app never reads the
+  sources file: a platform not registered is shown by its key, last.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app, g
@@ -91,51 +98,142 @@ def _app_backend() -> SearchBackend:
     return backend
 
 
+class _ThreadCatalogs:
+    """The app's SQLite catalog connections, one per thread (SQLite's rule: a connection
+    serves one thread at a time); a thread's goes with it, ``close_all`` closes the rest.
+    A file replaced under the app (``agora restore --force``) is reopened."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.opened: weakref.WeakSet[Catalog] = weakref.WeakSet()
+
+    def get(self) -> Catalog | None:
+        return getattr(self.local, "catalog", None)
+
+    def current(self, path: str) -> Catalog | None:
+        """This thread's connection, unless the file at ``path`` is no longer its file."""
+        catalog = self.get()
+        if catalog is not None and _file_id(path) != self.local.file_id:
+            self.drop()
+            return None
+        return catalog
+
+    def keep(self, catalog: Catalog, path: str) -> None:
+        self.local.catalog, self.local.file_id = catalog, _file_id(path)
+        with _lock:
+            self.opened.add(catalog)
+
+    def drop(self) -> None:
+        catalog = self.get()
+        self.local.catalog = None
+        if catalog is not None:
+            with _lock:
+                self.opened.discard(catalog)
+            catalog.close()
+
+    def close_all(self) -> None:
+        with _lock:
+            catalogs = list(self.opened)
+            self.opened.clear()
+        for catalog in catalogs:
+            catalog.close()
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def _thread_catalogs(app: Any) -> _ThreadCatalogs:
+    found = app.extensions.get("agora_catalogs")
+    if found is None:
+        with _lock:
+            found = app.extensions.setdefault("agora_catalogs", _ThreadCatalogs())
+    return found
+
+
 def close_backend(app: Any) -> None:
-    """Close the backend the app opened (tests, or a worker shutting down)."""
+    """Close the backend and the catalog connections the app opened (tests, or a worker
+    shutting down)."""
     backend = app.extensions.pop("agora_backend", None)
     if backend is not None:
         backend.close()
+    catalogs = app.extensions.pop("agora_catalogs", None)
+    if catalogs is not None:
+        catalogs.close_all()
 
 
 def get_catalog() -> Catalog:
-    """A read-only connection to the catalog, opened on first use in the request.
+    """A read-only connection to the catalog: this thread's (SQLite), or one from the pool
+    for this request (PostgreSQL).
 
     Raises:
         CatalogError: the catalog cannot be read (or is not migrated yet).
     """
     if "agora_catalog" not in g:
-        g.agora_catalog = Catalog.open_read_only(str(current_app.config["AGORA_CATALOG"]))
+        kept, path = _thread_catalogs(current_app), str(current_app.config["AGORA_CATALOG"])
+        catalog = kept.current(path)
+        if catalog is None:
+            catalog = Catalog.open_read_only(path)
+            if catalog.engine == "sqlite":
+                kept.keep(catalog, path)
+        g.agora_catalog = catalog
     return g.agora_catalog
 
 
 def build_id() -> int | None:
-    """The last complete build of the catalog (caches are keyed on it), None if none."""
-    try:
-        last = get_catalog().entities.last_complete_build()
-    except CatalogError:
-        return None
-    return last.id if last else None
+    """The last complete build of the catalog (caches are keyed on it), None if none;
+    read once per request."""
+    if "agora_build_id" not in g:
+        try:
+            last = get_catalog().entities.last_complete_build()
+        except CatalogError:
+            return None
+        g.agora_build_id = last.id if last else None
+    return g.agora_build_id
 
 
-def close_resources(_exc: BaseException | None = None) -> None:
-    """Teardown: close the request's catalog connection (the backend stays with its thread)."""
+def close_resources(exc: BaseException | None = None) -> None:
+    """Teardown: give back the request's PostgreSQL connection; a thread's SQLite one stays
+    unless the request failed (it is reopened by the next request). The backend stays with
+    its thread."""
     catalog = g.pop("agora_catalog", None)
     if catalog is not None:
-        catalog.close()
-    g.pop("agora_backend", None)
-    g.pop("agora_platforms", None)
+        kept = _thread_catalogs(current_app)
+        if kept.get() is not catalog:
+            catalog.close()
+        elif exc is not None:
+            kept.drop()
+    for name in ("agora_backend", "agora_platforms", "agora_build_id"):
+        g.pop(name, None)
 
 
 def platforms() -> dict[str, Platform]:
-    """key -> Platform, in the sources file's order (read once per request)."""
-    if "agora_platforms" not in g:
+    """key -> Platform, in the sources file's order (read once per build and process)."""
+    found: dict[str, Platform] | None = g.get("agora_platforms")
+    if found is None:
         try:
-            g.agora_platforms = load_platforms(get_catalog())
+            found = _platforms_of_build()
         except CatalogError as exc:
             log.warning("catalog unreadable, platforms shown by key: %s", exc)
-            g.agora_platforms = {}
-    return g.agora_platforms
+            found = {}
+        g.agora_platforms = found
+    return found
+
+
+def _platforms_of_build() -> dict[str, Platform]:
+    """The registered platforms, cached per app, catalog file and last complete build."""
+    key = (build_id(), _file_id(str(current_app.config["AGORA_CATALOG"])))
+    cached: tuple[Any, dict[str, Platform]] | None = current_app.extensions.get(
+        "agora_platforms")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    table = load_platforms(get_catalog())
+    current_app.extensions["agora_platforms"] = (key, table)
+    return table
 
 
 def load_platforms(catalog: Catalog) -> dict[str, Platform]:
@@ -146,5 +244,10 @@ def load_platforms(catalog: Catalog) -> dict[str, Platform]:
 
 def platform(key: str) -> Platform:
     """The platform of that key; an unknown one is shown by its key, last."""
-    found = platforms().get(key)
-    return found or Platform(key, key.replace("_", " ").title(), None, 10_000)
+    return platforms().get(key) or unregistered(key)
+
+
+@lru_cache(maxsize=1024)
+def unregistered(key: str) -> Platform:
+    """A platform the catalog does not know: shown by its key, last."""
+    return Platform(key, key.replace("_", " ").title(), None, 10_000)

@@ -21,7 +21,7 @@ from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
 from normalizer.categories import TAXONOMY
-from search_ui.context import platform
+from search_ui.context import Platform, platform, platforms, unregistered
 
 SERVICE_LABELS = {"click_collect": "Click & collect", "delivery": "Livraison",
                   "local_delivery": "Livraison locale"}
@@ -163,6 +163,12 @@ def highlight(fragment: str | None) -> Markup:
     """A backend's highlight as safe HTML: every piece escaped, only <mark> kept."""
     if not fragment:
         return Markup("")
+    text = str(fragment)
+    # the same fragments come back with a backend's cached answers: sanitised once
+    return _cached_sanitised(text) if len(text) <= 2000 else _sanitised(text)
+
+
+def _sanitised(fragment: str) -> Markup:
     pieces = re.split(r"(</?mark>)", str(fragment))
     out = []
     for piece in pieces:
@@ -175,6 +181,9 @@ def highlight(fragment: str | None) -> Markup:
     if text.count("<mark>") != text.count("</mark>"):  # unbalanced: show plain text
         return Markup(escape(html.unescape(re.sub(r"</?mark>", "", str(fragment)))))
     return Markup(text)
+
+
+_cached_sanitised = lru_cache(maxsize=16384)(_sanitised)
 
 
 # --------------------------------------------------------------------------- documents
@@ -213,12 +222,41 @@ def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         key = src.get("source")
         if key and urls.get(key) is None:
             urls[key] = safe_url(src.get("url"))
-    keys = list(doc.get("platforms") or []) + list(urls)
-    # each platform looked up once (a results page shows some twenty hits of a few each)
-    found = sorted((platform(key) for key in dict.fromkeys(keys)),
-                   key=lambda p: (p.rank, p.key))
-    return [{"key": p.key, "name": p.name, "url": urls.get(p.key) or safe_url(p.homepage)}
+    table = platforms()  # looked up once per hit, not once per platform
+    found = sorted((table.get(key) or unregistered(key)
+                    for key in dict.fromkeys([*(doc.get("platforms") or ()), *urls])),
+                   key=_badge_order)
+    return [{"key": p.key, "name": p.name, "url": urls.get(p.key) or _homepage(p.homepage)}
             for p in found]
+
+
+def badges_html(items: Iterable[Mapping[str, Any]], label: str = "Plateformes") -> Markup:
+    """The badges of ``badges()`` as a list of links (or names, without a safe URL).
+
+    Built here rather than by a template macro: a results page shows some twenty hits,
+    and a badge's markup depends only on its platform and URL, escaped once."""
+    lis = "".join(_badge_li(str(b["key"]), str(b["name"]), b.get("url")) for b in items)
+    if not lis:
+        return Markup("")
+    return Markup(f'\n<ul class="badges" aria-label="{escape(label)}">{lis}\n</ul>\n')
+
+
+@lru_cache(maxsize=16384)
+def _badge_li(key: str, name: str, url: str | None) -> str:
+    k, n = escape(key), escape(name)
+    if url:
+        return (f'\n  <li><a class="badge badge-{k}" href="{escape(url)}" '
+                f'rel="noopener noreferrer nofollow" title="Voir sur {n} (site externe)">{n}'
+                f'<span class="visually-hidden"> (ouvre la page sur {n})</span></a></li>')
+    return f'\n  <li><span class="badge badge-{k}">{n}</span></li>'
+
+
+def _badge_order(p: Platform) -> tuple[int, str]:
+    return (p.rank, p.key)
+
+
+def _homepage(url: str | None) -> str | None:
+    return None if url is None else safe_url(url)
 
 
 def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool = False) -> str:
@@ -228,9 +266,15 @@ def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool 
     cache = g.setdefault("agora_hrefs", {})
     template = cache.get((endpoint, external))
     if template is None:
-        template = url_for(endpoint, entity_id="__ID__", _external=external)
+        template = str(url_for(endpoint, entity_id="__ID__", _external=external)).split(
+            "__ID__", 1)
         cache[(endpoint, external)] = template
-    return str(template).replace("__ID__", quote(str(entity_id), safe=""))
+    return _quoted(str(entity_id)).join(template)
+
+
+@lru_cache(maxsize=65536)
+def _quoted(entity_id: str) -> str:
+    return quote(entity_id, safe="")
 
 
 def services_of(doc: Mapping[str, Any]) -> list[str]:
@@ -329,6 +373,7 @@ def dom_id(*parts: Any) -> str:
 
 def register_filters(app: Flask) -> None:
     app.add_template_global(dom_id, "dom_id")
+    app.add_template_global(badges_html, "badges_html")
     app.add_template_filter(price, "price")
     app.add_template_filter(price_range, "price_range")
     app.add_template_filter(distance, "distance")

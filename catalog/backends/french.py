@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +55,9 @@ me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses so
 te tes toi ton tu un une vos votre vous y l d c j m n s t
 """.split())
 
-_STEMMER = snowballstemmer.stemmer("french")
+# a Snowball stemmer holds the word it works on: one per thread (the web app's threads
+# stem at once; sharing one mixed their words and raised IndexError under load)
+_stemmers = threading.local()
 
 
 def fold_lower(text: str) -> str:
@@ -84,7 +87,10 @@ def stem(word: str) -> str:
     """The index term of one folded word: digits kept, plural reduced, Snowball French."""
     if not word.isalpha():
         return word
-    return _STEMMER.stemWord(_singular(word))
+    stemmer = getattr(_stemmers, "french", None)
+    if stemmer is None:
+        stemmer = _stemmers.french = snowballstemmer.stemmer("french")
+    return str(stemmer.stemWord(_singular(word)))
 
 
 def analyze(text: str | None) -> list[str]:

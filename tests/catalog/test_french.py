@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from catalog.backends import french
@@ -108,3 +110,23 @@ def test_one_edit_neighbours_hide_two_edit_ones() -> None:
 ])
 def test_abbreviations_and_full_forms_meet(typed: str, forms: set[str]) -> None:
     assert french.query_terms(typed)[0].forms == {french.stem(w) for w in forms}
+
+
+def test_threads_stem_at_once_as_one_would() -> None:
+    # the web app's threads stem at once: each must get its own word's stem
+    words = [f"{base}{suffix}" for base in ("boulang", "fromag", "chocolat", "librair",
+                                            "épicer", "pâtisser", "caviste", "fleuris")
+             for suffix in ("erie", "eries", "ement", "issements", "ations", "eur", "euses")]
+    words = [french.fold(w) for w in words] * 40
+    expected = [french.stem.__wrapped__(w) for w in words]
+    results: dict[int, list[str]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [french.stem.__wrapped__(w) for w in words]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[n] == expected for n in range(8))

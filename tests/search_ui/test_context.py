@@ -1,0 +1,115 @@
+"""What a request borrows from the app (the platforms table, read once per build, and the
+catalog connection a SQLite thread keeps across requests), and the badges built from it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog.store import Catalog
+from search_ui.app import create_app
+from search_ui.context import close_backend, get_catalog, platform, platforms
+from search_ui.present import badges_html
+from tests.search_ui.helpers import MemoryBackend
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    name: str
+    enabled: bool = True
+    schedule: dict[str, Any] | None = None
+    base_url: str = "https://example.org"
+    homepage: str | None = None
+
+
+def _complete_build(catalog: Catalog) -> int:
+    build_id = catalog.entities.begin_build("full")
+    catalog.entities.complete_build(build_id, "full", {})
+    return build_id
+
+
+def test_a_platform_registered_shows_from_the_next_build(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha", homepage="https://alpha.example")])
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    try:
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["alpha"]
+            assert platform("alpha").homepage == "https://alpha.example"
+            assert platform("beta").name == "Beta"  # not registered: by its key, last
+        with Catalog.open(path) as catalog:
+            catalog.register_sources([Source("beta", "Bêta Local"), Source("alpha", "Alpha")])
+            _complete_build(catalog)
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["beta", "alpha"]
+            assert platform("beta").name == "Bêta Local"
+            assert platform("alpha").rank == 1
+    finally:
+        close_backend(app)
+
+
+def test_a_sqlite_thread_keeps_its_connection(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(path).close()
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    seen: list[Catalog] = []
+
+    def one_request() -> None:
+        with app.test_request_context("/"):
+            seen.append(get_catalog())
+
+    try:
+        one_request()
+        one_request()
+        other = threading.Thread(target=one_request)
+        other.start()
+        other.join()
+        assert seen[0] is seen[1]  # the same thread: the same connection
+        assert seen[2] is not seen[0]  # SQLite: one connection per thread
+    finally:
+        close_backend(app)
+    with pytest.raises(sqlite3.ProgrammingError):  # closed with the app
+        seen[0].conn.execute("SELECT 1")
+
+
+def test_badges_are_escaped_links_to_safe_urls() -> None:
+    html = str(badges_html([
+        {"key": "a&b", "name": "<b>Nom</b>", "url": 'https://x.example/?a=1&b="2"'},
+        {"key": "plain", "name": "Plain", "url": None}], "Sur <les> plateformes"))
+    assert 'aria-label="Sur &lt;les&gt; plateformes"' in html
+    assert ('<a class="badge badge-a&amp;b" href="https://x.example/?a=1&amp;b=&#34;2&#34;" '
+            'rel="noopener noreferrer nofollow" title="Voir sur &lt;b&gt;Nom&lt;/b&gt; '
+            '(site externe)">&lt;b&gt;Nom&lt;/b&gt;') in html
+    assert '<span class="badge badge-plain">Plain</span>' in html
+    assert "<b>" not in html
+    assert str(badges_html([])) == ""
+
+
+def test_a_catalog_replaced_under_the_app_is_reopened(tmp_path: Path) -> None:
+    path, other = tmp_path / "catalog.sqlite", tmp_path / "restored.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    with Catalog.open(other) as catalog:
+        catalog.register_sources([Source("gamma", "Gamma")])
+        _complete_build(catalog)  # the same build number as the file it replaces
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    try:
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["alpha"]
+        other.replace(path)  # as ``agora restore --force`` does
+        with app.test_request_context("/"):
+            assert list(platforms()) == ["gamma"]
+    finally:
+        close_backend(app)
