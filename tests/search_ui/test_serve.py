@@ -168,19 +168,29 @@ def test_gunicorns_own_errors_carry_the_app_headers_and_page(
 
 
 def test_two_workers_share_one_budget_and_a_trusted_proxy_splits_clients(home: Path) -> None:
-    budget = 12
+    """One budget across workers: never more than ``budget`` answers for a client, even
+    when both workers answer it. The sliding window is optimistic (a hit that lands with
+    another worker's is taken back), so a race may refuse one more, never admit one more;
+    and gunicorn may give one worker every connection of a round: several rounds, each a
+    client of its own, and both workers must have answered within one of them."""
+    budget, words = 12, ("pain", "vin", "fromage", "fleurs")
+    rounds = len(words)
     with served(home, "--workers", "2", "--threads", "2", "--trust-proxy", "1",
                 "--access-log", AGORA_RATE_LIMIT=f"{budget}/day") as server:
-        url = server.base + "/api/search?q=pain"
-        client = {"X-Forwarded-For": "203.0.113.9"}
-        with ThreadPoolExecutor(6) as pool:  # concurrent connections reach both workers
-            codes = list(pool.map(lambda _: fetch(url, client)[0], range(budget + 1)))
-        assert sorted(codes) == [200] * budget + [429]
-        assert fetch(url, client)[0] == 429
+        for n in range(rounds):
+            url = server.base + f"/api/search?q={words[n]}"
+            client = {"X-Forwarded-For": f"203.0.113.{20 + n}"}
+            with ThreadPoolExecutor(6) as pool:  # concurrent connections reach both workers
+                codes = list(pool.map(lambda _: fetch(url, client)[0], range(budget + 1)))
+            assert set(codes) == {200, 429}, codes
+            assert budget - 2 <= codes.count(200) <= budget, codes
+            assert fetch(url, client)[0] == 429
         # behind the trusted proxy, another client has its own budget
-        assert fetch(url, {"X-Forwarded-For": "203.0.113.10"})[0] == 200
-    pids = set(re.findall(r'"GET /api/search\?q=pain HTTP/1\.1" 200 .* <(\d+)>', server.out))
-    assert len(pids) == 2, server.out  # both workers answered from the one budget
+        assert fetch(server.base + "/api/search?q=pain", {"X-Forwarded-For": "203.0.113.10"}
+                     )[0] == 200
+    both = [n for n in range(rounds) if len(set(re.findall(
+        rf'"GET /api/search\?q={words[n]} HTTP/1\.1" 200 .* <(\d+)>', server.out))) == 2]
+    assert both, server.out  # both workers answered one client from the one budget
 
 
 def test_without_proxy_trust_forwarded_for_is_ignored(home: Path) -> None:
