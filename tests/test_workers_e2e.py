@@ -1,7 +1,8 @@
 """Crawl workers on several machines, as a deployment runs them.
 
 The scheduler and three ``agora worker`` processes, each with its own AGORA_HOME
-(as on separate hosts), share one PostgreSQL catalog and crawl the replicas; one
+(as on separate hosts), share one PostgreSQL catalog and crawl the replicas of both
+territories (Toulouse and the Grand Nancy, with the provider serving both); one
 worker is SIGKILLed in the middle of a crawl. Its job is taken over and its run
 resumed by another worker, and the crawl ends with every listing of the
 replicas once: none lost, none stored or counted new twice.
@@ -21,6 +22,7 @@ import pytest
 
 from catalog.store import Catalog
 from replicas.faults import FaultProfile
+from replicas.geo import REGIONS
 from tests.conftest import ROOT, agora_env, run_agora
 
 
@@ -44,9 +46,11 @@ def _wait(condition: Any, timeout: float, what: str) -> Any:
 @pytest.mark.slow
 def test_three_workers_one_killed_mid_crawl_every_listing_once(
         replica_cluster: Any, postgres_url: str, tmp_path: Path) -> None:
-    cluster = replica_cluster(shops=200, seed=31,
+    cluster = replica_cluster(shops=200, seed=31, regions=tuple(REGIONS),
                               faults=FaultProfile.parse("slow=0.25,slow_seconds=0.05"))
     expected = {(x["source"], x["source_id"]): x for x in cluster.expected_listings()}
+    assert {x["postcode"][:2] for x in expected.values() if x["kind"] == "shop"
+            and x.get("postcode")} >= {"31", "54"}  # both territories' shops are crawled
     homes = {name: tmp_path / name for name in ("scheduler", "w1", "w2", "w3")}
     envs = {name: agora_env(home, cluster, AGORA_CATALOG_URL=postgres_url)
             for name, home in homes.items()}
