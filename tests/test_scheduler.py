@@ -441,13 +441,27 @@ def sources_file(tmp_path: Path, cluster: ReplicaCluster, **changes: Any) -> Pat
     return path
 
 
+def territories_file(tmp_path: Path) -> Path:
+    """A territories file whose one territory is served by the one source of
+    ``sources_file`` (a territory naming a source the file lacks is refused)."""
+    data = yaml.safe_load((ROOT / "config" / "territories.yaml").read_text(encoding="utf-8"))
+    entry = data["territories"]["toulouse"]
+    entry["sources"] = ["toulouse_boutiques"]
+    path = tmp_path / "territories.yaml"
+    path.write_text(yaml.safe_dump({"territories": {"toulouse": entry}}, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
+
 def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
                                                   replica_cluster: Any, catalog_engine: str,
                                                   request: pytest.FixtureRequest,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = replica_cluster(shops=40, seed=3, platforms=("toulouse_boutiques",))
     path = sources_file(tmp_path, cluster)
-    env = {"AGORA_HOME": str(home), "AGORA_SOURCES": str(path), "AGORA_SCHEDULE_CRAWL": "inline"}
+    territories = str(territories_file(tmp_path))
+    env = {"AGORA_HOME": str(home), "AGORA_SOURCES": str(path), "AGORA_SCHEDULE_CRAWL": "inline",
+           "AGORA_TERRITORIES_FILE": territories}
     result = CliRunner().invoke(schedule_cmd, ["--once", "--no-build"], env=env)
     assert result.exit_code == 0, result.output
     assert "toulouse_boutiques: next run at" in result.output
@@ -467,7 +481,8 @@ def test_schedule_once_then_sigterm_on_the_daemon(tmp_path: Path, home: Path,
     # crawl lets it finish (within --grace), then the process exits 0
     home2 = tmp_path / "home2"
     slow = sources_file(tmp_path, cluster, concurrency=1, delay=0.02)
-    env = {**os.environ, "AGORA_HOME": str(home2), "AGORA_SOURCES": str(slow)}
+    env = {**os.environ, "AGORA_HOME": str(home2), "AGORA_SOURCES": str(slow),
+           "AGORA_TERRITORIES_FILE": territories}
     if catalog_engine == "postgresql":  # a new catalog: a new database
         env["AGORA_CATALOG_URL"] = request.getfixturevalue("postgres_url")
         monkeypatch.setenv("AGORA_CATALOG_URL", env["AGORA_CATALOG_URL"])  # this test's reads
