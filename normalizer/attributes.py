@@ -207,6 +207,10 @@ _P_DIMENSIONS = re.compile(
 _P_INCH = re.compile(_B + _NUM + r"\s*(?:''|\"|pouces?|inch(?:es)?|-inch|in)" + r"(?![\w'])")
 # a unit followed by "/" is a rate ("20 MB/s", "5 km/h", "80 g/m2"), not a quantity
 _P_QUANTITY = re.compile(_B + _NUM + r"\s*(" + _UNIT_RE + r")" + _E + r"(?!\s*/)")
+# a fraction of a unit ("1/2 kg", "3/4 L") is read whole, or its denominator alone would
+# be read as the quantity ("2 kg"); halves, quarters and eighths are exact, other
+# fractions are taken out unread
+_P_FRACTION = re.compile(_B + r"(\d)\s*/\s*(\d{1,2})\s*(" + _UNIT_RE + r")" + _E)
 _P_PERCENT = re.compile(_B + _NUM + r"\s*%(?:\s*(?:de\s+)?(?:cacao|vol\.?|abv|mg))?")
 _P_AMOUNT = re.compile(_B + _NUM + r"\s*(?:€|eur|euros)" + _E)
 _P_DOZEN = re.compile(_B + r"(?:(\d+|une|deux|trois)\s+|(demi)\s*-?\s*)?douzaines?" + _E)
@@ -220,6 +224,9 @@ _P_AGE = re.compile(_B + r"(?:affine\s+)?(\d+)\s*(ans|an|mois|years?|yo)"
 _P_GRADE = re.compile(_B + r"(v\.\s*s\.\s*o\.\s*p\.?|x\.\s*o\.?|"
                       + "|".join(sorted(GRADES, key=len, reverse=True)) + r")" + r"(?![\w'])")
 _P_YEAR = re.compile(_B + r"(?:millesime\s*:?\s*)?((?:19|20)\d{2})" + _E)
+# a labelled year is a vintage before anything else reads it ("millesime 2019 bouteille
+# 0,75 l" is no count of 2019 bottles)
+_P_YEAR_LABELLED = re.compile(_B + r"(?:millesime|cuvee|vendange)\s*:?\s*((?:19|20)\d{2})" + _E)
 _P_SIZE_LABEL = re.compile(
     _B + r"(?:tailles?|pointure|size|t\.|t(?=\d)|eu|p\.)\s*:?\s*(unique|" + _SIZE_VALUE[1:] + _E)
 _P_SIZE_T = re.compile(_B + r"t\s+(xxs|xs|xxxl|xxl|xl|s|m|l)" + _E)
@@ -309,6 +316,7 @@ def extract(folded: str) -> Extraction:
     """Every attribute of a folded, lower-case text, in a fixed order of patterns (a
     multipack before its quantity, a quantity before a lone size letter)."""
     ex = Extraction(folded)
+    ex.take(_P_YEAR_LABELLED, lambda m: _one("vintage", m.group(1)))
     ex.take(_P_NUMBER, lambda m: _one("number", m.group(1), "n" + m.group(1)))
     ex.take(_P_MULTIPACK, lambda m: _multipack(m.group(1), m.group(2), m.group(3)))
     ex.take(_P_MULTIPACK_AFTER, lambda m: _multipack(m.group(3), m.group(1), m.group(2)))
@@ -319,13 +327,26 @@ def extract(folded: str) -> Extraction:
         q = quantity(m.group(1), m.group(2))
         return [(q[0], q[1], (q[1],))] if q else None
 
+    def fraction(m: re.Match[str]) -> Found | None:
+        if m.group(2) not in ("2", "4", "8"):
+            return [("", "", ())]
+        q = quantity(_fmt(_dec(m.group(1)) / _dec(m.group(2))), m.group(3))
+        return [(q[0], q[1], (q[1],))] if q else None
+
+    ex.take(_P_FRACTION, fraction)
     ex.take(_P_QUANTITY, qty)
     ex.take(_P_PERCENT, lambda m: _one("percent", _fmt(_dec(m.group(1))),
                                        _fmt(_dec(m.group(1))) + "pct"))
     ex.take(_P_AMOUNT, lambda m: _one("amount", _fmt(_dec(m.group(1))),
                                       _fmt(_dec(m.group(1))) + "eur"))
     ex.take(_P_DOZEN, _dozen)
-    ex.take(_P_COUNT, lambda m: _count(m.group(1), COUNT_UNITS[m.group(2)]))
+    def count(m: re.Match[str]) -> Found | None:
+        unit = COUNT_UNITS[m.group(2)]
+        if unit == "bouteille" and re.fullmatch(r"(?:19|20)\d{2}", m.group(1)):
+            return [("vintage", m.group(1), (m.group(1),)), ("", "", (unit,))]
+        return _count(m.group(1), unit)
+
+    ex.take(_P_COUNT, count)
     ex.take(_P_LOT, _lot)
     ex.take(_P_AGE, _age)
     ex.take(_P_GRADE, _grade)

@@ -251,6 +251,11 @@ ROWS: list[tuple[str, str, A, A]] = [
      {"dimensions_mm": "300x200x50"}),
     ("Toile 60×80 cm", "Toile 60x80cm", {"dimensions_mm": "600x800"},
      {"dimensions_mm": "600x800"}),
+    # fractions of a unit (found by a probe of new forms): "1/2 kg" is no "2 kg"
+    ("Miel de lavande 1/2 kg", "Miel de lavande 500 g", {"scent": "lavande", "size": "500g"},
+     {"scent": "lavande", "size": "500g"}),
+    ("Beurre doux 1/4 kg", "Beurre doux 250g", {"size": "250g"}, {"size": "250g"}),
+    ("Crème fraîche 1/3 l", "Crème fraîche 33 cl", {}, {"size": "330ml"}),
     # rates and lists of codes are no quantity and no size
     ("Carte SDHC 4 Go", "Carte SDHC 4GB 20 MB/s", {"capacity": "4go"}, {"capacity": "4go"}),
     ("Piédestal WDP3 rouge", "Piédestal WDP3 - w / b / s / n", {"colour": "rouge"}, {}),
@@ -264,6 +269,13 @@ ROWS: list[tuple[str, str, A, A]] = [
     ("Fronton rosé 2022", "Fronton rosé - millésime 2022", {"colour": "rose", "vintage": "2022"},
      {"colour": "rose", "vintage": "2022"}),
     ("Cahors Malbec (2019)", "Cahors Malbec 2019", {"vintage": "2019"}, {"vintage": "2019"}),
+    # a labelled year is read before a count can take it (found by a probe of new forms)
+    ("Fronton rouge millésime 2019 bouteille 0,75 l", "Fronton rouge 2019 - 75cl",
+     {"colour": "rouge", "vintage": "2019", "size": "750ml"},
+     {"colour": "rouge", "vintage": "2019", "size": "750ml"}),
+    ("Fronton rouge cuvée 2019 75 cl", "Fronton rouge 2019 bouteille 75 cl",
+     {"colour": "rouge", "vintage": "2019", "size": "750ml"},
+     {"colour": "rouge", "vintage": "2019", "size": "750ml"}),  # a year of bottles is a vintage
     ("Cahors Malbec 2018", "Cahors Malbec millesime 2019", {"vintage": "2018"},
      {"vintage": "2019"}),
     ("Comté AOP 12 mois", "Comté AOP affiné 12 mois", {"vintage": "12mois"},
