@@ -8,7 +8,9 @@ adjustments. The total is the pair's match weight; the pair matches when it
 reaches the kind's threshold (0: as likely the same as not). Levels listed as
 hard in the settings (two SIRETs of one company, two GTINs, two sizes, shops
 kilometres apart) mark the pair ``hard``: the clustering never puts the two
-listings together, whatever other pairs say. Shops add one rule: different
+listings together, whatever other pairs say, unless the settings let that level
+yield where other levels all agree (``hard_unless``: one company's two SIRETs with
+the same phone and address). Shops add one rule: different
 names never match on place and contact alone (a market hall, a hotel's
 restaurants sharing its switchboard); agreeing identifiers overrule it: the same
 SIRET, or the same company (SIREN, website or e-mail) at the same place (phone or
@@ -56,6 +58,12 @@ class _Scorer:
         self.model = model or KindModel.from_priors(self.kind, settings, max_weight)
         self.comparisons = settings.comparison_names
         self.hard_levels = {tuple(h.split(".", 1)) for h in settings.hard}
+        # hard level -> groups of levels that must all agree (one level of each) for it
+        # to yield
+        self.hard_unless = {tuple(h.split(".", 1)): [{tuple(x.split(".", 1))
+                                                      for x in group.split("|")}
+                                                     for group in groups]
+                            for h, groups in settings.hard_unless}
         self.tf_comparisons = {c for c, comp in settings.comparisons if comp.tf_cap}
 
     def compare(self, a: object, b: object) -> tuple[Levels, TfWords]:
@@ -80,12 +88,40 @@ class _Scorer:
                 out[row] = value
         return out
 
-    def hard_rows(self, levels: np.ndarray, coder: LevelCoder) -> np.ndarray:
-        """Which rows of a level matrix hold a hard level."""
-        hard = np.zeros(levels.shape[0], dtype=bool)
-        for comp, level in self.hard_levels:
+    @staticmethod
+    def rows_with_any(levels: np.ndarray, coder: LevelCoder,
+                      items: set[tuple[str, ...]]) -> np.ndarray:
+        """Which rows of a level matrix hold one of ``items`` (comparison, level)."""
+        hit = np.zeros(levels.shape[0], dtype=bool)
+        for comp, level in items:
             c = coder.comparisons.index(comp)
-            hard |= levels[:, c] == coder.levels[c].index(level)
+            hit |= levels[:, c] == coder.levels[c].index(level)
+        return hit
+
+    def hard_rows(self, levels: np.ndarray, coder: LevelCoder) -> np.ndarray:
+        """Which rows of a level matrix hold a hard level that does not yield."""
+        hard = np.zeros(levels.shape[0], dtype=bool)
+        for item in self.hard_levels:
+            rows = self.rows_with_any(levels, coder, {item})
+            if item in self.hard_unless:
+                yields = np.ones(levels.shape[0], dtype=bool)
+                for group in self.hard_unless[item]:
+                    yields &= self.rows_with_any(levels, coder, group)
+                rows &= ~yields
+            hard |= rows
+        return hard
+
+    def is_hard(self, found: set[tuple[str, str]], parts: list[Part] | None = None) -> bool:
+        """Whether a pair's levels hold a hard level that does not yield."""
+        hard = False
+        for item in found & self.hard_levels:
+            groups = self.hard_unless.get(item)
+            if groups and all(found & group for group in groups):
+                if parts is not None:
+                    parts.append(("hard yields", ".".join(item) + " with " + ", ".join(
+                        sorted(".".join(x) for group in groups for x in found & group)), 0.0))
+                continue
+            hard = True
         return hard
 
     def score_matrix(self, levels: np.ndarray, pair_index: np.ndarray, coder: LevelCoder,
@@ -129,21 +165,20 @@ class _Scorer:
         prior, weights = self.model.table(pair)
         total = prior
         parts: list[Part] = [("prior", f"platforms {pair}", prior)] if explain else []
-        hard = False
         tf = self.tf_log2(words) if words else {}
         for comp, level in zip(self.comparisons, levels, strict=True):
             w = weights.get((comp, level), 0.0)
             total += w
             if explain:
                 parts.append((comp, level, w))
-            if (comp, level) in self.hard_levels:
-                hard = True
             if comp in tf:
                 adj = self.model.tf_adjustment(comp, level, tf[comp])
                 if adj:
                     total += adj
                     if explain:
                         parts.append((f"{comp} tf", f"shared word {words[comp]!r}", adj))
+        found = set(zip(self.comparisons, levels, strict=True))
+        hard = self.is_hard(found, parts if explain else None)
         total = self.adjust(levels, total, parts if explain else None)
         return PairScore(a, b, round(total, 3), hard, tuple(parts))
 
@@ -209,21 +244,12 @@ class ShopScorer(_Scorer):
         if not veto.enabled:
             return total
 
-        def rows_at(items: set[tuple[str, ...]]) -> list[np.ndarray]:
-            by_comp: dict[int, list[int]] = {}
-            for comp, level in items:
-                c = coder.comparisons.index(comp)
-                by_comp.setdefault(c, []).append(coder.levels[c].index(level))
-            return [np.isin(levels[:, c], idx) for c, idx in by_comp.items()]
-
         name = coder.comparisons.index("name")
         vetoed = np.isin(levels[:, name], [coder.levels[name].index(lv)
                                            for lv in veto.name_levels])
+
         def any_of(items: set[tuple[str, ...]]) -> np.ndarray:
-            hit = np.zeros(len(total), dtype=bool)
-            for rows in rows_at(items):
-                hit |= rows
-            return hit
+            return self.rows_with_any(levels, coder, items)
 
         agree = any_of(self.veto_any) | (any_of(self.veto_company) & any_of(self.veto_place))
         legal = levels[:, name] == coder.levels[name].index(self.veto_legal)

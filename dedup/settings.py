@@ -84,7 +84,8 @@ class VetoSettings:
     name_levels: tuple[str, ...] = ("different", "different_legal")
     overruled_by_any: tuple[str, ...] = ("siret.same",)
     # or by one of these (the same company)...
-    company: tuple[str, ...] = ("siret.same_siren", "website.same", "email.same")
+    company: tuple[str, ...] = ("siret.same_siren", "siret.same_siren_other_siret",
+                                "website.same", "email.same")
     # ...together with one of these (at the same place)
     place: tuple[str, ...] = ("phone.same", "address.exact", "address.same_number_street")
     # a registered name against a sign: the same phone and the same address suffice
@@ -121,6 +122,8 @@ class KindSettings:
     review_band: tuple[float, float] = (-6.0, 6.0)
     merge_floor: float = 0.0
     hard: tuple[str, ...] = ()
+    # a hard level that yields when every group agrees (a group: "COMP.LEVEL|COMP.LEVEL")
+    hard_unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # EM sessions: each selects the candidates agreeing on one of its levels and
     # estimates the m of the other comparisons there (Splink's training sessions)
     training: tuple[tuple[str, ...], ...] = ()
@@ -314,7 +317,7 @@ def _kind(r: _Reader, kind: str, data: Any) -> KindSettings:
     extra = {"shops": {"veto", "blocking"}, "offers": {"sellerless"},
              "products": {"blocking"}}[kind]
     _known(r, data, path, {"prior", "threshold", "review_band", "merge_floor", "hard",
-                           "training", "comparisons"} | extra)
+                           "hard_unless", "training", "comparisons"} | extra)
     if "prior" not in data:
         raise r.error(path, "key 'prior' is missing")
     if "comparisons" not in data:
@@ -350,6 +353,20 @@ def _kind(r: _Reader, kind: str, data: Any) -> KindSettings:
 
     if "hard" in data:
         values["hard"] = levels_list(data["hard"], f"{path}.hard")
+    if "hard_unless" in data:
+        unless = _mapping(r, data["hard_unless"], f"{path}.hard_unless")
+        rules = []
+        for level, groups in unless.items():
+            here = f"{path}.hard_unless.{level}"
+            if level not in values.get("hard", ()):
+                raise r.error(here, f"{level!r} is not one of {kind}.hard")
+            items = _strings(r, groups, here)
+            if not items:
+                raise r.error(here, "expected the levels that must all agree")
+            for group in items:
+                levels_list(group.split("|"), here)
+            rules.append((level, items))
+        values["hard_unless"] = tuple(rules)
     if "training" in data:
         if not isinstance(data["training"], list):
             raise r.error(f"{path}.training", "expected a list of lists of COMPARISON.LEVEL")

@@ -96,6 +96,33 @@ def test_identifiers_that_agree_overrule_a_legal_name_but_a_shared_address_does_
     assert e("geolocal31", "2") != e("clickandco", "2")
 
 
+def test_one_company_s_two_sirets_at_one_place_are_one_shop_a_chain_s_two_shops_are_not() -> None:
+    rows = [
+        # the registry shows the head office's SIRET: same SIREN, same phone and address
+        _shop("geolocal31", "1", name="SARL ROUX", address="12 rue de Metz", postcode="31000",
+              city="TOULOUSE", phone="0561223344", siret="84281650600021"),
+        _shop("clickandco", "1", name="Maison Leclerc", address="12 r. de Metz",
+              postcode="31000", city="Toulouse", phone="05 61 22 33 44",
+              siret="84281650600013"),
+        # the chain's other shop: same name, SIREN and switchboard, another address
+        _shop("clickandco", "2", name="Maison Leclerc", address="3 avenue de Fronton",
+              postcode="31200", city="Toulouse", phone="05 61 22 33 44",
+              siret="84281650600039"),
+    ]
+    result = link([normalize_listing(r) for r in rows], SETTINGS)
+    e = result.entity_of
+    assert e("geolocal31", "1") == e("clickandco", "1")
+    assert e("clickandco", "1") != e("clickandco", "2")
+    stats = TokenStats(shop_features(normalize_listing(r)).name_tokens for r in rows)
+    scorer = ShopScorer(SETTINGS.shops, stats, max_weight=SETTINGS.em.max_weight)
+    a, b, c = (shop_features(normalize_listing(r)) for r in rows)
+    same_place = scorer.score(a, b, explain=True)
+    assert not same_place.hard
+    assert ("hard yields", "siret.same_siren_other_siret with address.exact, phone.same",
+            0.0) in same_place.parts
+    assert scorer.score(b, c).hard
+
+
 def test_a_name_written_as_a_company_counts_as_registered_but_needs_phone_and_address() -> None:
     assert company_style(("holding", "picard")) and company_style(("simon", "et", "fils"))
     assert not company_style(("fils",)) and not company_style(("holding",))

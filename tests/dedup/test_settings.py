@@ -26,6 +26,10 @@ def test_the_project_file_loads_with_every_comparison_and_level() -> None:
     ("hard: [gtin.different, variant.different]  #", "hard: [gtin.differs]  #",
      "'gtin.differs' is not COMPARISON.LEVEL"),
     ("        beyond_30pct: [0.02, 0.50]", "        beyond_30pct: [0.02]", "expected [m, u]"),
+    ("    siret.same_siren_other_siret: [phone.same,", "    siret.same: [phone.same,",
+     "'siret.same' is not one of shops.hard"),
+    ("    siret.same_siren_other_siret: [phone.same,",
+     "    siret.same_siren_other_siret: [phone.sam,", "'phone.sam' is not COMPARISON.LEVEL"),
 ])
 def test_a_wrong_value_names_its_line_and_key(old: str, new: str, message: str) -> None:
     assert old in TEXT
