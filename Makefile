@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/crawl.py
 	$(BIN)/python benchmarks/matching_replicas.py
 	$(BIN)/python benchmarks/matching_public.py
+	$(BIN)/python benchmarks/matching_probe.py
 	$(BIN)/python benchmarks/incremental.py
 	$(BIN)/python benchmarks/overlap.py
 	$(BIN)/python benchmarks/search.py
