@@ -440,22 +440,20 @@ class ClickAndCo(Platform):
         return text_response("User-agent: *\nAllow: /\n")
 
     def _shop_page(self, request: Request, sid: str) -> Response:
-        cached = self._html_cache.get(sid)
-        if cached is None:
-            record = self._index.by_id.get(sid)
-            if record is None or record.kind != "shop":
-                raise NotFound()
-            cached = self._render_shop(record).encode()
-            self._html_cache[sid] = cached
-        return html_response(cached)
+        return self._public_page(sid, "shop")
 
     def _product_page(self, request: Request, sid: str) -> Response:
+        return self._public_page(sid, "product")
+
+    def _public_page(self, sid: str, kind: str) -> Response:
+        """The page of the listing ``sid`` of ``kind``, rendered once per epoch."""
         cached = self._html_cache.get(sid)
         if cached is None:
             record = self._index.by_id.get(sid)
-            if record is None or record.kind != "product":
+            if record is None or record.kind != kind:
                 raise NotFound()
-            cached = self._render_product(record).encode()
+            render = self._render_shop if kind == "shop" else self._render_product
+            cached = render(record).encode()
             self._html_cache[sid] = cached
         return html_response(cached)
 

@@ -148,13 +148,9 @@ class MaVilleMonShopping(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = sorted(PRESENCE.shops(world), key=shop_number)
-        records = [self._shop_record(world, shop) for shop in shops]
-        sids = {shop.index: r.source_id for shop, r in zip(shops, records, strict=True)}
-        products = [self._product_record(world, offer, sids[offer.shop])
-                    for offer in PRESENCE.offers(world, shops)]
-        products.sort(key=lambda r: (r.native["shop"], r.source_id))
-        return records + products
+        return PRESENCE.records(world, shop_order=shop_number, shop_record=self._shop_record,
+                                product_record=self._product_record,
+                                product_order=lambda r: (r.native["shop"], r.source_id))
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)

@@ -165,13 +165,10 @@ class PanierToulousain(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = sorted(PRESENCE.shops(world), key=shop_key)
-        records = [self._shop_record(world, shop) for shop in shops]
-        keys = {shop.index: shop_key(shop) for shop in shops}
-        products = [self._product_record(world, offer, keys[offer.shop])
-                    for offer in PRESENCE.offers(world, shops)]
-        products.sort(key=lambda r: (r.fields["shop_source_id"], r.source_id))
-        return records + products
+        return PRESENCE.records(
+            world, shop_order=shop_key, shop_record=self._shop_record,
+            product_record=self._product_record,
+            product_order=lambda r: (r.fields["shop_source_id"], r.source_id))
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)

@@ -12,10 +12,12 @@ their own draw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from replicas.geo import COMMUNES_BY_NAME
+from replicas.platforms.base import Record
 from replicas.world import Offer, Shop, World, rng_for
 
 
@@ -48,3 +50,18 @@ class DrawnPresence:
         indexes = {s.index for s in shops}
         return [o for o in world.offers if o.is_open and o.shop in indexes
                 and self.drawn(world, o.entity_id, self.offer_rate)]
+
+    def records(self, world: World, *, shop_order: Callable[[Shop], Any],
+                shop_record: Callable[[World, Shop], Record],
+                product_record: Callable[[World, Offer, str], Record],
+                product_order: Callable[[Record], Any]) -> list[Record]:
+        """The platform's records: its listed shops in ``shop_order``, then the products
+        of their listed offers (each built with its shop's source id) in
+        ``product_order``."""
+        shops = sorted(self.shops(world), key=shop_order)
+        records = [shop_record(world, shop) for shop in shops]
+        sids = {shop.index: r.source_id for shop, r in zip(shops, records, strict=True)}
+        products = [product_record(world, offer, sids[offer.shop])
+                    for offer in self.offers(world, shops)]
+        products.sort(key=product_order)
+        return records + products

@@ -371,9 +371,12 @@ class ToutToulouse(Platform):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="toutoulouse"'
             return response
 
+        def unauthorized() -> Response:
+            return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
+
         def listing(endpoint_of: Callable[[_Index], _Endpoint]) -> Response:
             if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
+                return unauthorized()
             try:
                 offset = int(request.args.get("offset", "0"))
                 limit = int(request.args.get("limit", str(DEFAULT_LIMIT)))
@@ -401,23 +404,22 @@ class ToutToulouse(Platform):
         def products() -> Response:
             return listing(lambda ix: ix.products)
 
+        def one(records_of: Callable[[_Index], dict[int, Record]], native_id: int,
+                unknown: str) -> Response:
+            if not authorized():
+                return unauthorized()
+            record = records_of(platform._current_index()).get(native_id)
+            if record is None:
+                return api_error(404, "not_found", unknown)
+            return json_response(record.native["item"])
+
         @app.get("/api/v1/shops/<int:native_id>")
         def shop_item(native_id: int) -> Response:
-            if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
-            record = platform._current_index().shop_by_id.get(native_id)
-            if record is None:
-                return api_error(404, "not_found", "boutique inconnue")
-            return json_response(record.native["item"])
+            return one(lambda ix: ix.shop_by_id, native_id, "boutique inconnue")
 
         @app.get("/api/v1/products/<int:native_id>")
         def product_item(native_id: int) -> Response:
-            if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
-            record = platform._current_index().product_by_id.get(native_id)
-            if record is None:
-                return api_error(404, "not_found", "produit inconnu")
-            return json_response(record.native["item"])
+            return one(lambda ix: ix.product_by_id, native_id, "produit inconnu")
 
         @app.get("/api/<path:rest>")
         def api_unknown(rest: str) -> Response:
