@@ -20,18 +20,14 @@ from replicas.platforms.panier_toulousain import (
     cursor_of,
     key_of,
 )
-from replicas.world import World, rng_for
+from replicas.world import World
+from tests.replicas.presence_rule import drawn
 
 SHOPS = "query($after: String, $first: Int!) { commerces(first: $first, after: $after) { " \
         "totalCount pageInfo { endCursor hasNextPage } edges { cursor node { id nom } } } }"
 PRODUCTS = "query($id: ID!, $after: String) { commerce(id: $id) { produits(first: 7, " \
            "after: $after) { pageInfo { endCursor hasNextPage } edges { node { id titre " \
            "prix { affiche centimes } } } } } }"
-
-
-def drawn(world: World, entity_id: str, rate: float) -> bool:
-    """The presence rule of the module docstring, written out."""
-    return rng_for(world.seed, KEY, "presence", entity_id).random() < rate
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +107,7 @@ def test_cursors_are_opaque_and_the_cap_bounds_pages(world: World) -> None:
 def test_presence_records_and_pages(platform: PanierToulousain, world: World) -> None:
     expected = {s.entity_id for s in world.open_shops()
                 if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-                and drawn(world, s.entity_id, SHOP_RATE)}
+                and drawn(world, KEY, s.entity_id, SHOP_RATE)}
     assert expected and {r.entity_id for r in platform.records if r.kind == "shop"} == expected
     client = Client(platform.wsgi())
     for listing in platform.expected_listings():

@@ -17,7 +17,8 @@ from replicas.platforms.web import (
     json_response,
     routed_app,
 )
-from replicas.world import Offer, Shop, World, rng_for
+from replicas.world import Offer, Shop, World
+from tests.replicas.presence_rule import drawn
 
 
 def test_present_keeps_what_a_crawler_stores() -> None:
@@ -92,17 +93,15 @@ def test_drawn_presence_follows_the_documented_rule() -> None:
     world = World.generate(3, 200)
     rule = DrawnPresence("some_site", 0.4, 0.6, zones=("toulouse",))
 
-    def drawn(entity_id: str, rate: float) -> bool:
-        return rng_for(world.seed, "some_site", "presence", entity_id).random() < rate
-
     shops = rule.shops(world)
     assert shops == [s for s in world.open_shops()
                      if COMMUNES_BY_NAME[s.commune].zone == "toulouse"
-                     and drawn(s.entity_id, 0.4)]
+                     and drawn(world, "some_site", s.entity_id, 0.4)]
     assert 0 < len(shops) < len(world.open_shops())
     indexes = {s.index for s in shops}
-    assert rule.offers(world, shops) == [o for o in world.offers if o.is_open
-                                         and o.shop in indexes and drawn(o.entity_id, 0.6)]
+    assert rule.offers(world, shops) == [
+        o for o in world.offers
+        if o.is_open and o.shop in indexes and drawn(world, "some_site", o.entity_id, 0.6)]
     everyone = DrawnPresence("some_site", 0.0, 0.0, independents=True).shops(world)
     assert everyone and all(s.independent for s in everyone)
     assert {s.index for s in everyone} == {s.index for s in world.open_shops() if s.independent}
