@@ -9,10 +9,11 @@ connector code.
 
 Presence (the world's five Toulouse platforms are not here, so the platform draws
 it, ``replicas.platforms.presence``, like Ma Ville Mon Shopping): an open shop of
-the ``grand_nancy`` zone is listed when ``rng_for(seed, "achetezgrandnancy", "presence", entity_id)`` draws
-under SHOP_RATE; an open offer of a listed shop under OFFER_RATE. Light noise:
-phones dotted or spaced, coordinates jittered up to 15 m and ~5 % missing,
-streets sometimes abbreviated, prices a little off the shop's own on ~15 %.
+the ``grand_nancy`` zone is listed when ``rng_for(seed, "achetezgrandnancy",
+"presence", entity_id)`` draws under SHOP_RATE; an open offer of a listed shop
+under OFFER_RATE. Light noise: phones dotted or spaced, coordinates jittered up
+to 15 m and ~5 % missing, streets sometimes abbreviated, prices a little off the
+shop's own on ~15 %.
 
 Faults: both lists are paged by position (``classify`` says so), so the injector's
 drift shifts their window; with ``bad_records``, a picked record is followed by a
