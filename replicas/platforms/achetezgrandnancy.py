@@ -7,12 +7,13 @@ page in id order, each answer announcing ``total`` and ``pages``; a record's
 Crawled by a declarative ``json_api`` entry of ``config/sources.yaml``: no
 connector code.
 
-Presence (the world's five Toulouse platforms are not here, so the rule lives
-here like Ma Ville Mon Shopping's): an open shop of the ``grand_nancy`` zone is
-listed when ``rng_for(seed, "achetezgrandnancy", "presence", entity_id)`` draws
-under SHOP_RATE; an open offer of a listed shop under OFFER_RATE. Light noise:
-phones dotted or spaced, coordinates jittered up to 15 m and ~5 % missing,
-streets sometimes abbreviated, prices a little off the shop's own on ~15 %.
+Presence (the world's five Toulouse platforms are not here, so the platform draws
+it, ``replicas.platforms.presence``, like Ma Ville Mon Shopping): an open shop of
+the ``grand_nancy`` zone is listed when ``rng_for(seed, "achetezgrandnancy",
+"presence", entity_id)`` draws under SHOP_RATE; an open offer of a listed shop
+under OFFER_RATE. Light noise: phones dotted or spaced, coordinates jittered up
+to 15 m and ~5 % missing, streets sometimes abbreviated, prices a little off the
+shop's own on ~15 %.
 
 Faults: both lists are paged by position (``classify`` says so), so the injector's
 drift shifts their window; with ``bad_records``, a picked record is followed by a
@@ -22,9 +23,8 @@ copy whose ``id`` is null.
 from __future__ import annotations
 
 import html
-import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -32,7 +32,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from replicas.faults import WSGIApp
-from replicas.geo import COMMUNES_BY_NAME
 from replicas.noise import (
     format_price_dot,
     hours_osm,
@@ -43,7 +42,10 @@ from replicas.noise import (
     render_street,
 )
 from replicas.platforms import DEFAULT_PORTS
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import drifted_window, requested_drift
+from replicas.platforms.presence import DrawnPresence
+from replicas.platforms.web import PageShell, json_response, routed_app
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify
 
@@ -56,24 +58,9 @@ SERVICE_LABELS = (("click_collect", "Click & Collect"), ("delivery", "Livraison"
                   ("local_delivery", "Livraison dans la métropole"))
 AVAILABILITY = {"in_stock": "disponible", "limited": "stock limité",
                 "out_of_stock": "indisponible"}
-
-
-def listed(world: World, entity_id: str, rate: float) -> bool:
-    """The platform's presence draw for an entity (see the module docstring)."""
-    return rng_for(world.seed, KEY, "presence", entity_id).random() < rate
-
-
-def shops_listed(world: World) -> list[Shop]:
-    """Open shops of the Grand Nancy that this platform lists."""
-    return [s for s in world.open_shops()
-            if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-            and listed(world, s.entity_id, SHOP_RATE)]
-
-
-def offers_listed(world: World, shops: Iterable[Shop]) -> list[Offer]:
-    indexes = {s.index for s in shops}
-    return [o for o in world.offers
-            if o.is_open and o.shop in indexes and listed(world, o.entity_id, OFFER_RATE)]
+PRESENCE = DrawnPresence(KEY, SHOP_RATE, OFFER_RATE, zones=PRESENCE_ZONES)
+# the metropolis's own site: no header, no footer, nothing wrapped in <main>
+SHELL = PageShell("Achetez Grand Nancy", newlines=False)
 
 
 class AchetezGrandNancy(Platform):
@@ -88,13 +75,10 @@ class AchetezGrandNancy(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = sorted(shops_listed(world), key=lambda s: s.index)
-        records = [self._shop_record(world, shop) for shop in shops]
-        sids = {shop.index: r.source_id for shop, r in zip(shops, records, strict=True)}
-        products = [self._product_record(world, offer, sids[offer.shop])
-                    for offer in offers_listed(world, shops)]
-        products.sort(key=lambda r: r.native["number"])
-        return records + products
+        return PRESENCE.records(world, shop_order=lambda s: s.index,
+                                shop_record=self._shop_record,
+                                product_record=self._product_record,
+                                product_order=lambda r: r.native["number"])
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)
@@ -130,7 +114,7 @@ class AchetezGrandNancy(Platform):
             "services": fields["services"], "horaires": fields["opening_hours"],
             "presentation": fields["description"],
         }
-        return Record("shop", sid, shop.entity_id, _present(fields),
+        return Record("shop", sid, shop.entity_id, present(fields),
                       {"number": number, "item": item})
 
     def _product_record(self, world: World, offer: Offer, shop_sid: str) -> Record:
@@ -157,7 +141,7 @@ class AchetezGrandNancy(Platform):
             "dispo": fields["availability"], "rayon": fields["category"],
             "descriptif": fields["description"], "lien": fields["url"],
         }
-        return Record("product", sid, offer.entity_id, _present(fields),
+        return Record("product", sid, offer.entity_id, present(fields),
                       {"number": number, "item": item})
 
     def on_records_changed(self) -> None:
@@ -180,10 +164,9 @@ class AchetezGrandNancy(Platform):
         added (+) or removed (-) ahead of the page since the walk began."""
         items = self._items[kind]
         size = max(1, self.page_size)
-        start = (page - 1) * size - drift
         key = "commerces" if kind == "shop" else "produits"
         return {"total": len(items), "page": page, "pages": max(1, -(-len(items) // size)),
-                key: items[max(0, start):max(0, start + size)]}
+                key: drifted_window(items, (page - 1) * size, size, drift)}
 
     # ---------------------------------------------------------------- web
     def classify(self, path: str) -> tuple[str, bool] | None:
@@ -201,52 +184,35 @@ class AchetezGrandNancy(Platform):
             Rule("/commerce/<path:slug>", endpoint="public"),
             Rule("/produit/<path:slug>", endpoint="public"),
         ])
+        views: dict[str, Callable[..., Response]] = {
+            "home": self._home, "public": self._public,
+            "shops": lambda request: self._list("shop", request),
+            "products": lambda request: self._list("product", request),
+        }
+        return routed_app(urls, views, api_error=_api_error)
 
-        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            request = Request(environ)
-            try:
-                endpoint, args = urls.bind_to_environ(environ).match()
-                if endpoint == "home":
-                    response = _html(self.title, f"<h1>{self.title}</h1><p>"
-                                     f"{len(self._shops)} commerces de la métropole.</p>")
-                elif endpoint == "public":
-                    response = self._public(request.path)
-                else:
-                    response = self._list("shop" if endpoint == "shops" else "product",
-                                          request)
-            except HTTPException as exc:
-                if request.path.startswith("/api/"):
-                    response = _json({"erreur": exc.name}, exc.code or 500)
-                else:
-                    response = exc.get_response(environ)
-            return response(environ, start_response)
-
-        return app
+    def _home(self, request: Request) -> Response:
+        return SHELL.response(self.title, f"<h1>{self.title}</h1><p>"
+                                          f"{len(self._shops)} commerces de la métropole.</p>")
 
     def _list(self, kind: str, request: Request) -> Response:
         raw = request.args.get("page", "1")
         if not re.fullmatch(r"\d{1,6}", raw) or int(raw) < 1:
             return _json({"erreur": "Bad Request", "detail": "page: un numéro attendu"}, 400)
-        return _json(self.page(kind, int(raw), int(request.environ.get("replica.drift", 0))))
+        return _json(self.page(kind, int(raw), requested_drift(request.environ)))
 
-    def _public(self, path: str) -> Response:
-        record = self._by_path.get(path)
+    def _public(self, request: Request, slug: str) -> Response:
+        record = self._by_path.get(request.path)
         if record is None:
             raise NotFound()
         name = record.fields.get("name") or record.fields.get("title") or ""
-        return _html(name, f"<h1>{html.escape(name)}</h1>")
-
-
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v not in (None, "", [])}
+        return SHELL.response(name, f"<h1>{html.escape(name)}</h1>")
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), status=status,
-                    mimetype="application/json")
+    """This API's JSON: json.dumps's own spacing (``", "``, ``": "``), unlike the others."""
+    return json_response(data, status, compact=False)
 
 
-def _html(title: str, body: str) -> Response:
-    return Response(f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>'
-                    f"{html.escape(title)} — Achetez Grand Nancy</title></head><body>{body}"
-                    "</body></html>", mimetype="text/html")
+def _api_error(exc: HTTPException) -> Response:
+    return _json({"erreur": exc.name}, exc.code or 500)

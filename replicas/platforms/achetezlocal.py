@@ -14,7 +14,7 @@ that is not such a search is a 400. Shop records nest their address, contact
 and position; a product carries its price as ``{"montant": "12.50", "devise":
 "EUR"}`` and its shop's id. Public pages: ``/boutique/<id>``, ``/produit/<ref>``.
 
-Presence (the world has no entry for this platform, so the rule lives here): an
+Presence (the world has no entry for this platform: ``replicas.platforms.presence``): an
 open shop of any zone is listed when ``rng_for(seed, "achetezlocal", "presence",
 entity_id)`` draws under 0.22, an open offer of a listed shop when its own draw
 is under 0.8: a shop stays on (or off) until it closes.
@@ -31,10 +31,9 @@ hit whose ``ref`` is null (neither in the truth).
 
 from __future__ import annotations
 
-import bisect
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -54,7 +53,10 @@ from replicas.noise import (
     render_title,
 )
 from replicas.platforms import DEFAULT_PORTS
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import after_key
+from replicas.platforms.presence import DrawnPresence
+from replicas.platforms.web import PageShell, json_response, routed_app, text_response
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, stable_hash
 
@@ -72,11 +74,8 @@ SERVICE_LABELS = (("click_collect", "Click & Collect"), ("delivery", "Livraison"
 AVAILABILITY = {"in_stock": "disponible", "limited": "derniers articles",
                 "out_of_stock": "indisponible"}
 IMAGES = "https://cdn.achetezlocal.fr/img"
-
-
-def listed(world: World, entity_id: str, rate: float) -> bool:
-    """The platform's presence draw for an entity (see the module docstring)."""
-    return rng_for(world.seed, KEY, "presence", entity_id).random() < rate
+PRESENCE = DrawnPresence(KEY, SHOP_RATE, OFFER_RATE)
+SHELL = PageShell("Achetez Local", before="<main>", after="</main>")
 
 
 def shop_key(shop: Shop) -> str:
@@ -94,16 +93,9 @@ class AchetezLocal(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = [s for s in world.open_shops() if listed(world, s.entity_id, SHOP_RATE)]
-        shops.sort(key=shop_key)
-        records = [self._shop_record(world, shop) for shop in shops]
-        keys = {shop.index: shop_key(shop) for shop in shops}
-        products = [self._product_record(world, offer, keys[offer.shop])
-                    for offer in world.offers
-                    if offer.is_open and offer.shop in keys
-                    and listed(world, offer.entity_id, OFFER_RATE)]
-        products.sort(key=lambda r: r.source_id)
-        return records + products
+        return PRESENCE.records(world, shop_order=shop_key, shop_record=self._shop_record,
+                                product_record=self._product_record,
+                                product_order=lambda r: r.source_id)
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)
@@ -134,7 +126,7 @@ class AchetezLocal(Platform):
             "rubriques": fields["categories"], "services": fields["services"],
             "horaires": fields["opening_hours"], "presentation": fields["description"],
         }
-        return Record("shop", sid, shop.entity_id, _present(fields), {"source": source})
+        return Record("shop", sid, shop.entity_id, present(fields), {"source": source})
 
     def _product_record(self, world: World, offer: Offer, shop_sid: str) -> Record:
         rng = rng_for(world.seed, self.key, offer.entity_id)
@@ -159,7 +151,7 @@ class AchetezLocal(Platform):
             "texte": fields["description"], "visuel": fields["image_url"],
             "lien": fields["url"], "boutique": {"id": shop_sid},
         }
-        return Record("product", ref, offer.entity_id, _present(fields), {"source": source})
+        return Record("product", ref, offer.entity_id, present(fields), {"source": source})
 
     # ---------------------------------------------------------------- the search index
     def on_records_changed(self) -> None:
@@ -186,7 +178,7 @@ class AchetezLocal(Platform):
     def search(self, index: str, size: int, after: str | None) -> dict[str, Any]:
         """The answer to a search of ``index``, ``size`` hits after the key ``after``."""
         hits, keys = self._hits[index], self._keys[index]
-        start = 0 if after is None else bisect.bisect_right(keys, after)
+        start = after_key(keys, after)
         page = hits[start:start + min(size, max(1, self.page_cap))]
         return {"took": 1, "timed_out": False,
                 "hits": {"total": {"value": len(hits), "relation": "eq"},
@@ -210,30 +202,16 @@ class AchetezLocal(Platform):
         views: dict[str, Callable[..., Response]] = {
             "home": self._home, "robots": self._robots, "script": self._script,
             "search": self._search, "page": self._page}
-
-        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            request = Request(environ)
-            try:
-                endpoint, args = urls.bind_to_environ(environ).match()
-                response = views[endpoint](request, **args)
-            except HTTPException as exc:
-                if request.path.startswith("/api/"):
-                    response = _json({"error": {"type": exc.name, "reason": exc.description}},
-                                     exc.code or 500)
-                else:
-                    response = exc.get_response(environ)
-            return response(environ, start_response)
-
-        return app
+        return routed_app(urls, views, api_error=_api_error)
 
     def _home(self, request: Request) -> Response:
         body = (f"<h1>{self.title}</h1><p>Le commerce de votre région, en ligne.</p>"
                 '<div id="app" data-index="boutiques"></div>'
                 '<script src="/static/app.js"></script>')
-        return _html(_page(self.title, body))
+        return SHELL.response(self.title, body)
 
     def _robots(self, request: Request) -> Response:
-        return Response("User-agent: *\nDisallow: /compte\nAllow: /\n", mimetype="text/plain")
+        return text_response("User-agent: *\nDisallow: /compte\nAllow: /\n")
 
     def _script(self, request: Request) -> Response:
         script = (
@@ -244,25 +222,27 @@ class AchetezLocal(Platform):
             "    'Content-Type': 'application/json'},\n"
             "    body: JSON.stringify({index: index, size: 20, search_after: after})})\n"
             "    .then(function (r) { return r.json(); });\n}\n")
-        return Response(script, mimetype="application/javascript")
+        return text_response(script, "application/javascript")
 
     def _search(self, request: Request) -> Response:
         if request.headers.get("X-Api-Key") != API_KEY:
-            return _json({"error": {"type": "unauthorized",
-                                    "reason": "missing or unknown X-Api-Key"}}, 401)
+            return json_response({"error": {"type": "unauthorized",
+                                            "reason": "missing or unknown X-Api-Key"}}, 401)
         if "application/json" not in request.headers.get("Accept", ""):
-            return _json({"error": {"type": "not_acceptable",
-                                    "reason": "this API answers application/json"}}, 406)
+            return json_response({"error": {"type": "not_acceptable",
+                                            "reason": "this API answers application/json"}},
+                                 406)
         try:
             query = json.loads(request.get_data(as_text=True) or "null")
         except ValueError:
             query = None
         problem = _bad_search(query)
         if problem:
-            return _json({"error": {"type": "parsing_exception", "reason": problem}}, 400)
+            return json_response({"error": {"type": "parsing_exception", "reason": problem}},
+                                 400)
         after = query.get("search_after")
-        return _json(self.search(query["index"], int(query.get("size", 20)),
-                                 str(after[0]) if after else None))
+        return json_response(self.search(query["index"], int(query.get("size", 20)),
+                                         str(after[0]) if after else None))
 
     def _page(self, request: Request, sid: str) -> Response:
         record = self._pages.get(request.path)
@@ -272,7 +252,12 @@ class AchetezLocal(Platform):
         body = (f"<h1>{html.escape(title)}</h1>"
                 f'<div id="app" data-id="{html.escape(sid)}"></div>'
                 '<script src="/static/app.js"></script>')
-        return _html(_page(title, body))
+        return SHELL.response(title, body)
+
+
+def _api_error(exc: HTTPException) -> Response:
+    return json_response({"error": {"type": exc.name, "reason": exc.description}},
+                         exc.code or 500)
 
 
 def _bad_search(query: Any) -> str | None:
@@ -290,22 +275,3 @@ def _bad_search(query: Any) -> str | None:
         return "search_after is the sort value of the last hit: [key]"
     return None
 
-
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields as a crawler stores them: no None, no empty text or list."""
-    return {k: v for k, v in fields.items() if v not in (None, "", [])}
-
-
-def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)} — Achetez Local</title></head><body>"
-            f"<main>{body}</main></body></html>\n")
-
-
-def _html(body: str) -> Response:
-    return Response(body, mimetype="text/html")
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                    status=status, mimetype="application/json")

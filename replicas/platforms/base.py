@@ -24,6 +24,14 @@ from replicas.faults import (
 )
 from replicas.world import World
 
+#: what a crawler leaves out of a listing: no value, empty text, empty list
+EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+def present(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields as a crawler stores them: those whose value is not in ``EMPTY``."""
+    return {k: v for k, v in fields.items() if v not in EMPTY}
+
 
 @dataclass
 class Record:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import email.utils
 import html
-import json
 import math
 import re
 import threading
@@ -49,7 +47,16 @@ from replicas.noise import (
     render_title,
 )
 from replicas.platforms import DEFAULT_PORTS
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import after_key
+from replicas.platforms.web import (
+    PageShell,
+    View,
+    dispatch,
+    html_response,
+    json_response,
+    text_response,
+)
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Hours, Offer, Shop, World, rng_for, stable_hash
 
@@ -63,6 +70,7 @@ DAY_NAMES = {"Mo": "monday", "Tu": "tuesday", "We": "wednesday", "Th": "thursday
 STOCK = {"in_stock": "in_stock", "limited": "low", "out_of_stock": "out"}
 SERVICES = (("click_collect", "click_and_collect"), ("delivery", "delivery"),
             ("local_delivery", "local_delivery"))
+SHELL = PageShell("Click'n Co", after="<footer>Click'n Co — Sicoval</footer>", newlines=False)
 
 
 def encode_cursor(key: str) -> str:
@@ -93,11 +101,6 @@ def hours_entries(hours: Hours) -> list[dict[str, str]]:
     return out
 
 
-def _drop_empty(fields: dict[str, Any]) -> dict[str, Any]:
-    """Fields as the catalog stores them: no None, no empty list or text."""
-    return {k: v for k, v in fields.items() if v not in (None, "", [])}
-
-
 @dataclass
 class _Page:
     """Items sorted by key, for cursor paging."""
@@ -106,7 +109,7 @@ class _Page:
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def window(self, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-        start = 0 if after is None else bisect.bisect_right(self.keys, after)
+        start = after_key(self.keys, after)
         end = min(len(self.items), start + limit)
         more = end < len(self.items)
         return self.items[start:end], (encode_cursor(self.keys[end - 1]) if more else None)
@@ -218,7 +221,7 @@ class ClickAndCo(Platform):
             del native["legal_name"]
         if native["siret"] is None:
             del native["siret"]
-        fields = _drop_empty({
+        fields = present({
             "url": f"/boutique/{sid}",
             "name": name,
             "address": street,
@@ -261,7 +264,7 @@ class ClickAndCo(Platform):
             "permalink": f"/produit/{sid}",
             "updated_at": world.listing_updated_at(self.key, offer).isoformat(),
         }
-        fields = _drop_empty({
+        fields = present({
             "url": f"/produit/{sid}",
             "title": title,
             "brand": product.brand,
@@ -326,28 +329,17 @@ class ClickAndCo(Platform):
             Rule("/boutique/<sid>", endpoint="shop_page"),
             Rule("/produit/<sid>", endpoint="product_page"),
         ])
-        views: dict[str, Callable[..., Response]] = {
-            "home": self._home, "robots": self._robots, "api_shops": self._api_shops,
-            "api_shop": self._api_shop, "api_products": self._api_products,
+        views: dict[str, View] = {
+            "home": self._home, "robots": self._robots,
+            "api_shops": self._rate_limited(self._api_shops),
+            "api_shop": self._rate_limited(self._api_shop),
+            "api_products": self._rate_limited(self._api_products),
             "shop_page": self._shop_page, "product_page": self._product_page,
         }
 
         def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
             request = Request(environ)
-            adapter = urls.bind_to_environ(environ)
-            try:
-                endpoint, args = adapter.match()
-                if endpoint.startswith("api_"):
-                    limited = self._rate_check(request)
-                    if limited is not None:
-                        return limited(environ, start_response)
-                response = views[endpoint](request, **args)
-            except HTTPException as exc:
-                if request.path.startswith("/api/"):
-                    response = _json({"error": exc.name, "detail": exc.description},
-                                     exc.code or 500)
-                else:
-                    response = exc.get_response(environ)
+            response = dispatch(request, urls, views, api_error=_api_error)
             if endpoint_is_api(request.path) and response.status_code != 429:
                 self._rate_headers(response, request)
             return response(environ, start_response)
@@ -355,6 +347,13 @@ class ClickAndCo(Platform):
         return app
 
     # ------------------------------------------------------------------ rate limit
+    def _rate_limited(self, view: View) -> View:
+        """The API view behind the client's token bucket (a 429 once it is empty)."""
+        def limited(request: Request, **args: Any) -> Response:
+            refused = self._rate_check(request)
+            return refused if refused is not None else view(request, **args)
+        return limited
+
     def _client(self, request: Request) -> str:
         return request.headers.get("Authorization") or request.remote_addr or "-"
 
@@ -376,8 +375,9 @@ class ClickAndCo(Platform):
             retry_after = email.utils.formatdate(math.ceil(time.time()) + seconds, usegmt=True)
         else:
             retry_after = str(seconds)
-        response = _json({"error": "Too Many Requests",
-                          "detail": f"limit of {rate:g} requests a second exceeded"}, 429)
+        response = json_response({"error": "Too Many Requests",
+                                  "detail": f"limit of {rate:g} requests a second exceeded"},
+                                 429)
         response.headers["Retry-After"] = retry_after
         response.headers["X-RateLimit-Limit"] = f"{rate:g}"
         response.headers["X-RateLimit-Burst"] = str(burst)
@@ -414,13 +414,13 @@ class ClickAndCo(Platform):
     def _api_shops(self, request: Request) -> Response:
         after, limit = self._paging(request)
         items, next_cursor = self._index.shops.window(after, limit)
-        return _json({"data": items, "next_cursor": next_cursor})
+        return json_response({"data": items, "next_cursor": next_cursor})
 
     def _api_shop(self, request: Request, shop_id: str) -> Response:
         record = self._index.by_id.get(shop_id)
         if record is None or record.kind != "shop":
             raise NotFound(f"no shop {shop_id}")
-        return _json({"data": record.native})
+        return json_response({"data": record.native})
 
     def _api_products(self, request: Request, shop_id: str) -> Response:
         page = self._index.products.get(shop_id)
@@ -428,36 +428,34 @@ class ClickAndCo(Platform):
             raise NotFound(f"no shop {shop_id}")
         after, limit = self._paging(request)
         items, next_cursor = page.window(after, limit)
-        return _json({"data": items, "next_cursor": next_cursor})
+        return json_response({"data": items, "next_cursor": next_cursor})
 
     # ------------------------------------------------------------------ public pages
     def _home(self, request: Request) -> Response:
         body = (f"<h1>{self.title}</h1><p>{len(self._index.shops.items)} commerces du Sicoval "
                 "en click &amp; collect.</p><p>API : <code>/api/shops</code></p>")
-        return _html(_page(self.title, body))
+        return SHELL.response(self.title, body)
 
     def _robots(self, request: Request) -> Response:
-        return Response("User-agent: *\nAllow: /\n", mimetype="text/plain")
+        return text_response("User-agent: *\nAllow: /\n")
 
     def _shop_page(self, request: Request, sid: str) -> Response:
-        cached = self._html_cache.get(sid)
-        if cached is None:
-            record = self._index.by_id.get(sid)
-            if record is None or record.kind != "shop":
-                raise NotFound()
-            cached = self._render_shop(record).encode()
-            self._html_cache[sid] = cached
-        return _html(cached)
+        return self._public_page(sid, "shop")
 
     def _product_page(self, request: Request, sid: str) -> Response:
+        return self._public_page(sid, "product")
+
+    def _public_page(self, sid: str, kind: str) -> Response:
+        """The page of the listing ``sid`` of ``kind``, rendered once per epoch."""
         cached = self._html_cache.get(sid)
         if cached is None:
             record = self._index.by_id.get(sid)
-            if record is None or record.kind != "product":
+            if record is None or record.kind != kind:
                 raise NotFound()
-            cached = self._render_product(record).encode()
+            render = self._render_shop if kind == "shop" else self._render_product
+            cached = render(record).encode()
             self._html_cache[sid] = cached
-        return _html(cached)
+        return html_response(cached)
 
     def _render_shop(self, record: Record) -> str:
         f, e = record.fields, html.escape
@@ -474,7 +472,7 @@ class ClickAndCo(Platform):
             lines.append(f"<li><a href=\"/produit/{product.source_id}\">"
                          f"{e(product.fields['title'])}</a> {e(format_price_fr(cents))}</li>")
         lines.append("</ul>")
-        return _page(f["name"], "\n".join(lines))
+        return SHELL.render(f["name"], "\n".join(lines))
 
     def _render_product(self, record: Record) -> str:
         f, e = record.fields, html.escape
@@ -485,7 +483,7 @@ class ClickAndCo(Platform):
                 f"<p class=\"stock\">{e(f['availability'])}</p>"
                 f"<p>Vendu par <a href=\"/boutique/{e(f['shop_source_id'])}\">"
                 f"{e(shop_name)}</a></p>")
-        return _page(f["title"], body)
+        return SHELL.render(f["title"], body)
 
 
 class _BadRequest(HTTPException):
@@ -497,19 +495,8 @@ def endpoint_is_api(path: str) -> bool:
     return path.startswith("/api/")
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
-                    mimetype="application/json")
-
-
-def _html(body: str | bytes) -> Response:
-    return Response(body, mimetype="text/html")
-
-
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)} — Click'n Co</title></head><body>{body}"
-            "<footer>Click'n Co — Sicoval</footer></body></html>")
+def _api_error(exc: HTTPException) -> Response:
+    return json_response({"error": exc.name, "detail": exc.description}, exc.code or 500)
 
 
 def _broken_shop(record: Record) -> dict[str, Any]:

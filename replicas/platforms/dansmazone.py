@@ -44,8 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from flask import Flask, Response, abort, redirect
-from werkzeug.wrappers import Response as BaseResponse
+from flask import Flask, abort, redirect
+from werkzeug.wrappers import Response
 
 from replicas.faults import WSGIApp
 from replicas.noise import (
@@ -63,7 +63,8 @@ from replicas.noise import (
     render_street,
     render_title,
 )
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.web import html_response, text_response
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify
 
@@ -248,7 +249,7 @@ class DansMaZone(Platform):
             "opening_hours": "; ".join(hours) if hours else None,
             "description": description,
         }
-        fields = {k: v for k, v in fields.items() if v is not None}
+        fields = present(fields)
         native = {
             "id": number, "index": shop.index, "path": path, "ld": ld, "layout": layout,
             "with_org": with_org, "rubrique": rubrique, "hours_text": hours_french(shop.hours),
@@ -320,7 +321,7 @@ class DansMaZone(Platform):
             "category": rubrique if has_category else None, "description": description,
             "image_url": image, "shop_source_id": shop_rec.source_id if seller_named else None,
         }
-        fields = {k: v for k, v in fields.items() if v is not None}
+        fields = present(fields)
         native = {
             "id": number, "path": path, "ld": ld, "layout": layout, "rubrique": rubrique,
             "shop_path": shop_path, "shop_name": shop_name, "price_fr": _price_fr(cents),
@@ -513,14 +514,11 @@ class DansMaZone(Platform):
     def create_app(self) -> WSGIApp:
         app = Flask(f"replica_{self.key}")
 
-        def html_response(body: bytes) -> Response:
-            return Response(body, mimetype="text/html", content_type="text/html; charset=utf-8")
-
         @app.get("/robots.txt")
         def robots() -> Response:
             text = ("User-agent: *\nDisallow: /panier\nDisallow: /recherche\n\n"
                     f"Sitemap: {self.base_url}/sitemap_index.xml\n")
-            return Response(text, mimetype="text/plain")
+            return text_response(text)
 
         @app.get("/sitemap_index.xml")
         def sitemap_index() -> Response:
@@ -539,7 +537,7 @@ class DansMaZone(Platform):
                 "application/xml; charset=utf-8"
             return Response(body, content_type=ctype)
 
-        def lookup(ref: str, page_kind: str, prefix: str) -> BaseResponse:
+        def lookup(ref: str, page_kind: str, prefix: str) -> Response:
             index = self._index
             match = re.match(r"(\d+)(?:-|$)", ref)
             found = index.by_id.get(int(match.group(1))) if match else None
@@ -556,11 +554,11 @@ class DansMaZone(Platform):
                 record, bad=kind == "bad")))
 
         @app.get("/commerce/<ref>")
-        def commerce(ref: str) -> BaseResponse:
+        def commerce(ref: str) -> Response:
             return lookup(ref, "shop", "/commerce")
 
         @app.get("/produit/<ref>")
-        def produit(ref: str) -> BaseResponse:
+        def produit(ref: str) -> Response:
             return lookup(ref, "product", "/produit")
 
         @app.get("/")

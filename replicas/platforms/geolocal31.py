@@ -21,7 +21,8 @@ import json
 import math
 from typing import Any, ClassVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, abort, request
+from werkzeug.wrappers import Response
 
 from replicas.faults import WSGIApp
 from replicas.noise import (
@@ -35,7 +36,8 @@ from replicas.noise import (
     render_phone,
     render_street,
 )
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.web import PageShell, definition_rows, json_response, text_response
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Shop, World, rng_for
 
@@ -47,6 +49,9 @@ SERVICE_LABELS = {
     "delivery": "Livraison à domicile",
     "local_delivery": "Livraison locale",
 }
+SHELL = PageShell("Géo'local31",
+                  after="<footer>Géo'local31 — données issues du répertoire SIRENE</footer>",
+                  newlines=False)
 
 
 def shop_id(shop: Shop) -> str:
@@ -128,8 +133,7 @@ class Geolocal31(Platform):
             "services": services or None,
             "opening_hours": props.get("horaires"),
         }
-        fields = {k: v for k, v in fields.items() if v is not None}
-        return Record("shop", sid, shop.entity_id, fields,
+        return Record("shop", sid, shop.entity_id, present(fields),
                       native={"properties": props, "lon": lon, "lat": lat,
                               "index": shop.index})
 
@@ -190,14 +194,14 @@ class Geolocal31(Platform):
 
         @app.get("/robots.txt")
         def robots() -> Response:
-            return Response("User-agent: *\nAllow: /\n", mimetype="text/plain")
+            return text_response("User-agent: *\nAllow: /\n")
 
         @app.get("/")
         def home() -> Response:
             body = (f"<h1>{html.escape(self.title)}</h1><p>Le localisateur des commerces de "
                     f"Haute-Garonne : {len(self.records)} commerces. API : "
                     "<code>/api/commerces?bbox=minLon,minLat,maxLon,maxLat</code></p>")
-            return Response(_page(self.title, body), mimetype="text/html")
+            return SHELL.response(self.title, body)
 
         @app.get("/api/commerces")
         @app.get("/api/commerces/")
@@ -207,10 +211,9 @@ class Geolocal31(Platform):
             if raw is not None:
                 box = parse_bbox(raw)
                 if box is None:
-                    return Response(json.dumps({"code": "InvalidParameterValue",
-                                                "description": "bbox: minLon,minLat,maxLon,"
-                                                               "maxLat attendus"}),
-                                    status=400, mimetype="application/json")
+                    return json_response({"code": "InvalidParameterValue",
+                                          "description": "bbox: minLon,minLat,maxLon,maxLat "
+                                                         "attendus"}, 400, compact=False)
             return Response(self.answer(box), mimetype="application/geo+json")
 
         @app.get("/commerce/<sid>")
@@ -218,8 +221,7 @@ class Geolocal31(Platform):
             record = self._by_id.get(sid)
             if record is None:
                 abort(404)
-            return Response(_page(record.fields["name"], _shop_html(record)),
-                            mimetype="text/html")
+            return SHELL.response(record.fields["name"], _shop_html(record))
 
         return app.wsgi_app
 
@@ -238,19 +240,13 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float] | None:
     return box  # type: ignore[return-value]
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(title)} — Géo'local31</title></head><body>{body}"
-            "<footer>Géo'local31 — données issues du répertoire SIRENE</footer></body></html>")
-
-
 def _shop_html(record: Record) -> str:
     f, props = record.fields, record.native["properties"]
     rows = [("Activité", props["activite"]), ("Adresse", f["address"]),
             ("Commune", f"{f['postcode']} {f['city']}"), ("Téléphone", f.get("phone")),
             ("SIRET", f.get("siret")), ("Horaires", f.get("opening_hours")),
             ("Services", ", ".join(f.get("services", [])) or None)]
-    items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows if v)
+    items = definition_rows(rows)
     web = f.get("website")
     link = (f"<p><a rel=\"nofollow\" href=\"{html.escape(web)}\">{html.escape(web)}</a></p>"
             if web else "")

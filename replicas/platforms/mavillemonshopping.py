@@ -13,9 +13,10 @@ link to the next page carrying ``apres=<last ref>``), with prices in integer
 cents. The card's ``data-catalogue`` attribute is that endpoint. Public pages:
 ``/boutique/<id>-<slug>`` and ``/produit/<ref>-<slug>``.
 
-Presence (the world has no PRESENCE entry for this platform, so the rule lives
-here): an open shop of the ``toulouse``, ``metro`` or ``grand_nancy`` zones (a national
-provider serves both territories from one site) is listed when it is
+Presence (the world has no PRESENCE entry for this platform: the platform draws
+it, ``replicas.platforms.presence``): an open shop of the ``toulouse``, ``metro``
+or ``grand_nancy`` zones (a national provider serves both territories from one
+site) is listed when it is
 one of the world's independents (on none of the five: this platform's own
 shops, found nowhere else) or when
 ``rng_for(seed, "mavillemonshopping", "presence", shop.entity_id)`` draws under
@@ -47,11 +48,9 @@ error on every list page (the run is partial; nothing is marked gone).
 
 from __future__ import annotations
 
-import bisect
 import html
-import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -61,7 +60,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from replicas.faults import WSGIApp
-from replicas.geo import COMMUNES_BY_NAME
 from replicas.noise import (
     fold_accents,
     format_price_dot,
@@ -76,7 +74,16 @@ from replicas.noise import (
     render_title,
 )
 from replicas.platforms import DEFAULT_PORTS
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import after_key, drifted_window, requested_drift
+from replicas.platforms.presence import DrawnPresence
+from replicas.platforms.web import (
+    PageShell,
+    html_response,
+    json_response,
+    routed_app,
+    text_response,
+)
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify, stable_hash
 
@@ -98,26 +105,10 @@ LAYOUTS = {
     "v1": ("article", "carte-boutique", "data-id", "data-catalogue"),
     "v2": ("div", "mvms-card", "data-ref", "data-src"),
 }
-
-
-def listed(world: World, entity_id: str, rate: float) -> bool:
-    """The platform's presence draw for an entity (see the module docstring)."""
-    return rng_for(world.seed, KEY, "presence", entity_id).random() < rate
-
-
-def shops_listed(world: World) -> list[Shop]:
-    """Open shops of Toulouse and its metropolis, and of the Grand Nancy, that this
-    platform lists."""
-    return [s for s in world.open_shops()
-            if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-            and (s.independent or listed(world, s.entity_id, SHOP_RATE))]
-
-
-def offers_listed(world: World, shops: Iterable[Shop]) -> list[Offer]:
-    """Open offers of the listed shops that this platform lists."""
-    indexes = {s.index for s in shops}
-    return [o for o in world.offers
-            if o.is_open and o.shop in indexes and listed(world, o.entity_id, OFFER_RATE)]
+PRESENCE = DrawnPresence(KEY, SHOP_RATE, OFFER_RATE, zones=PRESENCE_ZONES, independents=True)
+SHELL = PageShell("Ma Ville Mon Shopping",
+                  before='<header><a href="/">Ma Ville Mon Shopping</a></header><main>',
+                  after="</main>" + FOOTER)
 
 
 def shop_number(shop: Shop) -> int:
@@ -157,13 +148,9 @@ class MaVilleMonShopping(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = sorted(shops_listed(world), key=shop_number)
-        records = [self._shop_record(world, shop) for shop in shops]
-        sids = {shop.index: r.source_id for shop, r in zip(shops, records, strict=True)}
-        products = [self._product_record(world, offer, sids[offer.shop])
-                    for offer in offers_listed(world, shops)]
-        products.sort(key=lambda r: (r.native["shop"], r.source_id))
-        return records + products
+        return PRESENCE.records(world, shop_order=shop_number, shop_record=self._shop_record,
+                                product_record=self._product_record,
+                                product_order=lambda r: (r.native["shop"], r.source_id))
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)
@@ -199,7 +186,7 @@ class MaVilleMonShopping(Platform):
             "description": shop.description or None,
         }
         native = {"number": number, "hours": hours}
-        return Record("shop", sid, shop.entity_id, _present(fields), native)
+        return Record("shop", sid, shop.entity_id, present(fields), native)
 
     def _product_record(self, world: World, offer: Offer, shop_sid: str) -> Record:
         rng = rng_for(world.seed, self.key, offer.entity_id)
@@ -230,7 +217,7 @@ class MaVilleMonShopping(Platform):
             "dispo": fields["availability"], "rayon": category, "photo": image,
             "lien": fields["url"], "descriptif": product.description or None,
         }
-        return Record("product", ref, offer.entity_id, _present(fields),
+        return Record("product", ref, offer.entity_id, present(fields),
                       {"shop": int(shop_sid.rsplit("-", 1)[1]), "item": item})
 
     # ---------------------------------------------------------------- indexes
@@ -275,8 +262,7 @@ class MaVilleMonShopping(Platform):
         pages = max(1, -(-total // size))
         if page < 1 or page > pages:
             return None
-        start = (page - 1) * size - drift  # items added (+) or removed (-) ahead of the page
-        window = index.cards[max(0, start):max(0, start + size)]
+        window = drifted_window(index.cards, (page - 1) * size, size, drift)
         cards = "\n".join(self._card(record, broken, layout) for _, record, broken in window)
         links = []
         if page > 1:
@@ -287,7 +273,7 @@ class MaVilleMonShopping(Platform):
         body = (f'<h1>Les boutiques de la ville</h1><p class="compteur"><strong>{total}'
                 f'</strong> boutiques</p>\n<div class="grille">\n{cards}\n</div>\n'
                 f'<nav class="pagination">{" ".join(links)}</nav>')
-        return _page("Les boutiques", body)
+        return SHELL.render("Les boutiques", body)
 
     def catalogue(self, number: int, after: str | None) -> dict[str, Any] | None:
         """The JSON answer of ``/api/catalogue?boutique=N[&apres=REF]`` (None: no such shop)."""
@@ -296,7 +282,7 @@ class MaVilleMonShopping(Platform):
         if shop is None:
             return None
         keys, items = index.catalogue[number]
-        start = 0 if after is None else bisect.bisect_right(keys, after)
+        start = after_key(keys, after)
         end = min(len(items), start + max(1, self.catalogue_size))
         following = None
         if end < len(items):
@@ -331,46 +317,31 @@ class MaVilleMonShopping(Platform):
             "shop": self._shop, "product": self._product, "catalogue": self._catalogue,
             "script": self._script,
         }
-
-        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            request = Request(environ)
-            try:
-                endpoint, args = urls.bind_to_environ(environ).match()
-                response = views[endpoint](request, **args)
-            except HTTPException as exc:
-                if request.path.startswith("/api/"):
-                    response = _json({"erreur": exc.name, "detail": exc.description},
-                                     exc.code or 500)
-                else:
-                    response = exc.get_response(environ)
-            return response(environ, start_response)
-
-        return app
+        return routed_app(urls, views, api_error=_api_error)
 
     def _home(self, request: Request) -> Response:
         body = (f"<h1>{self.title}</h1><p>{len(self._index.shops)} boutiques de votre ville "
                 'en ligne. <a href="/boutiques?page=1">Toutes les boutiques</a></p>')
-        return _html(_page(self.title, body))
+        return SHELL.response(self.title, body)
 
     def _robots(self, request: Request) -> Response:
-        return Response("User-agent: *\nDisallow: /panier\nDisallow: /compte\nAllow: /\n",
-                        mimetype="text/plain")
+        return text_response("User-agent: *\nDisallow: /panier\nDisallow: /compte\nAllow: /\n")
 
     def _script(self, request: Request) -> Response:
         script = ("document.querySelectorAll('[data-src-catalogue]').forEach(function (el) {"
                   " fetch(el.dataset.srcCatalogue).then(function (r) { return r.json(); })"
                   ".then(function (data) { el.dataset.total = data.total; }); });\n")
-        return Response(script, mimetype="application/javascript")
+        return text_response(script, "application/javascript")
 
     def _shops(self, request: Request) -> Response:
         try:
             page = int(request.args.get("page", "1"))
         except ValueError:
             raise NotFound() from None
-        body = self.list_page(page, int(request.environ.get("replica.drift", 0)))
+        body = self.list_page(page, requested_drift(request.environ))
         if body is None:
             raise NotFound()
-        return _html(body)
+        return html_response(body)
 
     def _shop(self, request: Request, slug: str) -> Response:
         match = re.match(r"^(\d+)(?:-[^/]*)?$", slug)
@@ -385,9 +356,9 @@ class MaVilleMonShopping(Platform):
                     + f'<section id="catalogue" data-src-catalogue="/api/catalogue?boutique='
                     f'{number}"><noscript>Activez JavaScript pour voir les produits.</noscript>'
                     '</section><script src="/static/catalogue.js"></script>')
-            cached = _page(record.fields["name"], body)
+            cached = SHELL.render(record.fields["name"], body)
             self._cache[key] = cached
-        return _html(cached)
+        return html_response(cached)
 
     def _product(self, request: Request, slug: str) -> Response:
         ref = slug[:14]
@@ -401,18 +372,23 @@ class MaVilleMonShopping(Platform):
         cents = record.native["item"]["prix"]["centimes"]
         body = (f'<h1>{e(f["title"])}</h1><p class="prix">{e(format_price_fr(cents))}</p>'
                 f'<p class="dispo">{e(f["availability"])}</p>{seller}')
-        return _html(_page(f["title"], body))
+        return SHELL.response(f["title"], body)
 
     def _catalogue(self, request: Request) -> Response:
         try:
             number = int(request.args.get("boutique", ""))
         except ValueError:
-            return _json({"erreur": "Bad Request", "detail": "boutique: un numéro attendu"},
-                         400)
+            return json_response({"erreur": "Bad Request",
+                                  "detail": "boutique: un numéro attendu"}, 400)
         answer = self.catalogue(number, request.args.get("apres") or None)
         if answer is None:
-            return _json({"erreur": "Not Found", "detail": f"pas de boutique {number}"}, 404)
-        return _json(answer)
+            return json_response({"erreur": "Not Found",
+                                  "detail": f"pas de boutique {number}"}, 404)
+        return json_response(answer)
+
+
+def _api_error(exc: HTTPException) -> Response:
+    return json_response({"erreur": exc.name, "detail": exc.description}, exc.code or 500)
 
 
 def render_card(record: Record, layout: str, *, broken: bool = False) -> str:
@@ -456,23 +432,3 @@ def render_card(record: Record, layout: str, *, broken: bool = False) -> str:
     parts.append(f"</{tag}>")
     return "".join(parts)
 
-
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields as a crawler stores them: no None, no empty text or list."""
-    return {k: v for k, v in fields.items() if v not in (None, "", [])}
-
-
-def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)} — Ma Ville Mon Shopping</title></head><body>"
-            f'<header><a href="/">Ma Ville Mon Shopping</a></header><main>{body}</main>'
-            f"{FOOTER}</body></html>\n")
-
-
-def _html(body: str) -> Response:
-    return Response(body, mimetype="text/html")
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                    status=status, mimetype="application/json")

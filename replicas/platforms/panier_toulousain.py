@@ -10,7 +10,7 @@ field the schema lacks, is answered ``200`` with ``errors[]`` and no data, as
 GraphQL servers do; a body that is not a GraphQL request is a 400. Public pages:
 ``/commerce/<id>`` and ``/produit/<id>``.
 
-Presence (the world has no entry for this platform, so the rule lives here):
+Presence (the world has no entry for this platform: ``replicas.platforms.presence``):
 an open shop of the ``toulouse``, ``metro`` or ``sicoval`` zones is listed when
 ``rng_for(seed, "panier_toulousain", "presence", entity_id)`` draws under 0.3,
 an open offer of a listed shop when its own draw is under 0.75.
@@ -28,19 +28,17 @@ node whose id is null (neither in the truth).
 from __future__ import annotations
 
 import base64
-import bisect
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from graphql import GraphQLSchema, build_schema, graphql_sync
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from replicas.faults import WSGIApp
-from replicas.geo import COMMUNES_BY_NAME
 from replicas.noise import (
     format_price_fr,
     hours_french,
@@ -53,7 +51,10 @@ from replicas.noise import (
     render_title,
 )
 from replicas.platforms import DEFAULT_PORTS
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import after_key
+from replicas.platforms.presence import DrawnPresence
+from replicas.platforms.web import PageShell, json_response, routed_app, text_response
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify, stable_hash
 
@@ -112,9 +113,8 @@ type Produit {
 """
 
 
-def listed(world: World, entity_id: str, rate: float) -> bool:
-    """The platform's presence draw for an entity (see the module docstring)."""
-    return rng_for(world.seed, KEY, "presence", entity_id).random() < rate
+PRESENCE = DrawnPresence(KEY, SHOP_RATE, OFFER_RATE, zones=PRESENCE_ZONES)
+SHELL = PageShell("Le Panier Toulousain", before="<main>", after="</main>")
 
 
 def shop_key(shop: Shop) -> str:
@@ -146,7 +146,7 @@ def connection(nodes: list[tuple[str, dict[str, Any]]], keys: list[str], first: 
     if not 1 <= first <= MAX_FIRST:
         raise ValueError(f"first must be within 1..{MAX_FIRST}")
     key = key_of(after)
-    start = 0 if key is None else bisect.bisect_right(keys, key)
+    start = after_key(keys, key)
     page = nodes[start:start + min(first, max(1, cap))]
     return {"totalCount": len(nodes),
             "pageInfo": {"endCursor": cursor_of(page[-1][0]) if page else after,
@@ -165,18 +165,10 @@ class PanierToulousain(Platform):
 
     # ---------------------------------------------------------------- records
     def build_records(self, world: World) -> list[Record]:
-        shops = [s for s in world.open_shops()
-                 if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-                 and listed(world, s.entity_id, SHOP_RATE)]
-        shops.sort(key=shop_key)
-        records = [self._shop_record(world, shop) for shop in shops]
-        keys = {shop.index: shop_key(shop) for shop in shops}
-        products = [self._product_record(world, offer, keys[offer.shop])
-                    for offer in world.offers
-                    if offer.is_open and offer.shop in keys
-                    and listed(world, offer.entity_id, OFFER_RATE)]
-        products.sort(key=lambda r: (r.fields["shop_source_id"], r.source_id))
-        return records + products
+        return PRESENCE.records(
+            world, shop_order=shop_key, shop_record=self._shop_record,
+            product_record=self._product_record,
+            product_order=lambda r: (r.fields["shop_source_id"], r.source_id))
 
     def _shop_record(self, world: World, shop: Shop) -> Record:
         rng = rng_for(world.seed, self.key, shop.entity_id)
@@ -207,7 +199,7 @@ class PanierToulousain(Platform):
             "categorie": fields["categories"][0], "services": fields["services"],
             "horaires": fields["opening_hours"], "description": fields["description"],
         }
-        return Record("shop", sid, shop.entity_id, _present(fields), {"node": node})
+        return Record("shop", sid, shop.entity_id, present(fields), {"node": node})
 
     def _product_record(self, world: World, offer: Offer, shop_sid: str) -> Record:
         rng = rng_for(world.seed, self.key, offer.entity_id)
@@ -233,7 +225,7 @@ class PanierToulousain(Platform):
             "description": fields["description"], "image": fields["image_url"],
             "url": fields["url"],
         }
-        return Record("product", pid, offer.entity_id, _present(fields), {"node": node})
+        return Record("product", pid, offer.entity_id, present(fields), {"node": node})
 
     # ---------------------------------------------------------------- the graph
     def on_records_changed(self) -> None:
@@ -307,25 +299,15 @@ class PanierToulousain(Platform):
         views: dict[str, Callable[..., Response]] = {
             "home": self._home, "robots": self._robots, "graphql": self._graphql,
             "page": self._page}
-
-        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-            request = Request(environ)
-            try:
-                endpoint, args = urls.bind_to_environ(environ).match()
-                response = views[endpoint](request, **args)
-            except HTTPException as exc:
-                response = exc.get_response(environ)
-            return response(environ, start_response)
-
-        return app
+        return routed_app(urls, views)  # errors, even the API's, as HTML pages
 
     def _home(self, request: Request) -> Response:
         body = (f"<h1>{self.title}</h1><p>Vos commerçants toulousains, livrés chez vous.</p>"
                 '<div id="app" data-graphql="/graphql"></div>')
-        return _html(_page(self.title, body))
+        return SHELL.response(self.title, body)
 
     def _robots(self, request: Request) -> Response:
-        return Response("User-agent: *\nDisallow: /panier\nAllow: /\n", mimetype="text/plain")
+        return text_response("User-agent: *\nDisallow: /panier\nAllow: /\n")
 
     def _graphql(self, request: Request) -> Response:
         try:
@@ -334,17 +316,17 @@ class PanierToulousain(Platform):
             payload = None
         if (not isinstance(payload, dict) or not isinstance(payload.get("query"), str)
                 or not isinstance(payload.get("variables") or {}, dict)):
-            return _json({"errors": [{"message": "a GraphQL request is a JSON object with a "
-                                                 "query (and variables)"}]}, 400)
-        return _json(self.execute(payload["query"], payload.get("variables")))
+            return json_response({"errors": [{"message": "a GraphQL request is a JSON object "
+                                                         "with a query (and variables)"}]}, 400)
+        return json_response(self.execute(payload["query"], payload.get("variables")))
 
     def _page(self, request: Request, slug: str) -> Response:
         record = self._pages.get(request.path)
         if record is None:
             raise NotFound()
         title = record.fields.get("name") or record.fields.get("title") or slug
-        return _html(_page(title, f"<h1>{html.escape(title)}</h1>"
-                                  '<div id="app" data-graphql="/graphql"></div>'))
+        return SHELL.response(title, f"<h1>{html.escape(title)}</h1>"
+                                     '<div id="app" data-graphql="/graphql"></div>')
 
 
 _SCHEMA: list[GraphQLSchema] = []
@@ -356,22 +338,3 @@ def schema() -> GraphQLSchema:
         _SCHEMA.append(build_schema(SCHEMA_SDL))
     return _SCHEMA[0]
 
-
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields as a crawler stores them: no None, no empty text or list."""
-    return {k: v for k, v in fields.items() if v not in (None, "", [])}
-
-
-def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)} — Le Panier Toulousain</title></head><body>"
-            f"<main>{body}</main></body></html>\n")
-
-
-def _html(body: str) -> Response:
-    return Response(body, mimetype="text/html")
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                    status=status, mimetype="application/json")

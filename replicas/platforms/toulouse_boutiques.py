@@ -45,7 +45,9 @@ from replicas.noise import (
     render_street,
     render_title,
 )
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import drifted_window, requested_drift
+from replicas.platforms.web import PageShell, html_response, text_response
 from replicas.vocab import TRADES, TRADES_BY_KEY
 from replicas.world import Offer, Shop, World, rng_for, slugify
 
@@ -63,6 +65,17 @@ Disallow: /compte
 Disallow: /recherche
 Disallow: /boutique/*/avis
 """
+SHELL = PageShell(
+    "Toulouse Boutiques",
+    before=('\n<header id="entete"><a class="logo" href="/">Toulouse Boutiques</a>\n'
+            '<form class="recherche" action="/recherche" method="get">'
+            '<input type="search" name="q" placeholder="Rechercher une boutique, un produit">'
+            '<button>OK</button></form>\n'
+            '<a href="/compte">Mon compte</a> <a href="/panier">Mon panier</a></header>\n'
+            "<main>\n"),
+    after=("\n</main>\n"
+           f'{FOOTER}<p>© Toulouse Boutiques — le commerce toulousain en ligne</p>'
+           '<a href="/compte/inscription">Créer un compte commerçant</a></footer>'))
 
 _CATEGORY = re.compile(r"^/categorie/([a-z0-9-]+)/?$")
 _SHOP = re.compile(r"^/boutique/([a-z0-9-]+)/?$")
@@ -179,7 +192,7 @@ class ToulouseBoutiques(Platform):
             }
             records.append(Record(
                 kind="shop", source_id=slug, entity_id=shop.entity_id,
-                fields={k: v for k, v in fields.items() if v not in (None, "", [])},
+                fields=present(fields),
                 native={"slug": slug, "trade": shop.trade,
                         "address_line": f"{looks['street']}, {shop.postcode} {shop.commune}",
                         "tel": "+33" + shop.phone[1:]},
@@ -220,7 +233,7 @@ class ToulouseBoutiques(Platform):
         }
         return Record(
             kind="product", source_id=product_id, entity_id=offer.entity_id,
-            fields={k: v for k, v in fields.items() if v not in (None, "")},
+            fields=present(fields),
             native={"id": product_id, "shop_slug": slugs[shop.index],
                     "shop_name": shop_names[shop.index], "trade": product.trade},
         )
@@ -265,7 +278,7 @@ class ToulouseBoutiques(Platform):
     def create_app(self) -> Callable[[dict, Callable], Iterable[bytes]]:
         def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
             request = Request(environ)
-            response = self._dispatch(request, environ.get("replica.drift", 0))
+            response = self._dispatch(request, requested_drift(environ))
             return response(environ, start_response)
 
         return app
@@ -274,43 +287,39 @@ class ToulouseBoutiques(Platform):
         path = request.path
         index = self._index
         if path == "/robots.txt":
-            return Response(ROBOTS_TXT, mimetype="text/plain")
+            return text_response(ROBOTS_TXT)
         if path == "/":
-            return self._html(self._cached(index, "/", lambda: self._home(index)))
+            return html_response(self._cached(index, "/", lambda: self._home(index)))
         match = _CATEGORY.match(path)
         if match and match.group(1) in index.categories:
             try:
                 page = max(1, int(request.args.get("page", "1")))
             except ValueError:
                 page = 1
-            return self._html(self._category(index, match.group(1), page, int(drift)))
+            return html_response(self._category(index, match.group(1), page, drift))
         match = _SHOP.match(path)
         if match:
             slug = match.group(1)
             if slug in index.shops:
-                return self._html(self._cached(index, path, lambda: self._shop(index, slug)))
+                return html_response(self._cached(index, path, lambda: self._shop(index, slug)))
             if slug in index.bad_shops:
-                return self._html(self._cached(index, path,
-                                               lambda: self._bad_shop(index, slug)))
+                return html_response(self._cached(index, path,
+                                                  lambda: self._bad_shop(index, slug)))
         match = _PRODUCT.match(path)
         if match and match.group(1) in index.products:
             record = index.products[match.group(1)]
             if record.fields["url"] != path.rstrip("/"):  # old or wrong slug: the real one
                 return Response("", status=301, headers={"Location": record.fields["url"]})
-            return self._html(self._cached(index, path, lambda: self._product(index, record)))
+            return html_response(self._cached(index, path, lambda: self._product(index, record)))
         match = _REVIEWS.match(path)
         if match and match.group(1) in index.shops:
-            return self._html(self._page("Avis", "<h1>Avis clients</h1><p>Aucun avis pour "
-                                         "le moment.</p>"))
+            return html_response(SHELL.render("Avis", "<h1>Avis clients</h1><p>Aucun avis "
+                                                      "pour le moment.</p>"))
         if path.startswith(("/panier", "/compte", "/recherche")):
-            return self._html(self._page("Espace client", "<h1>Espace client</h1>"
-                                         "<p>Connectez-vous pour continuer.</p>"))
-        return self._html(self._page("Page introuvable", "<h1>Page introuvable</h1>"),
-                          status=404)
-
-    @staticmethod
-    def _html(body: str | bytes, status: int = 200) -> Response:
-        return Response(body, status=status, content_type="text/html; charset=utf-8")
+            return html_response(SHELL.render("Espace client", "<h1>Espace client</h1>"
+                                              "<p>Connectez-vous pour continuer.</p>"))
+        return html_response(SHELL.render("Page introuvable", "<h1>Page introuvable</h1>"),
+                             status=404)
 
     def _cached(self, index: _Index, key: str, render: Callable[[], str]) -> bytes:
         page = index.cache.get(key)
@@ -321,37 +330,20 @@ class ToulouseBoutiques(Platform):
         return page
 
     # ------------------------------------------------------------------ pages
-    def _page(self, title: str, main: str) -> str:
-        return (
-            '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-            f"<title>{_e(title)} — Toulouse Boutiques</title></head><body>\n"
-            '<header id="entete"><a class="logo" href="/">Toulouse Boutiques</a>\n'
-            '<form class="recherche" action="/recherche" method="get">'
-            '<input type="search" name="q" placeholder="Rechercher une boutique, un produit">'
-            '<button>OK</button></form>\n'
-            '<a href="/compte">Mon compte</a> <a href="/panier">Mon panier</a></header>\n'
-            f"<main>\n{main}\n</main>\n"
-            f'{FOOTER}<p>© Toulouse Boutiques — le commerce toulousain en ligne</p>'
-            '<a href="/compte/inscription">Créer un compte commerçant</a></footer>'
-            "</body></html>\n"
-        )
-
     def _home(self, index: _Index) -> str:
         items = "\n".join(
             f'<li><a href="/categorie/{cat}">{_e(label)}</a> '
             f'<span class="nombre">({len(entries)})</span></li>'
             for cat, (label, entries) in index.categories.items())
-        return self._page("Accueil", "<h1>Les boutiques de Toulouse</h1>\n"
+        return SHELL.render("Accueil", "<h1>Les boutiques de Toulouse</h1>\n"
                           f'<ul class="categories">\n{items}\n</ul>')
 
     def _category(self, index: _Index, cat: str, page: int, drift: int) -> str:
         label, entries = index.categories[cat]
         total = len(entries)
         size = self.page_size
-        nominal = (page - 1) * size
-        # items inserted (+) or removed (-) ahead of the page shift its window
-        start = min(max(0, nominal - drift), total)
-        shown = entries[start:start + size]
+        # a first page drifted back still shows a whole page
+        shown = drifted_window(entries, (page - 1) * size, size, drift, full_at_start=True)
         items = "\n".join(
             f'<li class="boutique"><a href="/boutique/{e.slug}">{_e(e.name)}</a> '
             f'<span class="ville">{_e(e.city)}</span></li>' for e in shown)
@@ -363,7 +355,7 @@ class ToulouseBoutiques(Platform):
             nav.append(f'<a rel="next" href="/categorie/{cat}?page={page + 1}">'
                        "Page suivante</a>")
         noun = "boutique" if total < 2 else "boutiques"
-        return self._page(label, (
+        return SHELL.render(label, (
             f'<nav class="ariane"><a href="/">Accueil</a> › {_e(label)}</nav>\n'
             f"<h1>{_e(label)}</h1>\n<p class=\"total\">{total} {noun}</p>\n"
             f'<ul class="boutiques">\n{items}\n</ul>\n'
@@ -412,15 +404,15 @@ class ToulouseBoutiques(Platform):
 
     def _shop(self, index: _Index, slug: str) -> str:
         record = index.shops[slug]
-        return self._page(record.fields["name"], self._shop_body(
+        return SHELL.render(record.fields["name"], self._shop_body(
             index, record, name=record.fields["name"], slug=slug,
             products=index.products_of.get(slug, [])))
 
     def _bad_shop(self, index: _Index, slug: str) -> str:
         """An old duplicate page left behind: the name is gone, so is everything useful."""
         record = index.bad_shops[slug]
-        return self._page("Boutique", self._shop_body(index, record, name="", slug=slug,
-                                                      products=[]))
+        return SHELL.render("Boutique", self._shop_body(index, record, name="", slug=slug,
+                                                        products=[]))
 
     def _product(self, index: _Index, record: Record) -> str:
         f = record.fields
@@ -447,4 +439,4 @@ class ToulouseBoutiques(Platform):
         parts.append(f'<p><a class="panier" href="/panier/ajouter?produit={record.source_id}">'
                      "Ajouter au panier</a></p>")
         parts.append("</article>")
-        return self._page(f["title"], "\n".join(parts))
+        return SHELL.render(f["title"], "\n".join(parts))

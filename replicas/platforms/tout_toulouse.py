@@ -26,14 +26,14 @@ incremental crawl whose ``since`` is a wall-clock time sees the change.
 from __future__ import annotations
 
 import html
-import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import Flask, abort, request
+from werkzeug.wrappers import Response
 
 from replicas.faults import WSGIApp
 from replicas.noise import (
@@ -47,7 +47,9 @@ from replicas.noise import (
     render_street,
     render_title,
 )
-from replicas.platforms.base import Platform, Record
+from replicas.platforms.base import Platform, Record, present
+from replicas.platforms.paging import drifted_window, requested_drift
+from replicas.platforms.web import PageShell, definition_rows, json_response, text_response
 from replicas.vocab import TRADES_BY_KEY
 from replicas.world import EPOCH_STEP, Offer, Shop, World, rng_for, stable_hash
 
@@ -65,6 +67,8 @@ SERVICE_FLAGS = (("click_collect", "click_and_collect", "Click & Collect"),
                  ("local_delivery", "livraison_locale", "Livraison locale"))
 AVAILABILITY = {"in_stock": "en_stock", "limited": "stock_limite", "out_of_stock": "epuise"}
 PHONE_STYLES = {"spaced": 0.85, "compact": 0.15}
+SHELL = PageShell("Tout Toulouse", separator="·", before="<main>",
+                  after="</main><footer>Tout Toulouse — la fédération des commerçants</footer>")
 
 
 def shop_native_id(shop: Shop) -> int:
@@ -221,7 +225,7 @@ class ToutToulouse(Platform):
             "opening_hours": item["horaires"],
             "description": shop.description or None,
         }
-        return Record("shop", f"boutique-{native_id}", shop.entity_id, _present(fields),
+        return Record("shop", f"boutique-{native_id}", shop.entity_id, present(fields),
                       {"id": native_id, "item": item})
 
     def _product_record(self, world: World, offer: Offer, index: int) -> Record:
@@ -260,7 +264,7 @@ class ToutToulouse(Platform):
             "image_url": image,
             "shop_source_id": f"boutique-{shop_id}",
         }
-        return Record("product", f"produit-{native_id}", offer.entity_id, _present(fields),
+        return Record("product", f"produit-{native_id}", offer.entity_id, present(fields),
                       {"id": native_id, "shop_id": shop_id, "item": item})
 
     # ---------------------------------------------------------------- index
@@ -362,14 +366,17 @@ class ToutToulouse(Platform):
             return scheme.lower() == "bearer" and token.strip() == platform.token
 
         def api_error(status: int, code: str, message: str) -> Response:
-            response = _json({"error": code, "message": message}, status)
+            response = json_response({"error": code, "message": message}, status)
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="toutoulouse"'
             return response
 
+        def unauthorized() -> Response:
+            return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
+
         def listing(endpoint_of: Callable[[_Index], _Endpoint]) -> Response:
             if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
+                return unauthorized()
             try:
                 offset = int(request.args.get("offset", "0"))
                 limit = int(request.args.get("limit", str(DEFAULT_LIMIT)))
@@ -385,11 +392,9 @@ class ToutToulouse(Platform):
                 except ValueError:
                     return api_error(400, "bad_request", "updated_since: date ISO 8601 attendue")
             items = endpoint_of(platform._current_index()).since(since)
-            # items added (+) or removed (-) ahead of the page while the client pages
-            start = offset - int(request.environ.get("replica.drift", 0))
-            window = items[max(0, start):max(0, start + limit)]
-            return _json({"total": len(items), "offset": offset, "limit": limit,
-                          "items": window})
+            window = drifted_window(items, offset, limit, requested_drift(request.environ))
+            return json_response({"total": len(items), "offset": offset, "limit": limit,
+                                  "items": window})
 
         @app.get("/api/v1/shops")
         def shops() -> Response:
@@ -399,23 +404,22 @@ class ToutToulouse(Platform):
         def products() -> Response:
             return listing(lambda ix: ix.products)
 
+        def one(records_of: Callable[[_Index], dict[int, Record]], native_id: int,
+                unknown: str) -> Response:
+            if not authorized():
+                return unauthorized()
+            record = records_of(platform._current_index()).get(native_id)
+            if record is None:
+                return api_error(404, "not_found", unknown)
+            return json_response(record.native["item"])
+
         @app.get("/api/v1/shops/<int:native_id>")
         def shop_item(native_id: int) -> Response:
-            if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
-            record = platform._current_index().shop_by_id.get(native_id)
-            if record is None:
-                return api_error(404, "not_found", "boutique inconnue")
-            return _json(record.native["item"])
+            return one(lambda ix: ix.shop_by_id, native_id, "boutique inconnue")
 
         @app.get("/api/v1/products/<int:native_id>")
         def product_item(native_id: int) -> Response:
-            if not authorized():
-                return api_error(401, "unauthorized", "jeton d'accès manquant ou invalide")
-            record = platform._current_index().product_by_id.get(native_id)
-            if record is None:
-                return api_error(404, "not_found", "produit inconnu")
-            return _json(record.native["item"])
+            return one(lambda ix: ix.product_by_id, native_id, "produit inconnu")
 
         @app.get("/api/<path:rest>")
         def api_unknown(rest: str) -> Response:
@@ -427,9 +431,8 @@ class ToutToulouse(Platform):
             record = index.shop_by_id.get(native_id)
             if record is None:
                 abort(404)
-            return _html(record.fields["name"], _shop_body(record,
-                                                           index.products_of_shop.get(native_id,
-                                                                                      [])))
+            return SHELL.response(record.fields["name"],
+                                  _shop_body(record, index.products_of_shop.get(native_id, [])))
 
         @app.get("/produit/<int:native_id>")
         def product_page(native_id: int) -> Response:
@@ -438,7 +441,7 @@ class ToutToulouse(Platform):
             if record is None:
                 abort(404)
             shop = index.shop_by_id.get(record.native["shop_id"])
-            return _html(record.fields["title"], _product_body(record, shop))
+            return SHELL.response(record.fields["title"], _product_body(record, shop))
 
         @app.get("/")
         def home() -> Response:
@@ -446,41 +449,18 @@ class ToutToulouse(Platform):
             body = (f"<h1>Tout Toulouse</h1><p>{len(index.shop_by_id)} commerces toulousains, "
                     f"{len(index.product_by_id)} produits.</p>"
                     "<p>L'application des commerçants de Toulouse.</p>")
-            return _html("Tout Toulouse", body)
+            return SHELL.response("Tout Toulouse", body)
 
         @app.get("/robots.txt")
         def robots() -> Response:
-            return Response("User-agent: *\nAllow: /\n", mimetype="text/plain")
+            return text_response("User-agent: *\nAllow: /\n")
 
         return app.wsgi_app
 
 
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields as a crawler stores them: no None, no empty list."""
-    return {k: v for k, v in fields.items() if v is not None and v != []}
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
-                    mimetype="application/json")
-
-
-def _html(title: str, body: str) -> Response:
-    page = ("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)} · Tout Toulouse</title></head><body>"
-            f"<main>{body}</main><footer>Tout Toulouse — la fédération des commerçants"
-            "</footer></body></html>\n")
-    return Response(page, mimetype="text/html")
-
-
-def _rows(pairs: Iterable[tuple[str, Any]]) -> str:
-    return "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
-                   for k, v in pairs if v not in (None, "", []))
-
-
 def _shop_body(record: Record, products: list[Record]) -> str:
     f = record.fields
-    rows = _rows([
+    rows = definition_rows([
         ("Adresse", f"{f.get('address', '')}, {f.get('postcode', '')} {f.get('city', '')}"),
         ("Téléphone", f.get("phone")), ("E-mail", f.get("email")),
         ("Site web", f.get("website")), ("SIRET", f.get("siret")),
@@ -501,7 +481,7 @@ def _product_body(record: Record, shop: Record | None) -> str:
     shop_link = (f'<a href="{html.escape(shop.fields["url"])}">'
                  f'{html.escape(shop.fields["name"])}</a>' if shop else "")
     image = (f'<img src="{html.escape(f["image_url"])}" alt="">' if f.get("image_url") else "")
-    rows = _rows([("Marque", f.get("brand")), ("EAN", f.get("gtin")),
+    rows = definition_rows([("Marque", f.get("brand")), ("EAN", f.get("gtin")),
                   ("Disponibilité", f.get("availability")), ("Catégorie", f.get("category"))])
     return (f'<h1 class="libelle">{html.escape(f["title"])}</h1>{image}'
             f'<p class="prix">{html.escape(price)}</p><dl>{rows}</dl>'

@@ -10,8 +10,9 @@ from werkzeug.test import Client
 
 from crawlers.listing import validate_listing
 from replicas.faults import FaultProfile
-from replicas.platforms.achetezlocal import API_KEY, KEY, SHOP_RATE, AchetezLocal, listed
+from replicas.platforms.achetezlocal import API_KEY, KEY, SHOP_RATE, AchetezLocal
 from replicas.world import World
+from tests.replicas.presence_rule import drawn
 
 HEADERS = {"X-Api-Key": API_KEY, "Accept": "application/json"}
 
@@ -91,9 +92,9 @@ def test_the_cap_bounds_every_answer_and_the_walk_still_gets_everything(
 def test_presence_records_and_pages(platform: AchetezLocal, world: World) -> None:
     shops = [r for r in platform.records if r.kind == "shop"]
     entity = {s.entity_id: s for s in world.shops}
-    assert shops and all(listed(world, r.entity_id, SHOP_RATE) for r in shops)
+    assert shops and all(drawn(world, KEY, r.entity_id, SHOP_RATE) for r in shops)
     assert {r.entity_id for r in shops} == {s.entity_id for s in world.open_shops()
-                                            if listed(world, s.entity_id, SHOP_RATE)}
+                                            if drawn(world, KEY, s.entity_id, SHOP_RATE)}
     assert all(entity[r.entity_id].is_open for r in shops)
     sids = {r.source_id for r in shops}
     client = Client(platform.wsgi())

@@ -19,9 +19,9 @@ from replicas.platforms.panier_toulousain import (
     PanierToulousain,
     cursor_of,
     key_of,
-    listed,
 )
 from replicas.world import World
+from tests.replicas.presence_rule import drawn
 
 SHOPS = "query($after: String, $first: Int!) { commerces(first: $first, after: $after) { " \
         "totalCount pageInfo { endCursor hasNextPage } edges { cursor node { id nom } } } }"
@@ -107,7 +107,7 @@ def test_cursors_are_opaque_and_the_cap_bounds_pages(world: World) -> None:
 def test_presence_records_and_pages(platform: PanierToulousain, world: World) -> None:
     expected = {s.entity_id for s in world.open_shops()
                 if COMMUNES_BY_NAME[s.commune].zone in PRESENCE_ZONES
-                and listed(world, s.entity_id, SHOP_RATE)}
+                and drawn(world, KEY, s.entity_id, SHOP_RATE)}
     assert expected and {r.entity_id for r in platform.records if r.kind == "shop"} == expected
     client = Client(platform.wsgi())
     for listing in platform.expected_listings():
