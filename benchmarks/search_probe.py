@@ -23,15 +23,18 @@ A query that names the shop alone is asked only when no other shop of the world 
 that name (with ``name+commune``: that name in that commune). It is right when the
 shop's entity (the entity its listings were merged into; any of them if the matcher
 left it split) is among the first 3 hits of a default search (shops and products).
-Each form's right/total is printed per engine; ``--show`` prints the misses with the
-3 hits found.
+Each form's right/total is printed per engine, with how many of the misses are of a
+shop whose name no listing shows (under ``--noise hard`` a registry-fed platform may show
+only the company's registered name: no engine can find the sign then); ``--show`` prints
+the misses with the 3 hits found.
 
 Engines: ``embedded`` (Tantivy), ``fts5``, and ``elasticsearch``/``opensearch`` through
 benchmarks/search.py's ``open_engine`` (the test nodes of tests/search_node.py, or the
 server at ``--es-url``, which sets ``AGORA_ELASTICSEARCH_URL``).
 
     .venv/bin/python benchmarks/search_probe.py [--shops 200] [--seed 7] [--world-shops 1500]
-        [--per-shop 4] [--engines embedded,fts5] [--es-url URL] [--cache DIR] [--show]
+        [--per-shop 4] [--noise default|hard] [--engines embedded,fts5] [--es-url URL]
+        [--cache DIR] [--show]
 """
 
 from __future__ import annotations
@@ -61,8 +64,8 @@ from catalog.store import Catalog  # noqa: E402
 from normalizer.text import fold  # noqa: E402
 from replicas.truth import expected_listings, truth_rows  # noqa: E402
 from replicas.vocab import TRADES_BY_KEY  # noqa: E402
-from replicas.world import Shop, World  # noqa: E402
-from tests.search_node import SearchNodePool  # noqa: E402
+from replicas.world import NOISE_NAMES, Shop, World  # noqa: E402
+from tests.search_node import NodeUnavailable, SearchNodePool  # noqa: E402
 
 TOP = 3
 FORMS = ("plain", "swap", "drop", "name+commune", "trade+street", "abbreviation", "legal",
@@ -84,6 +87,7 @@ class Probe:
     query: str
     expected: frozenset[str]
     what: str
+    shown: bool = True  # some listing of the shop shows its name (else only a registered one)
 
 
 @dataclass
@@ -96,19 +100,20 @@ class Outcome:
 
 
 # --------------------------------------------------------------------------- the world
-def probe_catalog(seed: int, shops: int, per_shop: int, folder: Path) -> tuple[Path, int]:
+def probe_catalog(seed: int, shops: int, per_shop: int, noise: str, folder: Path
+                  ) -> tuple[Path, int]:
     """The catalog of a replica world built as the pipeline builds it (cached in
     ``folder``), and its build id."""
-    path = folder / f"search-probe-{seed}-{shops}-{per_shop}.sqlite"
+    path = folder / f"search-probe-{seed}-{shops}-{per_shop}-{noise}.sqlite"
     info = path.with_suffix(".json")
     if path.exists() and info.exists():
         return path, int(json.loads(info.read_text())["build_id"])
     for stale in folder.glob(path.name + "*"):
         stale.unlink()
     folder.mkdir(parents=True, exist_ok=True)
-    listings = folder / f"search-probe-{seed}-{shops}-{per_shop}.jsonl"
+    listings = path.with_suffix(".jsonl")
     with listings.open("w", encoding="utf-8") as fh:
-        for item in expected_listings(seed, shops, 0, per_shop):
+        for item in expected_listings(seed, shops, 0, per_shop, noise=noise):
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
     import_listings(listings, path)
     listings.unlink()
@@ -118,17 +123,27 @@ def probe_catalog(seed: int, shops: int, per_shop: int, folder: Path) -> tuple[P
     return path, report.build_id
 
 
-def shop_entities(catalog_path: Path, seed: int, shops: int, per_shop: int
+def shop_entities(catalog_path: Path, seed: int, shops: int, per_shop: int, noise: str
                   ) -> dict[str, frozenset[str]]:
     """World shop id -> the catalog entities its shop listings were merged into."""
     with Catalog.open(catalog_path) as cat:
         membership = cat.entities.membership()
     out: dict[str, set[str]] = defaultdict(set)
-    for kind, source, source_id, world_id in truth_rows(seed, shops, 0, per_shop):
+    for kind, source, source_id, world_id in truth_rows(seed, shops, 0, per_shop, noise=noise):
         entity = membership.get(f"{source}:{source_id}")
         if kind == "shop" and entity:
             out[world_id].add(entity)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def listing_names(catalog_path: Path, entities: dict[str, frozenset[str]]
+                  ) -> dict[str, set[str]]:
+    """World shop id -> the names its listings show, as typed."""
+    with Catalog.open(catalog_path) as cat:
+        records = cat.entities.get_many({e for ids in entities.values() for e in ids})
+    return {world_id: {typed(src.get("name") or "") for e in ids
+                       for src in records.get(e, {}).get("sources") or []}
+            for world_id, ids in entities.items()}
 
 
 # --------------------------------------------------------------------------- typing
@@ -184,15 +199,16 @@ def trade_word(trade: str) -> str:
 
 
 def shop_probes(shop: Shop, expected: frozenset[str], rng: random.Random, *,
-                unique_name: bool, unique_in_commune: bool, unique_in_street: bool
-                ) -> list[Probe]:
+                unique_name: bool, unique_in_commune: bool, unique_in_street: bool,
+                shown: bool = True) -> list[Probe]:
     """The queries of one shop, one per form that applies."""
     name = typed(shop.name).split()
     commune = typed(shop.commune).split()
     out: list[Probe] = []
 
     def add(form: str, words: Iterable[str]) -> None:
-        out.append(Probe(form, " ".join(words), expected, f"{shop.name} ({shop.commune})"))
+        out.append(Probe(form, " ".join(words), expected, f"{shop.name} ({shop.commune})",
+                         shown))
 
     if unique_name:
         add("plain", name)
@@ -223,8 +239,9 @@ def shop_probes(shop: Shop, expected: frozenset[str], rng: random.Random, *,
 
 
 def probes(world: World, entities: dict[str, frozenset[str]], sample: int,
-           seed: int) -> list[Probe]:
-    """The queries of ``sample`` shops drawn (seeded) among the listed open shops."""
+           seed: int, names_shown: dict[str, set[str]] | None = None) -> list[Probe]:
+    """The queries of ``sample`` shops drawn (seeded) among the listed open shops;
+    ``names_shown``: the names each shop's listings show (a name none shows is marked)."""
     listed = [s for s in world.shops if s.platforms]
     names = Counter(typed(s.name) for s in listed)
     in_commune = Counter((typed(s.name), typed(s.commune)) for s in listed)
@@ -238,7 +255,9 @@ def probes(world: World, entities: dict[str, frozenset[str]], sample: int,
             shop, entities[shop.entity_id], rng,
             unique_name=names[typed(shop.name)] == 1,
             unique_in_commune=in_commune[(typed(shop.name), typed(shop.commune))] == 1,
-            unique_in_street=in_street[(trade_word(shop.trade), typed(shop.street))] == 1)
+            unique_in_street=in_street[(trade_word(shop.trade), typed(shop.street))] == 1,
+            shown=names_shown is None or any(
+                f" {typed(shop.name)} " in f" {n} " for n in names_shown[shop.entity_id]))
     return out
 
 
@@ -267,7 +286,11 @@ def report(engine: str, outcomes: list[Outcome], show: bool) -> list[str]:
     right = sum(r for r, _ in figures.values())
     total = sum(n for _, n in figures.values())
     lines = [f"{engine}: {right}/{total} right in the top {TOP} ({right / max(1, total):.1%})"]
-    lines += [f"  {form:14} {r:>4}/{n:<4}" for form, (r, n) in figures.items()]
+    hidden = Counter(o.probe.form for o in outcomes if not o.right and not o.probe.shown
+                     and o.probe.form != "trade+street")  # that one does not name the shop
+    lines += [f"  {form:14} {r:>4}/{n:<4}" + (f" ({hidden[form]} of the misses: a shop whose "
+                                              "name no listing shows)" if hidden[form] else "")
+              for form, (r, n) in figures.items()]
     if show:
         lines += [f"  MISS [{o.probe.form}] {o.probe.query!r} -> {o.probe.what}; got {o.top}"
                   for o in outcomes if not o.right]
@@ -275,6 +298,7 @@ def report(engine: str, outcomes: list[Outcome], show: bool) -> list[str]:
 
 
 def probe(seed: int = 7, shops: int = 200, world_shops: int = 1500, per_shop: int = 4,
+          noise: str = "default",
           engines: tuple[str, ...] = ("embedded",), cache: Path | None = None,
           show: bool = False, log: Callable[[str], None] = print,
           ) -> dict[str, dict[str, tuple[int, int]]]:
@@ -282,16 +306,21 @@ def probe(seed: int = 7, shops: int = 200, world_shops: int = 1500, per_shop: in
     with tempfile.TemporaryDirectory() as tmp:
         folder = cache or Path(tmp)
         t = time.perf_counter()
-        catalog_path, build_id = probe_catalog(seed, world_shops, per_shop, folder)
-        entities = shop_entities(catalog_path, seed, world_shops, per_shop)
-        items = probes(World.generate(seed, world_shops, 0, per_shop), entities, shops, seed)
-        log(f"world {seed}/{world_shops} shops: catalog ready in {time.perf_counter() - t:.1f}s;"
-            f" {shops} shops sampled, {len(items)} queries")
+        catalog_path, build_id = probe_catalog(seed, world_shops, per_shop, noise, folder)
+        entities = shop_entities(catalog_path, seed, world_shops, per_shop, noise)
+        world = World.generate(seed, world_shops, 0, per_shop, noise)
+        items = probes(world, entities, shops, seed, listing_names(catalog_path, entities))
+        log(f"world {seed}/{world_shops} shops ({noise} noise): catalog ready in "
+            f"{time.perf_counter() - t:.1f}s; {shops} shops sampled, {len(items)} queries")
         pool = SearchNodePool()
         out: dict[str, dict[str, tuple[int, int]]] = {}
         try:
             for engine in engines:
-                backend, version = open_engine(engine, catalog_path, pool)
+                try:
+                    backend, version = open_engine(engine, catalog_path, pool)
+                except (NodeUnavailable, RuntimeError) as exc:
+                    log(f"{engine}: skipped: {exc}")
+                    continue
                 try:
                     with Catalog.open(catalog_path) as cat:
                         index_stage(cat, build_id, backend=backend)
@@ -311,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shops", type=int, default=200, help="Shops sampled for queries.")
     parser.add_argument("--world-shops", type=int, default=1500, help="Shops of the world.")
     parser.add_argument("--per-shop", type=int, default=4, help="Offers per shop.")
+    parser.add_argument("--noise", default="default", choices=NOISE_NAMES,
+                        help="How noisily the platforms show the world (replicas.noise).")
     parser.add_argument("--engines", default="embedded",
                         help="Comma-separated: embedded, fts5, elasticsearch, opensearch.")
     parser.add_argument("--es-url", default=None,
@@ -320,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.es_url:
         os.environ["AGORA_ELASTICSEARCH_URL"] = args.es_url
-    probe(args.seed, args.shops, args.world_shops, args.per_shop,
+    probe(args.seed, args.shops, args.world_shops, args.per_shop, args.noise,
           tuple(e for e in args.engines.split(",") if e), args.cache, args.show)
     return 0
 
