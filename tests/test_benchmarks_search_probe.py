@@ -14,9 +14,21 @@ its figure measures that gap (about 1 in 10 right, by chance) until streets are 
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from benchmarks.search_probe import FORMS, probe
+from rapidfuzz.distance import OSA
+
+from benchmarks.search_probe import (
+    FORMS,
+    dropped,
+    other_number,
+    other_way,
+    probe,
+    swapped,
+    trade_word,
+    typed,
+)
 
 REQUIRED = 0.97
 NOT_SEARCHED_YET = {"trade+street"}
@@ -31,3 +43,22 @@ def test_every_form_is_asked_and_the_name_forms_are_found(tmp_path: Path) -> Non
     named = [v for form, v in out.items() if form not in NOT_SEARCHED_YET]
     right, total = sum(r for r, _ in named), sum(n for _, n in named)
     assert total >= 200 and right >= REQUIRED * total, "\n".join(lines)
+
+
+def test_the_writing_rules_are_one_edit_and_both_ways() -> None:
+    rng = random.Random(3)
+    for word in ("epicerie", "compans", "lunetterie", "rodez", "aab"):
+        swap = swapped(word, rng)
+        assert swap is not None and swap != word and OSA.distance(word, swap) == 1
+        drop = dropped(word, rng)
+        assert len(drop) == len(word) - 1 and drop[0] == word[0]
+        assert OSA.distance(word, drop) == 1
+    assert swapped("aaaa", rng) is None
+    assert typed("Épicerie Fine Teyssier") == "epicerie fine teyssier"
+    assert other_way(typed("Lunetterie St-Aubin").split()) == ["lunetterie", "saint", "aubin"]
+    assert other_way(["cave", "et", "terroirs"]) == ["cave", "&", "terroirs"]
+    assert other_way(["cave", "robin"]) is None
+    assert [other_number(w) for w in ("fromages", "cave", "chevaux", "bureau")] == [
+        "fromage", "caves", "cheval", "bureaux"]
+    assert trade_word("boulangerie") == "boulangerie"
+    assert trade_word("pret_a_porter") == "pret a porter"
