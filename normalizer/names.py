@@ -38,7 +38,9 @@ LEGAL_PHRASES = re.compile(
 ABBREVIATIONS: dict[str, str] = NAME_ABBREVIATIONS
 # Words dropped from the matching form: articles and contractions.
 STOP_WORDS = frozenset("le la les l de du des d un une au aux a en".split())
-_LEGAL_KEYS = frozenset(k.lower() for k in LEGAL_FORMS if k not in AMBIGUOUS_FORMS)
+#: Legal forms that are no word of their own (folded): dropped from matching forms, and
+#: never required of a search ("fleurs martin sarl" finds "Fleurs Martin").
+LEGAL_FORM_WORDS = frozenset(k.lower() for k in LEGAL_FORMS if k not in AMBIGUOUS_FORMS)
 _EDGE_PUNCT = " ,;:-–—/|·"
 _PAREN = re.compile(r"\(\s*([A-Za-z.]{2,9})\s*\)")
 
@@ -116,7 +118,7 @@ def name_key(text: str) -> tuple[str, ...]:
     """Matching tokens of a name: folded, abbreviations expanded, articles dropped."""
     tokens = [ABBREVIATIONS.get(w, w) for w in words(text.replace("&", " et ").replace(
         "+", " et "))]
-    kept = [w for w in tokens if w not in STOP_WORDS and w not in _LEGAL_KEYS]
+    kept = [w for w in tokens if w not in STOP_WORDS and w not in LEGAL_FORM_WORDS]
     return tuple(kept or tokens)
 
 

@@ -8,7 +8,8 @@ they filter, facet and show the same things. A document holds:
   covers: an offer that no product groups, a shop's own item, also answers for
   ``product``), ``name`` (shop name, offer or product title);
 - searched text: ``brand``, ``description``, ``category_text`` (the trades'
-  French labels and words), ``place_text`` (communes, postcodes), ``shop_name``;
+  French labels and words), ``place_text`` (communes, postcodes, a shop's street),
+  ``shop_name``;
 - filters and facets: ``platforms``, ``categories`` (taxonomy keys),
   ``communes`` (display form, one spelling per build) and ``commune_keys``
   (folded, what filters compare), ``services`` (click_collect, delivery,
@@ -28,6 +29,10 @@ Example:
     >>> doc = build_documents([shop])[0]
     >>> doc["scope"], doc["commune_keys"], doc["category_text"][:10]
     (['shop'], ['toulouse'], 'Fromagerie')
+    >>> build_documents([{**shop, "address": "12 bis r. de Metz"}])[0]["place_text"]
+    'Toulouse rue de Metz'
+    >>> street_of("Marché Victor Hugo, Pl. Victor-Hugo")
+    'place Victor-Hugo'
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from normalizer.addresses import parse_street
 from normalizer.categories import TAXONOMY
 from normalizer.territories import Territories
 from normalizer.text import fold
@@ -75,6 +81,14 @@ KIND_WEIGHT = {"shop": 3, "product": 2, "offer": 1}
 def commune_key(name: str | None) -> str:
     """The folded form communes are compared on ("Labège" and "LABEGE" meet)."""
     return " ".join(fold(name or "").lower().replace("-", " ").replace("'", " ").split())
+
+
+def street_of(address: str | None) -> str | None:
+    """A shop's street without its number, searched with its place ("fromagerie rue de
+    metz"): "12 bis r. de Metz" -> "rue de Metz"."""
+    if not address:
+        return None
+    return parse_street(address[:200])[2]
 
 
 def category_text(keys: Iterable[str]) -> str:
@@ -138,10 +152,12 @@ class DocumentBuilder:
             return None
         return self.spelling.get(commune_key(city), city)
 
-    def _place(self, communes: list[str], postcodes: list[str]) -> dict[str, Any]:
+    def _place(self, communes: list[str], postcodes: list[str],
+               street: str | None = None) -> dict[str, Any]:
         communes = sorted({c for c in communes if c})
+        words = communes + sorted({p for p in postcodes if p}) + ([street] if street else [])
         return {"communes": communes, "commune_keys": sorted({commune_key(c) for c in communes}),
-                "place_text": " ".join(communes + sorted({p for p in postcodes if p}))}
+                "place_text": " ".join(words)}
 
     def territories_of(self, record: dict[str, Any]) -> list[str]:
         """The territories a shop (or an offer's own address) is in."""
@@ -160,7 +176,8 @@ class DocumentBuilder:
             "id": r["entity_id"], "kind": "shop", "scope": ["shop"],
             "name": r.get("name") or "", "brand": None, "description": r.get("description"),
             "categories": categories, "category_text": category_text(categories),
-            **self._place([city] if city else [], [r.get("postcode") or ""]),
+            **self._place([city] if city else [], [r.get("postcode") or ""],
+                          street_of(r.get("address"))),
             "shop_id": None, "shop_name": None,
             "platforms": platforms, "services": sorted(r.get("services") or []),
             "flags": _flag_codes(r), "price_min": None, "price_max": None, "currency": None,

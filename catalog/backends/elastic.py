@@ -579,7 +579,7 @@ class ElasticBackend(BaseBackend):
         q = self.normalize(query)
         # the words alone, as the embedded backend reads them: no character of the text
         # (":", "*", quotes...) can change how the engine tokenizes it
-        words = french.words(q.text)
+        words = french.query_words(q.text)
         if q.text and not words:
             return SearchResults(q, 0, [], {}, None, self.elapsed_ms(started))
         sent = replace(q, text=" ".join(words))

@@ -37,6 +37,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from normalizer.abbreviations import other_forms
+from normalizer.names import LEGAL_FORM_WORDS
 from normalizer.text import fold
 
 # As Elasticsearch's fuzziness "AUTO:5,8": no edit below 5 letters, one below 8, two.
@@ -126,9 +127,16 @@ class Term:
         return {self.stem} | {stem(w) for w in other_forms(self.word)}
 
 
+def query_words(text: str) -> list[str]:
+    """The words a search looks for: a legal form ("sarl") is dropped unless nothing else
+    is left, as shop names are shown without theirs and a shopper may add it."""
+    all_words = words(text)
+    return [w for w in all_words if w not in LEGAL_FORM_WORDS] or all_words
+
+
 def query_terms(text: str) -> list[Term]:
     """The terms of a query, stop words dropped unless nothing else is left; no repeats."""
-    all_words = words(text)
+    all_words = query_words(text)
     kept = [w for w in all_words if w not in STOP_WORDS] or all_words
     seen: set[str] = set()
     terms = []
@@ -284,6 +292,15 @@ class Vocabulary:
         """The terms to look for ``term`` under, and the likeliest word meant when unknown."""
         alternatives = term.forms
         if not term.fuzzy:
+            # a four-letter word the index does not hold may be a five-letter one with a
+            # letter dropped ("robi", "rodz"): that one only, not any word one letter
+            # apart ("cafe" is no "cave"); a known word stays exact
+            if len(term.word) == MIN_FUZZY_LENGTH - 1 and term.word.isalpha() \
+                    and not self.knows(term):
+                near = [(w, d) for w, d in self.neighbours(term.word, 1)
+                        if len(w) == MIN_FUZZY_LENGTH]
+                alternatives.update(self.words[w][0] for w, _ in near)
+                return alternatives, (near[0][0] if near else None)
             return alternatives, None
         near = self.neighbours(term.word, term.max_edits)
         alternatives.update(self.words[w][0] for w, _ in near)

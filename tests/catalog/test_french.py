@@ -90,6 +90,7 @@ def test_two_edits_on_words_of_eight_letters(typed: str, meant: str) -> None:
 
 def test_short_words_and_too_many_edits_are_not_corrected() -> None:
     assert VOCAB.expand(french.Term("cafe", french.stem("cafe")))[1] is None
+    assert VOCAB.expand(french.Term("cav", french.stem("cav")))[1] is None  # 3 letters
     assert VOCAB.expand(french.Term("chausre", french.stem("chausre")))[1] is None  # 7: one
     assert VOCAB.expand(french.Term("frmgerei", french.stem("frmgerei")))[1] is None  # three
     # a word the index holds is never "corrected"; the likeliest neighbour comes first
@@ -130,3 +131,20 @@ def test_threads_stem_at_once_as_one_would() -> None:
     for t in threads:
         t.join()
     assert all(results[n] == expected for n in range(8))
+
+
+def test_a_four_letter_word_unknown_is_a_five_letter_one_with_a_letter_dropped() -> None:
+    vocab = french.Vocabulary.from_rows(
+        (w, french.stem(w), 1) for w in ("rodez", "robin", "cave", "caves"))
+    alternatives, suggestion = vocab.expand(french.Term("rodz", french.stem("rodz")))
+    assert suggestion == "rodez" and french.stem("rodez") in alternatives
+    # a known four-letter word stays exact; an unknown one is no substitution of a known
+    assert vocab.expand(french.Term("cave", french.stem("cave"))) == ({french.stem("cave")},
+                                                                       None)
+    assert vocab.expand(french.Term("cafe", french.stem("cafe")))[1] is None
+
+
+def test_a_legal_form_typed_with_a_name_is_not_required() -> None:
+    assert [t.word for t in french.query_terms("fleurs martin sarl")] == ["fleurs", "martin"]
+    assert [t.word for t in french.query_terms("sarl")] == ["sarl"]
+    assert french.query_words("EURL Dupont") == ["dupont"]
