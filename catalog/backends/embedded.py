@@ -29,6 +29,10 @@ atomically once a build is whole. A backend object reopens the index when
 mapped, which the system keeps until closed even when the next build deletes
 them). A catalog in memory gets an index in memory.
 
+Searches run one at a time: the binding holds the GIL through Tantivy's work, so
+threads searching at once only interleave by the interpreter's switch interval,
+and a short query cut off waits for every other thread's slice.
+
 Facet counts keep to the query's time budget (``catalog.backends.budget``): past
 it, they are counted over a fixed sample of the matches (documents by row number
 modulo ``SAMPLE_MODULUS``) and marked approximate.
