@@ -14,6 +14,11 @@ each: latency p50/p95/p99, queries per second, errors, the share of answers whos
 facet counts were estimated (the query passed its time budget), and each engine's
 p99 at ``--clients`` against the fastest engine's in that world.
 
+The mix repeats (600 queries asked again and again, as shoppers ask the same
+trades and shops): an engine that keeps its answers serves most of them from
+memory. ``--cold`` runs, after it, a mix of distinct queries each asked once
+(``cold`` rows): what a query nobody asked before costs.
+
 The search servers are the test nodes of tests/search_node.py (launched here,
 512 MB heap each), or ``AGORA_ELASTICSEARCH_URL`` for one external server. The
 machine's load average is printed with the figures: they are only comparable
@@ -21,12 +26,13 @@ within one run.
 
     .venv/bin/python benchmarks/search.py [--worlds default,large] [--clients 8]
         [--seconds 20] [--engines embedded,fts5,elasticsearch,opensearch]
-        [--index-runs N] [--out FILE]
+        [--index-runs N] [--cold] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -68,12 +74,14 @@ TRADE_WORDS = {"boulangerie": "boulangerie", "boucherie": "boucherie",
                "jouets": "jouets", "cosmetiques": "beauté", "velo": "vélo", "cafe_the": "café"}
 
 
+COLD_QUERIES = 8000  # distinct queries asked for --cold, shared by its runs
 ENGINES = ("embedded", "fts5", "elasticsearch", "opensearch")
 
 
 @dataclass
 class Latency:
     clients: int
+    mix: str = "repeat"  # "repeat": the fixed mix again and again; "cold": each query once
     queries: int = 0
     errors: int = 0
     p50_ms: float = 0.0
@@ -131,11 +139,15 @@ def world_catalog(name: str, cache: Path) -> tuple[Path, int, dict[str, Any]]:
     return path, report.build_id, info
 
 
-def query_mix(name: str, n: int = 600) -> list[SearchQuery]:
-    """A fixed mix of what shoppers ask, from the world's own names and places."""
+def query_mix(name: str, n: int = 600, *, distinct: bool = False,
+              seed_offset: int = 0) -> list[SearchQuery]:
+    """A fixed mix of what shoppers ask, from the world's own names and places (with
+    ``distinct``, no query twice: as many as the world gives, up to ``n``)."""
     seed, shops, per_shop = WORLDS[name]
     world = World.generate(seed, shops, 0, per_shop)
-    rng = random.Random(seed)
+    rng = random.Random(seed + seed_offset)
+    seen: set[SearchQuery] = set()
+    tries = 0
     listed = [s for s in world.open_shops() if s.platforms]
     offers = [o for o in world.offers if o.platforms and o.is_open]
     communes = sorted({s.commune for s in listed})
@@ -166,6 +178,14 @@ def query_mix(name: str, n: int = 600) -> list[SearchQuery]:
             out.append(SearchQuery(text=TRADE_WORDS.get(shop.trade, "boutique"),
                                    near=(commune.lat, commune.lon), radius_km=5.0,
                                    sort="distance"))
+        tries += 1
+        if distinct:
+            if out[-1] in seen:
+                out.pop()
+            else:
+                seen.add(out[-1])
+            if tries >= 20 * n:
+                break
     return out
 
 
@@ -209,9 +229,11 @@ def index_size_mb(backend: SearchBackend, catalog_path: Path) -> float:
 
 
 def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
-         seconds: float) -> tuple[list[float], int, int, int, float]:
+         seconds: float, *, once: bool = False) -> tuple[list[float], int, int, int, float]:
     """Latencies (ms), errors, zero-hit and estimated-facet answers of ``clients`` threads
-    for ``seconds``."""
+    for ``seconds`` (with ``once``, the clients share the queries, each asked once, and stop
+    when they run out)."""
+    shared = itertools.count()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     zero = [0] * clients
@@ -223,6 +245,10 @@ def load(backend: SearchBackend, queries: list[SearchQuery], clients: int,
         i = k * 37
         start.wait()
         while time.perf_counter() < deadline:
+            if once:
+                i = next(shared)  # one step of a C iterator: atomic under the GIL
+                if i >= len(queries):
+                    break
             q = queries[i % len(queries)]
             i += 1
             t = time.perf_counter()
@@ -256,7 +282,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
             queries: list[SearchQuery], clients: list[int], seconds: float, pool: Any,
-            log: Callable[[str], None], index_runs: int = 1) -> Figures:
+            log: Callable[[str], None], index_runs: int = 1,
+            cold: list[SearchQuery] | None = None) -> Figures:
     backend, version = open_engine(engine, catalog_path, pool)
     figures = Figures(world, engine, version)
     try:
@@ -281,14 +308,22 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
                 backend.search(q)
             except Exception as exc:
                 figures.notes.append(f"warm-up: {exc}")
-        for n in clients:
-            latencies, errors, zero, approximate, wall = load(backend, queries, n, seconds)
-            run = Latency(n, len(latencies), errors, round(percentile(latencies, 50), 1),
+        runs: list[tuple[str, int, list[SearchQuery]]] = [("repeat", n, queries)
+                                                            for n in clients]
+        if cold:  # each run its own share of the distinct queries: none asked before
+            share = len(cold) // len(clients)
+            runs += [("cold", n, cold[i * share:(i + 1) * share])
+                     for i, n in enumerate(clients)]
+        for mix, n, asked in runs:
+            latencies, errors, zero, approximate, wall = load(backend, asked, n, seconds,
+                                                              once=mix == "cold")
+            run = Latency(n, mix, len(latencies), errors,
+                          round(percentile(latencies, 50), 1),
                           round(percentile(latencies, 95), 1),
                           round(percentile(latencies, 99), 1),
                           round(len(latencies) / wall, 1), zero, approximate)
             figures.runs.append(run)
-            log(f"  {world}/{engine} x{n}: {run.queries} queries, p50 {run.p50_ms} ms, "
+            log(f"  {world}/{engine} {mix} x{n}: {run.queries} queries, p50 {run.p50_ms} ms, "
                 f"p95 {run.p95_ms} ms, p99 {run.p99_ms} ms, {run.qps} q/s, "
                 f"{run.errors} errors, load {os.getloadavg()[0]:.1f}")
         if isinstance(backend, ElasticBackend):
@@ -300,34 +335,45 @@ def run_one(world: str, engine: str, catalog_path: Path, build_id: int,
 
 
 def table(results: list[Figures]) -> str:
+    """One line per engine and mix; the p99 ratio is to the fastest engine's on the same
+    mix and world."""
     clients = sorted({r.clients for f in results for r in f.runs})
-    head = (f"{'world':8} {'engine':26} {'documents':>9} {'index s':>8} {'docs/s':>7} "
-            f"{'MB':>7}")
+    mixes = [m for m in ("repeat", "cold") if any(r.mix == m for f in results for r in f.runs)]
+    head = (f"{'world':8} {'engine':26} {'mix':6} {'documents':>9} {'index s':>8} "
+            f"{'docs/s':>7} {'MB':>7}")
     for n in clients:
         head += f" | x{n:<2} {'p50':>6} {'p95':>6} {'p99':>6} {'q/s':>6} {'err':>4} {'≈%':>4}"
     head += f" | {'p99/best':>8}"
     lines = [head, "-" * len(head)]
     top = max(clients) if clients else 0
-    best: dict[str, float] = {}
+
+    def top_p99(f: Figures, mix: str) -> float | None:
+        return next((r.p99_ms for r in f.runs if r.clients == top and r.mix == mix), None)
+
+    best: dict[tuple[str, str], float] = {}
     for f in results:
-        p99 = next((r.p99_ms for r in f.runs if r.clients == top), None)
-        if p99:
-            best[f.world] = min(best.get(f.world, p99), p99)
+        for mix in mixes:
+            p99 = top_p99(f, mix)
+            if p99:
+                key = (f.world, mix)
+                best[key] = min(best.get(key, p99), p99)
     for f in results:
-        line = (f"{f.world:8} {f.version:26} {f.documents:>9,} {f.index_seconds:>8.1f} "
-                f"{f.docs_per_s:>7,.0f} {f.size_mb:>7.1f}")
-        for n in clients:
-            r = next((r for r in f.runs if r.clients == n), None)
-            if r is None:
-                line += " |" + " " * 44
-                continue
-            share = 100 * r.approximate / max(1, r.queries)
-            line += (f" |     {r.p50_ms:>6.1f} {r.p95_ms:>6.1f} {r.p99_ms:>6.1f} "
-                     f"{r.qps:>6.1f} {r.errors:>4} {share:>4.0f}")
-        p99 = next((r.p99_ms for r in f.runs if r.clients == top), None)
-        ratio = f"{p99 / best[f.world]:.2f}" if p99 and best.get(f.world) else "-"
-        line += f" | {ratio:>8}"
-        lines.append(line)
+        for mix in mixes or ["repeat"]:
+            line = (f"{f.world:8} {f.version:26} {mix:6} {f.documents:>9,} "
+                    f"{f.index_seconds:>8.1f} {f.docs_per_s:>7,.0f} {f.size_mb:>7.1f}")
+            for n in clients:
+                r = next((r for r in f.runs if r.clients == n and r.mix == mix), None)
+                if r is None:
+                    line += " |" + " " * 44
+                    continue
+                share = 100 * r.approximate / max(1, r.queries)
+                line += (f" |     {r.p50_ms:>6.1f} {r.p95_ms:>6.1f} {r.p99_ms:>6.1f} "
+                         f"{r.qps:>6.1f} {r.errors:>4} {share:>4.0f}")
+            p99 = top_p99(f, mix)
+            fastest = best.get((f.world, mix))
+            ratio = f"{p99 / fastest:.2f}" if p99 and fastest else "-"
+            line += f" | {ratio:>8}"
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -342,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-runs", type=int, default=2,
                         help="Index each world this many times; the last run is reported "
                              "(0: search the live index of the world's build, no build).")
+    parser.add_argument("--cold", action="store_true",
+                        help="Also run distinct queries, each asked once (cold rows).")
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON.")
     args = parser.parse_args(argv)
 
@@ -358,18 +406,25 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{world} world: {info} (ready in {time.perf_counter() - t:.1f}s)")
             worlds[world] = info
             queries = query_mix(world)
+            cold = None
+            if args.cold:  # none of the repeated mix (asked, and kept, before)
+                repeated = set(queries)
+                cold = [q for q in query_mix(world, COLD_QUERIES, distinct=True, seed_offset=1)
+                        if q not in repeated]
+                log(f"  {len(cold):,} distinct queries for the cold runs")
             for engine in args.engines.split(","):
                 try:
                     results.append(run_one(world, engine, catalog_path, build_id, queries,
                                            sorted({1, args.clients}), args.seconds, pool,
-                                           log, max(0, args.index_runs)))
+                                           log, max(0, args.index_runs), cold))
                 except (NodeUnavailable, RuntimeError) as exc:
                     log(f"  {world}/{engine}: skipped: {exc}")
     finally:
         pool.close()
     print(f"1 and {args.clients} concurrent clients, {args.seconds:.0f} s each per engine; "
           f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at the end; "
-          f"times in ms; ≈%: answers with estimated facet counts")
+          f"times in ms; ≈%: answers with estimated facet counts; mix: repeat (600 "
+          f"queries again and again) or cold (distinct queries, each asked once)")
     print(table(results))
     if args.out:
         args.out.write_text(json.dumps({"worlds": worlds, "clients": args.clients,

@@ -3,7 +3,8 @@ engines.
 
 Counting facets costs in proportion to the matches. ``FacetBudget`` learns that
 cost per match from the queries it counted in full (a running mean over the
-first ones, then a moving one) and, when a query's time spent so far plus its
+first ones, then a moving one; counts of a few matches, whose cost is mostly fixed, are
+left out) and, when a query's time spent so far plus its
 predicted count would pass the budget, answers a power of two: count over that
 fraction of the matches (documents by number modulo ``SAMPLE_MODULUS``) and
 multiply. The hits and the total stay exact; the page says the counts are
@@ -33,6 +34,11 @@ from typing import Any
 DEFAULT_BUDGET_MS = 50.0
 SAMPLE_MODULUS = 64  # the finest sample: one document in 64
 MIN_LEARNED = 5  # queries counted in full before predicting
+# the fewest matches a count teaches the cost per match from: below, the count's fixed
+# cost (a collector set up, its answer read back: a few tenths of a millisecond) outweighs
+# its matches, and dividing it by a handful of them would predict a hundredfold cost for
+# the next thousand
+LEARN_FROM = 1000
 WINDOW = 50  # the moving mean's horizon, in queries
 FACET_CACHE_SIZE = 4096  # queries whose counts are kept (a few MB)
 
@@ -57,8 +63,9 @@ class FacetBudget:
         return int(min(SAMPLE_MODULUS, 2 ** math.ceil(math.log2(max(1.0, predicted / left)))))
 
     def learn(self, matches: int, counting_started: float, scale: int) -> None:
-        """Record the cost of a count just made (counts over a sample teach nothing)."""
-        if scale != 1 or not matches:
+        """Record the cost of a count just made (counts over a sample, or over fewer than
+        ``LEARN_FROM`` matches, teach nothing)."""
+        if scale != 1 or matches < LEARN_FROM:
             return
         cost = (time.perf_counter() - counting_started) * 1000 / matches
         self.learned += 1

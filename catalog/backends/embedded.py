@@ -29,6 +29,10 @@ atomically once a build is whole. A backend object reopens the index when
 mapped, which the system keeps until closed even when the next build deletes
 them). A catalog in memory gets an index in memory.
 
+Searches run one at a time: the binding holds the GIL through Tantivy's work, so
+threads searching at once only interleave by the interpreter's switch interval,
+and a short query cut off waits for every other thread's slice.
+
 Facet counts keep to the query's time budget (``catalog.backends.budget``): past
 it, they are counted over a fixed sample of the matches (documents by row number
 modulo ``SAMPLE_MODULUS``) and marked approximate.
@@ -222,6 +226,11 @@ class EmbeddedBackend(BaseBackend):
         # per query: its total and facet counts, and its answers (``Page``)
         self.counts = FacetCache()
         self._lock = threading.Lock()
+        # Tantivy's binding holds the GIL while it searches, so threads searching at once
+        # gain nothing but interleave by the interpreter's switch interval (5 ms): a short
+        # query interrupted waits for every other thread's slice. One search at a time
+        # runs each to its end; a waiting thread sleeps on the lock, holding no GIL.
+        self._one_at_a_time = threading.Lock()
         self._live: Generation | None = None  # the index in use
         self._memory: Generation | None = None  # an in-memory catalog's index
         self._checked = 0.0
@@ -377,6 +386,11 @@ class EmbeddedBackend(BaseBackend):
 
     # ------------------------------------------------------------------ reading
     def search(self, query: SearchQuery) -> SearchResults:
+        """One search at a time (see ``_one_at_a_time``)."""
+        with self._one_at_a_time:
+            return self._search(query)
+
+    def _search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
         q = self.normalize(query)
         live = self._generation()

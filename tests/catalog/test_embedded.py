@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from agora.commands.search import index_cmd, search_cmd
 from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery, haversine_km
-from catalog.backends.budget import FacetBudget, FacetCache
+from catalog.backends.budget import LEARN_FROM, FacetBudget, FacetCache
 from catalog.backends.embedded import EmbeddedBackend, stored_document
 from catalog.errors import BackendError
 from catalog.indexing import index_stage
@@ -195,6 +195,19 @@ def test_the_budget_learns_a_cost_per_match() -> None:
     assert budget.scale(1_000_000, time.perf_counter()) == 64  # the finest sample
     budget.learn(1000, time.perf_counter() - 10, 16)  # a sampled count teaches nothing
     assert budget.cost_ms == pytest.approx(0.001, rel=0.5)
+
+
+def test_a_count_of_few_matches_teaches_no_cost_per_match() -> None:
+    """A count's fixed cost, divided by a handful of matches, would predict a hundredfold
+    cost for the next thousand: only counts of ``LEARN_FROM`` matches or more teach."""
+    budget = FacetBudget(10.0)
+    for _ in range(10):
+        budget.learn(3, time.perf_counter() - 0.0003, 1)  # 0.3 ms for 3 matches
+    assert budget.learned == 0 and budget.scale(5000, time.perf_counter()) == 1
+    for _ in range(5):
+        budget.learn(LEARN_FROM, time.perf_counter() - 0.001, 1)
+    assert budget.learned == 5
+    assert budget.cost_ms == pytest.approx(0.001 * 1000 / LEARN_FROM, rel=0.5)
 
 
 def test_index_stage_in_a_memory_catalog() -> None:
