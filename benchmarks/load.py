@@ -46,6 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 from agora.importing import import_listings  # noqa: E402
 from agora.pipeline import build  # noqa: E402
+from benchmarks.search import WORLDS, world_catalog  # noqa: E402
+from catalog.backends.embedded import EmbeddedBackend  # noqa: E402
+from catalog.indexing import index_stage  # noqa: E402
 from catalog.store import Catalog  # noqa: E402
 from replicas.truth import write_expected_listings  # noqa: E402
 from search_ui.server import default_workers  # noqa: E402
@@ -68,6 +71,33 @@ def build_world(folder: Path, shops: int, seed: int) -> Path:
     with Catalog.open(path) as catalog:
         build(catalog, index=True)
     return path
+
+
+def search_world(name: str, cache: Path) -> Path:
+    """The catalog of ``benchmarks/search.py``'s world ``name`` (built once, cached under
+    ``cache`` as that benchmark caches it), with a live embedded index of its build."""
+    path, build_id, _info = world_catalog(name, cache)
+    backend = EmbeddedBackend(path)
+    try:
+        if backend.status().get("build_id") != build_id:
+            with Catalog.open(path) as catalog:
+                index_stage(catalog, build_id, backend=backend)
+    finally:
+        backend.close()
+    return path
+
+
+def describe(catalog: Path) -> dict[str, object]:
+    """What the benchmark runs on: the catalog file, its entities per kind, the live index."""
+    with Catalog.open_read_only(catalog) as cat:
+        entities = cat.entities.counts()
+    backend = EmbeddedBackend(catalog)
+    try:
+        status = backend.status()
+    finally:
+        backend.close()
+    return {"catalog": str(catalog), "entities": entities,
+            "index": status.get("engine"), "documents": status.get("documents")}
 
 
 def real_queries(catalog: Path, count: int, seed: int) -> list[str]:
@@ -153,6 +183,7 @@ class Client(threading.Thread):
         self.start_at, self.stop_at = start_at, stop_at
         self.rng = random.Random(seed)
         self.latencies: list[float] = []
+        self.timed: list[tuple[float, str]] = []  # (latency, path): what the tail asked
         self.statuses: Counter[str] = Counter()
 
     def run(self) -> None:
@@ -175,6 +206,7 @@ class Client(threading.Thread):
             elapsed = time.perf_counter() - t0
             if t0 >= self.start_at:  # the warm-up is not counted
                 self.latencies.append(elapsed)
+                self.timed.append((elapsed, path))
                 self.statuses[status] += 1
         conn.close()
 
@@ -220,11 +252,14 @@ def run(catalog: Path, *, duration: float, concurrency: int, warmup: float, work
         "latency_ms": {
             "p50": round(percentile(latencies, 50) * 1000, 1),
             "p90": round(percentile(latencies, 90) * 1000, 1),
+            "p95": round(percentile(latencies, 95) * 1000, 1),
             "p99": round(percentile(latencies, 99) * 1000, 1),
             "max": round(latencies[-1] * 1000, 1) if latencies else None,
             "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
         },
         "errors": errors, "statuses": dict(statuses),
+        "slowest": [{"ms": round(t * 1000, 1), "path": p} for t, p in
+                    sorted((x for c in clients for x in c.timed), reverse=True)[:20]],
     }
 
 
@@ -232,8 +267,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="AGORA_HOME holding a built catalog (default: build a "
                         "replica world in a temporary folder)")
-    parser.add_argument("--catalog", help="a built and indexed catalog file (e.g. the large "
-                        "world of benchmarks/search.py, under var/bench/)")
+    parser.add_argument("--catalog", help="a built and indexed catalog file")
+    parser.add_argument("--search-world", choices=sorted(WORLDS),
+                        help="the world of benchmarks/search.py of that name (large: 20,000 "
+                        "shops, about 370,000 documents), built and indexed once, cached "
+                        "under --cache")
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench",
+                        help="where --search-world's catalog is kept between runs")
     parser.add_argument("--shops", type=int, default=1500, help="world size when building")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--duration", type=float, default=30.0)
@@ -245,7 +285,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="agora-load-") as tmp:
-        if args.catalog:
+        if args.search_world:
+            t0 = time.perf_counter()
+            catalog = search_world(args.search_world, args.cache)
+            print(f"search world {args.search_world!r} ready in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+        elif args.catalog:
             catalog = Path(args.catalog)
         elif args.home:
             catalog = Path(args.home) / "catalog.sqlite"
@@ -257,12 +302,16 @@ def main() -> None:
         result = run(catalog, duration=args.duration, concurrency=args.concurrency,
                      warmup=args.warmup, workers=args.workers, threads=args.threads,
                      seed=args.seed)
+        world = describe(catalog)
+        result["world"] = world
     lat = result["latency_ms"]
+    print(f"world: {world['catalog']}: {world['entities']}, {world['documents']:,} documents "
+          f"in the live index ({world['index']})")
     print(f"load average {os.getloadavg()[0]:.1f} (other processes share the machine)")
     print(f"{result['requests']} requests in {args.duration:.0f} s at "
           f"{args.concurrency} connections ({args.workers} gunicorn workers x "
           f"{args.threads} threads, {result['cpus']} CPUs): "
-          f"{result['requests_per_s']} req/s, p50 {lat['p50']} ms, p90 {lat['p90']} ms, "
+          f"{result['requests_per_s']} req/s, p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
           f"p99 {lat['p99']} ms, max {lat['max']} ms, errors {result['errors']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from catalog.backends.base import Hit
 from catalog.store import Catalog
 from search_ui.app import create_app
 from search_ui.context import close_backend, get_catalog, platform, platforms
-from search_ui.present import badges_html
+from search_ui.present import badges_html, hit_views
 from tests.search_ui.helpers import MemoryBackend
 
 
@@ -111,5 +112,37 @@ def test_a_catalog_replaced_under_the_app_is_reopened(tmp_path: Path) -> None:
         other.replace(path)  # as ``agora restore --force`` does
         with app.test_request_context("/"):
             assert list(platforms()) == ["gamma"]
+    finally:
+        close_backend(app)
+
+
+def test_a_hit_view_follows_its_document_and_the_platforms_table(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    doc = {"id": "shop-1", "kind": "shop", "name": "Chez Léa", "city": "Albi",
+           "platforms": ["alpha"],
+           "sources": [{"source": "alpha", "url": "https://alpha.example/lea"}]}
+
+    def view(document: dict[str, Any], score: float = 1.0) -> dict[str, Any]:
+        with app.test_request_context("/"):
+            return hit_views([Hit("shop-1", "shop", "Chez Léa", score, document)])[0]
+
+    try:
+        first = view(doc)
+        assert first["commune"] == "Albi" and first["href"] == "/boutiques/shop-1"
+        assert first["platforms"] == [{"key": "alpha", "name": "Alpha",
+                                       "url": "https://alpha.example/lea"}]
+        again = view(doc, score=2.0)  # the same document: drawn once
+        assert again["platforms"] is first["platforms"] and again["score"] == 2.0
+        moved = view({**doc, "city": "Castres"})  # the next index's document
+        assert moved["commune"] == "Castres"
+        with Catalog.open(path) as catalog:
+            catalog.register_sources([Source("alpha", "Alpha Local")])
+            _complete_build(catalog)
+        assert view({**doc, "city": "Castres"})["platforms"][0]["name"] == "Alpha Local"
     finally:
         close_backend(app)
