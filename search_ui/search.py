@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from catalog.backends.base import MAX_PAGE, MAX_QUERY_LENGTH, SearchQuery, SearchResults
 from search_ui import present, territory
-from search_ui.context import build_id, get_backend, get_catalog
+from search_ui.context import build_key, get_backend, get_catalog
 from search_ui.geo import Gazetteer
 from search_ui.params import HTML, ParsedSearch, Place, parse_search, query_args
 
@@ -34,7 +34,7 @@ RADII = (1, 2, 5, 10, 20, 50)
 
 def gazetteer() -> Gazetteer:
     """The place finder of the current build (built once per build and process)."""
-    key = (str(current_app.config["AGORA_CATALOG"]), build_id())
+    key = build_key()
     cache: dict[Any, Gazetteer] = current_app.extensions.setdefault("agora_gazetteer", {})
     found = cache.get(key)
     if found is None:

@@ -16,6 +16,7 @@ from catalog.store import Catalog
 from search_ui.app import create_app
 from search_ui.context import close_backend, get_catalog, platform, platforms
 from search_ui.present import badges_html, hit_views
+from search_ui.search import find_place
 from tests.search_ui.helpers import MemoryBackend
 
 
@@ -144,5 +145,30 @@ def test_a_hit_view_follows_its_document_and_the_platforms_table(tmp_path: Path)
             catalog.register_sources([Source("alpha", "Alpha Local")])
             _complete_build(catalog)
         assert view({**doc, "city": "Castres"})["platforms"][0]["name"] == "Alpha Local"
+    finally:
+        close_backend(app)
+
+
+def _catalog_with_a_shop(path: Path, city: str, lat: float, lon: float) -> None:
+    with Catalog.open(path) as catalog:
+        build_id = catalog.entities.begin_build("full")
+        catalog.entities.write_build(build_id, {"shop-1": {
+            "entity_id": "shop-1", "kind": "shop", "name": "Chez Léa", "city": city,
+            "postcode": "81000", "lat": lat, "lon": lon}}, [], [], replace_all=True)
+        catalog.entities.complete_build(build_id, "full", {})
+
+
+def test_the_place_finder_reads_a_catalog_replaced_under_the_app(tmp_path: Path) -> None:
+    path, other = tmp_path / "catalog.sqlite", tmp_path / "restored.sqlite"
+    _catalog_with_a_shop(path, "Albi", 43.93, 2.15)
+    _catalog_with_a_shop(other, "Castres", 43.61, 2.24)  # the same build number
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    try:
+        with app.test_request_context("/"):
+            assert find_place("Albi") is not None and find_place("Castres") is None
+        other.replace(path)  # as ``agora restore --force`` does
+        with app.test_request_context("/"):
+            assert find_place("Castres") is not None and find_place("Albi") is None
     finally:
         close_backend(app)
