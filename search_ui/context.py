@@ -189,10 +189,9 @@ def build_id() -> int | None:
     read once per request."""
     if "agora_build_id" not in g:
         try:
-            last = get_catalog().entities.last_complete_build()
+            g.agora_build_id = get_catalog().entities.last_complete_build_id()
         except CatalogError:
             return None
-        g.agora_build_id = last.id if last else None
     return g.agora_build_id
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, request, url_for
 from markupsafe import Markup, escape
 
 from normalizer.categories import TAXONOMY
@@ -272,21 +272,32 @@ def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool 
 def entity_href_maker(*, external: bool = False, api: bool = False
                       ) -> Callable[[str, str], str]:
     """``entity_href`` for this request with these options, as a function of (id, kind)."""
-    cache = g.setdefault("agora_hrefs", {})
-    key = (external, api)
-    maker = cache.get(key)
-    if maker is None:
-        prefix = "api." if api else "entities."
-        templates = {kind: str(url_for(prefix + endpoint, entity_id="__ID__",
-                                       _external=external)).split("__ID__", 1)
-                     for kind, endpoint in (("shop", "shop"), ("product", "product"))}
+    shop, product = _href_templates(external, api)
 
-        def maker(entity_id: str, kind: str) -> str:
-            return _quoted(str(entity_id)).join(templates["shop" if kind == "shop"
-                                                          else "product"])
+    def maker(entity_id: str, kind: str) -> str:
+        return _quoted(str(entity_id)).join(shop if kind == "shop" else product)
 
-        cache[key] = maker
     return maker
+
+
+def _href_templates(external: bool, api: bool) -> tuple[list[str], list[str]]:
+    """The shop and product links with a hole for the id, per app and what ``url_for``
+    builds them from (the request's scheme, host and script root): the same for nearly
+    every request, and ``url_for`` costs more than the rest of a hit's view."""
+    key = (external, api, request.scheme, request.host, request.root_path)
+    cache: dict[Any, tuple[list[str], list[str]]] = current_app.extensions.setdefault(
+        "agora_href_templates", {})
+    found = cache.get(key)
+    if found is None:
+        prefix = "api." if api else "entities."
+        shop, product = (str(url_for(prefix + endpoint, entity_id="__ID__",
+                                     _external=external)).split("__ID__", 1)
+                         for endpoint in ("shop", "product"))
+        found = (shop, product)
+        if len(cache) >= 64:  # hosts are the client's to choose: kept bounded
+            cache.clear()
+        cache[key] = found
+    return found
 
 
 @lru_cache(maxsize=65536)
