@@ -108,11 +108,12 @@ def real_queries(catalog: Path, count: int, seed: int) -> list[str]:
         "SELECT json_extract(data, '$.name'), json_extract(data, '$.city'), "
         "json_extract(data, '$.categories[0]'), json_extract(data, '$.lat'), "
         "json_extract(data, '$.lon'), json_extract(data, '$.platforms[0]') "
-        "FROM entities WHERE kind = 'shop'").fetchall()
+        "FROM entities WHERE kind = 'shop' ORDER BY entity_id").fetchall()
     items = conn.execute(
         "SELECT json_extract(data, '$.title'), json_extract(data, '$.brand') FROM entities "
-        "WHERE kind IN ('product', 'offer') ORDER BY random() LIMIT 3000").fetchall()
+        "WHERE kind IN ('product', 'offer') ORDER BY entity_id").fetchall()
     conn.close()
+    items = rng.sample(items, min(3000, len(items)))  # seeded: the same mix run after run
     if not shops:
         raise SystemExit(f"{catalog} holds no shop: build it first")
 

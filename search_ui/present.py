@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, get_template_attribute, request, url_for
 from markupsafe import Markup, escape
 
 from normalizer.categories import TAXONOMY
@@ -328,7 +328,8 @@ class DocumentViews:
 
     def view(self, entity_id: str, kind: str, doc: Mapping[str, Any],
              table: Mapping[str, Platform]) -> dict[str, Any]:
-        """The document-only fields of the view (shared: never modify it)."""
+        """The document-only fields of the view (shared between requests: only
+        ``with_details`` adds to it, what it draws from these fields)."""
         found = self._entries.get(entity_id)
         if found is not None:
             kept, kept_table, view = found
@@ -421,7 +422,25 @@ def _hit_view(hit: Any, table: Mapping[str, Platform], views: DocumentViews,
         "lon": static["lon"],
         "highlights": {k: highlight(v) for k, v in (hit.highlights or {}).items()},
         "score": hit.score,
+        "document_view": static,
     }
+
+
+def with_details(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The views with ``details``: the results page's markup of what depends on the
+    document alone (the macro ``details`` of ``search/_hit.html``), drawn once per
+    document and kept with its document view (while the hit's name is the same)."""
+    draw: Callable[[dict[str, Any]], Markup] | None = None
+    for view in views:
+        static = view["document_view"]
+        kept = static.get("details")
+        if kept is None or kept[0] != view["name"]:
+            if draw is None:
+                draw = get_template_attribute("search/_hit.html", "details")
+            kept = (view["name"], draw(view))
+            static["details"] = kept  # one assignment: a thread racing draws the same
+        view["details"] = kept[1]
+    return views
 
 
 def facet_value_label(key: str, value: str) -> str:

@@ -160,7 +160,7 @@ def index() -> str:
     else:
         landing = backend.search(SearchQuery(per_page=1, highlight=False,
                                              facets=("kind", "category", "platform")))
-    hits = present.hit_views(results.hits) if results else []
+    hits = present.with_details(present.hit_views(results.hits)) if results else []
     context: dict[str, Any] = {
         "parsed": parsed, "q": parsed.query, "results": results, "landing": landing,
         "hits": hits, "facets": facet_views(parsed, results) if results else [],

@@ -15,7 +15,7 @@ from catalog.backends.base import Hit
 from catalog.store import Catalog
 from search_ui.app import create_app
 from search_ui.context import close_backend, get_catalog, platform, platforms
-from search_ui.present import badges_html, hit_views
+from search_ui.present import badges_html, hit_views, with_details
 from search_ui.search import find_place
 from tests.search_ui.helpers import MemoryBackend
 
@@ -170,5 +170,31 @@ def test_the_place_finder_reads_a_catalog_replaced_under_the_app(tmp_path: Path)
         other.replace(path)  # as ``agora restore --force`` does
         with app.test_request_context("/"):
             assert find_place("Castres") is not None and find_place("Albi") is None
+    finally:
+        close_backend(app)
+
+
+def test_a_hits_details_are_drawn_once_per_document(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    doc = {"id": "offer-1", "kind": "offer", "name": "Pain <bis>", "brand": "Fournil",
+           "city": "Albi", "price_min": 250, "price_max": 250, "platforms": ["alpha"]}
+
+    def details(document: dict[str, Any], name: str = "Pain <bis>") -> Any:
+        with app.test_request_context("/"):
+            return with_details(hit_views([Hit("offer-1", "offer", name, 1.0, document)]))[0][
+                "details"]
+
+    try:
+        first = details(doc)
+        assert '<span>Fournil</span>' in first and "<span>Albi</span>" in first
+        assert "2,50\u00a0€" in first and 'badge-alpha' in first
+        assert details(doc) is first  # the same document: drawn once
+        assert "<span>Castres</span>" in details({**doc, "city": "Castres"})
+        assert "Fournil" not in details({**doc, "city": "Castres"}, name="Fournil")
     finally:
         close_backend(app)
