@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as AnyResponse
 
 from catalog.backends.query import API, parse_search, parse_suggest
 from search_ui import present, territory
-from search_ui.context import get_backend
+from search_ui.context import get_backend, platforms
 from search_ui.entities import (
     MAX_SHOP_ITEMS,
     listings_view,
@@ -56,6 +56,7 @@ def search() -> Response:
                           territories=territory.allowed_keys())
     results = get_backend().search(parsed.query)
     q = parsed.query
+    table = platforms()
     return jsonify({
         "query": {
             "q": q.text, "kind": list(q.kinds), "filters": {k: list(v) for k, v in q.filters},
@@ -69,8 +70,9 @@ def search() -> Response:
         "page": q.page,
         "pages": results.pages,
         "hits": _hits_json(results.hits),
-        "facets": {key: [{"value": v, "label": present.facet_value_label(key, v), "count": c}
-                         for v, c in values] for key, values in results.facets.items()},
+        "facets": {key: [{"value": v, "label": present.facet_value_label(key, v, table),
+                          "count": c} for v, c in values]
+                   for key, values in results.facets.items()},
         "suggestion": results.suggestion,
         "corrected_from": results.corrected_from,
         "facets_approximate": results.approximate,

@@ -443,9 +443,13 @@ def with_details(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return views
 
 
-def facet_value_label(key: str, value: str) -> str:
+def facet_value_label(key: str, value: str,
+                      table: Mapping[str, Platform] | None = None) -> str:
+    """How a facet value is shown; ``table``: the platforms (default ``platforms()``; a
+    caller labelling many values looks it up once)."""
     if key == "platform":
-        return platform(value).name
+        return ((platforms() if table is None else table).get(value)
+                or unregistered(value)).name
     if key == "category":
         return category_label(value)
     if key == "service":
