@@ -5,9 +5,12 @@ gthread worker, the embedded index); this process is the client: N threads, each
 with one keep-alive HTTP connection, send a mix of real queries (words of shop
 names, trades, communes, product titles and brands, misspellings, filters by
 platform and kind, price sorts, positions with a radius, second pages) drawn
-from the catalog, for the duration, after a short warm-up that is not counted.
-It prints requests/s, latency percentiles and the error count (any answer other
-than 200, or a failed connection), and writes them as JSON.
+from the catalog (seeded: the same mix for the same catalog and seed), for the
+duration, after a short warm-up that is not counted. The server runs as
+``agora serve`` does by default (2 x CPUs + 1 workers of 4 threads, docs/deploy.md).
+It prints what it ran on (the catalog, its entities, the live index's documents),
+requests/s, latency percentiles and the error count (any answer other than 200, or a
+failed connection), and writes them as JSON with the slowest requests.
 
 The rate limit is switched off for the server under test (one client would
 otherwise be refused after 120 requests a minute, which is the limiter working).
@@ -15,9 +18,10 @@ otherwise be refused after 120 requests a minute, which is the limiter working).
 Usage:
     python benchmarks/load.py                        # builds a world of 1,500 shops first
     python benchmarks/load.py --home var             # an AGORA_HOME already built
-    python benchmarks/load.py --catalog var/bench/search-large-42-20000-21.sqlite
-                                                     # the large world benchmarks/search.py
-                                                     # built and indexed (20,000 shops)
+    python benchmarks/load.py --search-world large   # benchmarks/search.py's large world
+                                                     # (20,000 shops, ~390,000 documents),
+                                                     # built and indexed once under var/bench
+    python benchmarks/load.py --catalog FILE         # a catalog built and indexed
     python benchmarks/load.py --duration 10 --concurrency 8 --out benchmarks/out/load.json
 """
 
