@@ -5,9 +5,12 @@ gthread worker, the embedded index); this process is the client: N threads, each
 with one keep-alive HTTP connection, send a mix of real queries (words of shop
 names, trades, communes, product titles and brands, misspellings, filters by
 platform and kind, price sorts, positions with a radius, second pages) drawn
-from the catalog, for the duration, after a short warm-up that is not counted.
-It prints requests/s, latency percentiles and the error count (any answer other
-than 200, or a failed connection), and writes them as JSON.
+from the catalog (seeded: the same mix for the same catalog and seed), for the
+duration, after a short warm-up that is not counted. The server runs as
+``agora serve`` does by default (2 x CPUs + 1 workers of 4 threads, docs/deploy.md).
+It prints what it ran on (the catalog, its entities, the live index's documents),
+requests/s, latency percentiles and the error count (any answer other than 200, or a
+failed connection), and writes them as JSON with the slowest requests.
 
 The rate limit is switched off for the server under test (one client would
 otherwise be refused after 120 requests a minute, which is the limiter working).
@@ -15,9 +18,10 @@ otherwise be refused after 120 requests a minute, which is the limiter working).
 Usage:
     python benchmarks/load.py                        # builds a world of 1,500 shops first
     python benchmarks/load.py --home var             # an AGORA_HOME already built
-    python benchmarks/load.py --catalog var/bench/search-large-42-20000-21.sqlite
-                                                     # the large world benchmarks/search.py
-                                                     # built and indexed (20,000 shops)
+    python benchmarks/load.py --search-world large   # benchmarks/search.py's large world
+                                                     # (20,000 shops, ~390,000 documents),
+                                                     # built and indexed once under var/bench
+    python benchmarks/load.py --catalog FILE         # a catalog built and indexed
     python benchmarks/load.py --duration 10 --concurrency 8 --out benchmarks/out/load.json
 """
 
@@ -46,6 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from agora.importing import import_listings  # noqa: E402
 from agora.pipeline import build  # noqa: E402
+from benchmarks.search import WORLDS, world_catalog  # noqa: E402
+from catalog.backends.embedded import EmbeddedBackend  # noqa: E402
+from catalog.indexing import index_stage  # noqa: E402
 from catalog.store import Catalog  # noqa: E402
 from replicas.truth import write_expected_listings  # noqa: E402
 from search_ui.server import default_workers  # noqa: E402
@@ -70,6 +77,33 @@ def build_world(folder: Path, shops: int, seed: int) -> Path:
     return path
 
 
+def search_world(name: str, cache: Path) -> Path:
+    """The catalog of ``benchmarks/search.py``'s world ``name`` (built once, cached under
+    ``cache`` as that benchmark caches it), with a live embedded index of its build."""
+    path, build_id, _info = world_catalog(name, cache)
+    backend = EmbeddedBackend(path)
+    try:
+        if backend.status().get("build_id") != build_id:
+            with Catalog.open(path) as catalog:
+                index_stage(catalog, build_id, backend=backend)
+    finally:
+        backend.close()
+    return path
+
+
+def describe(catalog: Path) -> dict[str, object]:
+    """What the benchmark runs on: the catalog file, its entities per kind, the live index."""
+    with Catalog.open_read_only(catalog) as cat:
+        entities = cat.entities.counts()
+    backend = EmbeddedBackend(catalog)
+    try:
+        status = backend.status()
+    finally:
+        backend.close()
+    return {"catalog": str(catalog), "entities": entities,
+            "index": status.get("engine"), "documents": status.get("documents")}
+
+
 def real_queries(catalog: Path, count: int, seed: int) -> list[str]:
     """Query strings of /api/search drawn from what the catalog holds."""
     rng = random.Random(seed)
@@ -78,11 +112,12 @@ def real_queries(catalog: Path, count: int, seed: int) -> list[str]:
         "SELECT json_extract(data, '$.name'), json_extract(data, '$.city'), "
         "json_extract(data, '$.categories[0]'), json_extract(data, '$.lat'), "
         "json_extract(data, '$.lon'), json_extract(data, '$.platforms[0]') "
-        "FROM entities WHERE kind = 'shop'").fetchall()
+        "FROM entities WHERE kind = 'shop' ORDER BY entity_id").fetchall()
     items = conn.execute(
         "SELECT json_extract(data, '$.title'), json_extract(data, '$.brand') FROM entities "
-        "WHERE kind IN ('product', 'offer') ORDER BY random() LIMIT 3000").fetchall()
+        "WHERE kind IN ('product', 'offer') ORDER BY entity_id").fetchall()
     conn.close()
+    items = rng.sample(items, min(3000, len(items)))  # seeded: the same mix run after run
     if not shops:
         raise SystemExit(f"{catalog} holds no shop: build it first")
 
@@ -153,6 +188,7 @@ class Client(threading.Thread):
         self.start_at, self.stop_at = start_at, stop_at
         self.rng = random.Random(seed)
         self.latencies: list[float] = []
+        self.timed: list[tuple[float, str]] = []  # (latency, path): what the tail asked
         self.statuses: Counter[str] = Counter()
 
     def run(self) -> None:
@@ -175,6 +211,7 @@ class Client(threading.Thread):
             elapsed = time.perf_counter() - t0
             if t0 >= self.start_at:  # the warm-up is not counted
                 self.latencies.append(elapsed)
+                self.timed.append((elapsed, path))
                 self.statuses[status] += 1
         conn.close()
 
@@ -220,11 +257,14 @@ def run(catalog: Path, *, duration: float, concurrency: int, warmup: float, work
         "latency_ms": {
             "p50": round(percentile(latencies, 50) * 1000, 1),
             "p90": round(percentile(latencies, 90) * 1000, 1),
+            "p95": round(percentile(latencies, 95) * 1000, 1),
             "p99": round(percentile(latencies, 99) * 1000, 1),
             "max": round(latencies[-1] * 1000, 1) if latencies else None,
             "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
         },
         "errors": errors, "statuses": dict(statuses),
+        "slowest": [{"ms": round(t * 1000, 1), "path": p} for t, p in
+                    sorted((x for c in clients for x in c.timed), reverse=True)[:20]],
     }
 
 
@@ -232,8 +272,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="AGORA_HOME holding a built catalog (default: build a "
                         "replica world in a temporary folder)")
-    parser.add_argument("--catalog", help="a built and indexed catalog file (e.g. the large "
-                        "world of benchmarks/search.py, under var/bench/)")
+    parser.add_argument("--catalog", help="a built and indexed catalog file")
+    parser.add_argument("--search-world", choices=sorted(WORLDS),
+                        help="the world of benchmarks/search.py of that name (large: 20,000 "
+                        "shops, about 370,000 documents), built and indexed once, cached "
+                        "under --cache")
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench",
+                        help="where --search-world's catalog is kept between runs")
     parser.add_argument("--shops", type=int, default=1500, help="world size when building")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--duration", type=float, default=30.0)
@@ -245,7 +290,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="agora-load-") as tmp:
-        if args.catalog:
+        if args.search_world:
+            t0 = time.perf_counter()
+            catalog = search_world(args.search_world, args.cache)
+            print(f"search world {args.search_world!r} ready in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+        elif args.catalog:
             catalog = Path(args.catalog)
         elif args.home:
             catalog = Path(args.home) / "catalog.sqlite"
@@ -257,12 +307,16 @@ def main() -> None:
         result = run(catalog, duration=args.duration, concurrency=args.concurrency,
                      warmup=args.warmup, workers=args.workers, threads=args.threads,
                      seed=args.seed)
+        world = describe(catalog)
+        result["world"] = world
     lat = result["latency_ms"]
+    print(f"world: {world['catalog']}: {world['entities']}, {world['documents']:,} documents "
+          f"in the live index ({world['index']})")
     print(f"load average {os.getloadavg()[0]:.1f} (other processes share the machine)")
     print(f"{result['requests']} requests in {args.duration:.0f} s at "
           f"{args.concurrency} connections ({args.workers} gunicorn workers x "
           f"{args.threads} threads, {result['cpus']} CPUs): "
-          f"{result['requests_per_s']} req/s, p50 {lat['p50']} ms, p90 {lat['p90']} ms, "
+          f"{result['requests_per_s']} req/s, p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
           f"p99 {lat['p99']} ms, max {lat['max']} ms, errors {result['errors']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,12 @@ class EntityStore:
                                 "ORDER BY id DESC LIMIT 1")
         return _build(row) if row else None
 
+    def last_complete_build_id(self) -> int | None:
+        """The id of ``last_complete_build()`` alone (the web app reads it per request)."""
+        row = self.db.query_one("SELECT id FROM builds WHERE status = 'complete' "
+                                "ORDER BY id DESC LIMIT 1")
+        return int(row[0]) if row else None
+
     def latest_build_id(self) -> int | None:
         """The build the stored entities come from (the last to write any), None if none."""
         row = self.db.query_one("SELECT max(build_id) FROM entities")

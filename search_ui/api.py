@@ -14,6 +14,7 @@ without one it gets a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
@@ -22,7 +23,7 @@ from werkzeug.wrappers import Response as AnyResponse
 
 from catalog.backends.query import API, parse_search, parse_suggest
 from search_ui import present, territory
-from search_ui.context import get_backend
+from search_ui.context import get_backend, platforms
 from search_ui.entities import (
     MAX_SHOP_ITEMS,
     listings_view,
@@ -55,6 +56,7 @@ def search() -> Response:
                           territories=territory.allowed_keys())
     results = get_backend().search(parsed.query)
     q = parsed.query
+    table = platforms()
     return jsonify({
         "query": {
             "q": q.text, "kind": list(q.kinds), "filters": {k: list(v) for k, v in q.filters},
@@ -67,9 +69,10 @@ def search() -> Response:
         "total": results.total,
         "page": q.page,
         "pages": results.pages,
-        "hits": [_hit_json(h) for h in results.hits],
-        "facets": {key: [{"value": v, "label": present.facet_value_label(key, v), "count": c}
-                         for v, c in values] for key, values in results.facets.items()},
+        "hits": _hits_json(results.hits),
+        "facets": {key: [{"value": v, "label": present.facet_value_label(key, v, table),
+                          "count": c} for v, c in values]
+                   for key, values in results.facets.items()},
         "suggestion": results.suggestion,
         "corrected_from": results.corrected_from,
         "facets_approximate": results.approximate,
@@ -77,12 +80,18 @@ def search() -> Response:
     })
 
 
-def _hit_json(hit: Any) -> dict[str, Any]:
-    view = present.hit_view(hit)
+def _hits_json(hits: list[Any]) -> list[dict[str, Any]]:
+    page = present.entity_href_maker(external=True)
+    api = present.entity_href_maker(external=True, api=True)
+    return [_hit_json(view, page, api) for view in present.hit_views(hits)]
+
+
+def _hit_json(view: dict[str, Any], page: Callable[[str, str], str],
+              api: Callable[[str, str], str]) -> dict[str, Any]:
     return {
         "id": view["id"], "kind": view["kind"], "name": view["name"],
-        "url": present.entity_href(view["id"], view["kind"], external=True),
-        "api_url": present.entity_href(view["id"], view["kind"], external=True, api=True),
+        "url": page(view["id"], view["kind"]),
+        "api_url": api(view["id"], view["kind"]),
         "score": view["score"], "distance_km": view["distance_km"],
         "platforms": view["platforms"], "commune": view["commune"],
         "postcode": view["postcode"], "services": view["services"],

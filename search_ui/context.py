@@ -189,11 +189,17 @@ def build_id() -> int | None:
     read once per request."""
     if "agora_build_id" not in g:
         try:
-            last = get_catalog().entities.last_complete_build()
+            g.agora_build_id = get_catalog().entities.last_complete_build_id()
         except CatalogError:
             return None
-        g.agora_build_id = last.id if last else None
     return g.agora_build_id
+
+
+def build_key() -> tuple[int | None, tuple[int, int] | None]:
+    """What the caches of a build's readings are keyed on: the last complete build and the
+    catalog file it is read from (a file replaced under the app, ``agora restore
+    --force``, may carry the same build number and other data)."""
+    return (build_id(), _file_id(str(current_app.config["AGORA_CATALOG"])))
 
 
 def close_resources(exc: BaseException | None = None) -> None:
@@ -226,7 +232,7 @@ def platforms() -> dict[str, Platform]:
 
 def _platforms_of_build() -> dict[str, Platform]:
     """The registered platforms, cached per app, catalog file and last complete build."""
-    key = (build_id(), _file_id(str(current_app.config["AGORA_CATALOG"])))
+    key = build_key()
     cached: tuple[Any, dict[str, Platform]] | None = current_app.extensions.get(
         "agora_platforms")
     if cached is not None and cached[0] == key:

@@ -30,7 +30,7 @@ from dedup.overlap_data import (
 )
 from dedup.overlap_export import csv_text, report_document
 from search_ui import present, territory
-from search_ui.context import build_id, get_catalog, platforms
+from search_ui.context import build_key, get_catalog, platforms
 from search_ui.params import BadParameter
 
 overlap_bp = Blueprint("overlap", __name__)
@@ -100,25 +100,27 @@ def _cache() -> OrderedDict[Any, Any]:
         "agora_overlap", OrderedDict())
 
 
-def _build() -> tuple[int | None, OverlapBuild]:
-    """The last build as the figures read it, read once per process and build."""
-    key = ("build", str(current_app.config["AGORA_CATALOG"]), build_id())
+def _build() -> tuple[Any, OverlapBuild]:
+    """The last build as the figures read it, read once per process, build and catalog file;
+    returned with its key (``build_key()``)."""
+    build = build_key()
+    key = ("build", build)
     cache = _cache()
     with _lock:
         if key in cache:
-            return key[2], cache[key]
+            return build, cache[key]
     with _loading:
         with _lock:
             if key in cache:
-                return key[2], cache[key]
+                return build, cache[key]
         here = territory.current()
         built = load_build(get_catalog(), list(platforms()),
                            territory=here.key if here else None, territories=territory.served())
         with _lock:
-            for old in [k for k in cache if k[1:3] != key[1:3]]:
+            for old in [k for k in cache if k[1] != build]:
                 del cache[old]  # an earlier build's reading, reports and figures
             cache[key] = built
-    return key[2], built
+    return build, built
 
 
 def _data(commune: str | None, category: str | None) -> OverlapData:
@@ -126,8 +128,7 @@ def _data(commune: str | None, category: str | None) -> OverlapData:
     build, built = _build()
     try:
         data = None
-        key = ("report", str(current_app.config["AGORA_CATALOG"]), build,
-               (commune or "").casefold(), (category or "").casefold())
+        key = ("report", build, (commune or "").casefold(), (category or "").casefold())
         cache = _cache()
         with _lock:
             if key in cache:
@@ -155,8 +156,7 @@ def _plot(commune: str | None, category: str | None, name: str) -> bytes:
     from dedup.overlap_plots import plot_bytes  # noqa: PLC0415 - matplotlib is slow to import
 
     report = _data(commune, category).report  # checks the filters first
-    key = ("plot", str(current_app.config["AGORA_CATALOG"]), build_id(),
-           tuple(report.filters.items()), name)
+    key = ("plot", build_key(), tuple(report.filters.items()), name)
     cache = _cache()
     with _lock:
         if key in cache:

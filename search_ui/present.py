@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, g, url_for
+from flask import Flask, current_app, get_template_attribute, request, url_for
 from markupsafe import Markup, escape
 
 from normalizer.categories import TAXONOMY
@@ -217,12 +218,15 @@ def ordered_platforms(keys: Iterable[str]) -> list[str]:
 
 def badges(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One badge per platform carrying the entity: its name and the listing's page there."""
+    return _badges(doc, platforms())
+
+
+def _badges(doc: Mapping[str, Any], table: Mapping[str, Platform]) -> list[dict[str, Any]]:
     urls: dict[str, str | None] = {}
     for src in doc.get("sources") or doc.get("offers") or []:
         key = src.get("source")
         if key and urls.get(key) is None:
             urls[key] = safe_url(src.get("url"))
-    table = platforms()  # looked up once per hit, not once per platform
     found = sorted((table.get(key) or unregistered(key)
                     for key in dict.fromkeys([*(doc.get("platforms") or ()), *urls])),
                    key=_badge_order)
@@ -262,14 +266,38 @@ def _homepage(url: str | None) -> str | None:
 def entity_href(entity_id: str, kind: str, *, external: bool = False, api: bool = False) -> str:
     """The entity's page (or its API answer): built once per request and kind, then filled
     in, since a page of results needs three links per hit."""
-    endpoint = ("api." if api else "entities.") + ("shop" if kind == "shop" else "product")
-    cache = g.setdefault("agora_hrefs", {})
-    template = cache.get((endpoint, external))
-    if template is None:
-        template = str(url_for(endpoint, entity_id="__ID__", _external=external)).split(
-            "__ID__", 1)
-        cache[(endpoint, external)] = template
-    return _quoted(str(entity_id)).join(template)
+    return entity_href_maker(external=external, api=api)(entity_id, kind)
+
+
+def entity_href_maker(*, external: bool = False, api: bool = False
+                      ) -> Callable[[str, str], str]:
+    """``entity_href`` for this request with these options, as a function of (id, kind)."""
+    shop, product = _href_templates(external, api)
+
+    def maker(entity_id: str, kind: str) -> str:
+        return _quoted(str(entity_id)).join(shop if kind == "shop" else product)
+
+    return maker
+
+
+def _href_templates(external: bool, api: bool) -> tuple[list[str], list[str]]:
+    """The shop and product links with a hole for the id, per app and what ``url_for``
+    builds them from (the request's scheme, host and script root): the same for nearly
+    every request, and ``url_for`` costs more than the rest of a hit's view."""
+    key = (external, api, request.scheme, request.host, request.root_path)
+    cache: dict[Any, tuple[list[str], list[str]]] = current_app.extensions.setdefault(
+        "agora_href_templates", {})
+    found = cache.get(key)
+    if found is None:
+        prefix = "api." if api else "entities."
+        shop, product = (str(url_for(prefix + endpoint, entity_id="__ID__",
+                                     _external=external)).split("__ID__", 1)
+                         for endpoint in ("shop", "product"))
+        found = (shop, product)
+        if len(cache) >= 64:  # hosts are the client's to choose: kept bounded
+            cache.clear()
+        cache[key] = found
+    return found
 
 
 @lru_cache(maxsize=65536)
@@ -281,23 +309,52 @@ def services_of(doc: Mapping[str, Any]) -> list[str]:
     return list(doc.get("services") or doc.get("shop_services") or [])
 
 
-def hit_view(hit: Any) -> dict[str, Any]:
-    """A search hit as the pages and the API show it."""
-    doc = hit.document or {}
-    kind = hit.kind
+class DocumentViews:
+    """The part of hits' views that depends on their document alone (and the platforms
+    table), kept per entity: shoppers' searches bring the same shops back again and
+    again, and an index never changes once built.
+
+    An entry is used only while the hit's document is the one it was drawn from (the
+    same object, as the embedded backend hands back while it keeps the document parsed,
+    or an equal one) and the platforms table the same object (it is replaced at each
+    build, ``search_ui.context.platforms``): a new build's documents are drawn afresh.
+    The oldest entries go first past ``size``. Thread-safe.
+    """
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Mapping[str, Any], object, dict[str, Any]]] = {}
+
+    def view(self, entity_id: str, kind: str, doc: Mapping[str, Any],
+             table: Mapping[str, Platform]) -> dict[str, Any]:
+        """The document-only fields of the view (shared between requests: only
+        ``with_details`` adds to it, what it draws from these fields)."""
+        found = self._entries.get(entity_id)
+        if found is not None:
+            kept, kept_table, view = found
+            if kept_table is table and (kept is doc or kept == doc) and view["kind"] == kind:
+                return view
+        view = _document_view(kind, doc, table)
+        with self._lock:
+            self._entries.pop(entity_id, None)
+            self._entries[entity_id] = (doc, table, view)
+            while len(self._entries) > self.size:
+                del self._entries[next(iter(self._entries))]
+        return view
+
+
+def _document_view(kind: str, doc: Mapping[str, Any],
+                   table: Mapping[str, Platform]) -> dict[str, Any]:
     point = location(doc)
-    view = {
-        "id": hit.entity_id,
+    return {
         "kind": kind,
         "kind_label": KIND_LABELS.get(kind, kind),
-        "name": hit.name or title(doc),
-        "href": entity_href(hit.entity_id, kind),
-        "platforms": badges(doc),
+        "platforms": _badges(doc, table),
         "commune": commune(doc),
         "postcode": doc.get("postcode"),
         "address": doc.get("address"),
         "services": services_of(doc),
-        "distance_km": None if hit.distance_km is None else round(hit.distance_km, 3),
         "price_min": doc.get("price_min"),
         "price_max": doc.get("price_max"),
         "currency": doc.get("currency") or "EUR",
@@ -311,15 +368,88 @@ def hit_view(hit: Any) -> dict[str, Any]:
         "shops_count": doc.get("shops_count"),
         "lat": point[0] if point else None,
         "lon": point[1] if point else None,
+    }
+
+
+def document_views() -> DocumentViews:
+    """The app's ``DocumentViews``."""
+    found: DocumentViews | None = current_app.extensions.get("agora_document_views")
+    if found is None:
+        found = current_app.extensions.setdefault("agora_document_views", DocumentViews())
+    return found
+
+
+def hit_views(hits: Iterable[Any]) -> list[dict[str, Any]]:
+    """Search hits as the pages and the API show them, in order."""
+    table, views = platforms(), document_views()
+    href = entity_href_maker()
+    return [_hit_view(hit, table, views, href) for hit in hits]
+
+
+def hit_view(hit: Any) -> dict[str, Any]:
+    """A search hit as the pages and the API show it."""
+    return hit_views([hit])[0]
+
+
+def _hit_view(hit: Any, table: Mapping[str, Platform], views: DocumentViews,
+              href: Callable[[str, str], str]) -> dict[str, Any]:
+    doc = hit.document or {}
+    kind = hit.kind
+    static = views.view(hit.entity_id, kind, doc, table)
+    return {
+        "id": hit.entity_id,
+        "kind": kind,
+        "kind_label": static["kind_label"],
+        "name": hit.name or title(doc),
+        "href": href(hit.entity_id, kind),
+        "platforms": static["platforms"],
+        "commune": static["commune"],
+        "postcode": static["postcode"],
+        "address": static["address"],
+        "services": static["services"],
+        "distance_km": None if hit.distance_km is None else round(hit.distance_km, 3),
+        "price_min": static["price_min"],
+        "price_max": static["price_max"],
+        "currency": static["currency"],
+        "categories": static["categories"],
+        "brand": static["brand"],
+        "shop_name": static["shop_name"],
+        "shop_id": static["shop_id"],
+        "product_id": static["product_id"],
+        "offers_count": static["offers_count"],
+        "shops_count": static["shops_count"],
+        "lat": static["lat"],
+        "lon": static["lon"],
         "highlights": {k: highlight(v) for k, v in (hit.highlights or {}).items()},
         "score": hit.score,
+        "document_view": static,
     }
-    return view
 
 
-def facet_value_label(key: str, value: str) -> str:
+def with_details(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The views with ``details``: the results page's markup of what depends on the
+    document alone (the macro ``details`` of ``search/_hit.html``), drawn once per
+    document and kept with its document view (while the hit's name is the same)."""
+    draw: Callable[[dict[str, Any]], Markup] | None = None
+    for view in views:
+        static = view["document_view"]
+        kept = static.get("details")
+        if kept is None or kept[0] != view["name"]:
+            if draw is None:
+                draw = get_template_attribute("search/_hit.html", "details")
+            kept = (view["name"], draw(view))
+            static["details"] = kept  # one assignment: a thread racing draws the same
+        view["details"] = kept[1]
+    return views
+
+
+def facet_value_label(key: str, value: str,
+                      table: Mapping[str, Platform] | None = None) -> str:
+    """How a facet value is shown; ``table``: the platforms (default ``platforms()``; a
+    caller labelling many values looks it up once)."""
     if key == "platform":
-        return platform(value).name
+        return ((platforms() if table is None else table).get(value)
+                or unregistered(value)).name
     if key == "category":
         return category_label(value)
     if key == "service":

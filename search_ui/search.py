@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from catalog.backends.base import MAX_PAGE, MAX_QUERY_LENGTH, SearchQuery, SearchResults
 from search_ui import present, territory
-from search_ui.context import build_id, get_backend, get_catalog
+from search_ui.context import build_key, get_backend, get_catalog, platforms
 from search_ui.geo import Gazetteer
 from search_ui.params import HTML, ParsedSearch, Place, parse_search, query_args
 
@@ -34,7 +34,7 @@ RADII = (1, 2, 5, 10, 20, 50)
 
 def gazetteer() -> Gazetteer:
     """The place finder of the current build (built once per build and process)."""
-    key = (str(current_app.config["AGORA_CATALOG"]), build_id())
+    key = build_key()
     cache: dict[Any, Gazetteer] = current_app.extensions.setdefault("agora_gazetteer", {})
     found = cache.get(key)
     if found is None:
@@ -63,6 +63,7 @@ def _param(name: str, value: str) -> dict[str, Any]:
 def facet_views(parsed: ParsedSearch, results: SearchResults) -> list[dict[str, Any]]:
     """Each facet with its values: label, count, whether chosen, the link toggling it."""
     chosen = dict(parsed.query.filters)
+    table = platforms()
     views = []
     for key in FACET_ORDER:
         if key == "price":
@@ -99,7 +100,7 @@ def facet_views(parsed: ParsedSearch, results: SearchResults) -> list[dict[str, 
         pairs += [(v, 0) for v in selected if v not in seen]
         shown = [p for p in pairs[:FACET_LIMIT]] + [p for p in pairs[FACET_LIMIT:]
                                                     if p[0] in selected]
-        values = [{"value": v, "label": present.facet_value_label(key, v), "count": c,
+        values = [{"value": v, "label": present.facet_value_label(key, v, table), "count": c,
                    "selected": v in selected} for v, c in shown]
         if values:
             views.append({"key": key, "param": HTML.param(key),
@@ -160,7 +161,7 @@ def index() -> str:
     else:
         landing = backend.search(SearchQuery(per_page=1, highlight=False,
                                              facets=("kind", "category", "platform")))
-    hits = [present.hit_view(h) for h in results.hits] if results else []
+    hits = present.with_details(present.hit_views(results.hits)) if results else []
     context: dict[str, Any] = {
         "parsed": parsed, "q": parsed.query, "results": results, "landing": landing,
         "hits": hits, "facets": facet_views(parsed, results) if results else [],

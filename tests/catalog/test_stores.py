@@ -110,6 +110,7 @@ def test_review_pairs_and_decisions(catalog: Catalog) -> None:
 def test_a_build_and_its_entities(catalog: Catalog) -> None:
     build_id = catalog.entities.begin_build("full")
     assert catalog.entities.last_complete_build() is None
+    assert catalog.entities.last_complete_build_id() is None  # running is not complete
     catalog.entities.write_build(
         build_id, {"shop-1": {"entity_id": "shop-1", "kind": "shop", "city": "Toulouse",
                               "lat": 43.6, "lon": 1.44, "postcode": "31000",
@@ -122,6 +123,7 @@ def test_a_build_and_its_entities(catalog: Catalog) -> None:
     catalog.entities.complete_build(build_id, "full", {"dedup": {"entities": 2}})
     last = catalog.entities.last_complete_build()
     assert last is not None and last.id == build_id and last.stats["dedup"]["entities"] == 2
+    assert catalog.entities.last_complete_build_id() == build_id
     assert catalog.entities.latest_build_id() == build_id
     assert catalog.entities.entities_of(["clickandco:s1", "x:y"]) == {"clickandco:s1": "shop-1"}
     assert catalog.entities.members_of(["offer-1"]) == {"clickandco:p1"}

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from catalog.backends.base import Hit
 from catalog.store import Catalog
 from search_ui.app import create_app
 from search_ui.context import close_backend, get_catalog, platform, platforms
-from search_ui.present import badges_html
+from search_ui.present import badges_html, hit_views, with_details
+from search_ui.search import find_place
 from tests.search_ui.helpers import MemoryBackend
 
 
@@ -111,5 +113,88 @@ def test_a_catalog_replaced_under_the_app_is_reopened(tmp_path: Path) -> None:
         other.replace(path)  # as ``agora restore --force`` does
         with app.test_request_context("/"):
             assert list(platforms()) == ["gamma"]
+    finally:
+        close_backend(app)
+
+
+def test_a_hit_view_follows_its_document_and_the_platforms_table(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    doc = {"id": "shop-1", "kind": "shop", "name": "Chez Léa", "city": "Albi",
+           "platforms": ["alpha"],
+           "sources": [{"source": "alpha", "url": "https://alpha.example/lea"}]}
+
+    def view(document: dict[str, Any], score: float = 1.0) -> dict[str, Any]:
+        with app.test_request_context("/"):
+            return hit_views([Hit("shop-1", "shop", "Chez Léa", score, document)])[0]
+
+    try:
+        first = view(doc)
+        assert first["commune"] == "Albi" and first["href"] == "/boutiques/shop-1"
+        assert first["platforms"] == [{"key": "alpha", "name": "Alpha",
+                                       "url": "https://alpha.example/lea"}]
+        again = view(doc, score=2.0)  # the same document: drawn once
+        assert again["platforms"] is first["platforms"] and again["score"] == 2.0
+        moved = view({**doc, "city": "Castres"})  # the next index's document
+        assert moved["commune"] == "Castres"
+        with Catalog.open(path) as catalog:
+            catalog.register_sources([Source("alpha", "Alpha Local")])
+            _complete_build(catalog)
+        assert view({**doc, "city": "Castres"})["platforms"][0]["name"] == "Alpha Local"
+    finally:
+        close_backend(app)
+
+
+def _catalog_with_a_shop(path: Path, city: str, lat: float, lon: float) -> None:
+    with Catalog.open(path) as catalog:
+        build_id = catalog.entities.begin_build("full")
+        catalog.entities.write_build(build_id, {"shop-1": {
+            "entity_id": "shop-1", "kind": "shop", "name": "Chez Léa", "city": city,
+            "postcode": "81000", "lat": lat, "lon": lon}}, [], [], replace_all=True)
+        catalog.entities.complete_build(build_id, "full", {})
+
+
+def test_the_place_finder_reads_a_catalog_replaced_under_the_app(tmp_path: Path) -> None:
+    path, other = tmp_path / "catalog.sqlite", tmp_path / "restored.sqlite"
+    _catalog_with_a_shop(path, "Albi", 43.93, 2.15)
+    _catalog_with_a_shop(other, "Castres", 43.61, 2.24)  # the same build number
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    try:
+        with app.test_request_context("/"):
+            assert find_place("Albi") is not None and find_place("Castres") is None
+        other.replace(path)  # as ``agora restore --force`` does
+        with app.test_request_context("/"):
+            assert find_place("Castres") is not None and find_place("Albi") is None
+    finally:
+        close_backend(app)
+
+
+def test_a_hits_details_are_drawn_once_per_document(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog.open(path) as catalog:
+        catalog.register_sources([Source("alpha", "Alpha")])
+        _complete_build(catalog)
+    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                      "AGORA_BACKEND": MemoryBackend([])})
+    doc = {"id": "offer-1", "kind": "offer", "name": "Pain <bis>", "brand": "Fournil",
+           "city": "Albi", "price_min": 250, "price_max": 250, "platforms": ["alpha"]}
+
+    def details(document: dict[str, Any], name: str = "Pain <bis>") -> Any:
+        with app.test_request_context("/"):
+            return with_details(hit_views([Hit("offer-1", "offer", name, 1.0, document)]))[0][
+                "details"]
+
+    try:
+        first = details(doc)
+        assert '<span>Fournil</span>' in first and "<span>Albi</span>" in first
+        assert "2,50\u00a0€" in first and 'badge-alpha' in first
+        assert details(doc) is first  # the same document: drawn once
+        assert "<span>Castres</span>" in details({**doc, "city": "Castres"})
+        assert "Fournil" not in details({**doc, "city": "Castres"}, name="Fournil")
     finally:
         close_backend(app)
