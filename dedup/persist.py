@@ -20,7 +20,7 @@ from typing import Any
 from catalog.entities import Member, ProductOffer
 from catalog.matching import ReviewPair, StoredModel
 from catalog.store import Catalog
-from dedup.blocking import geo_cell, product_keys, shop_keys
+from dedup.blocking import NEAR_ADDRESSLESS, addressless, geo_cell, product_keys, shop_keys
 from dedup.clustering import Decisions
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
@@ -162,20 +162,39 @@ def members(result: LinkResult, wanted: Iterable[str]) -> list[Member]:
     return out
 
 
+BLOCK_KEYS_VERSION = "2"  # what block_rows stores; a catalog keyed otherwise needs a full build
+
+
+def offer_block(shop_key: str, key: str) -> str:
+    """The stored block of an offer's product blocking ``key`` within its shop listing."""
+    return f"offer:{shop_key}|{key}"
+
+
 def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
                title_stats: TokenStats) -> list[tuple[str, str, str]]:
-    """(block, source, source_id) of every clean listing, for incremental builds."""
+    """(block, source, source_id) of every clean listing, for incremental builds.
+
+    A shop listing and a product naming no seller have their own blocking keys (a shop
+    its geo cell too, and again as ``NEAR_ADDRESSLESS`` when it has no street number:
+    nearness pairs an addressed shop with those only); an offer
+    has its shop's key (every offer of a shop, ``shop:<shop listing>``) and its product
+    keys within that shop listing (``offer_block``), which is how a full build pairs the
+    offers of a big shop."""
     rows: list[tuple[str, str, str]] = []
     for c in cleans:
         if c.kind == "shop":
             f = shop_features(c)
             keys = shop_keys(f, name_stats)
             if f.lat is not None and f.lon is not None:
-                keys.append(geo_cell(f.lat, f.lon))
+                cell = geo_cell(f.lat, f.lon)
+                keys.append(cell)
+                if addressless(f):  # the only shops nearness pairs with an addressed one
+                    keys.append(NEAR_ADDRESSLESS + cell)
         else:
             p = product_features(c)
-            # offers are only ever compared within their shop: its key is enough
-            keys = ["shop:" + p.shop_key] if p.shop_key else product_keys(p, title_stats)
+            keys = product_keys(p, title_stats)
+            if p.shop_key:  # offers are only ever compared within their shop
+                keys = ["shop:" + p.shop_key] + [offer_block(p.shop_key, k) for k in keys]
         rows.extend((k, c.source, c.source_id) for k in set(keys))
     return rows
 
@@ -208,6 +227,7 @@ def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, Tok
         catalog.matching.save_state({
             "name_stats": json.dumps(name_stats.to_dict()),
             "title_stats": json.dumps(title_stats.to_dict()),
+            "block_keys": BLOCK_KEYS_VERSION,
             "brand_keys": json.dumps(Counter(c.brand_key for c in cleans
                                              if c.kind == "product" and c.brand_key))})
     return name_stats, title_stats

@@ -155,7 +155,13 @@ def test_block_rows_key_shops_by_their_blocks_and_offers_by_their_shop(
     assert {"ph:+33561000001", "siren:732829320", "addr:pc:31000:rue taur:3"} <= shared
     assert any(b.startswith("geo:") for b in shared)
     assert not blocks[("clickandco", "s2")] & blocks[("clickandco", "s1")]  # another shop
-    # an offer is keyed by its shop alone: offers are compared within their shop
-    assert blocks[("clickandco", "p1")] == blocks[("clickandco", "p3")] == {
-        "shop:clickandco:s1"}
-    assert blocks[("tout_toulouse", "q1")] == {"shop:tout_toulouse:t1"}
+    # an offer is keyed by its shop, and by its product keys within that shop listing:
+    # offers are compared within their shop
+    for key in (("clickandco", "p1"), ("clickandco", "p3")):
+        assert "shop:clickandco:s1" in blocks[key]
+        assert blocks[key] - {"shop:clickandco:s1"} and all(
+            b.startswith("offer:clickandco:s1|") for b in blocks[key] - {"shop:clickandco:s1"})
+    assert "offer:clickandco:s1|tok:baguette" in blocks[("clickandco", "p1")]
+    assert "shop:tout_toulouse:t1" in blocks[("tout_toulouse", "q1")]
+    assert not {b for b in blocks[("tout_toulouse", "q1")] if b.startswith("offer:")
+                and not b.startswith("offer:tout_toulouse:t1|")}
