@@ -398,7 +398,10 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
             whole |= moved
             continue
         break
-    records = entity_records(result, live, settings)
+    # a shop linked again for its offers has the same, unchanged listings: its stored
+    # record stands (the offers it lists are set below)
+    records = entity_records(result, live, settings, stored_shops={
+        shop: stored_shops[shop] for shop in within if shop in stored_shops})
     for shop in within:
         # the shop keeps the offers that were not linked again
         kept = [o for o in stored_shops.get(shop, {}).get("offer_ids", []) if o not in affected]

@@ -84,11 +84,21 @@ def load_model(catalog: Catalog, build_id: int | None = None,
 
 
 # --------------------------------------------------------------------------- records
-def entity_records(result: LinkResult, cleans: Mapping[str, Any],
-                   settings: MatchSettings) -> dict[str, dict[str, Any]]:
-    """Merged records of every entity of ``result`` (shops, offers, products)."""
+def entity_records(result: LinkResult, cleans: Mapping[str, Any], settings: MatchSettings,
+                   *, stored_shops: Mapping[str, Mapping[str, Any]] | None = None,
+                   ) -> dict[str, dict[str, Any]]:
+    """Merged records of every entity of ``result`` (shops, offers, products).
+
+    ``stored_shops``: the stored records of shops whose listings are the same, unchanged
+    (an incremental build): merged from the same listings under the same settings, they
+    are reused as they are, but for the offers they list.
+    """
     records: dict[str, dict[str, Any]] = {}
+    kept = stored_shops or {}
     for entity_id, members in result.clusters["shop"].items():
+        if entity_id in kept:
+            records[entity_id] = {k: v for k, v in kept[entity_id].items() if k != "offer_ids"}
+            continue
         records[entity_id] = merge_shop(entity_id, [cleans[k] for k in members], settings)
     products: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entity_id, members in result.clusters["offer"].items():
