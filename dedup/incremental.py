@@ -12,8 +12,9 @@ linked (or it is new, or gone, or a reviewer just decided about it). Two scopes:
   offers of that shop scoring at least the bottom of the review band against the
   changed one, and the offer entities they belong to, are linked again. Only the
   offers a full build could pair with it are read and scored: all those of a
-  small shop, those of a big one sharing a blocking key with it (stored with each
-  listing, within its shop listing: the shop's other offers are never read). (The
+  small shop, those of a big one sharing a blocking key with it (stored by the
+  full build for the offers of big shops, within their shop listing, and for every
+  changed offer: the shop's other offers are never read). (The
   shop's own listings come along to give the offers their shop, and must come
   out as the same entity, else the shop is taken apart whole.)
 
@@ -64,6 +65,7 @@ from dedup.persist import (
     load_model,
     load_token_stats,
     offer_block,
+    offers_keyed,
     product_record,
     settings_fingerprint,
     write_build,
@@ -237,10 +239,15 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
     for shop, keys in by_shop.items():
         everyone[shop] |= {k for k in keys if k in changed_cleans}
     # the blocks of the changed offers of big shops, within each listing of their shop
+    # (when the last full build keyed that shop's offers: else all of them are read)
+    keyed_listings = set(catalog.matching.block_members(
+        {offers_keyed(k) for k in shop_listings}, 10_000_000))
     features = {k: product_features(changed_cleans[k], brands)
                 for keys in by_shop.values() for k in keys if k in changed_cleans}
     keyed = {k: product_keys(features[k], stats) for shop, keys in by_shop.items()
-             if len(everyone[shop]) > SMALL_SHOP for k in keys if k in features}
+             if len(everyone[shop]) > SMALL_SHOP
+             and all(offers_keyed(listing) in keyed_listings for listing in listings_of[shop])
+             for k in keys if k in features}
     shared = catalog.matching.block_members(
         {offer_block(listing, b) for shop, keys in by_shop.items() for k in keys if k in keyed
          for listing in listings_of[shop] for b in keyed[k]}, OFFER_MAX_BLOCK)
