@@ -138,6 +138,14 @@ def geo_neighbours(lat: float, lon: float, size_m: float = 150.0) -> list[str]:
     return [f"geo:{y}:{x}" for y in (cy - 1, cy, cy + 1) for x in (cx - 1, cx, cx + 1)]
 
 
+def addressless(r: ShopFeatures) -> bool:
+    """A shop listing without a street number: only nearness can pair it by place."""
+    return not (r.street_key and r.number)
+
+
+NEAR_ADDRESSLESS = "addressless:"  # prefix of the geo cells of the addressless shops
+
+
 def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: int = 300,
                 geo_radius_m: float = 150.0) -> tuple[set[Pair], BlockingReport]:
     """Candidate pairs (indexes into ``records``) of shop listings."""
@@ -146,10 +154,10 @@ def block_shops(records: list[ShopFeatures], stats: TokenStats, *, max_block: in
     _pairs_from_keys(lambda i: shop_keys(records[i], stats), len(records), max_block, report,
                      pairs)
     # nearness pairs what the address cannot: a listing without a street number
-    addressless = [not (r.street_key and r.number) for r in records]
+    vague = [addressless(r) for r in records]
     geo_pairs([(i, r.lat, r.lon) for i, r in enumerate(records)
                if r.lat is not None and r.lon is not None], geo_radius_m, pairs,
-              lambda i, j: addressless[i] or addressless[j])
+              lambda i, j: vague[i] or vague[j])
     report.candidate_pairs = len(pairs)
     return pairs, report
 
@@ -181,8 +189,12 @@ def product_keys(r: ProductFeatures, stats: TokenStats, scope: str = "") -> list
     return keys
 
 
+SMALL_SHOP = 16  # a merged shop with at most this many offers has every pair of them compared
+OFFER_MAX_BLOCK = 300  # a key shared by more offers of one merged shop pairs none of them
+
+
 def block_offers(records: list[ProductFeatures], shop_of: dict[str, str], stats: TokenStats,
-                 *, small_shop: int = 16, max_block: int = 300,
+                 *, small_shop: int = SMALL_SHOP, max_block: int = OFFER_MAX_BLOCK,
                  shop_sizes: Mapping[str, int] | None = None,
                  ) -> tuple[set[Pair], BlockingReport]:
     """Candidate pairs of product listings sold by one merged shop.

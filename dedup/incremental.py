@@ -10,9 +10,13 @@ linked (or it is new, or gone, or a reviewer just decided about it). Two scopes:
 - a changed or gone offer of a shop whose listings did not change cannot move a
   shop, and offers are only ever compared within their merged shop: only the
   offers of that shop scoring at least the bottom of the review band against the
-  changed one, and the offer entities they belong to, are linked again (the
+  changed one, and the offer entities they belong to, are linked again. Only the
+  offers a full build could pair with it are read and scored: all those of a
+  small shop, those of a big one sharing a blocking key with it (stored by the
+  full build for the offers of big shops, within their shop listing, and for every
+  changed offer: the shop's other offers are never read). (The
   shop's own listings come along to give the offers their shop, and must come
-  out as the same entity, else the shop is taken apart whole).
+  out as the same entity, else the shop is taken apart whole.)
 
 Linking uses the last full build's model, word frequencies and brands and the
 previous ids. Everything else is left untouched. The result equals a full
@@ -32,7 +36,15 @@ from typing import Any
 
 from catalog.engine import split_key, utcnow
 from catalog.store import Catalog
-from dedup.blocking import geo_neighbours, product_keys, shop_keys
+from dedup.blocking import (
+    NEAR_ADDRESSLESS,
+    OFFER_MAX_BLOCK,
+    SMALL_SHOP,
+    addressless,
+    geo_neighbours,
+    product_keys,
+    shop_keys,
+)
 from dedup.clustering import Decisions
 from dedup.errors import NoModel
 from dedup.features import (
@@ -46,11 +58,14 @@ from dedup.features import (
 from dedup.linker import link
 from dedup.model import MatchModel
 from dedup.persist import (
+    BLOCK_KEYS_VERSION,
     block_rows,
     brand_keys,
     entity_records,
     load_model,
     load_token_stats,
+    offer_block,
+    offers_keyed,
     product_record,
     settings_fingerprint,
     write_build,
@@ -75,6 +90,8 @@ def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
         return True
     if catalog.matching.state("name_stats") is None:
         return True
+    if catalog.matching.state("block_keys") != BLOCK_KEYS_VERSION:
+        return True  # the blocking keys stored are not the ones this build reads
     if catalog.matching.model() is None:  # the model is estimated by full builds only
         return True
     if settings is not None and catalog.matching.state("settings") != settings_fingerprint(
@@ -128,7 +145,9 @@ def _plausible_neighbours(catalog: Catalog, changed: Iterable[Any], settings: Ma
             f = shop_features(clean)
             blocks = shop_keys(f, name_stats)
             if f.lat is not None and f.lon is not None:
-                blocks += geo_neighbours(f.lat, f.lon, settings.shops.blocking.geo_radius_m)
+                # nearness pairs two shops when either has no street number
+                near = geo_neighbours(f.lat, f.lon, settings.shops.blocking.geo_radius_m)
+                blocks += near if addressless(f) else [NEAR_ADDRESSLESS + c for c in near]
             shops.append((f, blocks))
         elif not clean.shop_source_id:
             p = product_features(clean)
@@ -199,31 +218,61 @@ def _offer_only(changed_cleans: dict[str, Any], changed_keys: set[str], decided:
 
 def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
                   changed_cleans: dict[str, Any], removed_keys: set[str],
-                  scorer: OfferScorer, brands: BrandIndex, floor: float,
+                  scorer: OfferScorer, brands: BrandIndex, stats: TokenStats, floor: float,
                   ) -> tuple[dict[str, _OfferScope], dict[str, Any]]:
     """For each shop, the offers to link again for its changed or gone offers: those
     scoring at least ``floor`` against a changed one, and every member of their entities;
-    with the clean listings read (the shops' own listings and all their offers). Every
-    shop is read in the same few queries."""
+    with the clean listings read (the shops' own listings and the offers scored or linked
+    again). A changed offer is scored against the offers a full build could pair it with:
+    every offer of a small shop, the offers of a big one sharing a stored blocking key
+    with it (``offer_block``); the others are never read. Every shop is read in the same
+    few queries."""
     shop_listings = catalog.entities.members_of(by_shop)
     shop_of_listing = catalog.entities.entities_of(shop_listings)
+    listings_of: dict[str, set[str]] = defaultdict(set)
+    for key, shop in shop_of_listing.items():
+        listings_of[shop].add(key)
     blocks = catalog.matching.block_members({"shop:" + k for k in shop_listings}, 10_000_000)
     everyone: dict[str, set[str]] = defaultdict(set)
     for block, keys in blocks.items():
         everyone[shop_of_listing[block.removeprefix("shop:")]] |= keys - removed_keys
     for shop, keys in by_shop.items():
         everyone[shop] |= {k for k in keys if k in changed_cleans}
-    wanted = shop_listings | set().union(*everyone.values())
-    cleans = _load(catalog, wanted - set(changed_cleans))
-    cleans.update({k: changed_cleans[k] for k in wanted if k in changed_cleans})
+    # the blocks of the changed offers of big shops, within each listing of their shop
+    # (when the last full build keyed that shop's offers: else all of them are read)
+    keyed_listings = set(catalog.matching.block_members(
+        {offers_keyed(k) for k in shop_listings}, 10_000_000))
+    features = {k: product_features(changed_cleans[k], brands)
+                for keys in by_shop.values() for k in keys if k in changed_cleans}
+    keyed = {k: product_keys(features[k], stats) for shop, keys in by_shop.items()
+             if len(everyone[shop]) > SMALL_SHOP
+             and all(offers_keyed(listing) in keyed_listings for listing in listings_of[shop])
+             for k in keys if k in features}
+    shared = catalog.matching.block_members(
+        {offer_block(listing, b) for shop, keys in by_shop.items() for k in keys if k in keyed
+         for listing in listings_of[shop] for b in keyed[k]}, OFFER_MAX_BLOCK)
+    candidates: dict[str, set[str]] = {}
+    for shop, keys in by_shop.items():
+        for key in keys:
+            if key in keyed:
+                candidates[key] = everyone[shop] & set().union(*(
+                    shared.get(offer_block(listing, b), ()) for listing in listings_of[shop]
+                    for b in keyed[key]))
+            elif key in features:
+                candidates[key] = set(everyone[shop])
+    cleans = _load(catalog, (shop_listings | set().union(*candidates.values()))
+                   - set(changed_cleans))
+    cleans.update({k: changed_cleans[k] for k in features})
     chosen: dict[str, set[str]] = {}
     for shop, keys in by_shop.items():
-        features = {k: product_features(cleans[k], brands) for k in everyone[shop] if k in cleans}
-        offers = {k for k in keys if k in changed_cleans}
+        offers = {k for k in keys if k in features}
         for key in list(offers):
             f = features[key]
-            offers |= {k for k, g in features.items()
-                       if k != key and scorer.score(f, g).total >= floor}
+            for other in candidates[key] - {key}:
+                if other not in features:
+                    features[other] = product_features(cleans[other], brands)
+                if scorer.score(f, features[other]).total >= floor:
+                    offers.add(other)
         chosen[shop] = offers | (keys & removed_keys)
     # every member of the offer entities touched (an entity lies within one shop)
     entity_of = catalog.entities.entities_of(set().union(*chosen.values()))
@@ -231,17 +280,16 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
     by_entity: dict[str, set[str]] = defaultdict(set)
     for key, entity in mates.items():
         by_entity[entity].add(key)
-    listings_of: dict[str, set[str]] = defaultdict(set)
-    for key, shop in shop_of_listing.items():
-        listings_of[shop].add(key)
-    scopes = {}
+    relinked: dict[str, set[str]] = {}
     for shop in by_shop:
         offers = set(chosen[shop])
         for key in chosen[shop]:
             offers |= by_entity.get(entity_of.get(key, ""), set())
-        scopes[shop] = _OfferScope(listings_of[shop],
-                                   {k for k in offers - removed_keys if k in cleans},
-                                   len(everyone[shop]))
+        relinked[shop] = offers - removed_keys
+    cleans.update(_load(catalog, set().union(*relinked.values()) - set(cleans)))
+    scopes = {shop: _OfferScope(listings_of[shop], {k for k in relinked[shop] if k in cleans},
+                                len(everyone[shop]))
+              for shop in by_shop}
     return scopes, cleans
 
 
@@ -331,7 +379,8 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
 
         # the offer-only changes of the other shops: their neighbourhood in the shop
         within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
-                                     offer_scorer, brands, _floor(settings.offers))
+                                     offer_scorer, brands, title_stats,
+                                     _floor(settings.offers))
         for part in within.values():
             live.update({k: read[k] for k in part.shop_listings | part.offers})
         affected |= set(within) | set(catalog.entities.entities_of(
@@ -356,7 +405,10 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
             whole |= moved
             continue
         break
-    records = entity_records(result, live, settings)
+    # a shop linked again for its offers has the same, unchanged listings: its stored
+    # record stands (the offers it lists are set below)
+    records = entity_records(result, live, settings, stored_shops={
+        shop: stored_shops[shop] for shop in within if shop in stored_shops})
     for shop in within:
         # the shop keeps the offers that were not linked again
         kept = [o for o in stored_shops.get(shop, {}).get("offer_ids", []) if o not in affected]

@@ -14,13 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from catalog.entities import Member, ProductOffer
 from catalog.matching import ReviewPair, StoredModel
 from catalog.store import Catalog
-from dedup.blocking import geo_cell, product_keys, shop_keys
+from dedup.blocking import (
+    NEAR_ADDRESSLESS,
+    SMALL_SHOP,
+    addressless,
+    geo_cell,
+    product_keys,
+    shop_keys,
+)
 from dedup.clustering import Decisions
 from dedup.features import TokenStats, listing_key, product_features, shop_features
 from dedup.linker import LinkResult, link
@@ -84,11 +91,21 @@ def load_model(catalog: Catalog, build_id: int | None = None,
 
 
 # --------------------------------------------------------------------------- records
-def entity_records(result: LinkResult, cleans: Mapping[str, Any],
-                   settings: MatchSettings) -> dict[str, dict[str, Any]]:
-    """Merged records of every entity of ``result`` (shops, offers, products)."""
+def entity_records(result: LinkResult, cleans: Mapping[str, Any], settings: MatchSettings,
+                   *, stored_shops: Mapping[str, Mapping[str, Any]] | None = None,
+                   ) -> dict[str, dict[str, Any]]:
+    """Merged records of every entity of ``result`` (shops, offers, products).
+
+    ``stored_shops``: the stored records of shops whose listings are the same, unchanged
+    (an incremental build): merged from the same listings under the same settings, they
+    are reused as they are, but for the offers they list.
+    """
     records: dict[str, dict[str, Any]] = {}
+    kept = stored_shops or {}
     for entity_id, members in result.clusters["shop"].items():
+        if entity_id in kept:
+            records[entity_id] = {k: v for k, v in kept[entity_id].items() if k != "offer_ids"}
+            continue
         records[entity_id] = merge_shop(entity_id, [cleans[k] for k in members], settings)
     products: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entity_id, members in result.clusters["offer"].items():
@@ -162,20 +179,54 @@ def members(result: LinkResult, wanted: Iterable[str]) -> list[Member]:
     return out
 
 
-def block_rows(cleans: Iterable[Any], name_stats: TokenStats,
-               title_stats: TokenStats) -> list[tuple[str, str, str]]:
-    """(block, source, source_id) of every clean listing, for incremental builds."""
+BLOCK_KEYS_VERSION = "2"  # what block_rows stores; a catalog keyed otherwise needs a full build
+
+
+def offer_block(shop_key: str, key: str) -> str:
+    """The stored block of an offer's product blocking ``key`` within its shop listing."""
+    return f"offer:{shop_key}|{key}"
+
+
+def offers_keyed(shop_key: str) -> str:
+    """The stored block saying the offers of a shop listing carry their ``offer_block``s."""
+    return f"offers-keyed:{shop_key}"
+
+
+def block_rows(cleans: Iterable[Any], name_stats: TokenStats, title_stats: TokenStats,
+               big_shops: Container[str] | None = None) -> list[tuple[str, str, str]]:
+    """(block, source, source_id) of every clean listing, for incremental builds.
+
+    A shop listing and a product naming no seller have their own blocking keys (a shop
+    its geo cell too, and again as ``NEAR_ADDRESSLESS`` when it has no street number:
+    nearness pairs an addressed shop with those only); an offer
+    has its shop's key (every offer of a shop, ``shop:<shop listing>``) and its product
+    keys within that shop listing (``offer_block``), which is how a full build pairs the
+    offers of a big shop. ``big_shops`` (a full build): the shop listings of merged shops
+    too big for every pair of their offers to be compared; only their offers get product
+    keys, and they get ``offers_keyed`` (the others' offers are all read when one
+    changes). Without it, every offer of ``cleans`` gets its keys (changed listings)."""
     rows: list[tuple[str, str, str]] = []
     for c in cleans:
         if c.kind == "shop":
             f = shop_features(c)
             keys = shop_keys(f, name_stats)
+            if big_shops is not None and f.key in big_shops:
+                keys.append(offers_keyed(f.key))
             if f.lat is not None and f.lon is not None:
-                keys.append(geo_cell(f.lat, f.lon))
+                cell = geo_cell(f.lat, f.lon)
+                keys.append(cell)
+                if addressless(f):  # the only shops nearness pairs with an addressed one
+                    keys.append(NEAR_ADDRESSLESS + cell)
         else:
             p = product_features(c)
-            # offers are only ever compared within their shop: its key is enough
-            keys = ["shop:" + p.shop_key] if p.shop_key else product_keys(p, title_stats)
+            if not p.shop_key:
+                keys = product_keys(p, title_stats)
+            elif big_shops is None or p.shop_key in big_shops:
+                # offers are only ever compared within their shop
+                keys = ["shop:" + p.shop_key] + [offer_block(p.shop_key, k)
+                                                 for k in product_keys(p, title_stats)]
+            else:
+                keys = ["shop:" + p.shop_key]
         rows.extend((k, c.source, c.source_id) for k in set(keys))
     return rows
 
@@ -198,16 +249,30 @@ def write_build(catalog: Catalog, result: LinkResult, records: Mapping[str, dict
         catalog.matching.replace_review_pairs(pairs, build_id, relinked=relinked)
 
 
-def save_state(catalog: Catalog, cleans: Sequence[Any]) -> tuple[TokenStats, TokenStats]:
+def big_shop_listings(result: LinkResult) -> set[str]:
+    """The shop listings of the merged shops with more than ``SMALL_SHOP`` offer listings
+    (a full build pairs their offers through blocking keys, not all with all)."""
+    sizes: Counter[str] = Counter()
+    for entity_id, members in result.clusters["offer"].items():
+        shop = result.offer_shop.get(entity_id)
+        if shop:
+            sizes[shop] += len(members)
+    return {key for shop, size in sizes.items() if size > SMALL_SHOP
+            for key in result.clusters["shop"].get(shop, ())}
+
+
+def save_state(catalog: Catalog, cleans: Sequence[Any], big_shops: Container[str] | None = None,
+               ) -> tuple[TokenStats, TokenStats]:
     """Store word frequencies and every listing's blocking keys for incremental builds."""
     name_stats = TokenStats(c.name_tokens for c in cleans if c.kind == "shop")
     title_stats = TokenStats(c.title_tokens for c in cleans if c.kind == "product")
-    rows = block_rows(cleans, name_stats, title_stats)
+    rows = block_rows(cleans, name_stats, title_stats, big_shops)
     with catalog.transaction():
         catalog.matching.replace_block_keys(rows)
         catalog.matching.save_state({
             "name_stats": json.dumps(name_stats.to_dict()),
             "title_stats": json.dumps(title_stats.to_dict()),
+            "block_keys": BLOCK_KEYS_VERSION,
             "brand_keys": json.dumps(Counter(c.brand_key for c in cleans
                                              if c.kind == "product" and c.brand_key))})
     return name_stats, title_stats
@@ -222,7 +287,7 @@ def full_dedup(catalog: Catalog, settings: MatchSettings, build_id: int, cleans:
     write_build(catalog, result, records, build_id)
     if result.model is not None:
         save_model(catalog, build_id, result.model)
-    save_state(catalog, cleans)
+    save_state(catalog, cleans, big_shop_listings(result))
     catalog.matching.save_state({"settings": settings_fingerprint(settings)})
     catalog.clean.mark_linked()
     catalog.entities.record_presence(build_id)

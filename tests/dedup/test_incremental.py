@@ -13,6 +13,7 @@ from catalog.store import Catalog
 from dedup.incremental import FULL_SHARE, incremental_dedup, wants_full
 from dedup.linker import link
 from dedup.persist import (
+    BLOCK_KEYS_VERSION,
     brand_keys,
     entity_records,
     full_dedup,
@@ -50,6 +51,9 @@ def test_a_full_build_is_wanted_first_then_after_new_settings_or_many_changes(
     other = dataclasses.replace(SETTINGS, shops=dataclasses.replace(
         SETTINGS.shops, threshold=SETTINGS.shops.threshold + 0.5))
     assert wants_full(normalized, other)
+    normalized.matching.save_state({"block_keys": "0"})  # stored keys of another version
+    assert wants_full(normalized, SETTINGS)
+    normalized.matching.save_state({"block_keys": BLOCK_KEYS_VERSION})
     changed = [dict(item, description="nouvelle description") for item in listings()[:3]]
     assert 3 / len(listings()) > FULL_SHARE
     store(normalized, changed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from catalog.store import Catalog
+from dedup.blocking import NEAR_ADDRESSLESS
 from dedup.features import TokenStats, product_features, shop_features
 from dedup.linker import link
 from dedup.persist import (
@@ -22,6 +23,8 @@ from dedup.persist import (
     write_build,
 )
 from dedup.settings import load_settings
+from normalizer import normalize_listing
+from tests.dedup.conftest import listings
 
 SETTINGS = load_settings()
 
@@ -155,7 +158,29 @@ def test_block_rows_key_shops_by_their_blocks_and_offers_by_their_shop(
     assert {"ph:+33561000001", "siren:732829320", "addr:pc:31000:rue taur:3"} <= shared
     assert any(b.startswith("geo:") for b in shared)
     assert not blocks[("clickandco", "s2")] & blocks[("clickandco", "s1")]  # another shop
-    # an offer is keyed by its shop alone: offers are compared within their shop
-    assert blocks[("clickandco", "p1")] == blocks[("clickandco", "p3")] == {
-        "shop:clickandco:s1"}
-    assert blocks[("tout_toulouse", "q1")] == {"shop:tout_toulouse:t1"}
+    # an offer is keyed by its shop, and by its product keys within that shop listing:
+    # offers are compared within their shop
+    for key in (("clickandco", "p1"), ("clickandco", "p3")):
+        assert "shop:clickandco:s1" in blocks[key]
+        assert blocks[key] - {"shop:clickandco:s1"} and all(
+            b.startswith("offer:clickandco:s1|") for b in blocks[key] - {"shop:clickandco:s1"})
+    assert "offer:clickandco:s1|tok:baguette" in blocks[("clickandco", "p1")]
+    assert "shop:tout_toulouse:t1" in blocks[("tout_toulouse", "q1")]
+    assert not {b for b in blocks[("tout_toulouse", "q1")] if b.startswith("offer:")
+                and not b.startswith("offer:tout_toulouse:t1|")}
+
+
+def test_block_rows_mark_the_cells_of_shops_without_a_street_number(
+        normalized: Catalog) -> None:
+    """Nearness pairs an addressed shop with addressless ones only: their cells are keyed
+    a second time, so an incremental build reads no other shop of a dense quarter."""
+    cleans = load_cleans(normalized)
+    names = TokenStats(shop_features(c).name_tokens for c in cleans if c.kind == "shop")
+    titles = TokenStats(product_features(c).title_tokens for c in cleans if c.kind == "product")
+    addressed = {b for b, _, _ in block_rows(cleans, names, titles)}
+    assert any(b.startswith("geo:") for b in addressed)
+    assert not any(b.startswith(NEAR_ADDRESSLESS) for b in addressed)
+    vague = normalize_listing(dict(listings()[2], source_id="s9", address="place Victor Hugo"))
+    blocks = {b for b, _, _ in block_rows([vague], names, titles)}
+    cell = next(b for b in blocks if b.startswith("geo:"))
+    assert NEAR_ADDRESSLESS + cell in blocks
