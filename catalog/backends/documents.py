@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -80,6 +81,7 @@ CATEGORY_WORDS: dict[str, str] = {
 KIND_WEIGHT = {"shop": 3, "product": 2, "offer": 1}
 
 
+@lru_cache(maxsize=8192)
 def commune_key(name: str | None) -> str:
     """The folded form communes are compared on ("Labège" and "LABEGE" meet)."""
     return " ".join(fold(name or "").lower().replace("-", " ").replace("'", " ").split())

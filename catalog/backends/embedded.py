@@ -56,6 +56,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -714,9 +715,8 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
     for name, source in KEYWORDS.items():
         for value in dict.fromkeys(str(v) for v in doc.get(source) or ()):
             out.add_text(name, value)
-    scope = set(doc.get("scope") or ())
-    for kinds in KIND_SETS:
-        out.add_text("kinds_in" if scope.intersection(kinds) else "kinds_out", kinds_key(kinds))
+    for field_name, key in _kind_terms(tuple(doc.get("scope") or ())):
+        out.add_text(field_name, key)
     for facet, number in facet_sets.items():
         out.add_unsigned(FACET_FIELDS[facet], number)
     for name in ("price_min", "price_max"):
@@ -736,6 +736,13 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
     out.add_integer("weight", int(doc.get("weight") or 0))
     out.add_bytes("doc", orjson.dumps(stored_document(doc)))
     return out
+
+
+@lru_cache(maxsize=64)
+def _kind_terms(scope: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The (field, term) of every kind set for a document's scope: in the set or out."""
+    return tuple(("kinds_in" if set(scope).intersection(kinds) else "kinds_out",
+                  kinds_key(kinds)) for kinds in KIND_SETS)
 
 
 def kinds_key(kinds: Iterable[str]) -> str:
