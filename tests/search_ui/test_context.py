@@ -117,13 +117,18 @@ def test_a_catalog_replaced_under_the_app_is_reopened(tmp_path: Path) -> None:
         close_backend(app)
 
 
-def test_a_hit_view_follows_its_document_and_the_platforms_table(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.sqlite"
+def _app_on_one_platform(path: Path) -> Any:
+    """An app on a catalog with one complete build and one platform, "alpha"."""
     with Catalog.open(path) as catalog:
         catalog.register_sources([Source("alpha", "Alpha")])
         _complete_build(catalog)
-    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
-                      "AGORA_BACKEND": MemoryBackend([])})
+    return create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
+                       "AGORA_BACKEND": MemoryBackend([])})
+
+
+def test_a_hit_view_follows_its_document_and_the_platforms_table(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    app = _app_on_one_platform(path)
     doc = {"id": "shop-1", "kind": "shop", "name": "Chez Léa", "city": "Albi",
            "platforms": ["alpha"],
            "sources": [{"source": "alpha", "url": "https://alpha.example/lea"}]}
@@ -176,11 +181,7 @@ def test_the_place_finder_reads_a_catalog_replaced_under_the_app(tmp_path: Path)
 
 def test_a_hits_details_are_drawn_once_per_document(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite"
-    with Catalog.open(path) as catalog:
-        catalog.register_sources([Source("alpha", "Alpha")])
-        _complete_build(catalog)
-    app = create_app({"AGORA_CATALOG": str(path), "AGORA_RATE_LIMIT": "off",
-                      "AGORA_BACKEND": MemoryBackend([])})
+    app = _app_on_one_platform(path)
     doc = {"id": "offer-1", "kind": "offer", "name": "Pain <bis>", "brand": "Fournil",
            "city": "Albi", "price_min": 250, "price_max": 250, "platforms": ["alpha"]}
 
