@@ -23,11 +23,17 @@ system-deps:
 demo: install
 	$(BIN)/agora demo
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; 0: in this process). Each
+# worker starts its own PostgreSQL, search nodes and Chromium; a test file stays on one
+# worker, so its module fixtures are built once.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: install system-deps lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: install lint
-	$(BIN)/python -m pytest -m "not browser and not elasticsearch and not slow"
+	$(PYTEST) -m "not browser and not elasticsearch and not slow"
 
 # ruff (style, import order, imports at the top), mypy on the packages, the layers
 lint: install
