@@ -123,6 +123,13 @@ def test_one_typo_in_a_long_word(indexed: SearchBackend) -> None:
     assert indexed.search(SearchQuery(text="librarie ombres")).hits[0].entity_id == "shop-ombres"
 
 
+def test_a_typo_is_counted_on_the_word_as_typed(indexed: SearchBackend) -> None:
+    # « obres » is one edit from « ombres » as typed; its stem « obre » (four letters)
+    # would allow none
+    res = indexed.search(SearchQuery(text="librairie obres"))
+    assert ids(res)[:1] == ["shop-ombres"], ids(res)
+
+
 def test_no_suggestion_for_known_words(indexed: SearchBackend) -> None:
     assert indexed.search(SearchQuery(text="fromagerie andre")).suggestion is None
 
