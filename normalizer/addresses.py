@@ -27,50 +27,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from normalizer.abbreviations import SAINTS, STREET_NAME_ABBREVIATIONS
+from normalizer.abbreviations import SAINTS, STREET_NAME_ABBREVIATIONS, STREET_TYPES
 from normalizer.text import fix_case, fold, needs_case_fix, plain, words
 
 # Street types: every spelling (folded, lower case, no dot) -> (display, key).
-_TYPES: dict[str, tuple[str, str]] = {}
-
-
-def _type(display: str, key: str, *spellings: str) -> None:
-    for spelling in spellings:
-        _TYPES[spelling] = (display, key)
-
-
-_type("rue", "rue", "r", "rue", "ru")
-_type("ruelle", "ruelle", "rle", "ruelle")
-_type("boulevard", "boulevard", "bd", "bld", "blvd", "bvd", "boul", "bl", "boulevard", "boulv")
-_type("avenue", "avenue", "av", "ave", "aven", "avn", "avenue")
-_type("place", "place", "pl", "plc", "place")
-_type("allée", "allee", "all", "al", "allee", "alle")
-_type("allées", "allee", "allees")
-_type("chemin", "chemin", "ch", "chem", "chm", "chemin")
-_type("route", "route", "rte", "rt", "route")
-_type("impasse", "impasse", "imp", "impasse")
-_type("quai", "quai", "qu", "qai", "quai")
-_type("cours", "cours", "crs", "cours")
-_type("square", "square", "sq", "squ", "square")
-_type("faubourg", "faubourg", "fbg", "fg", "faub", "faubourg")
-_type("esplanade", "esplanade", "esp", "espl", "esplanade")
-_type("promenade", "promenade", "prom", "pro", "promenade")
-_type("passage", "passage", "pass", "psge", "psg", "passage")
-_type("rond-point", "rond point", "rpt", "rdpt", "rond-point")
-_type("résidence", "residence", "res", "resid", "residence")
-_type("lotissement", "lotissement", "lot", "lotis", "lotiss", "lotissement")
-_type("hameau", "hameau", "ham", "hameau")
-_type("sentier", "sentier", "sent", "sen", "sentier")
-_type("cité", "cite", "cite", "cit")
-_type("carrefour", "carrefour", "carr", "car", "carrefour")
-_type("traverse", "traverse", "tra", "trav", "traverse")
-_type("montée", "montee", "mte", "montee")
-_type("voie", "voie", "voie")
-_type("parvis", "parvis", "parvis")
-_type("galerie", "galerie", "gal", "galerie")
-_type("zone artisanale", "za", "za")
-_type("zone industrielle", "zi", "zi")
-_type("zone d'activités", "zac", "zac", "zae")
+_TYPES: dict[str, tuple[str, str]] = {
+    spelling: (display, key) for display, key, spellings in STREET_TYPES for spelling in spellings}
 
 # Abbreviations inside a street name, expanded in the key (the table the search shares).
 _NAME_ABBREV: dict[str, str] = STREET_NAME_ABBREVIATIONS

@@ -105,8 +105,12 @@ def test_one_edit_neighbours_hide_two_edit_ones() -> None:
 
 
 @pytest.mark.parametrize("typed, forms", [
-    ("st", {"st", "saint"}), ("saint", {"saint", "st"}), ("av", {"av", "avenue"}),
-    ("ets", {"ets", "etab", "etabs", "etablissements"}), ("pl", {"pl", "place"}),
+    ("st", {"st", "saint"}), ("saint", {"saint", "st"}),
+    ("av", {"av", "aven", "avn", "avenue"}), ("rte", {"rte", "route"}),
+    ("imp", {"imp", "impasse"}), ("chem", {"chem", "chm", "chemin"}),
+    ("car", {"car"}), ("lot", {"lot"}), ("psg", {"psg"}),  # words of their own
+    ("gal", {"gal", "gen", "gl", "general"}),
+    ("ets", {"ets", "etab", "etabs", "etablissements"}), ("pl", {"pl", "plc", "place"}),
     ("boulangerie", {"boulangerie"}),
 ])
 def test_abbreviations_and_full_forms_meet(typed: str, forms: set[str]) -> None:
