@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.backends import BackendSettings, SearchBackend, open_backend
+from catalog.backends.budget import DEFAULT_BUDGET_MS
+from catalog.errors import BackendNotConfigured
 from catalog.store import (
     CATALOG_FILE,
     CATALOG_URL_VARIABLE,
@@ -62,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AGORA_ELASTICSEARCH_URL", None,
             "use Elasticsearch (or OpenSearch) at this URL instead of the embedded index"),
     Setting("AGORA_ELASTICSEARCH_INDEX", "agora", "alias (and index prefix) in Elasticsearch"),
+    Setting("AGORA_SEARCH_ENGINE", None,
+            "the embedded index: tantivy (default) or fts5 (SQLite FTS5 tables in the catalog "
+            "file); `agora index` after a change; refused beside AGORA_ELASTICSEARCH_URL"),
+    Setting("AGORA_SEARCH_BUDGET_MS", f"{DEFAULT_BUDGET_MS:g}",
+            "a search's time budget in ms: past it, facet counts are estimated (and the page "
+            "says so) rather than the shopper kept waiting"),
     Setting("AGORA_OPERATOR_TOKEN", None, "token the operator pages (/sources) require",
             secret=True),
     Setting("AGORA_RATE_LIMIT", "120/minute",
@@ -200,8 +208,16 @@ def territories() -> Territories:
 
 
 def search_backend_settings() -> BackendSettings:
-    """The search backend Agora's settings choose (AGORA_ELASTICSEARCH_*, AGORA_SEARCH_*)."""
-    return BackendSettings.from_mapping({k: get(k) for k in BackendSettings.KEYS})
+    """The search backend Agora's settings choose (AGORA_ELASTICSEARCH_*, AGORA_SEARCH_*).
+
+    Raises:
+        SettingError: a value that cannot be honoured, named.
+    """
+    try:
+        return BackendSettings.from_mapping({k: get(k) for k in BackendSettings.KEYS})
+    except BackendNotConfigured as exc:
+        name, _, message = str(exc).partition(": ")
+        raise SettingError(name, message) from None
 
 
 def open_search_backend(location: Path | str | None = None) -> SearchBackend:

@@ -47,6 +47,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from agora import settings
+from catalog.backends import BackendSettings
 from catalog.errors import CatalogError
 from search_ui import context, present, territory
 from search_ui.api import api_bp
@@ -119,6 +120,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if key and key not in app.config["AGORA_TERRITORIES"]:
         raise ValueError(f"AGORA_TERRITORY={key!r} is not one of the territories served "
                          f"({', '.join(app.config['AGORA_TERRITORIES'].keys)})")
+    if app.config["AGORA_BACKEND"] is None:
+        # a search setting that cannot be honoured stops the start, not the first search
+        BackendSettings.from_mapping(app.config)
     _session_config(app)
     # Scraped data is shown here: never the interactive debugger, whatever the config says.
     app.debug = False

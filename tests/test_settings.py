@@ -44,6 +44,34 @@ def test_values_that_cannot_be_honoured_are_refused_by_name(
         check()
 
 
+@pytest.mark.parametrize(("env", "words"), [
+    ({"AGORA_SEARCH_ENGINE": "lucene"}, "AGORA_SEARCH_ENGINE: 'lucene' is not one of"),
+    ({"AGORA_SEARCH_ENGINE": "fts5", "AGORA_ELASTICSEARCH_URL": "http://127.0.0.1:9"},
+     "AGORA_SEARCH_ENGINE: chooses the embedded index"),
+    ({"AGORA_SEARCH_BUDGET_MS": "soon"}, "AGORA_SEARCH_BUDGET_MS: 'soon' is not a number"),
+    ({"AGORA_SEARCH_BUDGET_MS": "0"}, "AGORA_SEARCH_BUDGET_MS: 0 ms is out of bounds"),
+])
+def test_search_settings_that_cannot_be_honoured_are_refused_by_name(
+        env: dict[str, str], words: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(settings.SettingError, match=words):
+        settings.search_backend_settings()
+
+
+def test_search_settings_choose_the_engine_and_the_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGORA_HOME", str(tmp_path))
+    default = settings.open_search_backend()
+    assert type(default).__name__ == "EmbeddedBackend" and default.budget.budget_ms == 50
+    default.close()
+    monkeypatch.setenv("AGORA_SEARCH_ENGINE", "FTS5")
+    monkeypatch.setenv("AGORA_SEARCH_BUDGET_MS", "120")
+    chosen = settings.open_search_backend()
+    assert type(chosen).__name__ == "Fts5Backend" and chosen.budget.budget_ms == 120
+    chosen.close()
+
+
 def test_agora_settings_lists_every_setting_with_secrets_redacted(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_CATALOG_URL", "postgresql://agora:s3cret@db.internal/agora")

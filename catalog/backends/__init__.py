@@ -67,13 +67,47 @@ class BackendSettings:
     budget_ms: float = DEFAULT_BUDGET_MS
 
     #: the AGORA_* settings ``from_mapping`` reads
-    KEYS = ("AGORA_ELASTICSEARCH_URL", "AGORA_ELASTICSEARCH_INDEX")
+    KEYS = ("AGORA_ELASTICSEARCH_URL", "AGORA_ELASTICSEARCH_INDEX", "AGORA_SEARCH_ENGINE",
+            "AGORA_SEARCH_BUDGET_MS")
+    #: bounds of a query's time budget, in milliseconds
+    BUDGET_BOUNDS = (1.0, 60_000.0)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> BackendSettings:
-        """From AGORA_* names (Agora's settings, a Flask app's config)."""
-        return cls(elasticsearch_url=values.get("AGORA_ELASTICSEARCH_URL") or None,
-                   index_name=values.get("AGORA_ELASTICSEARCH_INDEX") or cls.index_name)
+        """From AGORA_* names (Agora's settings, a Flask app's config).
+
+        Raises:
+            BackendNotConfigured: a value that cannot be honoured, the message starting
+                with its name: an unknown engine, an embedded engine named beside a
+                search server (it would have no effect), a budget out of bounds.
+        """
+        url = values.get("AGORA_ELASTICSEARCH_URL") or None
+        engine = str(values.get("AGORA_SEARCH_ENGINE") or "").strip().lower()
+        if engine and engine not in EMBEDDED_ENGINES:
+            raise BackendNotConfigured(f"AGORA_SEARCH_ENGINE: {engine!r} is not one of "
+                                       f"{', '.join(EMBEDDED_ENGINES)}")
+        if engine and url:
+            raise BackendNotConfigured("AGORA_SEARCH_ENGINE: chooses the embedded index, "
+                                       "which AGORA_ELASTICSEARCH_URL replaces; unset one")
+        return cls(elasticsearch_url=url,
+                   index_name=values.get("AGORA_ELASTICSEARCH_INDEX") or cls.index_name,
+                   embedded=engine or cls.embedded,
+                   budget_ms=cls._budget(values.get("AGORA_SEARCH_BUDGET_MS")))
+
+    @classmethod
+    def _budget(cls, value: Any) -> float:
+        if value is None or str(value).strip() == "":
+            return DEFAULT_BUDGET_MS
+        try:
+            budget = float(value)
+        except ValueError:
+            raise BackendNotConfigured(f"AGORA_SEARCH_BUDGET_MS: {value!r} is not a number "
+                                       "of milliseconds") from None
+        low, high = cls.BUDGET_BOUNDS
+        if not low <= budget <= high:
+            raise BackendNotConfigured(f"AGORA_SEARCH_BUDGET_MS: {budget:g} ms is out of "
+                                       f"bounds ({low:g} to {high:g})")
+        return budget
 
 
 def open_backend(catalog: Any, settings: BackendSettings | None = None) -> SearchBackend:

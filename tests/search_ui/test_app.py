@@ -122,6 +122,12 @@ def test_missing_catalog_is_503(tmp_path: Path) -> None:
     assert r.status_code == 503
 
 
+def test_a_search_setting_that_cannot_be_honoured_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match="AGORA_SEARCH_BUDGET_MS: 'soon'"):
+        create_app({"AGORA_CATALOG": str(tmp_path / "catalog.sqlite"),
+                    "AGORA_SEARCH_BUDGET_MS": "soon", "AGORA_RATE_LIMIT": "off"})
+
+
 def test_html_400_is_french(client: FlaskClient) -> None:
     r = client.get("/?q=" + "x" * 201)
     assert r.status_code == 400
