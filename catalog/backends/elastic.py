@@ -328,14 +328,17 @@ def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
 
 
 def _word_clause(word: str, fuzziness: Any) -> dict[str, Any]:
-    """One word, fuzzy on its stem or on its folded form. The engine counts the edits a
-    fuzzy term allows on the term it analyses: on a stem alone, « duuis » (stem « duui »,
-    four letters) could not be one edit from « dupuis », nor « encrer » from « encrier »;
-    as typed, as the embedded engines count them, they are."""
-    options = {"operator": "and", "fuzziness": fuzziness, "prefix_length": 0,
-               "max_expansions": 50, "fuzzy_transpositions": True, "zero_terms_query": "none"}
+    """One word: its stem exactly (plural and singular meet), or its folded form within
+    the edits its length allows. The engine counts the edits a fuzzy term allows on the
+    term it analyses: on a stem, « duuis » (stem « duui », four letters) could not be one
+    edit from « dupuis »; as typed, as the embedded engines count them, it is. One fuzzy
+    term per word, not two: a stemmed fuzzy term beside it cost ~40 % of the latency for
+    no probe query more."""
+    fuzzy = {"fuzziness": fuzziness, "prefix_length": 0, "max_expansions": 50,
+             "fuzzy_transpositions": True}
+    options = {"operator": "and", "zero_terms_query": "none"}
     return {"bool": {"should": [{"match": {"all_text": {"query": word, **options}}},
-                                {"match": {"all_folded": {"query": word, **options}}}],
+                                {"match": {"all_folded": {"query": word, **options, **fuzzy}}}],
                      "minimum_should_match": 1}}
 
 
