@@ -96,12 +96,6 @@ def street_of(address: str | None) -> str | None:
 
 
 def category_text(keys: Iterable[str]) -> str:
-    """The trades' labels and words, searched as the document's categories."""
-    return _category_text(tuple(keys))
-
-
-@lru_cache(maxsize=1024)
-def _category_text(keys: tuple[str, ...]) -> str:
     parts = []
     for key in keys:
         parts.append(TAXONOMY.get(key, key))
@@ -154,9 +148,6 @@ class DocumentBuilder:
         # one spelling per commune in the whole build: the most common, accents preferred
         self.spelling = {key: max(c, key=lambda n: (c[n], _quality(n), n))
                          for key, c in spellings.items()}
-        # (communes, postcodes, street) -> communes, their keys, the place text: offers
-        # repeat their shop's
-        self._places: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...], str]] = {}
         self._product_parts: dict[str, dict[str, Any]] = defaultdict(
             lambda: {"sources": [], "flags": set(), "shops": set()})
 
@@ -167,16 +158,10 @@ class DocumentBuilder:
 
     def _place(self, communes: list[str], postcodes: list[str],
                street: str | None = None) -> dict[str, Any]:
-        key = (tuple(communes), tuple(postcodes), street)
-        place = self._places.get(key)
-        if place is None:
-            names = sorted({c for c in communes if c})
-            words = names + sorted({p for p in postcodes if p}) + ([street] if street else [])
-            place = self._places[key] = (tuple(names),
-                                         tuple(sorted({commune_key(c) for c in names})),
-                                         " ".join(words))
-        return {"communes": list(place[0]), "commune_keys": list(place[1]),
-                "place_text": place[2]}
+        communes = sorted({c for c in communes if c})
+        words = communes + sorted({p for p in postcodes if p}) + ([street] if street else [])
+        return {"communes": communes, "commune_keys": sorted({commune_key(c) for c in communes}),
+                "place_text": " ".join(words)}
 
     def territories_of(self, record: dict[str, Any]) -> list[str]:
         """The territories a shop (or an offer's own address) is in."""
