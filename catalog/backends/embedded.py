@@ -29,6 +29,12 @@ atomically once a build is whole. A backend object reopens the index when
 mapped, which the system keeps until closed even when the next build deletes
 them). A catalog in memory gets an index in memory.
 
+A build is bound by the Python that prepares each document while Tantivy's writer
+thread indexes the previous ones: a document starts from a copy of its scope's terms
+(``_scope_document``), its facet value sets are numbered from the lists it holds
+(each distinct list sorted once), and the cyclic garbage collector is paused while
+documents stream in.
+
 Searches run one at a time: the binding holds the GIL through Tantivy's work, so
 threads searching at once only interleave by the interpreter's switch interval,
 and a short query cut off waits for every other thread's slice.
