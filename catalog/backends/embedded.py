@@ -29,6 +29,12 @@ atomically once a build is whole. A backend object reopens the index when
 mapped, which the system keeps until closed even when the next build deletes
 them). A catalog in memory gets an index in memory.
 
+A build is bound by the Python that prepares each document while Tantivy's writer
+thread indexes the previous ones: a document starts from a copy of its scope's terms
+(``_scope_document``), its facet value sets are numbered from the lists it holds
+(each distinct list sorted once), and the cyclic garbage collector is paused while
+documents stream in.
+
 Searches run one at a time: the binding holds the GIL through Tantivy's work, so
 threads searching at once only interleave by the interpreter's switch interval,
 and a short query cut off waits for every other thread's slice.
@@ -47,6 +53,8 @@ the same query (another shopper, the back button) answers in one lookup.
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
 import logging
 import math
@@ -54,7 +62,9 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -103,6 +113,8 @@ SOURCES = {"name": "name", "brand": "brand", "category": "category_text",
 KEYWORDS = {"scope": "scope", "platforms": "platforms", "categories": "categories",
             "communes": "communes", "commune_keys": "commune_keys", "services": "services",
             "flags": "flags", "territories": "territories"}
+# the keywords a document holds beside its scope's (see _scope_document)
+OWN_KEYWORDS = {name: source for name, source in KEYWORDS.items() if name != "scope"}
 FILTER_FIELDS = {"platform": "platforms", "category": "categories", "service": "services",
                  "flag": "flags", "commune": "commune_keys", "territory": "territories"}
 # facet -> the document's values it counts (the price bucket is computed)
@@ -324,7 +336,7 @@ class EmbeddedBackend(BaseBackend):
     def _write(self, index: tantivy.Index, documents: Iterable[dict[str, Any]],
                ) -> tuple[int, dict[str, tuple[str, int]], Places, FacetSets]:
         writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
-        words: dict[str, list[Any]] = {}
+        frequencies: Counter[str] = Counter()  # folded word -> documents holding it
         places = Places()
         facet_sets = FacetSets()
         seen: set[str] = set()
@@ -332,26 +344,23 @@ class EmbeddedBackend(BaseBackend):
         row = 0
         docs = iter(documents)
         try:
-            while True:
-                batch = list(islice(docs, BATCH))
-                if not batch:
-                    break
-                for doc in batch:
-                    if doc["id"] in seen:  # entity ids are unique; a repeat is dropped
-                        duplicates += 1
-                        continue
-                    seen.add(doc["id"])
-                    locations = places.add(doc)
-                    writer.add_document(_tantivy_document(doc, row, locations,
-                                                          places.cells(locations),
-                                                          facet_sets.numbers(doc)))
-                    for w in french.count_words(doc.get(f) for f in SOURCES.values()):
-                        entry = words.get(w)
-                        if entry is None:
-                            words[w] = [french.stem(w), 1]
-                        else:
-                            entry[1] += 1
-                    row += 1
+            with _few_collections():
+                while True:
+                    batch = list(islice(docs, BATCH))
+                    if not batch:
+                        break
+                    for doc in batch:
+                        if doc["id"] in seen:  # entity ids are unique; a repeat is dropped
+                            duplicates += 1
+                            continue
+                        seen.add(doc["id"])
+                        locations = places.add(doc)
+                        writer.add_document(_tantivy_document(doc, row, locations,
+                                                              places.cells(locations),
+                                                              facet_sets.numbers(doc)))
+                        frequencies.update(french.count_words(doc.get(f)
+                                                              for f in SOURCES.values()))
+                        row += 1
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:
@@ -363,7 +372,7 @@ class EmbeddedBackend(BaseBackend):
         if duplicates:
             log.warning("%d document(s) repeated an entity id and were dropped", duplicates)
         index.reload()
-        return row, {w: (s, f) for w, (s, f) in words.items()}, places, facet_sets
+        return row, {w: (french.stem(w), n) for w, n in frequencies.items()}, places, facet_sets
 
     def _switch(self, number: int) -> None:
         assert self.folder is not None
@@ -702,21 +711,41 @@ class EmbeddedBackend(BaseBackend):
 
 
 # --------------------------------------------------------------------------- helpers
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cyclic garbage collector paused while documents stream in: a build makes no
+    reference cycles, yet each of the collector's full passes walks every object it keeps
+    (the shops, the vocabulary, the places), over and over as they grow."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
                       cells: list[int], facet_sets: dict[str, int]) -> tantivy.Document:
     """The document as Tantivy holds it: analysed text, keywords, the numbers of its facet
     value sets, numbers, the JSON."""
-    out = tantivy.Document()
+    scope = tuple(doc.get("scope") or ())
+    template, suggested = _scope_document(scope)
+    out = copy.copy(template)
     for name, source in SOURCES.items():
         terms = french.analyze(doc.get(source))
         if terms:
             out.add_text(name, " ".join(terms))
     out.add_text("id", doc["id"])
-    for name, source in KEYWORDS.items():
-        for value in dict.fromkeys(str(v) for v in doc.get(source) or ()):
-            out.add_text(name, value)
-    for field_name, key in _kind_terms(tuple(doc.get("scope") or ())):
-        out.add_text(field_name, key)
+    for name, source in OWN_KEYWORDS.items():
+        values = doc.get(source)
+        if not values:
+            continue
+        if len(values) == 1:
+            out.add_text(name, str(values[0]))
+        else:
+            for value in dict.fromkeys(map(str, values)):
+                out.add_text(name, value)
     for facet, number in facet_sets.items():
         out.add_unsigned(FACET_FIELDS[facet], number)
     for name in ("price_min", "price_max"):
@@ -728,7 +757,7 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
         out.add_unsigned("cell", cell)
     if locations:
         out.add_unsigned("located", 1)
-    if any(k in SUGGEST_KINDS for k in doc.get("scope") or ()) and doc.get("name"):
+    if suggested and doc.get("name"):
         for key in french.suggest_inputs(doc["name"]):
             out.add_text("suggest", key)
     out.add_unsigned("row", row)
@@ -736,6 +765,18 @@ def _tantivy_document(doc: dict[str, Any], row: int, locations: list[int],
     out.add_integer("weight", int(doc.get("weight") or 0))
     out.add_bytes("doc", orjson.dumps(stored_document(doc)))
     return out
+
+
+@lru_cache(maxsize=64)
+def _scope_document(scope: tuple[str, ...]) -> tuple[tantivy.Document, bool]:
+    """What every document of a scope holds, to be copied (its scope, and the term of every
+    kind set, in the set or out), and whether its names complete a prefix."""
+    out = tantivy.Document()
+    for value in dict.fromkeys(scope):
+        out.add_text("scope", value)
+    for field_name, key in _kind_terms(scope):
+        out.add_text(field_name, key)
+    return out, any(k in SUGGEST_KINDS for k in scope)
 
 
 @lru_cache(maxsize=64)
@@ -752,14 +793,14 @@ def kinds_key(kinds: Iterable[str]) -> str:
 
 def facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """The values each facet counts a document under (its price: one bucket)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for facet, source in FACET_SOURCES.items():
-        if source is None:
-            bucket = price_bucket(doc.get("price_min"))
-            out[facet] = (bucket,) if bucket else ()
-        else:
-            out[facet] = tuple(sorted({str(v) for v in doc.get(source) or ()}))
-    return out
+    return {facet: _facet_set(source, doc) for facet, source in FACET_SOURCES.items()}
+
+
+def _facet_set(source: str | None, doc: dict[str, Any]) -> tuple[str, ...]:
+    if source is None:
+        bucket = price_bucket(doc.get("price_min"))
+        return (bucket,) if bucket else ()
+    return tuple(sorted({str(v) for v in doc.get(source) or ()}))
 
 
 class FacetSets:
@@ -770,18 +811,31 @@ class FacetSets:
         self.values = values or {facet: [()] for facet in FACET_SOURCES}
         self._numbers = {facet: {v: i for i, v in enumerate(sets)}
                          for facet, sets in self.values.items()}
+        # facet -> a document's values as it holds them (its price) -> their set's number:
+        # documents repeat the same few lists, each sorted and numbered once
+        self._met: dict[str, dict[Any, int]] = {facet: {} for facet in FACET_SOURCES}
 
     def numbers(self, doc: dict[str, Any]) -> dict[str, int]:
         """The number of each of the document's value sets (new sets are numbered)."""
         out = {}
-        for facet, found in facet_values(doc).items():
-            known = self._numbers[facet]
-            number = known.get(found)
+        for facet, source in FACET_SOURCES.items():
+            held = doc.get(source or "price_min")
+            if source is not None:
+                held = tuple(held or ())
+            met = self._met[facet]
+            number = met.get(held)
             if number is None:
-                number = known[found] = len(self.values[facet])
-                self.values[facet].append(found)
+                number = met[held] = self._number(facet, _facet_set(source, doc))
             out[facet] = number
         return out
+
+    def _number(self, facet: str, found: tuple[str, ...]) -> int:
+        known = self._numbers[facet]
+        number = known.get(found)
+        if number is None:
+            number = known[found] = len(self.values[facet])
+            self.values[facet].append(found)
+        return number
 
     def to_json(self) -> dict[str, list[list[str]]]:
         return {facet: [list(v) for v in sets] for facet, sets in self.values.items()}
@@ -861,7 +915,7 @@ class Places:
             key = (float(loc["lat"]), float(loc["lon"]))
             number = self.numbers.setdefault(key, len(self.numbers))
             if number == len(self._cells):
-                self._cells.append(int(cells_of(np.asarray([key[0]]), np.asarray([key[1]]))[0]))
+                self._cells.append(cell_of(*key))
             found.append(number)
         found = list(dict.fromkeys(found))
         self.row_locs.extend(found)
@@ -877,6 +931,12 @@ class Places:
         coords = coords.reshape(-1, 2)
         return (starts, np.asarray(self.row_locs, dtype=np.int64), coords[:, 0].copy(),
                 coords[:, 1].copy())
+
+
+def cell_of(lat: float, lon: float) -> int:
+    """The cell number of one point, as ``cells_of`` gives it (the same float operations,
+    without building arrays for one point)."""
+    return math.floor((lat + 90) / CELL_DEGREES) * 100_000 + math.floor((lon + 180) / CELL_DEGREES)
 
 
 def cells_of(lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

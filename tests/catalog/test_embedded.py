@@ -5,13 +5,16 @@ and the search commands."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +22,14 @@ from agora.commands.search import index_cmd, search_cmd
 from catalog.backends import BackendSettings, open_backend
 from catalog.backends.base import SearchQuery, haversine_km
 from catalog.backends.budget import LEARN_FROM, FacetBudget, FacetCache
-from catalog.backends.embedded import EmbeddedBackend, stored_document
+from catalog.backends.embedded import (
+    EmbeddedBackend,
+    FacetSets,
+    _tantivy_document,
+    cell_of,
+    cells_of,
+    stored_document,
+)
 from catalog.errors import BackendError
 from catalog.indexing import index_stage
 from catalog.store import Catalog
@@ -316,3 +326,56 @@ def test_an_index_another_version_wrote_is_refused_with_the_way_out(tmp_path: Pa
     extra.write_text(json.dumps(older), encoding="utf-8")
     with pytest.raises(BackendError, match="agora index"):
         EmbeddedBackend(tmp_path / "catalog.sqlite").search(SearchQuery(text="fromagerie"))
+
+
+def test_documents_listing_the_same_values_in_any_order_share_a_facet_set() -> None:
+    """Facet sets are numbered from the lists documents hold (each distinct list sorted
+    once): the same values in another order, or repeated, are the same set."""
+    sets = FacetSets()
+    base = {"scope": ["offer"], "platforms": ["b", "a"], "categories": [], "communes": [],
+            "services": [], "flags": [], "price_min": 950}
+    first = sets.numbers(base)
+    again = sets.numbers(dict(base, platforms=["a", "b", "a"], scope=("offer",)))
+    other = sets.numbers(dict(base, platforms=["a"], price_min=None))
+    assert again == first
+    assert sets.values["platform"][first["platform"]] == ("a", "b")
+    assert sets.values["platform"][other["platform"]] == ("a",)
+    assert other["price"] == 0 and sets.values["price"][first["price"]] != ()
+    assert FacetSets.from_json(sets.to_json()).values == sets.values
+
+
+def test_a_document_keeps_its_own_terms_and_its_scope_s_alone(tmp_path: Path) -> None:
+    """Documents start from a copy of their scope's terms: what one adds is not another's,
+    and a list repeating a value indexes it once."""
+    docs = [dict(d, platforms=[*d["platforms"], *d["platforms"]]) for d in sample_documents()]
+    built = [_tantivy_document(doc, row, [], [], {}).to_dict()
+             for row, doc in enumerate(docs)]
+    for doc, fields in zip(docs, built, strict=True):
+        assert fields["id"] == [doc["id"]]
+        assert fields["scope"] == list(dict.fromkeys(doc["scope"]))
+        assert fields.get("platforms", []) == list(dict.fromkeys(doc["platforms"]))
+        assert len(fields["kinds_in"]) + len(fields["kinds_out"]) == 6
+    backend = EmbeddedBackend(tmp_path / "catalog.sqlite")
+    backend.index_build(docs, 1)
+    assert backend.search(SearchQuery(text="fromagerie", kinds=("shop",))).total == 2
+
+
+def test_a_point_s_cell_is_the_one_its_arrays_give() -> None:
+    points = [(43.6 + i * 0.0025, 1.44 - i * 0.005) for i in range(-400, 400)]
+    points += [(-90.0, -180.0), (90.0, 180.0), (0.0, 0.0), (43.605, 1.445)]
+    lats, lons = np.asarray([p[0] for p in points]), np.asarray([p[1] for p in points])
+    assert [cell_of(*p) for p in points] == cells_of(lats, lons).tolist()
+
+
+def test_the_garbage_collector_runs_again_after_a_build() -> None:
+    backend = EmbeddedBackend(":memory:")
+    backend.index_build(sample_documents(), 1)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        backend.index_build(_failing(sample_documents()), 2)
+    assert gc.isenabled()
+
+
+def _failing(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield from docs
+    raise RuntimeError("the catalog went away")
