@@ -14,9 +14,10 @@ linked (or it is new, or gone, or a reviewer just decided about it). Two scopes:
   offers a full build could pair with it are read and scored: all those of a
   small shop, those of a big one sharing a blocking key with it (stored by the
   full build for the offers of big shops, within their shop listing, and for every
-  changed offer: the shop's other offers are never read). (The
-  shop's own listings come along to give the offers their shop, and must come
-  out as the same entity, else the shop is taken apart whole.)
+  changed offer: the shop's other offers are never read). The shop itself is kept
+  as stored (``link``'s ``fixed_shops``): its listings did not change and none of
+  them is a plausible neighbour of a changed shop listing (else it would be taken
+  apart whole with the wide scope), so a full build would give it the same cluster.
 
 Linking uses the last full build's model, word frequencies and brands and the
 previous ids. Everything else is left untouched. The result equals a full
@@ -222,8 +223,8 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
                   ) -> tuple[dict[str, _OfferScope], dict[str, Any]]:
     """For each shop, the offers to link again for its changed or gone offers: those
     scoring at least ``floor`` against a changed one, and every member of their entities;
-    with the clean listings read (the shops' own listings and the offers scored or linked
-    again). A changed offer is scored against the offers a full build could pair it with:
+    with the clean listings read (the offers scored or linked again; the shops' own
+    listings are not read: the shops stay as stored). A changed offer is scored against the offers a full build could pair it with:
     every offer of a small shop, the offers of a big one sharing a stored blocking key
     with it (``offer_block``); the others are never read. Every shop is read in the same
     few queries."""
@@ -260,8 +261,7 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
                     for b in keyed[key]))
             elif key in features:
                 candidates[key] = set(everyone[shop])
-    cleans = _load(catalog, (shop_listings | set().union(*candidates.values()))
-                   - set(changed_cleans))
+    cleans = _load(catalog, set().union(*candidates.values()) - set(changed_cleans))
     cleans.update({k: changed_cleans[k] for k in features})
     chosen: dict[str, set[str]] = {}
     for shop, keys in by_shop.items():
@@ -337,76 +337,65 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     offer_scorer = OfferScorer(settings.offers, title_stats, model.kinds.get("offer"),
                                max_weight=settings.em.max_weight,
                                brand_stats=brand_stats(seen_brands))
-    whole: set[str] = set()  # shops taken apart whole although only offers changed
-    while True:
-        by_shop = _offer_only(changed_cleans, changed_keys, decided, removed_keys, old_of,
-                              shop_of_offer, shop_entity)
-        offer_only = set().union(*by_shop.values()) if by_shop else set()
-        wide = changed_keys - offer_only
+    by_shop = _offer_only(changed_cleans, changed_keys, decided, removed_keys, old_of,
+                          shop_of_offer, shop_entity)
+    offer_only = set().union(*by_shop.values()) if by_shop else set()
+    wide = changed_keys - offer_only
 
-        # plausible neighbours: listings sharing a stored blocking key that score at least the
-        # bottom of the review band against a changed listing (the others could never join it)
-        neighbours = _plausible_neighbours(catalog, [changed_cleans[k] for k in wide
-                                                     if k in changed_cleans],
-                                           settings, name_stats, title_stats, model)
+    # plausible neighbours: listings sharing a stored blocking key that score at least the
+    # bottom of the review band against a changed listing (the others could never join it)
+    neighbours = _plausible_neighbours(catalog, [changed_cleans[k] for k in wide
+                                                 if k in changed_cleans],
+                                       settings, name_stats, title_stats, model)
 
-        # the entities touched and all their members; the shops of changed products
-        scope = wide | neighbours
-        scope |= {listing_key(c.source, c.shop_source_id) for k, c in changed_cleans.items()
-                  if k in wide and c.kind == "product" and c.shop_source_id}
-        affected = set(catalog.entities.entities_of(scope | (removed_keys - offer_only)).values())
-        affected |= whole
-        # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
-        # shop would keep the id of an offer that went)
-        offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
-        affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
-        scope |= catalog.entities.members_of(affected)
-        # every product of every shop listing in scope (their offers are linked again)
-        live = _load(catalog, scope)
-        # (and of the shop listings gone: their products stay, as product-level listings)
-        shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
-        products = set().union(*catalog.matching.block_members(
-            {"shop:" + k for k in shop_listings}, 10_000_000).values())
-        # the offer-only changes of a shop taken apart whole go with it
-        gone: set[str] = set()
-        for shop in [s for s in by_shop if s in affected]:
-            keys = by_shop.pop(shop)
-            products |= keys - removed_keys
-            gone |= keys & removed_keys
-        affected |= set(catalog.entities.entities_of(products | gone).values())
-        live.update(_load(catalog, products - scope))
-        scope |= products
+    # the entities touched and all their members; the shops of changed products
+    scope = wide | neighbours
+    scope |= {listing_key(c.source, c.shop_source_id) for k, c in changed_cleans.items()
+              if k in wide and c.kind == "product" and c.shop_source_id}
+    affected = set(catalog.entities.entities_of(scope | (removed_keys - offer_only)).values())
+    # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
+    # shop would keep the id of an offer that went)
+    offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
+    affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
+    scope |= catalog.entities.members_of(affected)
+    # every product of every shop listing in scope (their offers are linked again)
+    live = _load(catalog, scope)
+    # (and of the shop listings gone: their products stay, as product-level listings)
+    shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
+    products = set().union(*catalog.matching.block_members(
+        {"shop:" + k for k in shop_listings}, 10_000_000).values())
+    # the offer-only changes of a shop taken apart whole go with it
+    gone: set[str] = set()
+    for shop in [s for s in by_shop if s in affected]:
+        keys = by_shop.pop(shop)
+        products |= keys - removed_keys
+        gone |= keys & removed_keys
+    affected |= set(catalog.entities.entities_of(products | gone).values())
+    live.update(_load(catalog, products - scope))
+    scope |= products
 
-        # the offer-only changes of the other shops: their neighbourhood in the shop
-        within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
-                                     offer_scorer, brands, title_stats,
-                                     _floor(settings.offers))
-        for part in within.values():
-            live.update({k: read[k] for k in part.shop_listings | part.offers})
-        affected |= set(within) | set(catalog.entities.entities_of(
-            set().union(offer_only, *(p.offers for p in within.values()))).values())
-        stored_shops = catalog.entities.get_many(within)
-        t1 = time.perf_counter()
+    # the offer-only changes of the other shops: their neighbourhood in the shop, the shop
+    # itself kept as stored (its listings are neither read nor linked again)
+    within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
+                                 offer_scorer, brands, title_stats, _floor(settings.offers))
+    for part in within.values():
+        live.update({k: read[k] for k in part.offers})
+    affected |= set(within) | set(catalog.entities.entities_of(
+        set().union(offer_only, *(p.offers for p in within.values()))).values())
+    stored_shops = catalog.entities.get_many(within)
+    t1 = time.perf_counter()
 
-        previous = catalog.entities.entities_of(set(live) | removed_keys)
-        reserved = _TakenIds(catalog, affected)
-        # in the catalog's order, as a full build reads them (ties are broken by order)
-        ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
-        result = link(ordered, settings, previous=previous, decisions=decisions,
-                      reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
-                      model=model, brands=seen_brands,
-                      offer_shop_sizes={s: p.size for s, p in within.items()})
-        # a shop linked again for its offers must come out as the same entity, else it is
-        # taken apart whole (its listings gave way to a pair the full build would not see)
-        moved = {shop for shop, part in within.items()
-                 if set(result.clusters["shop"].get(shop, ())) != part.shop_listings}
-        if moved:
-            log.info("incremental build: %d shops taken apart whole", len(moved))
-            whole |= moved
-            continue
-        break
-    # a shop linked again for its offers has the same, unchanged listings: its stored
-    # record stands (the offers it lists are set below)
+    previous = catalog.entities.entities_of(set(live) | removed_keys)
+    reserved = _TakenIds(catalog, affected)
+    # in the catalog's order, as a full build reads them (ties are broken by order)
+    ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
+    result = link(ordered, settings, previous=previous, decisions=decisions,
+                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
+                  model=model, brands=seen_brands,
+                  offer_shop_sizes={s: p.size for s, p in within.items()},
+                  fixed_shops={s: sorted(p.shop_listings) for s, p in within.items()})
+    # a shop kept for its offers has the same, unchanged listings: its stored record
+    # stands (the offers it lists are set below)
     records = entity_records(result, live, settings, stored_shops={
         shop: stored_shops[shop] for shop in within if shop in stored_shops})
     for shop in within:
@@ -459,7 +448,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
                   "relinked": len(live), "entities_written": len(records),
                   "entities_replaced": len(affected),
-                  "shops_offers_only": len(within), "shops_taken_apart_whole": len(whole),
+                  "shops_offers_only": len(within),
                   "model": f"reused from full build {model_build} (not re-estimated)",
                   "phases_s": {"scope": round(t1 - t0, 3), "link": round(t2 - t1, 3),
                                "products": round(t3 - t2, 3), "write": round(t4 - t3, 3),
