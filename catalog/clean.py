@@ -48,9 +48,12 @@ class CleanStore:
     def to_normalize(self, since: str | None = None) -> list[RawListing]:
         """Live raw listings whose clean row is missing or made from other content.
 
-        ``since`` (an ISO time) looks only at listings changed at or after it.
+        ``since`` (an ISO time) looks only at listings changed at or after it. The
+        listings to normalize are found from the indexes alone (listings_changed_hash,
+        clean_listings_hash: the hashes of every listing in the range are compared
+        without reading its JSON), then only those are read.
         """
-        sql = ("SELECT l.source, l.source_id, l.data, l.content_hash FROM listings l "
+        sql = ("SELECT l.source, l.source_id FROM listings l "
                "LEFT JOIN clean_listings c ON c.source = l.source AND c.source_id = l.source_id "
                "WHERE l.status = 'live' AND (c.raw_hash IS NULL OR c.raw_hash != l.content_hash)")
         args: tuple[Any, ...] = ()
@@ -58,9 +61,18 @@ class CleanStore:
             sql += " AND l.changed_at >= ?"
             args = (since,)
         # sorted here, not by the query: ORDER BY would walk every listing in key order
-        # instead of the few changed since ``since`` (index listings_changed)
-        rows = sorted(self.db.query(sql, args), key=lambda r: (r[0], r[1]))
-        return [RawListing(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+        # instead of the few changed since ``since``
+        keys = sorted((r[0], r[1]) for r in self.db.query(sql, args))
+        out: list[RawListing] = []
+        for chunk in chunks(keys):
+            rows = self.db.query(
+                f"SELECT l.source, l.source_id, l.data, l.content_hash FROM "
+                f"{pair_values(len(chunk))} JOIN listings l ON l.source = pairs.column1 "
+                "AND l.source_id = pairs.column2 WHERE l.status = 'live'",
+                [v for key in chunk for v in key])
+            out.extend(RawListing(r[0], r[1], json.loads(r[2]), r[3])
+                       for r in sorted(rows, key=lambda r: (r[0], r[1])))
+        return out
 
     def save(self, rows: Iterable[CleanRow]) -> int:
         """Insert or replace clean listings, in one transaction; returns how many."""
