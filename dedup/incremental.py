@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.engine import split_key, utcnow
+from catalog.entities import ProductOffer
 from catalog.store import Catalog
 from dedup.blocking import (
     NEAR_ADDRESSLESS,
@@ -69,6 +70,7 @@ from dedup.persist import (
     offers_keyed,
     product_record,
     settings_fingerprint,
+    updated_product_record,
     write_build,
 )
 from dedup.scoring import OfferScorer, ProductScorer, ShopScorer
@@ -405,26 +407,40 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
         if ids:
             records[shop]["offer_ids"] = ids
     t2 = time.perf_counter()
-    # products compare offers across shops: rebuild those touched, from every offer they
-    # have (the narrow product_offers rows for offers outside the scope)
-    old_products = catalog.entities.products_of_offers(affected)
+    # products compare offers across shops: those touched are updated from their stored
+    # record where it tells the result, else rebuilt from every offer they have (the
+    # narrow product_offers rows for offers outside the scope)
+    gone_by_product: dict[str, list[ProductOffer]] = defaultdict(list)
+    for row in catalog.entities.product_offers(affected):
+        gone_by_product[row.product_id].append(row)
     offers_by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec in records.values():
         if rec["kind"] == "offer" and rec.get("product_entity_id"):
             offers_by_product[rec["product_entity_id"]].append(rec)
-    touched_products = old_products | set(offers_by_product)
-    for offer in catalog.entities.offers_of_products(touched_products):
+    touched_products = set(gone_by_product) | set(offers_by_product)
+    representatives = catalog.entities.get_many(touched_products)
+    rebuilt: set[str] = set()
+    for pid in touched_products:
+        stored_product = representatives.get(pid)
+        updated = None
+        if stored_product is not None and offers_by_product.get(pid):
+            updated = updated_product_record(stored_product, gone_by_product.get(pid, []),
+                                             offers_by_product[pid], settings)
+        if updated is None:
+            rebuilt.add(pid)
+        else:
+            records[pid] = updated
+    for offer in catalog.entities.offers_of_products(rebuilt):
         if offer.offer_id not in affected and offer.offer_id not in records:
             offers_by_product[offer.product_id].append({
                 "entity_id": offer.offer_id, "shop_entity_id": offer.shop_id,
                 "price_min": offer.price_min, "price_max": offer.price_max,
                 "platforms": offer.platforms})
-    representatives = catalog.entities.get_many(touched_products)
-    for pid in touched_products:
+    for pid in rebuilt:
         if offers_by_product.get(pid):
             records[pid] = product_record(pid, offers_by_product[pid], settings,
                                           representatives.get(pid))
-    stale_products = {pid for pid in touched_products if not offers_by_product.get(pid)}
+    stale_products = {pid for pid in rebuilt if not offers_by_product.get(pid)}
 
     t3 = time.perf_counter()
     # every pair among them was scored again (within a shop linked for its offers, every
