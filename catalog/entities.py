@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from catalog.clean import decode
 from catalog.engine import Engine, chunks, marks, pair_values, split_key, utcnow
 
 ENTITY_COLUMNS = ("entity_id", "kind", "data", "build_id", "updated_at")
@@ -154,7 +155,7 @@ class EntityStore:
             for entity_id, data in self.db.query(
                     f"SELECT entity_id, data FROM entities WHERE entity_id IN "
                     f"({marks(len(chunk))})", chunk):
-                out[entity_id] = json.loads(data)
+                out[entity_id] = decode(data)
         return out
 
     def exists(self, entity_id: str) -> bool:
