@@ -82,12 +82,23 @@ log = logging.getLogger(__name__)
 FULL_SHARE = 0.30  # beyond this share of changed listings a full build is cheaper
 
 
-def _changed_keys(catalog: Catalog) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(changed live listings, listings linked before but gone now)."""
-    return catalog.clean.changed_since_linked(), catalog.entities.orphan_members()
+@dataclass(frozen=True)
+class Changes:
+    """What the next build has to link: (source, source_id) of the live listings changed
+    since they were last linked, and of those linked before but gone now."""
+
+    changed: list[tuple[str, str]]
+    removed: list[tuple[str, str]]
 
 
-def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
+def pending_changes(catalog: Catalog) -> Changes:
+    """The changes waiting for a build (read once: ``wants_full`` and
+    ``incremental_dedup`` take them, each scan reads every member of every entity)."""
+    return Changes(catalog.clean.changed_since_linked(), catalog.entities.orphan_members())
+
+
+def wants_full(catalog: Catalog, settings: MatchSettings | None = None,
+               changes: Changes | None = None) -> bool:
     """Whether the next dedup must be a full one (first build, new settings, many changes)."""
     if catalog.entities.count() == 0:
         return True
@@ -101,8 +112,8 @@ def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
             settings):
         return True
     total = catalog.clean.count()
-    changed, removed = _changed_keys(catalog)
-    return total == 0 or (len(changed) + len(removed)) / total > FULL_SHARE
+    changes = changes or pending_changes(catalog)
+    return total == 0 or (len(changes.changed) + len(changes.removed)) / total > FULL_SHARE
 
 
 def _load(catalog: Catalog, keys: Iterable[str]) -> dict[str, Any]:
@@ -296,10 +307,12 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
 
 
 def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
-                      decisions: Decisions) -> dict[str, Any]:
-    """Link again only the changed listings and the entities around them."""
+                      decisions: Decisions, changes: Changes | None = None) -> dict[str, Any]:
+    """Link again only the changed listings and the entities around them (``changes``:
+    ``pending_changes``, read again when not given)."""
     t0 = time.perf_counter()
-    changed, removed = _changed_keys(catalog)
+    changes = changes or pending_changes(catalog)
+    changed, removed = changes.changed, changes.removed
     last_build = catalog.entities.last_complete_build()
     decided: set[str] = set()
     if last_build:
