@@ -28,7 +28,7 @@ from catalog.errors import CatalogLocked
 from catalog.indexing import index_stage
 from catalog.reports import StageReport
 from catalog.store import Catalog
-from dedup.incremental import incremental_dedup, wants_full
+from dedup.incremental import incremental_dedup, pending_changes, wants_full
 from dedup.persist import full_dedup, load_cleans, load_decisions
 from dedup.settings import MatchSettings, load_settings
 from normalizer import normalize_listing
@@ -95,13 +95,16 @@ def dedup_stage(catalog: Catalog, settings: MatchSettings, build_id: int, *,
                 mode: str = "auto") -> StageReport:
     """Link clean listings into entities (full rebuild, or incremental when possible)."""
     t0 = time.perf_counter()
+    # what changed, read once for both (none to read before the first build)
+    changes = pending_changes(catalog) if mode != "full" and catalog.entities.count() else None
     if mode == "auto":
-        mode = "full" if wants_full(catalog, settings) else "incremental"
+        mode = "full" if wants_full(catalog, settings, changes) else "incremental"
     if mode == "full":
         figures = full_dedup(catalog, settings, build_id, load_cleans(catalog),
                              load_decisions(catalog))
     else:
-        figures = incremental_dedup(catalog, settings, build_id, load_decisions(catalog))
+        figures = incremental_dedup(catalog, settings, build_id, load_decisions(catalog),
+                                    changes)
     figures["mode"] = mode
     return StageReport("dedup", time.perf_counter() - t0, figures)
 

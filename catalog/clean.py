@@ -14,9 +14,21 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import orjson
+
 from catalog.engine import Engine, chunks, pair_values
 
 CLEAN_COLUMNS = ("source", "source_id", "kind", "raw_hash", "data", "flags")
+
+
+def decode(data: str | bytes) -> Any:
+    """A stored JSON document: read by orjson (several times faster: an incremental build
+    reads thousands of clean listings), by ``json`` when it holds what only ``json``
+    writes (NaN)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 class RawListing(NamedTuple):
@@ -48,9 +60,12 @@ class CleanStore:
     def to_normalize(self, since: str | None = None) -> list[RawListing]:
         """Live raw listings whose clean row is missing or made from other content.
 
-        ``since`` (an ISO time) looks only at listings changed at or after it.
+        ``since`` (an ISO time) looks only at listings changed at or after it. The
+        listings to normalize are found from the indexes alone (listings_changed_hash,
+        clean_listings_hash: the hashes of every listing in the range are compared
+        without reading its JSON), then only those are read.
         """
-        sql = ("SELECT l.source, l.source_id, l.data, l.content_hash FROM listings l "
+        sql = ("SELECT l.source, l.source_id FROM listings l "
                "LEFT JOIN clean_listings c ON c.source = l.source AND c.source_id = l.source_id "
                "WHERE l.status = 'live' AND (c.raw_hash IS NULL OR c.raw_hash != l.content_hash)")
         args: tuple[Any, ...] = ()
@@ -58,9 +73,18 @@ class CleanStore:
             sql += " AND l.changed_at >= ?"
             args = (since,)
         # sorted here, not by the query: ORDER BY would walk every listing in key order
-        # instead of the few changed since ``since`` (index listings_changed)
-        rows = sorted(self.db.query(sql, args), key=lambda r: (r[0], r[1]))
-        return [RawListing(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+        # instead of the few changed since ``since``
+        keys = sorted((r[0], r[1]) for r in self.db.query(sql, args))
+        out: list[RawListing] = []
+        for chunk in chunks(keys):
+            rows = self.db.query(
+                f"SELECT l.source, l.source_id, l.data, l.content_hash FROM "
+                f"{pair_values(len(chunk))} JOIN listings l ON l.source = pairs.column1 "
+                "AND l.source_id = pairs.column2 WHERE l.status = 'live'",
+                [v for key in chunk for v in key])
+            out.extend(RawListing(r[0], r[1], decode(r[2]), r[3])
+                       for r in sorted(rows, key=lambda r: (r[0], r[1])))
+        return out
 
     def save(self, rows: Iterable[CleanRow]) -> int:
         """Insert or replace clean listings, in one transaction; returns how many."""
@@ -101,18 +125,18 @@ class CleanStore:
     def get(self, source: str, source_id: str) -> dict[str, Any] | None:
         row = self.db.query_one("SELECT data FROM clean_listings WHERE source = ? AND "
                                 "source_id = ?", (source, source_id))
-        return json.loads(row[0]) if row else None
+        return decode(row[0]) if row else None
 
     def load(self, keys: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
         """Clean listings: all of them by (source, source_id), or those of ``keys``."""
         if keys is None:
-            return [json.loads(r[0]) for r in self.db.execute(
+            return [decode(r[0]) for r in self.db.execute(
                 "SELECT data FROM clean_listings ORDER BY source, source_id")]
         out: list[dict[str, Any]] = []
         wanted: Sequence[tuple[str, str]] = sorted(set(keys))
         for chunk in chunks(wanted):
             args = [v for pair in chunk for v in pair]
-            out.extend(json.loads(r[0]) for r in self.db.execute(
+            out.extend(decode(r[0]) for r in self.db.execute(
                 f"SELECT c.data FROM {pair_values(len(chunk))} JOIN clean_listings c "
                 "ON c.source = pairs.column1 AND c.source_id = pairs.column2 "
                 "ORDER BY c.source, c.source_id", args))

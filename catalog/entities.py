@@ -5,7 +5,7 @@ through (``write_build``: entities, members and product offers in one
 transaction, all of them or only those re-linked) and what every reader of the
 merged data reads: the web app (``get``, ``shop_places``), the overlap figures
 (``overlap_rows``, ``presence_snapshots``), the incremental build (``entities_of``,
-``members_of``, ``offers_of_products``). Records go in and out as dicts (the
+``members_of``, ``product_offers``, ``offers_of_products``). Records go in and out as dicts (the
 merged record); a listing is named by its key ``source:source_id``.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from catalog.clean import decode
 from catalog.engine import Engine, chunks, marks, pair_values, split_key, utcnow
 
 ENTITY_COLUMNS = ("entity_id", "kind", "data", "build_id", "updated_at")
@@ -154,7 +155,7 @@ class EntityStore:
             for entity_id, data in self.db.query(
                     f"SELECT entity_id, data FROM entities WHERE entity_id IN "
                     f"({marks(len(chunk))})", chunk):
-                out[entity_id] = json.loads(data)
+                out[entity_id] = decode(data)
         return out
 
     def exists(self, entity_id: str) -> bool:
@@ -204,12 +205,16 @@ class EntityStore:
             "ORDER BY m.source, m.source_id")]
 
     # ------------------------------------------------------------------ product offers
-    def products_of_offers(self, offer_ids: Iterable[str]) -> set[str]:
-        out: set[str] = set()
+    def product_offers(self, offer_ids: Iterable[str]) -> list[ProductOffer]:
+        """The stored product side of those offers (those that have a product)."""
+        out = []
         for chunk in chunks(sorted(set(offer_ids))):
-            out.update(r[0] for r in self.db.query(
-                f"SELECT DISTINCT product_id FROM product_offers WHERE offer_id IN "
-                f"({marks(len(chunk))})", chunk))
+            for offer_id, pid, shop_id, pmin, pmax, platforms in self.db.query(
+                    "SELECT offer_id, product_id, shop_id, price_min, price_max, platforms FROM "
+                    f"product_offers WHERE offer_id IN ({marks(len(chunk))}) ORDER BY offer_id",
+                    chunk):
+                out.append(ProductOffer(offer_id, pid, shop_id, pmin, pmax,
+                                        platforms.split(",") if platforms else []))
         return out
 
     def offers_of_products(self, product_ids: Iterable[str]) -> list[ProductOffer]:

@@ -14,9 +14,10 @@ linked (or it is new, or gone, or a reviewer just decided about it). Two scopes:
   offers a full build could pair with it are read and scored: all those of a
   small shop, those of a big one sharing a blocking key with it (stored by the
   full build for the offers of big shops, within their shop listing, and for every
-  changed offer: the shop's other offers are never read). (The
-  shop's own listings come along to give the offers their shop, and must come
-  out as the same entity, else the shop is taken apart whole.)
+  changed offer: the shop's other offers are never read). The shop itself is kept
+  as stored (``link``'s ``fixed_shops``): its listings did not change and none of
+  them is a plausible neighbour of a changed shop listing (else it would be taken
+  apart whole with the wide scope), so a full build would give it the same cluster.
 
 Linking uses the last full build's model, word frequencies and brands and the
 previous ids. Everything else is left untouched. The result equals a full
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.engine import split_key, utcnow
+from catalog.entities import ProductOffer
 from catalog.store import Catalog
 from dedup.blocking import (
     NEAR_ADDRESSLESS,
@@ -68,6 +70,7 @@ from dedup.persist import (
     offers_keyed,
     product_record,
     settings_fingerprint,
+    updated_product_record,
     write_build,
 )
 from dedup.scoring import OfferScorer, ProductScorer, ShopScorer
@@ -79,12 +82,23 @@ log = logging.getLogger(__name__)
 FULL_SHARE = 0.30  # beyond this share of changed listings a full build is cheaper
 
 
-def _changed_keys(catalog: Catalog) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(changed live listings, listings linked before but gone now)."""
-    return catalog.clean.changed_since_linked(), catalog.entities.orphan_members()
+@dataclass(frozen=True)
+class Changes:
+    """What the next build has to link: (source, source_id) of the live listings changed
+    since they were last linked, and of those linked before but gone now."""
+
+    changed: list[tuple[str, str]]
+    removed: list[tuple[str, str]]
 
 
-def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
+def pending_changes(catalog: Catalog) -> Changes:
+    """The changes waiting for a build (read once: ``wants_full`` and
+    ``incremental_dedup`` take them, each scan reads every member of every entity)."""
+    return Changes(catalog.clean.changed_since_linked(), catalog.entities.orphan_members())
+
+
+def wants_full(catalog: Catalog, settings: MatchSettings | None = None,
+               changes: Changes | None = None) -> bool:
     """Whether the next dedup must be a full one (first build, new settings, many changes)."""
     if catalog.entities.count() == 0:
         return True
@@ -98,8 +112,8 @@ def wants_full(catalog: Catalog, settings: MatchSettings | None = None) -> bool:
             settings):
         return True
     total = catalog.clean.count()
-    changed, removed = _changed_keys(catalog)
-    return total == 0 or (len(changed) + len(removed)) / total > FULL_SHARE
+    changes = changes or pending_changes(catalog)
+    return total == 0 or (len(changes.changed) + len(changes.removed)) / total > FULL_SHARE
 
 
 def _load(catalog: Catalog, keys: Iterable[str]) -> dict[str, Any]:
@@ -222,8 +236,8 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
                   ) -> tuple[dict[str, _OfferScope], dict[str, Any]]:
     """For each shop, the offers to link again for its changed or gone offers: those
     scoring at least ``floor`` against a changed one, and every member of their entities;
-    with the clean listings read (the shops' own listings and the offers scored or linked
-    again). A changed offer is scored against the offers a full build could pair it with:
+    with the clean listings read (the offers scored or linked again; the shops' own
+    listings are not read: the shops stay as stored). A changed offer is scored against the offers a full build could pair it with:
     every offer of a small shop, the offers of a big one sharing a stored blocking key
     with it (``offer_block``); the others are never read. Every shop is read in the same
     few queries."""
@@ -260,8 +274,7 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
                     for b in keyed[key]))
             elif key in features:
                 candidates[key] = set(everyone[shop])
-    cleans = _load(catalog, (shop_listings | set().union(*candidates.values()))
-                   - set(changed_cleans))
+    cleans = _load(catalog, set().union(*candidates.values()) - set(changed_cleans))
     cleans.update({k: changed_cleans[k] for k in features})
     chosen: dict[str, set[str]] = {}
     for shop, keys in by_shop.items():
@@ -294,10 +307,12 @@ def _offer_scopes(catalog: Catalog, by_shop: dict[str, set[str]],
 
 
 def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
-                      decisions: Decisions) -> dict[str, Any]:
-    """Link again only the changed listings and the entities around them."""
+                      decisions: Decisions, changes: Changes | None = None) -> dict[str, Any]:
+    """Link again only the changed listings and the entities around them (``changes``:
+    ``pending_changes``, read again when not given)."""
     t0 = time.perf_counter()
-    changed, removed = _changed_keys(catalog)
+    changes = changes or pending_changes(catalog)
+    changed, removed = changes.changed, changes.removed
     last_build = catalog.entities.last_complete_build()
     decided: set[str] = set()
     if last_build:
@@ -337,76 +352,65 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     offer_scorer = OfferScorer(settings.offers, title_stats, model.kinds.get("offer"),
                                max_weight=settings.em.max_weight,
                                brand_stats=brand_stats(seen_brands))
-    whole: set[str] = set()  # shops taken apart whole although only offers changed
-    while True:
-        by_shop = _offer_only(changed_cleans, changed_keys, decided, removed_keys, old_of,
-                              shop_of_offer, shop_entity)
-        offer_only = set().union(*by_shop.values()) if by_shop else set()
-        wide = changed_keys - offer_only
+    by_shop = _offer_only(changed_cleans, changed_keys, decided, removed_keys, old_of,
+                          shop_of_offer, shop_entity)
+    offer_only = set().union(*by_shop.values()) if by_shop else set()
+    wide = changed_keys - offer_only
 
-        # plausible neighbours: listings sharing a stored blocking key that score at least the
-        # bottom of the review band against a changed listing (the others could never join it)
-        neighbours = _plausible_neighbours(catalog, [changed_cleans[k] for k in wide
-                                                     if k in changed_cleans],
-                                           settings, name_stats, title_stats, model)
+    # plausible neighbours: listings sharing a stored blocking key that score at least the
+    # bottom of the review band against a changed listing (the others could never join it)
+    neighbours = _plausible_neighbours(catalog, [changed_cleans[k] for k in wide
+                                                 if k in changed_cleans],
+                                       settings, name_stats, title_stats, model)
 
-        # the entities touched and all their members; the shops of changed products
-        scope = wide | neighbours
-        scope |= {listing_key(c.source, c.shop_source_id) for k, c in changed_cleans.items()
-                  if k in wide and c.kind == "product" and c.shop_source_id}
-        affected = set(catalog.entities.entities_of(scope | (removed_keys - offer_only)).values())
-        affected |= whole
-        # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
-        # shop would keep the id of an offer that went)
-        offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
-        affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
-        scope |= catalog.entities.members_of(affected)
-        # every product of every shop listing in scope (their offers are linked again)
-        live = _load(catalog, scope)
-        # (and of the shop listings gone: their products stay, as product-level listings)
-        shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
-        products = set().union(*catalog.matching.block_members(
-            {"shop:" + k for k in shop_listings}, 10_000_000).values())
-        # the offer-only changes of a shop taken apart whole go with it
-        gone: set[str] = set()
-        for shop in [s for s in by_shop if s in affected]:
-            keys = by_shop.pop(shop)
-            products |= keys - removed_keys
-            gone |= keys & removed_keys
-        affected |= set(catalog.entities.entities_of(products | gone).values())
-        live.update(_load(catalog, products - scope))
-        scope |= products
+    # the entities touched and all their members; the shops of changed products
+    scope = wide | neighbours
+    scope |= {listing_key(c.source, c.shop_source_id) for k, c in changed_cleans.items()
+              if k in wide and c.kind == "product" and c.shop_source_id}
+    affected = set(catalog.entities.entities_of(scope | (removed_keys - offer_only)).values())
+    # a shop lists its offers: the shops of the offers taken apart are rebuilt too (else a
+    # shop would keep the id of an offer that went)
+    offers = catalog.entities.get_many(e for e in affected if e.startswith("offer-"))
+    affected |= {r["shop_entity_id"] for r in offers.values() if r.get("shop_entity_id")}
+    scope |= catalog.entities.members_of(affected)
+    # every product of every shop listing in scope (their offers are linked again)
+    live = _load(catalog, scope)
+    # (and of the shop listings gone: their products stay, as product-level listings)
+    shop_listings = {k for k, c in live.items() if c.kind == "shop"} | (scope & removed_keys)
+    products = set().union(*catalog.matching.block_members(
+        {"shop:" + k for k in shop_listings}, 10_000_000).values())
+    # the offer-only changes of a shop taken apart whole go with it
+    gone: set[str] = set()
+    for shop in [s for s in by_shop if s in affected]:
+        keys = by_shop.pop(shop)
+        products |= keys - removed_keys
+        gone |= keys & removed_keys
+    affected |= set(catalog.entities.entities_of(products | gone).values())
+    live.update(_load(catalog, products - scope))
+    scope |= products
 
-        # the offer-only changes of the other shops: their neighbourhood in the shop
-        within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
-                                     offer_scorer, brands, title_stats,
-                                     _floor(settings.offers))
-        for part in within.values():
-            live.update({k: read[k] for k in part.shop_listings | part.offers})
-        affected |= set(within) | set(catalog.entities.entities_of(
-            set().union(offer_only, *(p.offers for p in within.values()))).values())
-        stored_shops = catalog.entities.get_many(within)
-        t1 = time.perf_counter()
+    # the offer-only changes of the other shops: their neighbourhood in the shop, the shop
+    # itself kept as stored (its listings are neither read nor linked again)
+    within, read = _offer_scopes(catalog, by_shop, changed_cleans, removed_keys,
+                                 offer_scorer, brands, title_stats, _floor(settings.offers))
+    for part in within.values():
+        live.update({k: read[k] for k in part.offers})
+    affected |= set(within) | set(catalog.entities.entities_of(
+        set().union(offer_only, *(p.offers for p in within.values()))).values())
+    stored_shops = catalog.entities.get_many(within)
+    t1 = time.perf_counter()
 
-        previous = catalog.entities.entities_of(set(live) | removed_keys)
-        reserved = _TakenIds(catalog, affected)
-        # in the catalog's order, as a full build reads them (ties are broken by order)
-        ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
-        result = link(ordered, settings, previous=previous, decisions=decisions,
-                      reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
-                      model=model, brands=seen_brands,
-                      offer_shop_sizes={s: p.size for s, p in within.items()})
-        # a shop linked again for its offers must come out as the same entity, else it is
-        # taken apart whole (its listings gave way to a pair the full build would not see)
-        moved = {shop for shop, part in within.items()
-                 if set(result.clusters["shop"].get(shop, ())) != part.shop_listings}
-        if moved:
-            log.info("incremental build: %d shops taken apart whole", len(moved))
-            whole |= moved
-            continue
-        break
-    # a shop linked again for its offers has the same, unchanged listings: its stored
-    # record stands (the offers it lists are set below)
+    previous = catalog.entities.entities_of(set(live) | removed_keys)
+    reserved = _TakenIds(catalog, affected)
+    # in the catalog's order, as a full build reads them (ties are broken by order)
+    ordered = sorted(live.values(), key=lambda c: (c.source, c.source_id))
+    result = link(ordered, settings, previous=previous, decisions=decisions,
+                  reserved_ids=reserved, name_stats=name_stats, title_stats=title_stats,
+                  model=model, brands=seen_brands,
+                  offer_shop_sizes={s: p.size for s, p in within.items()},
+                  fixed_shops={s: sorted(p.shop_listings) for s, p in within.items()})
+    # a shop kept for its offers has the same, unchanged listings: its stored record
+    # stands (the offers it lists are set below)
     records = entity_records(result, live, settings, stored_shops={
         shop: stored_shops[shop] for shop in within if shop in stored_shops})
     for shop in within:
@@ -416,26 +420,40 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
         if ids:
             records[shop]["offer_ids"] = ids
     t2 = time.perf_counter()
-    # products compare offers across shops: rebuild those touched, from every offer they
-    # have (the narrow product_offers rows for offers outside the scope)
-    old_products = catalog.entities.products_of_offers(affected)
+    # products compare offers across shops: those touched are updated from their stored
+    # record where it tells the result, else rebuilt from every offer they have (the
+    # narrow product_offers rows for offers outside the scope)
+    gone_by_product: dict[str, list[ProductOffer]] = defaultdict(list)
+    for row in catalog.entities.product_offers(affected):
+        gone_by_product[row.product_id].append(row)
     offers_by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec in records.values():
         if rec["kind"] == "offer" and rec.get("product_entity_id"):
             offers_by_product[rec["product_entity_id"]].append(rec)
-    touched_products = old_products | set(offers_by_product)
-    for offer in catalog.entities.offers_of_products(touched_products):
+    touched_products = set(gone_by_product) | set(offers_by_product)
+    representatives = catalog.entities.get_many(touched_products)
+    rebuilt: set[str] = set()
+    for pid in touched_products:
+        stored_product = representatives.get(pid)
+        updated = None
+        if stored_product is not None and offers_by_product.get(pid):
+            updated = updated_product_record(stored_product, gone_by_product.get(pid, []),
+                                             offers_by_product[pid], settings)
+        if updated is None:
+            rebuilt.add(pid)
+        else:
+            records[pid] = updated
+    for offer in catalog.entities.offers_of_products(rebuilt):
         if offer.offer_id not in affected and offer.offer_id not in records:
             offers_by_product[offer.product_id].append({
                 "entity_id": offer.offer_id, "shop_entity_id": offer.shop_id,
                 "price_min": offer.price_min, "price_max": offer.price_max,
                 "platforms": offer.platforms})
-    representatives = catalog.entities.get_many(touched_products)
-    for pid in touched_products:
+    for pid in rebuilt:
         if offers_by_product.get(pid):
             records[pid] = product_record(pid, offers_by_product[pid], settings,
                                           representatives.get(pid))
-    stale_products = {pid for pid in touched_products if not offers_by_product.get(pid)}
+    stale_products = {pid for pid in rebuilt if not offers_by_product.get(pid)}
 
     t3 = time.perf_counter()
     # every pair among them was scored again (within a shop linked for its offers, every
@@ -459,7 +477,7 @@ def incremental_dedup(catalog: Catalog, settings: MatchSettings, build_id: int,
     stats.update({"changed": len(changed_keys), "removed": len(removed_keys),
                   "relinked": len(live), "entities_written": len(records),
                   "entities_replaced": len(affected),
-                  "shops_offers_only": len(within), "shops_taken_apart_whole": len(whole),
+                  "shops_offers_only": len(within),
                   "model": f"reused from full build {model_build} (not re-estimated)",
                   "phases_s": {"scope": round(t1 - t0, 3), "link": round(t2 - t1, 3),
                                "products": round(t3 - t2, 3), "write": round(t4 - t3, 3),

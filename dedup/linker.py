@@ -195,6 +195,17 @@ def _link_kind(kind: str, records: Sequence[ShopFeatures | ProductFeatures],
     return clusters
 
 
+class _Reserved:
+    """The ids in use elsewhere and those of the fixed shops."""
+
+    def __init__(self, reserved: Container[str] | None, fixed: Container[str]) -> None:
+        self.reserved, self.fixed = reserved, fixed
+
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self.fixed or (self.reserved is not None
+                                           and entity_id in self.reserved)
+
+
 SELLER_WORD_BLOCK = 2000  # a title word on more offers than this is too common to look up
 
 
@@ -297,7 +308,7 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
          reserved_ids: Container[str] | None = None, name_stats: TokenStats | None = None,
          title_stats: TokenStats | None = None, model: MatchModel | None = None,
          brands: Sequence[str] | None = None, offer_shop_sizes: Mapping[str, int] | None = None,
-         seed: int = 0) -> LinkResult:
+         fixed_shops: Mapping[str, Sequence[str]] | None = None, seed: int = 0) -> LinkResult:
     """Link clean listings (CleanShop / CleanProduct) into entities.
 
     Args:
@@ -315,6 +326,10 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
         offer_shop_sizes: merged shop id -> how many offers it has in the whole corpus,
             when ``cleans`` holds only some of them (blocking pairs all the offers of a
             small shop, and a shop is small by its whole count).
+        fixed_shops: merged shop id -> its shop listing keys, kept as they are (an
+            incremental build where only offers of that shop changed): their listings
+            are neither read nor compared, their offers get that shop, and the id is
+            never handed to another entity.
         seed: seeds the random pairs the estimate draws (same data, same model).
     Returns:
         the entities as clusters of listing keys, with the model and the figures of the run.
@@ -322,6 +337,9 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     previous = previous or {}
     decisions = decisions or Decisions()
     result = LinkResult()
+    fixed = fixed_shops or {}
+    if fixed:
+        reserved_ids = _Reserved(reserved_ids, fixed)
     estimate = model is None
     t0 = time.perf_counter()
     shops = [c for c in cleans if c.kind == "shop"]
@@ -350,6 +368,10 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
         result.clusters["shop"][entity_id] = members
         for key in members:
             result.membership[key] = entity_id
+    for entity_id, keys in fixed.items():
+        result.clusters["shop"][entity_id] = list(keys)
+        for key in keys:
+            result.membership[key] = entity_id
     result.timings["shops_linking"] = time.perf_counter() - t1
 
     # ---------------------------------------------------------------- offers
@@ -367,6 +389,8 @@ def link(cleans: Sequence[Any], settings: MatchSettings, *,
     shop_platforms: dict[str, set[str]] = defaultdict(set)
     for shop in shop_recs:
         shop_platforms[result.membership[shop.key]].add(shop.source)
+    for entity_id, keys in fixed.items():
+        shop_platforms[entity_id].update(key.partition(":")[0] for key in keys)
     attached = (_attach_sellerless(sellerless, offers, shop_of, shop_platforms, title_stats,
                                    o.sellerless.price_tolerance)
                 if o.sellerless.enabled else {})

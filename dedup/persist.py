@@ -158,6 +158,41 @@ def product_record(product_id: str, offers: Sequence[Mapping[str, Any]],
     }
 
 
+def updated_product_record(stored: Mapping[str, Any], gone: Sequence[ProductOffer],
+                           added: Sequence[Mapping[str, Any]], settings: MatchSettings,
+                           ) -> dict[str, Any] | None:
+    """``product_record`` of a stored product whose ``gone`` offers (their stored rows) were
+    replaced by ``added`` (offer records), without reading its other offers; None when
+    that cannot be told from the stored record: a gone offer priced at an end of the
+    product's range, or on a platform or of a shop that no added offer brings back (the
+    other offers may not have it). Else the result is ``product_record`` of all its offers
+    with the stored record as representative (same fields, same aggregates)."""
+    low, high = stored.get("price_min"), stored.get("price_max")
+    back_platforms = {p for o in added for p in o["platforms"]}
+    back_shops = {o.get("shop_entity_id") for o in added}
+    for o in gone:
+        if any(p and (low is None or high is None or p <= low or p >= high)
+               for p in (o.price_min, o.price_max)):
+            return None
+        if not set(o.platforms) <= back_platforms or (o.shop_id and o.shop_id not in back_shops):
+            return None
+    gone_ids = {o.offer_id for o in gone}
+    ids = sorted({i for i in stored.get("offer_ids", []) if i not in gone_ids}
+                 | {o["entity_id"] for o in added})
+    prices = [p for p in (low, high) if p] + [
+        p for o in added for p in (o.get("price_min"), o.get("price_max")) if p]
+    out = dict(stored)
+    out.update({
+        "price_min": min(prices) if prices else None, "price_max": max(prices) if prices else None,
+        "platforms": sorted(set(stored.get("platforms", [])) | back_platforms,
+                            key=settings.trust_rank),
+        "offer_ids": ids,
+        "shop_ids": sorted(set(stored.get("shop_ids", []))
+                           | {s for s in back_shops if s}),
+        "offers_count": len(ids)})
+    return out
+
+
 def product_offers(records: Mapping[str, Mapping[str, Any]]) -> list[ProductOffer]:
     """The product side of the offers among ``records`` (those that have a product)."""
     return [ProductOffer(r["entity_id"], r["product_entity_id"], r.get("shop_entity_id"),

@@ -128,7 +128,8 @@ def test_a_build_and_its_entities(catalog: Catalog) -> None:
     assert catalog.entities.entities_of(["clickandco:s1", "x:y"]) == {"clickandco:s1": "shop-1"}
     assert catalog.entities.members_of(["offer-1"]) == {"clickandco:p1"}
     assert catalog.entities.offers_of_products(["product-1"])[0].platforms == ["clickandco"]
-    assert catalog.entities.products_of_offers(["offer-1"]) == {"product-1"}
+    assert [o.product_id for o in catalog.entities.product_offers(["offer-1", "x"])] == \
+        ["product-1"]
     assert catalog.entities.shop_places() == [("Toulouse", "31000", "3 rue du Taur", 43.6, 1.44)]
     assert catalog.entities.orphan_members() == [("clickandco", "p1"), ("clickandco", "s1")]
     assert not catalog.needs_build()

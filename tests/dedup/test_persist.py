@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
+from catalog.entities import ProductOffer
 from catalog.store import Catalog
 from dedup.blocking import NEAR_ADDRESSLESS
 from dedup.features import TokenStats, product_features, shop_features
@@ -20,6 +22,7 @@ from dedup.persist import (
     product_offers,
     product_record,
     settings_fingerprint,
+    updated_product_record,
     write_build,
 )
 from dedup.settings import load_settings
@@ -88,6 +91,61 @@ def test_a_product_record_aggregates_its_offers() -> None:
     assert record["platforms"] == sorted(record["platforms"], key=SETTINGS.trust_rank)
     kept = product_record("product-x", offers, SETTINGS, representative={"title": "Comté AOP"})
     assert kept["title"] == "Comté AOP" and kept["price_min"] == 790
+
+
+def _row(offer: dict, product_id: str) -> ProductOffer:
+    return ProductOffer(offer["entity_id"], product_id, offer["shop_entity_id"],
+                        offer["price_min"], offer["price_max"], list(offer["platforms"]))
+
+
+def test_a_product_updated_from_its_stored_record_equals_one_rebuilt_from_its_offers(
+        ) -> None:
+    """Offers replaced in a product: the update from the stored record, when it gives
+    one, is the record rebuilt from every offer; it gives none when a gone offer held an
+    end of the price range or a platform or shop no added offer brings back."""
+    rng = random.Random(7)
+    platforms = ["clickandco", "tout_toulouse", "dansmazone", "ou_acheter_local"]
+    updated = refused = 0
+    def offer(name: str) -> dict:
+        price = rng.choice([None, rng.randrange(100, 2000)])
+        return {"entity_id": name, "title": name,
+                "platforms": rng.sample(platforms, rng.randint(1, 2)),
+                "price_min": price, "price_max": price and price + rng.choice([0, 50]),
+                "shop_entity_id": rng.choice([None, "shop-1", "shop-2", "shop-3"])}
+
+    for trial in range(400):
+        offers = [offer(f"offer-{trial}-{n}") for n in range(rng.randint(1, 12))]
+        stored = product_record("product-x", offers, SETTINGS)
+        gone = rng.sample(offers, rng.randint(0, len(offers)))
+        # an offer linked again keeps its id, or another comes
+        added = [dict(o, price_min=o["price_min"] and o["price_min"] + rng.choice([0, 10]))
+                 for o in gone if rng.random() < 0.7] + [
+            offer(f"offer-{trial}-new-{n}") for n in range(rng.randint(0, 2))]
+        if not added:
+            continue
+        result = updated_product_record(stored, [_row(o, "product-x") for o in gone], added,
+                                        SETTINGS)
+        if result is None:
+            refused += 1
+            continue
+        updated += 1
+        kept = [o for o in offers if o not in gone]
+        assert result == product_record("product-x", kept + added, SETTINGS, stored), trial
+    assert updated > 50 and refused > 50  # both ways were tried
+
+
+def test_a_product_update_needs_the_other_offers_when_a_gone_one_held_an_end() -> None:
+    offers = [{"entity_id": f"offer-{n}", "platforms": ["clickandco"], "price_min": price,
+               "price_max": price, "shop_entity_id": "shop-1"}
+              for n, price in enumerate((500, 700, 900))]
+    stored = product_record("product-x", offers, SETTINGS)
+    again = [dict(o, price_min=o["price_min"] + 1) for o in offers]
+    for n, expected in ((0, None), (2, None)):
+        assert updated_product_record(stored, [_row(offers[n], "product-x")], [again[n]],
+                                      SETTINGS) is expected
+    middle = updated_product_record(stored, [_row(offers[1], "product-x")], [again[1]],
+                                    SETTINGS)
+    assert middle is not None and (middle["price_min"], middle["price_max"]) == (500, 900)
 
 
 def test_a_full_build_writes_entities_state_and_presence(normalized: Catalog) -> None:
