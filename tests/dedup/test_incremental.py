@@ -250,6 +250,18 @@ def _assert_incremental_equals_relink(path: str) -> dict[str, str]:
     return incremental
 
 
+def _built_world(tmp_path: Path, path: str,
+                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, str]]:
+    """The 200-shop world of seed 8 imported and built in full: its listings, the same by
+    key, and the membership the build gave."""
+    world = list(expected_listings(seed=8, shops=200, epoch=1))
+    items = {f"{x['source']}:{x['source_id']}": x for x in world}
+    import_listings(_write(tmp_path / "e1.jsonl", world), path)
+    with Catalog.open(path) as catalog:
+        assert build(catalog, index=False).mode == "full"
+        return world, items, catalog.entities.membership()
+
+
 def test_moves_removals_and_a_bridging_listing_give_the_full_rebuild(
         tmp_path: Path, catalog_location: str) -> None:
     """Beyond a week's changes: an offer moving to another offer of its shop, a shop
@@ -257,12 +269,7 @@ def test_moves_removals_and_a_bridging_listing_give_the_full_rebuild(
     lists its products, then a new listing merging two shop
     entities; after each, the incremental build equals a full rebuild."""
     path = catalog_location
-    world = list(expected_listings(seed=8, shops=200, epoch=1))
-    items = {f"{x['source']}:{x['source_id']}": x for x in world}
-    import_listings(_write(tmp_path / "e1.jsonl", world), path)
-    with Catalog.open(path) as catalog:
-        assert build(catalog, index=False).mode == "full"
-        before = catalog.entities.membership()
+    world, items, before = _built_world(tmp_path, path)
     assert before[KEPT] == before[SEVERED]
     moving, target = _moved_offer(before, items)
     gone = next(k for k, e in sorted(before.items())
@@ -309,12 +316,8 @@ def test_an_offer_only_change_keeps_its_shop_as_stored_and_gives_the_relink(
     listing is read or compared), the shop keeps its id, listings and record, and the
     result is what linking everything again gives."""
     path = catalog_location
-    world = list(expected_listings(seed=8, shops=200, epoch=1))
-    items = {f"{x['source']}:{x['source_id']}": x for x in world}
-    import_listings(_write(tmp_path / "e1.jsonl", world), path)
+    world, items, before = _built_world(tmp_path, path)
     with Catalog.open(path) as catalog:
-        assert build(catalog, index=False).mode == "full"
-        before = catalog.entities.membership()
         shop_members: dict[str, set[str]] = {}
         for key, entity in before.items():
             if entity.startswith("shop-"):
