@@ -307,14 +307,12 @@ def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
         else:
             plain.append(word)
     fuzziness = f"AUTO:{french.MIN_FUZZY_LENGTH},{french.MIN_TWO_EDITS_LENGTH}" if fuzzy else 0
-    # a stop word is no term of the stemmed field and may be elided from the folded one
-    # (« l » of « L'Atelier »): not required; stop words alone match nothing, as in the
-    # embedded engines
-    meaningful = [w for w in plain if w not in french.STOP_WORDS]
-    clauses: list[dict[str, Any]] = [_word_clause(word, fuzziness) for word in meaningful]
-    if plain and not meaningful and not variants:
-        clauses.append({"match": {"all_text": {"query": " ".join(plain),
-                                               "zero_terms_query": "none"}}})
+    clauses: list[dict[str, Any]] = []
+    if plain:
+        clauses.append({"match": {"all_text": {
+            "query": " ".join(plain), "operator": operator, "fuzziness": fuzziness,
+            "prefix_length": 0, "max_expansions": 50, "fuzzy_transpositions": True,
+            "zero_terms_query": "none"}}})
     for alternatives in variants:
         clauses.append({"bool": {"should": [{"match": {"all_text": f}} for f in alternatives],
                                  "minimum_should_match": 1}})
@@ -325,21 +323,6 @@ def text_query(text: str, operator: str, fuzzy: bool = True) -> dict[str, Any]:
         return {"bool": {"must": clauses, "should": boosts}}
     return {"bool": {"must": [{"bool": {"should": clauses, "minimum_should_match": 1}}],
                      "should": boosts}}
-
-
-def _word_clause(word: str, fuzziness: Any) -> dict[str, Any]:
-    """One word: its stem exactly (plural and singular meet), or its folded form within
-    the edits its length allows. The engine counts the edits a fuzzy term allows on the
-    term it analyses: on a stem, « duuis » (stem « duui », four letters) could not be one
-    edit from « dupuis »; as typed, as the embedded engines count them, it is. One fuzzy
-    term per word, not two: a stemmed fuzzy term beside it cost ~40 % of the latency for
-    no probe query more."""
-    fuzzy = {"fuzziness": fuzziness, "prefix_length": 0, "max_expansions": 50,
-             "fuzzy_transpositions": True}
-    options = {"operator": "and", "zero_terms_query": "none"}
-    return {"bool": {"should": [{"match": {"all_text": {"query": word, **options}}},
-                                {"match": {"all_folded": {"query": word, **options, **fuzzy}}}],
-                     "minimum_should_match": 1}}
 
 
 def filter_clauses(q: SearchQuery) -> list[dict[str, Any]]:

@@ -24,7 +24,6 @@ from catalog.backends.elastic import (
     adapter_for,
     facets_body,
     search_body,
-    text_query,
 )
 from catalog.errors import BackendError, BackendNotConfigured
 from tests.catalog.conftest import sample_documents
@@ -79,17 +78,6 @@ def test_the_template_analyses_french(backend: ElasticBackend) -> None:
     assert mapping["locations"]["type"] == "geo_point"
     assert mapping["suggest"]["type"] == "completion"
     assert mapping["platforms"]["type"] == "keyword"
-
-
-@pytest.mark.parametrize("text, operator", [("librairie obres", "and"),
-                                            ("obres", "or")])
-def test_a_typo_is_one_edit_on_the_word_as_typed(backend: ElasticBackend, text: str,
-                                                 operator: str) -> None:
-    # the words' query alone (no suggestion to correct it): « obres » is one edit from
-    # « ombres » as typed, its stem « obre » (four letters) too short for any
-    backend.index_build(sample_documents(), 1)
-    answer = backend.adapter.search(backend.alias, {"query": text_query(text, operator)})
-    assert "shop-ombres" in [h["_id"] for h in answer["hits"]["hits"]]
 
 
 def test_one_index_behind_the_alias_after_each_build(backend: ElasticBackend) -> None:
