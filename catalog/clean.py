@@ -14,21 +14,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-import orjson
-
-from catalog.engine import Engine, chunks, pair_values
+from catalog.engine import Engine, chunks, decode_json, pair_values
 
 CLEAN_COLUMNS = ("source", "source_id", "kind", "raw_hash", "data", "flags")
-
-
-def decode(data: str | bytes) -> Any:
-    """A stored JSON document: read by orjson (several times faster: an incremental build
-    reads thousands of clean listings), by ``json`` when it holds what only ``json``
-    writes (NaN)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
 
 
 class RawListing(NamedTuple):
@@ -82,7 +70,7 @@ class CleanStore:
                 f"{pair_values(len(chunk))} JOIN listings l ON l.source = pairs.column1 "
                 "AND l.source_id = pairs.column2 WHERE l.status = 'live'",
                 [v for key in chunk for v in key])
-            out.extend(RawListing(r[0], r[1], decode(r[2]), r[3])
+            out.extend(RawListing(r[0], r[1], decode_json(r[2]), r[3])
                        for r in sorted(rows, key=lambda r: (r[0], r[1])))
         return out
 
@@ -125,18 +113,18 @@ class CleanStore:
     def get(self, source: str, source_id: str) -> dict[str, Any] | None:
         row = self.db.query_one("SELECT data FROM clean_listings WHERE source = ? AND "
                                 "source_id = ?", (source, source_id))
-        return decode(row[0]) if row else None
+        return decode_json(row[0]) if row else None
 
     def load(self, keys: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
         """Clean listings: all of them by (source, source_id), or those of ``keys``."""
         if keys is None:
-            return [decode(r[0]) for r in self.db.execute(
+            return [decode_json(r[0]) for r in self.db.execute(
                 "SELECT data FROM clean_listings ORDER BY source, source_id")]
         out: list[dict[str, Any]] = []
         wanted: Sequence[tuple[str, str]] = sorted(set(keys))
         for chunk in chunks(wanted):
             args = [v for pair in chunk for v in pair]
-            out.extend(decode(r[0]) for r in self.db.execute(
+            out.extend(decode_json(r[0]) for r in self.db.execute(
                 f"SELECT c.data FROM {pair_values(len(chunk))} JOIN clean_listings c "
                 "ON c.source = pairs.column1 AND c.source_id = pairs.column2 "
                 "ORDER BY c.source, c.source_id", args))

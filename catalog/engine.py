@@ -16,15 +16,28 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+import orjson
+
 T = TypeVar("T")
 
 # Rows per statement when a list of keys becomes an IN (...) clause.
 CHUNK = 400
+
+
+def decode_json(data: str | bytes) -> Any:
+    """A stored JSON document (a listing, a clean listing, an entity record): read by
+    orjson (several times faster than ``json``: builds read hundreds of thousands), by
+    ``json`` when it holds what only ``json`` writes (NaN)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def utcnow() -> str:

@@ -16,8 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from catalog.clean import decode
-from catalog.engine import Engine, chunks, marks, pair_values, split_key, utcnow
+from catalog.engine import (
+    Engine,
+    chunks,
+    decode_json,
+    marks,
+    pair_values,
+    split_key,
+    utcnow,
+)
 
 ENTITY_COLUMNS = ("entity_id", "kind", "data", "build_id", "updated_at")
 OFFER_COLUMNS = ("offer_id", "product_id", "shop_id", "price_min", "price_max", "platforms")
@@ -155,7 +162,7 @@ class EntityStore:
             for entity_id, data in self.db.query(
                     f"SELECT entity_id, data FROM entities WHERE entity_id IN "
                     f"({marks(len(chunk))})", chunk):
-                out[entity_id] = decode(data)
+                out[entity_id] = decode_json(data)
         return out
 
     def exists(self, entity_id: str) -> bool:
